@@ -1,0 +1,40 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Zgres.Client;
+
+/// <summary>One committed row change of a watched table, as the hub pushes it.</summary>
+/// <param name="Id">Event id, unique per database, taken when the change was written (see the ordering notes in the README).</param>
+/// <param name="Timestamp">When the trigger ran, in UTC.</param>
+/// <param name="Operation">What happened to the row.</param>
+/// <param name="Schema">Schema of the changed table.</param>
+/// <param name="Table">Name of the changed table.</param>
+/// <param name="InputId">The value of the table's input column as text, or <see langword="null"/>.</param>
+/// <param name="Data">The published columns of the new row (of the old row for DELETE; empty for TRUNCATE), JSON-typed.</param>
+/// <param name="Old">For UPDATE, the published columns before the change; otherwise <see langword="null"/>.</param>
+public sealed record ChangeEvent(
+    long Id,
+    [property: JsonConverter(typeof(UtcTimestampJsonConverter))] DateTimeOffset Timestamp,
+    ChangeOperation Operation,
+    string Schema,
+    string Table,
+    string? InputId,
+    JsonElement Data,
+    JsonElement? Old);
+
+/// <summary>The kind of change an event describes.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ChangeOperation>))]
+public enum ChangeOperation
+{
+    /// <summary>A row was inserted.</summary>
+    [JsonStringEnumMemberName("INSERT")] Insert,
+
+    /// <summary>A row was updated; <see cref="ChangeEvent.Old"/> holds its previous values.</summary>
+    [JsonStringEnumMemberName("UPDATE")] Update,
+
+    /// <summary>A row was deleted; <see cref="ChangeEvent.Data"/> holds its last values.</summary>
+    [JsonStringEnumMemberName("DELETE")] Delete,
+
+    /// <summary>The whole table was truncated; sent once to the table group.</summary>
+    [JsonStringEnumMemberName("TRUNCATE")] Truncate,
+}

@@ -1,0 +1,86 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Zgres.Server.Hosting;
+
+/// <summary>The <c>Zgres</c> configuration section.</summary>
+public sealed class ZgresOptions
+{
+    public const string Section = "Zgres";
+
+    /// <summary>The NOTIFY channel the trigger sends on and the listener LISTENs to.</summary>
+    [Required, RegularExpression("^[a-z_][a-z0-9_]{0,62}$", ErrorMessage = "Zgres:Channel must be a lower-case SQL identifier of at most 63 characters.")]
+    public string Channel { get; set; } = "db_notifications";
+
+    /// <summary>The tables to watch and expose; only these can be subscribed.</summary>
+    [ValidateEnumeratedItems]
+    public List<WatchedTableOptions> Tables { get; set; } = [];
+
+    /// <summary>Apply Zgres's migrations at start.</summary>
+    public bool Migrate { get; set; } = true;
+
+    [Required, ValidateObjectMembers]
+    public RetentionOptions Retention { get; set; } = new();
+
+    [Required, ValidateObjectMembers]
+    public ListenerOptions Listener { get; set; } = new();
+
+    /// <summary>Messages a client may have unsent before it is disconnected (it comes back and resumes with <c>after</c>).</summary>
+    [Range(16, 1_000_000)]
+    public int MaxClientBacklog { get; set; } = 2_000;
+}
+
+/// <summary>One entry of <c>Zgres:Tables</c>.</summary>
+public sealed class WatchedTableOptions
+{
+    /// <summary><c>table</c> (schema <c>public</c>) or <c>schema.table</c>.</summary>
+    [Required]
+    public string Name { get; set; } = "";
+
+    /// <summary>The columns each event publishes; absent means every column.</summary>
+    public List<string>? Columns { get; set; }
+
+    /// <summary>The column whose value names a row's <c>input:</c> group.</summary>
+    [Required]
+    public string InputColumn { get; set; } = "input_id";
+}
+
+/// <summary>How long, and how many, events <c>zgres.events</c> keeps for resume.</summary>
+public sealed class RetentionOptions
+{
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromDays(1);
+
+    [Range(1, long.MaxValue)]
+    public long MaxEvents { get; set; } = 1_000_000;
+
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan PruneInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Rows deleted per statement, so pruning never holds long locks or long transactions.</summary>
+    [Range(1, 1_000_000)]
+    public int BatchSize { get; set; } = 5_000;
+}
+
+/// <summary>The LISTEN connection's health checks and reconnect policy.</summary>
+public sealed class ListenerOptions
+{
+    /// <summary>Seconds of silence before Npgsql sends a keepalive on the LISTEN connection.</summary>
+    [Range(1, 3600)]
+    public int KeepaliveSeconds { get; set; } = 5;
+
+    /// <summary>How often the listener NOTIFYs itself to prove the connection still delivers.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan SelfCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a self-check NOTIFY may take to come back before the connection is declared dead.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan SelfCheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Events parsed but not yet dispatched; past it the listener stops reading and later catches up from the log.</summary>
+    [Range(16, 10_000_000)]
+    public int BufferCapacity { get; set; } = 50_000;
+}

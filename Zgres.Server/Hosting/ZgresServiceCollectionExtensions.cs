@@ -1,0 +1,51 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using Zgres.Client;
+using Zgres.Server.Dispatch;
+using Zgres.Server.Hubs;
+using Zgres.Server.Listening;
+using Zgres.Server.Storage;
+
+namespace Zgres.Server.Hosting;
+
+public static class ZgresServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers Zgres: settings (validated at start), the database (embedded when no connection string is set), schema
+    /// setup, the listener, the dispatcher, retention and the hub. Hosted services start in this order and stop in reverse.
+    /// </summary>
+    public static IServiceCollection AddZgres(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ZgresOptions>().Bind(configuration.GetSection(ZgresOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ZgresOptions>, ZgresOptionsValidator>();
+        services.AddOptions<EmbeddedOptions>().Bind(configuration.GetSection(EmbeddedOptions.Section));
+        services.AddMetrics();
+        services.AddSingleton<ZgresMetrics>();
+
+        // Storage: the database first, so it is ready before anything needs it and stops after everything else.
+        services.AddSingleton<ZgresDatabase>();
+        services.AddHostedService(sp => sp.GetRequiredService<ZgresDatabase>());
+        services.AddSingleton<SchemaMigrator>();
+        services.AddSingleton<TriggerAttacher>();
+        services.AddSingleton<TableCatalog>();
+        services.AddHostedService<SchemaSetup>();
+        services.AddHostedService<RetentionService>();
+
+        // Listening and dispatch.
+        services.AddSingleton<ChangeFeed>();
+        services.AddHostedService<ListenerService>();
+        services.AddHostedService<ChangeDispatcher>();
+
+        // The hub, with the fan-out that never waits for a slow client.
+        services.AddSignalR()
+            .AddJsonProtocol(json => json.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));
+        services.AddSingleton<ChangeFanout>();
+        services.AddSingleton<HubLifetimeManager<ChangeHub>>(sp => sp.GetRequiredService<ChangeFanout>());
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));
+        return services;
+    }
+}
+
+/// <summary>Validates <see cref="ZgresOptions"/> and the objects inside it at start (source-generated).</summary>
+[OptionsValidator]
+public sealed partial class ZgresOptionsValidator : IValidateOptions<ZgresOptions>;

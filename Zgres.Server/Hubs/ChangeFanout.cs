@@ -1,0 +1,210 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.Extensions.Options;
+using Zgres.Server.Hosting;
+
+namespace Zgres.Server.Hubs;
+
+/// <summary>
+/// The hub's lifetime manager, changed in how group messages are sent: each message is serialized once per protocol
+/// and written to every member without waiting for any of them, so a client that stops reading never delays the
+/// others. A client whose unsent backlog passes <see cref="ZgresOptions.MaxClientBacklog"/> is disconnected; it
+/// comes back and resumes with <c>after</c>. A connection can also be put on hold while its replay is sent, so
+/// that live events follow the replay instead of interleaving with it.
+/// </summary>
+public sealed partial class ChangeFanout(
+    ILogger<DefaultHubLifetimeManager<ChangeHub>> baseLogger,
+    IOptions<ZgresOptions> options,
+    ZgresMetrics metrics,
+    ILogger<ChangeFanout> logger) : DefaultHubLifetimeManager<ChangeHub>(baseLogger)
+{
+    private readonly int _maxBacklog = options.Value.MaxClientBacklog;
+    private readonly ConcurrentDictionary<string, Member> _members = new(StringComparer.Ordinal);
+    // Copy-on-write member arrays: a send walks a snapshot without locks or allocations.
+    private readonly ConcurrentDictionary<string, Member[]> _groups = new(StringComparer.Ordinal);
+    private readonly Lock _groupsGate = new();
+
+    public override Task OnConnectedAsync(HubConnectionContext connection)
+    {
+        _members[connection.ConnectionId] = new Member(connection, this);
+        return base.OnConnectedAsync(connection);
+    }
+
+    public override Task OnDisconnectedAsync(HubConnectionContext connection)
+    {
+        if (_members.TryRemove(connection.ConnectionId, out var member))
+        {
+            foreach (var group in member.TakeGroups()) Leave(group, member);
+        }
+        return base.OnDisconnectedAsync(connection);
+    }
+
+    public override Task AddToGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
+    {
+        if (_members.TryGetValue(connectionId, out var member) && member.Join(groupName))
+        {
+            lock (_groupsGate)
+            {
+                _groups[groupName] = _groups.TryGetValue(groupName, out var current) ? [.. current, member] : [member];
+            }
+        }
+        return base.AddToGroupAsync(connectionId, groupName, cancellationToken);
+    }
+
+    public override Task RemoveFromGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
+    {
+        if (_members.TryGetValue(connectionId, out var member) && member.Leave(groupName)) Leave(groupName, member);
+        return base.RemoveFromGroupAsync(connectionId, groupName, cancellationToken);
+    }
+
+    private void Leave(string groupName, Member member)
+    {
+        lock (_groupsGate)
+        {
+            if (!_groups.TryGetValue(groupName, out var current)) return;
+            var remaining = Array.FindAll(current, m => m != member);
+            if (remaining.Length == 0) _groups.TryRemove(groupName, out _); else _groups[groupName] = remaining;
+        }
+    }
+
+    public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default)
+    {
+        if (_groups.TryGetValue(groupName, out var members))
+        {
+            var message = new SerializedHubMessage(new InvocationMessage(methodName, args));
+            foreach (var member in members) member.Send(message);
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Holds the connection's group messages until the returned handle is disposed, then sends them in order.</summary>
+    public IDisposable Hold(string connectionId) =>
+        _members.TryGetValue(connectionId, out var member) ? member.Hold() : NoHold.Instance;
+
+    private void Disconnect(Member member, int backlog)
+    {
+        metrics.SlowClientDisconnected();
+        LogSlowClient(logger, member.Connection.ConnectionId, backlog);
+        member.Connection.Abort();
+    }
+
+    [LoggerMessage(EventId = 400, EventName = "SlowClientDisconnected", Level = LogLevel.Warning,
+        Message = "Disconnected client {ConnectionId}: {Backlog} messages unsent; it can reconnect and resume")]
+    private static partial void LogSlowClient(ILogger logger, string connectionId, int backlog);
+
+    private sealed class NoHold : IDisposable
+    {
+        public static readonly NoHold Instance = new();
+
+        public void Dispose() { }
+    }
+
+    private sealed class Member(HubConnectionContext connection, ChangeFanout fanout)
+    {
+        private readonly Lock _gate = new();
+        private readonly HashSet<string> _groups = new(StringComparer.Ordinal);
+        private readonly List<SerializedHubMessage> _held = [];
+        private int _holds;
+        private int _unsent;
+        private int _aborted;
+
+        public HubConnectionContext Connection => connection;
+
+        public bool Join(string group) { lock (_gate) return _groups.Add(group); }
+
+        public bool Leave(string group) { lock (_gate) return _groups.Remove(group); }
+
+        public string[] TakeGroups()
+        {
+            lock (_gate)
+            {
+                var groups = _groups.ToArray();
+                _groups.Clear();
+                return groups;
+            }
+        }
+
+        public void Send(SerializedHubMessage message)
+        {
+            if (Volatile.Read(ref _holds) > 0)
+            {
+                lock (_gate)
+                {
+                    if (_holds > 0)
+                    {
+                        _held.Add(message);
+                        if (_held.Count > fanout._maxBacklog) Abort(_held.Count);
+                        return;
+                    }
+                }
+            }
+            Write(message);
+        }
+
+        public IDisposable Hold()
+        {
+            lock (_gate) _holds++;
+            return new Release(this);
+        }
+
+        private void EndHold()
+        {
+            lock (_gate)
+            {
+                if (--_holds > 0) return;
+                foreach (var message in _held) Write(message);
+                _held.Clear();
+            }
+        }
+
+        private void Write(SerializedHubMessage message)
+        {
+            var unsent = Interlocked.Increment(ref _unsent);
+            if (unsent > fanout._maxBacklog)
+            {
+                Interlocked.Decrement(ref _unsent);
+                Abort(unsent);
+                return;
+            }
+            var write = connection.WriteAsync(message);
+            if (write.IsCompletedSuccessfully)
+            {
+                Interlocked.Decrement(ref _unsent);
+                return;
+            }
+            _ = AwaitWriteAsync(write);
+        }
+
+        private async Task AwaitWriteAsync(ValueTask write)
+        {
+            try
+            {
+                await write;
+            }
+            catch (Exception exception) when (exception is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                // The connection is closing; its disconnect handler cleans up.
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _unsent);
+            }
+        }
+
+        private void Abort(int backlog)
+        {
+            if (Interlocked.Exchange(ref _aborted, 1) == 0) fanout.Disconnect(this, backlog);
+        }
+
+        private sealed class Release(Member member) : IDisposable
+        {
+            private int _disposed;
+
+            public void Dispose()
+            {
+                if (Interlocked.Exchange(ref _disposed, 1) == 0) member.EndHold();
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+using System.Runtime.CompilerServices;
+using Npgsql;
+using Zgres.Client;
+using Zgres.Server.Listening;
+
+namespace Zgres.Server.Storage;
+
+/// <summary>Reads <c>zgres.events</c>: single events the NOTIFY payload could not carry, replays for resume and catch-up.</summary>
+public static class EventLogReader
+{
+    private const int PageSize = 1_000;
+
+    /// <summary>The event with this id, or null when it is no longer (or not yet visibly) in the log.</summary>
+    public static async Task<ChangeEvent?> ReadAsync(NpgsqlConnection connection, long id, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT zgres.event_json(e) FROM zgres.events e WHERE e.id = $1", connection)
+        {
+            Parameters = { new() { Value = id } },
+        };
+        return await command.ExecuteScalarAsync(cancellationToken) is string json ? ChangeEventParser.ParseEvent(json) : null;
+    }
+
+    /// <summary>
+    /// Every event that may have committed after event <paramref name="after"/> was written, in id order: ids above it,
+    /// and lower ids of transactions that were still open when it was written (its snapshot xmin tells them). Callers
+    /// drop ids they already delivered. Read in pages, each its own short statement, so no transaction stays open.
+    /// </summary>
+    public static async IAsyncEnumerable<ChangeEvent> ReplayAsync(NpgsqlConnection connection, long after, TableName? table, string? inputId,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var cursor = long.MinValue;
+        while (true)
+        {
+            await using var command = new NpgsqlCommand("""
+                SELECT e.id, zgres.event_json(e)
+                FROM zgres.events e
+                WHERE (e.id > $1 OR (e.id < $1 AND e.xid >= (SELECT a.snapshot_xmin FROM zgres.events a WHERE a.id = $1)))
+                  AND e.id > $2
+                  AND ($3::text IS NULL OR (e.schema_name = $3 AND e.table_name = $4))
+                  AND ($5::text IS NULL OR e.input_id = $5)
+                ORDER BY e.id
+                LIMIT $6
+                """, connection)
+            {
+                Parameters =
+                {
+                    new() { Value = after }, new() { Value = cursor },
+                    new() { Value = (object?)table?.Schema ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text },
+                    new() { Value = (object?)table?.Name ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text },
+                    new() { Value = (object?)inputId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text },
+                    new() { Value = PageSize },
+                },
+            };
+            var page = new List<ChangeEvent>(PageSize);
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    cursor = reader.GetInt64(0);
+                    page.Add(ChangeEventParser.ParseEvent(reader.GetString(1)));
+                }
+            }
+            foreach (var change in page) yield return change;
+            if (page.Count < PageSize) yield break;
+        }
+    }
+
+    /// <summary>The newest id in the log (0 when empty) and the highest id retention has removed.</summary>
+    public static async Task<(long Newest, long PrunedThrough)> PositionAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT coalesce((SELECT max(id) FROM zgres.events), 0), (SELECT pruned_through FROM zgres.log_state)", connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+}

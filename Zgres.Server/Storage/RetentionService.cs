@@ -1,0 +1,78 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Zgres.Server.Hosting;
+
+namespace Zgres.Server.Storage;
+
+/// <summary>
+/// Prunes <c>zgres.events</c> by age (<see cref="RetentionOptions.MaxAge"/>) and by count (the newest
+/// <see cref="RetentionOptions.MaxEvents"/> ids are kept) in small batches from the oldest end, each its own short
+/// statement on the log only, so writers are never blocked. Records the highest id removed, so that a resume from
+/// before it reports a gap.
+/// </summary>
+public sealed partial class RetentionService(ZgresDatabase database, IOptions<ZgresOptions> options, ILogger<RetentionService> logger) : BackgroundService
+{
+    private readonly RetentionOptions _settings = options.Value.Retention;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_settings.PruneInterval);
+        try
+        {
+            do
+            {
+                try
+                {
+                    var pruned = await PruneAsync(stoppingToken);
+                    if (pruned > 0) LogPruned(pruned);
+                }
+                catch (NpgsqlException exception)
+                {
+                    LogPruneFailed(exception.Message);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Deletes every event past retention, one batch at a time; returns how many.</summary>
+    public async Task<long> PruneAsync(CancellationToken cancellationToken)
+    {
+        long total = 0;
+        while (true)
+        {
+            // Look only at the oldest batch (an index range), so the cost does not grow with the log.
+            await using var command = database.DataSource.CreateCommand("""
+                WITH oldest AS (
+                    SELECT id, created_at FROM zgres.events ORDER BY id LIMIT $3
+                ), doomed AS (
+                    SELECT id FROM oldest
+                    WHERE created_at < clock_timestamp() - $1 OR id <= (SELECT max(id) FROM zgres.events) - $2
+                ), gone AS (
+                    DELETE FROM zgres.events e USING doomed d WHERE e.id = d.id RETURNING e.id
+                ), summary AS (
+                    SELECT count(*) AS removed, max(id) AS highest FROM gone
+                ), recorded AS (
+                    UPDATE zgres.log_state SET pruned_through = greatest(pruned_through, s.highest)
+                    FROM summary s WHERE s.highest IS NOT NULL
+                )
+                SELECT removed FROM summary
+                """);
+            command.Parameters.Add(new NpgsqlParameter { Value = _settings.MaxAge });
+            command.Parameters.Add(new NpgsqlParameter { Value = _settings.MaxEvents });
+            command.Parameters.Add(new NpgsqlParameter { Value = _settings.BatchSize });
+            var removed = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+            total += removed;
+            if (removed < _settings.BatchSize) return total;
+        }
+    }
+
+    [LoggerMessage(EventId = 230, EventName = "LogPruned", Level = LogLevel.Information, Message = "Retention removed {Count} events from zgres.events")]
+    private partial void LogPruned(long count);
+
+    [LoggerMessage(EventId = 231, EventName = "LogPruneFailed", Level = LogLevel.Warning, Message = "Retention could not prune zgres.events ({Reason}); will retry")]
+    private partial void LogPruneFailed(string reason);
+}

@@ -1,0 +1,58 @@
+using FluentMigrator.Runner;
+using FluentMigrator.Runner.VersionTableInfo;
+using Npgsql;
+using Zgres.Migrations;
+
+namespace Zgres.Server.Storage;
+
+/// <summary>Applies Zgres's FluentMigrator migrations under an advisory lock, so concurrent starts are safe.</summary>
+public sealed partial class SchemaMigrator(ILoggerFactory loggerFactory, ILogger<SchemaMigrator> logger)
+{
+    public async Task MigrateAsync(ZgresDatabase database, CancellationToken cancellationToken)
+    {
+        await using var lockConnection = await database.DataSource.OpenConnectionAsync(cancellationToken);
+        await using (var acquire = new NpgsqlCommand("SELECT pg_advisory_lock($1)", lockConnection) { Parameters = { new() { Value = AdvisoryLocks.SchemaChange } } })
+        {
+            await acquire.ExecuteNonQueryAsync(cancellationToken);
+        }
+        try
+        {
+            await using var services = new ServiceCollection()
+                .AddLogging()
+                .AddSingleton(loggerFactory)
+                .AddFluentMigratorCore()
+                .ConfigureRunner(runner => runner
+                    .AddPostgres()
+                    .WithGlobalConnectionString(database.ConnectionString)
+                    .ScanIn(typeof(ZgresVersionTable).Assembly).For.All())
+                .AddScoped<IVersionTableMetaData, ZgresVersionTable>()
+                .BuildServiceProvider();
+            using var scope = services.CreateScope();
+            var runner = scope.ServiceProvider.GetRequiredService<IMigrationRunner>();
+            // FluentMigrator is synchronous; it runs once at start, off the caller's thread.
+            await Task.Run(() =>
+            {
+                if (runner.HasMigrationsToApplyUp())
+                {
+                    runner.MigrateUp();
+                    LogMigrated();
+                }
+                else
+                {
+                    LogUpToDate();
+                }
+            }, cancellationToken);
+        }
+        finally
+        {
+            await using var release = new NpgsqlCommand("SELECT pg_advisory_unlock($1)", lockConnection) { Parameters = { new() { Value = AdvisoryLocks.SchemaChange } } };
+            await release.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    [LoggerMessage(EventId = 200, EventName = "SchemaMigrated", Level = LogLevel.Information, Message = "Zgres schema migrated to the latest version")]
+    private partial void LogMigrated();
+
+    [LoggerMessage(EventId = 201, EventName = "SchemaUpToDate", Level = LogLevel.Information, Message = "Zgres schema is up to date")]
+    private partial void LogUpToDate();
+}

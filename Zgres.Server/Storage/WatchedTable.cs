@@ -1,0 +1,24 @@
+using Zgres.Client;
+
+namespace Zgres.Server.Storage;
+
+/// <summary>A configured table as checked against the catalog: what it publishes and the hub groups of its events.</summary>
+public sealed class WatchedTable(TableName name, IReadOnlyList<string> publishedColumns, string inputColumn)
+{
+    public TableName Name { get; } = name;
+
+    /// <summary>The columns events carry, in table order.</summary>
+    public IReadOnlyList<string> PublishedColumns { get; } = publishedColumns;
+
+    public string InputColumn { get; } = inputColumn;
+
+    /// <summary><c>table:{schema}.{table}</c>: every change of the table.</summary>
+    public string TableGroup { get; } = $"table:{name}";
+
+    private readonly string _inputGroupPrefix = $"input:{name}:";
+
+    /// <summary><c>input:{schema}.{table}:{inputId}</c>: the changes of one input.</summary>
+    public string InputGroup(string inputId) => string.Concat(_inputGroupPrefix, inputId);
+
+    public ExposedTable ToExposed() => new(Name.ToString(), PublishedColumns, InputColumn);
+}

@@ -1,0 +1,91 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Zgres.Server.Embedded;
+using Zgres.Server.Hosting;
+
+namespace Zgres.Server.Storage;
+
+/// <summary>
+/// The watched database: the one named by <c>ConnectionStrings:Postgres</c>, or, when none is set, an embedded
+/// cluster started here. Registered first among the hosted services so that it is ready before the others start
+/// and, being stopped last, outlives them.
+/// </summary>
+public sealed partial class ZgresDatabase(IConfiguration configuration, IOptions<EmbeddedOptions> embeddedOptions, ILogger<ZgresDatabase> logger)
+    : IHostedService, IAsyncDisposable
+{
+    public const string ConnectionStringName = "Postgres";
+
+    private EmbeddedPostgres? _embedded;
+    private NpgsqlDataSource? _dataSource;
+    private string? _connectionString;
+
+    /// <summary>True when no connection string was configured and the server runs its own cluster.</summary>
+    public bool IsEmbedded => configuration.GetConnectionString(ConnectionStringName) is not { Length: > 0 };
+
+    /// <summary>The embedded cluster, once started (null when a connection string is configured).</summary>
+    public EmbeddedPostgres? Embedded => _embedded;
+
+    /// <summary>Pooled connections for short statements (never the LISTEN connection).</summary>
+    public NpgsqlDataSource DataSource => _dataSource ?? throw new InvalidOperationException("The database is not started yet.");
+
+    /// <summary>The full connection string (the data source's own hides the password).</summary>
+    public string ConnectionString => _connectionString ?? throw new InvalidOperationException("The database is not started yet.");
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_dataSource is not null) return;
+        var connectionString = configuration.GetConnectionString(ConnectionStringName);
+        if (connectionString is not { Length: > 0 })
+        {
+            var options = embeddedOptions.Value;
+            _embedded = await EmbeddedPostgres.StartAsync(options.BinDirectory, options.RootDirectory, cancellationToken);
+            connectionString = _embedded.ConnectionString;
+            LogEmbeddedStarted(_embedded.Url, _embedded.RunDirectory);
+        }
+        _connectionString = connectionString;
+        _dataSource = new NpgsqlDataSourceBuilder(connectionString) { ConnectionStringBuilder = { ApplicationName = "zgres" } }.Build();
+    }
+
+    /// <summary>A new connection outside the pool, for the listener: it lives as long as LISTEN does and carries keepalives.</summary>
+    public NpgsqlConnection CreateDedicatedConnection(int keepaliveSeconds) => new(new NpgsqlConnectionStringBuilder(ConnectionString)
+    {
+        Pooling = false,
+        ApplicationName = "zgres-listener",
+        KeepAlive = keepaliveSeconds,
+        TcpKeepAlive = true,
+        TcpKeepAliveTime = keepaliveSeconds,
+        TcpKeepAliveInterval = 1,
+    }.ConnectionString);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    // Registered both as itself and as a hosted service, so the container may dispose it twice.
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _dataSource, null) is { } dataSource) await dataSource.DisposeAsync();
+        if (Interlocked.Exchange(ref _embedded, null) is { } embedded)
+        {
+            await embedded.DisposeAsync();
+            LogEmbeddedStopped();
+        }
+    }
+
+    [LoggerMessage(EventId = 100, EventName = "EmbeddedDatabaseStarted", Level = LogLevel.Information,
+        Message = "Embedded PostgreSQL started (data in {RunDirectory}); connect with: psql \"{Url}\"")]
+    private partial void LogEmbeddedStarted(string url, string runDirectory);
+
+    [LoggerMessage(EventId = 101, EventName = "EmbeddedDatabaseStopped", Level = LogLevel.Information, Message = "Embedded PostgreSQL stopped and removed")]
+    private partial void LogEmbeddedStopped();
+}
+
+/// <summary>The <c>Zgres:Embedded</c> section: where the embedded cluster comes from and lives.</summary>
+public sealed class EmbeddedOptions
+{
+    public const string Section = "Zgres:Embedded";
+
+    /// <summary>Folder of initdb/pg_ctl/postgres; default: PATH, then the distributions' usual folders.</summary>
+    public string? BinDirectory { get; set; }
+
+    /// <summary>Folder under which each run's cluster is created; default: <c>zgres-embedded</c> in the temporary folder.</summary>
+    public string? RootDirectory { get; set; }
+}
