@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Polly;
 using Polly.Retry;
+using Zgres.Client;
 using Zgres.Server.Hosting;
 using Zgres.Server.Storage;
 

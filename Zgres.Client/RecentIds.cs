@@ -1,6 +1,6 @@
-namespace Zgres.Server.Listening;
+namespace Zgres.Client;
 
-/// <summary>The last N event ids handed on, so a catch-up from the log skips what live delivery already sent.</summary>
+/// <summary>The last N event ids delivered: replays and the second copy of an event (table and input group) are dropped by id.</summary>
 internal sealed class RecentIds(int capacity)
 {
     private readonly HashSet<long> _ids = new(capacity);

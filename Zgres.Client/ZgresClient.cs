@@ -1,0 +1,336 @@
+using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Zgres.Client;
+
+/// <summary>
+/// A typed client of a Zgres server's hub. It reconnects by itself (forever, with backoff), re-subscribes every live
+/// subscription and resumes each from the last event it delivered, so handlers see each event once.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var client = new ZgresClient(new Uri("http://localhost:5080"));
+/// await client.StartAsync(ct);
+/// await using var sub = await client.SubscribeAsync("public.inputs", inputId: "42",
+///     e => { Console.WriteLine($"{e.Operation} {e.Data}"); return Task.CompletedTask; }, ct);
+/// </code>
+/// </example>
+public sealed partial class ZgresClient : IAsyncDisposable
+{
+    private readonly HubConnection _connection;
+    private readonly ZgresClientOptions _options;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _membership = new(1, 1);
+    private readonly CancellationTokenSource _disposed = new();
+    // Subscriptions by group, replaced whole on change, so routing an event reads it without locking.
+    private ImmutableDictionary<SubscriptionKey, ImmutableArray<ZgresSubscription>> _groups = ImmutableDictionary<SubscriptionKey, ImmutableArray<ZgresSubscription>>.Empty;
+    private ZgresConnectionState _state;
+    private Task _restart = Task.CompletedTask;
+
+    /// <summary>Creates a client of the server at <paramref name="serverUri"/> (for example <c>http://localhost:5080</c>).</summary>
+    /// <param name="serverUri">The server's base address; the hub is at <c>/hubs/changes</c> below it.</param>
+    /// <param name="options">Reconnect, buffering and connection settings; defaults when null.</param>
+    public ZgresClient(Uri serverUri, ZgresClientOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(serverUri);
+        _options = options ?? new ZgresClientOptions();
+        _logger = _options.LoggerFactory.CreateLogger<ZgresClient>();
+        var builder = new HubConnectionBuilder()
+            .WithUrl(new Uri(serverUri, ChangeHubContract.Path), http => _options.ConfigureHttpConnection?.Invoke(http))
+            .WithAutomaticReconnect(new ForeverRetryPolicy(_options))
+            .AddJsonProtocol(json => json.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));
+        builder.Services.AddSingleton(_options.LoggerFactory);
+        _connection = builder.Build();
+        _connection.On<ChangeEvent>(nameof(IChangeClient.Change), RouteAsync);
+        _connection.Reconnecting += error =>
+        {
+            SetState(ZgresConnectionState.Reconnecting, error);
+            return Task.CompletedTask;
+        };
+        _connection.Reconnected += _ => ResubscribeAsync(_disposed.Token);
+        _connection.Closed += OnClosedAsync;
+    }
+
+    /// <summary>The connection's state now.</summary>
+    public ZgresConnectionState State => _state;
+
+    /// <summary>Raised on every change of <see cref="State"/>.</summary>
+    public event EventHandler<ZgresConnectionStateChange>? StateChanged;
+
+    /// <summary>Raised when a resume found that the server's log no longer held every event after the resume point
+    /// (it was older than retention): events were missed, so reload the subscription's state.</summary>
+    public event EventHandler<ZgresGap>? GapDetected;
+
+    /// <summary>Raised when a subscription's handler throws; delivery goes on with the next event.</summary>
+    public event EventHandler<Exception>? HandlerFailed;
+
+    /// <summary>Connects to the hub. Fails if the server cannot be reached now; once connected, the client reconnects by itself.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        SetState(ZgresConnectionState.Connecting, null);
+        try
+        {
+            await _connection.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            SetState(ZgresConnectionState.Disconnected, null);
+            throw;
+        }
+        await ResubscribeAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Subscribes to a table, or to one input of it, calling <paramref name="onChange"/> for each event, in order.</summary>
+    /// <param name="table"><c>"table"</c> (schema <c>public</c>) or <c>"schema.table"</c>.</param>
+    /// <param name="inputId">Only rows with this input id; null for every row.</param>
+    /// <param name="onChange">Called once per event, one at a time.</param>
+    /// <param name="cancellationToken">Cancels the subscribe request.</param>
+    /// <returns>The subscription; dispose it to stop.</returns>
+    /// <exception cref="HubException">The server refused the request (unknown table, bad input id); the message says why.</exception>
+    public Task<ZgresSubscription> SubscribeAsync(string table, string? inputId, Func<ChangeEvent, Task> onChange, CancellationToken cancellationToken = default) =>
+        SubscribeAsync(table, inputId, after: null, onChange, cancellationToken);
+
+    /// <summary>Subscribes and first replays every event of the subscription after <paramref name="after"/> (for example an id
+    /// stored by a previous run), then delivers live events.</summary>
+    /// <param name="table"><c>"table"</c> (schema <c>public</c>) or <c>"schema.table"</c>.</param>
+    /// <param name="inputId">Only rows with this input id; null for every row.</param>
+    /// <param name="after">Resume after this event id; null for live events only.</param>
+    /// <param name="onChange">Called once per event, one at a time.</param>
+    /// <param name="cancellationToken">Cancels the subscribe request.</param>
+    /// <returns>The subscription; dispose it to stop.</returns>
+    /// <exception cref="HubException">The server refused the request; the message says why.</exception>
+    public Task<ZgresSubscription> SubscribeAsync(string table, string? inputId, long? after, Func<ChangeEvent, Task> onChange, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(onChange);
+        return AddAsync(table, inputId, after, onChange, cancellationToken);
+    }
+
+    /// <summary>Streams the events of a table (or of one input), in order, until the enumeration ends or is cancelled.</summary>
+    /// <param name="table"><c>"table"</c> (schema <c>public</c>) or <c>"schema.table"</c>.</param>
+    /// <param name="inputId">Only rows with this input id; null for every row.</param>
+    /// <param name="cancellationToken">Ends the stream.</param>
+    public IAsyncEnumerable<ChangeEvent> StreamAsync(string table, string? inputId, CancellationToken cancellationToken = default) =>
+        StreamAsync(table, inputId, after: null, cancellationToken);
+
+    /// <summary>Streams the events of a table (or of one input) after <paramref name="after"/>, then live ones.</summary>
+    /// <param name="table"><c>"table"</c> (schema <c>public</c>) or <c>"schema.table"</c>.</param>
+    /// <param name="inputId">Only rows with this input id; null for every row.</param>
+    /// <param name="after">Resume after this event id; null for live events only.</param>
+    /// <param name="cancellationToken">Ends the stream.</param>
+    public async IAsyncEnumerable<ChangeEvent> StreamAsync(string table, string? inputId, long? after, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var subscription = await AddAsync(table, inputId, after, onChange: null, cancellationToken).ConfigureAwait(false);
+        await using (subscription.ConfigureAwait(false))
+        {
+            await foreach (var change in subscription.Events.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return change;
+            }
+        }
+    }
+
+    private async Task<ZgresSubscription> AddAsync(string table, string? inputId, long? after, Func<ChangeEvent, Task>? onChange, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(table);
+        var key = new SubscriptionKey(table.Contains('.', StringComparison.Ordinal) ? table : "public." + table, inputId);
+        var subscription = new ZgresSubscription(this, key, after, onChange, _options);
+        await _membership.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Routed before the request, so that the replay the hub sends ahead of its answer reaches it.
+            _groups = _groups.SetItem(key, _groups.GetValueOrDefault(key, []).Add(subscription));
+            try
+            {
+                await JoinAsync(key, [subscription], after, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                Forget(subscription);
+                throw;
+            }
+        }
+        finally
+        {
+            _membership.Release();
+        }
+        return subscription;
+    }
+
+    /// <summary>Asks the hub to join the group (replaying after <paramref name="after"/>) and records the resume point it gives.</summary>
+    private async Task JoinAsync(SubscriptionKey key, IReadOnlyCollection<ZgresSubscription> subscriptions, long? after, CancellationToken cancellationToken)
+    {
+        var result = await _connection.InvokeAsync<SubscribeResult>(ChangeHubContract.Subscribe,
+            new Subscription(key.Table, key.InputId, after), cancellationToken).ConfigureAwait(false);
+        foreach (var subscription in subscriptions) subscription.Joined(result.ResumeAfter);
+        if (result.Gap && after is long requested)
+        {
+            LogGap(key.Table, key.InputId, requested);
+            GapDetected?.Invoke(this, new ZgresGap(key.Table, key.InputId, requested));
+        }
+    }
+
+    internal async Task RemoveAsync(ZgresSubscription subscription)
+    {
+        await _membership.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!Forget(subscription) || _connection.State != HubConnectionState.Connected) return;
+            await _connection.InvokeAsync(ChangeHubContract.Unsubscribe, new Subscription(subscription.Key.Table, subscription.Key.InputId)).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is HubException or IOException or InvalidOperationException or OperationCanceledException)
+        {
+            // The connection went away; the group went with it.
+        }
+        finally
+        {
+            _membership.Release();
+        }
+    }
+
+    /// <summary>Stops routing to the subscription; true when it was the group's last, so the hub group can be left.</summary>
+    private bool Forget(ZgresSubscription subscription)
+    {
+        var remaining = _groups.GetValueOrDefault(subscription.Key, []).Remove(subscription);
+        _groups = remaining.IsEmpty ? _groups.Remove(subscription.Key) : _groups.SetItem(subscription.Key, remaining);
+        return remaining.IsEmpty;
+    }
+
+    private async Task RouteAsync(ChangeEvent change)
+    {
+        var groups = _groups;
+        var table = string.Concat(change.Schema, ".", change.Table);
+        if (groups.TryGetValue(new SubscriptionKey(table, null), out var tableSubscriptions))
+        {
+            foreach (var subscription in tableSubscriptions) await subscription.OfferAsync(change).ConfigureAwait(false);
+        }
+        if (change.InputId is not null && groups.TryGetValue(new SubscriptionKey(table, change.InputId), out var inputSubscriptions))
+        {
+            foreach (var subscription in inputSubscriptions) await subscription.OfferAsync(change).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>After (re)connecting: joins every group again, resuming after the lowest point its subscriptions need
+    /// (each drops what it already delivered).</summary>
+    private async Task ResubscribeAsync(CancellationToken cancellationToken)
+    {
+        await _membership.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var (key, subscriptions) in _groups)
+            {
+                var after = subscriptions.Select(s => s.ResumeAfter).Min();
+                await JoinAsync(key, subscriptions, after, cancellationToken).ConfigureAwait(false);
+            }
+            SetState(ZgresConnectionState.Connected, null);
+        }
+        catch (Exception exception) when (exception is HubException or IOException or InvalidOperationException)
+        {
+            // The connection dropped again while re-subscribing: the next reconnect starts over.
+            LogResubscribeFailed(exception.Message);
+        }
+        finally
+        {
+            _membership.Release();
+        }
+    }
+
+    /// <summary>The connection closed for good (automatic reconnect never gives up, but the server can refuse it): start
+    /// a new connection with the same backoff, unless this client is being disposed.</summary>
+    private Task OnClosedAsync(Exception? error)
+    {
+        if (_disposed.IsCancellationRequested)
+        {
+            SetState(ZgresConnectionState.Disconnected, error);
+            return Task.CompletedTask;
+        }
+        SetState(ZgresConnectionState.Reconnecting, error);
+        _restart = RestartAsync(_disposed.Token);
+        return Task.CompletedTask;
+    }
+
+    private async Task RestartAsync(CancellationToken cancellationToken)
+    {
+        var policy = new ForeverRetryPolicy(_options);
+        for (var attempt = 0; !cancellationToken.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                await Task.Delay(policy.Delay(attempt), cancellationToken).ConfigureAwait(false);
+                await _connection.StartAsync(cancellationToken).ConfigureAwait(false);
+                await ResubscribeAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception exception) when (exception is HttpRequestException or IOException or InvalidOperationException or TimeoutException)
+            {
+                LogReconnectFailed(attempt + 1, exception.Message);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private void SetState(ZgresConnectionState state, Exception? error)
+    {
+        var previous = Interlocked.Exchange(ref _state, state);
+        if (previous == state) return;
+        LogState(previous, state, error?.Message);
+        StateChanged?.Invoke(this, new ZgresConnectionStateChange(previous, state, error));
+    }
+
+    internal void ReportHandlerFailure(ZgresSubscription subscription, ChangeEvent change, Exception exception)
+    {
+        LogHandlerFailed(exception, change.Id, subscription.Table, subscription.InputId);
+        HandlerFailed?.Invoke(this, exception);
+    }
+
+    /// <summary>Stops every subscription and closes the connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed.IsCancellationRequested) return;
+        await _disposed.CancelAsync().ConfigureAwait(false);
+        foreach (var subscription in _groups.Values.SelectMany(s => s).ToList())
+        {
+            await subscription.DisposeAsync().ConfigureAwait(false);
+        }
+        await _restart.ConfigureAwait(false);
+        await _connection.DisposeAsync().ConfigureAwait(false);
+        SetState(ZgresConnectionState.Disconnected, null);
+        _disposed.Dispose();
+        _membership.Dispose();
+    }
+
+    /// <summary>Exponential backoff with jitter, capped, that never gives up.</summary>
+    private sealed class ForeverRetryPolicy(ZgresClientOptions options) : IRetryPolicy
+    {
+        public TimeSpan? NextRetryDelay(RetryContext retryContext) => Delay(retryContext.PreviousRetryCount);
+
+        public TimeSpan Delay(long attempt)
+        {
+            var exponential = options.InitialReconnectDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 20));
+            var capped = Math.Min(exponential, options.MaxReconnectDelay.TotalMilliseconds);
+            return TimeSpan.FromMilliseconds(capped / 2 + RandomNumberGenerator.GetInt32(0, (int)(capped / 2) + 1));
+        }
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Zgres connection {Previous} -> {Current} ({Reason})")]
+    private partial void LogState(ZgresConnectionState previous, ZgresConnectionState current, string? reason);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Resume of {Table}/{InputId} after {After} found a gap: the server's log no longer holds every event since")]
+    private partial void LogGap(string table, string? inputId, long after);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Re-subscribing after a reconnect failed ({Reason}); retrying with the next reconnect")]
+    private partial void LogResubscribeFailed(string reason);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Reconnect attempt {Attempt} failed ({Reason})")]
+    private partial void LogReconnectFailed(int attempt, string reason);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "A handler of {Table}/{InputId} failed on event {Id}")]
+    private partial void LogHandlerFailed(Exception exception, long id, string table, string? inputId);
+}

@@ -1,0 +1,56 @@
+using Microsoft.AspNetCore.Http.Connections.Client;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Zgres.Client;
+
+/// <summary>Options of a <see cref="ZgresClient"/>.</summary>
+public sealed class ZgresClientOptions
+{
+    /// <summary>The first reconnect delay; each further attempt doubles it (with jitter) up to <see cref="MaxReconnectDelay"/>.</summary>
+    public TimeSpan InitialReconnectDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The longest wait between reconnect attempts. The client never stops retrying.</summary>
+    public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Events received but not yet handled, per subscription. When a handler falls this far behind, the client
+    /// stops reading; the server then disconnects it and it resumes where it was, losing nothing.</summary>
+    public int DeliveryBuffer { get; set; } = 10_000;
+
+    /// <summary>How many recent event ids each subscription remembers to drop duplicates (replays, two groups).</summary>
+    public int DuplicateWindow { get; set; } = 100_000;
+
+    /// <summary>Configures the underlying HTTP connection (headers, access token, transports).</summary>
+    public Action<HttpConnectionOptions>? ConfigureHttpConnection { get; set; }
+
+    /// <summary>Logs reconnects and handler failures.</summary>
+    public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
+}
+
+/// <summary>The client's connection to the hub.</summary>
+public enum ZgresConnectionState
+{
+    /// <summary>Not started, or disposed.</summary>
+    Disconnected,
+
+    /// <summary><see cref="ZgresClient.StartAsync"/> is connecting.</summary>
+    Connecting,
+
+    /// <summary>Connected, with every subscription joined (and resumed after a reconnect).</summary>
+    Connected,
+
+    /// <summary>The connection was lost; the client is reconnecting and will resume every subscription.</summary>
+    Reconnecting,
+}
+
+/// <summary>Arguments of <see cref="ZgresClient.StateChanged"/>.</summary>
+/// <param name="Previous">The state before.</param>
+/// <param name="Current">The state now.</param>
+/// <param name="Error">What ended the connection, when a loss caused the change.</param>
+public sealed record ZgresConnectionStateChange(ZgresConnectionState Previous, ZgresConnectionState Current, Exception? Error);
+
+/// <summary>Arguments of <see cref="ZgresClient.GapDetected"/>: the log no longer held every event after <paramref name="After"/>.</summary>
+/// <param name="Table">The subscription's table.</param>
+/// <param name="InputId">The subscription's input id, or null.</param>
+/// <param name="After">The id the resume asked for.</param>
+public sealed record ZgresGap(string Table, string? InputId, long After);

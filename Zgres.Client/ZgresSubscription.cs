@@ -1,0 +1,89 @@
+using System.Threading.Channels;
+
+namespace Zgres.Client;
+
+/// <summary>
+/// A live subscription of a <see cref="ZgresClient"/>: it receives each event of its table (or of one input) once,
+/// across reconnects, until disposed.
+/// </summary>
+public sealed class ZgresSubscription : IAsyncDisposable
+{
+    private readonly ZgresClient _client;
+    private readonly Channel<ChangeEvent> _pending;
+    private readonly RecentIds _delivered;
+    private readonly Task _pump;
+    private long _resumeAfter;
+
+    internal ZgresSubscription(ZgresClient client, SubscriptionKey key, long? after, Func<ChangeEvent, Task>? onChange, ZgresClientOptions options)
+    {
+        _client = client;
+        Key = key;
+        _resumeAfter = after ?? -1;
+        _delivered = new RecentIds(options.DuplicateWindow);
+        _pending = Channel.CreateBounded<ChangeEvent>(new BoundedChannelOptions(options.DeliveryBuffer) { SingleReader = true, SingleWriter = true });
+        _pump = onChange is null ? Task.CompletedTask : PumpAsync(onChange);
+    }
+
+    internal SubscriptionKey Key { get; }
+
+    /// <summary>The table, as <c>schema.table</c>.</summary>
+    public string Table => Key.Table;
+
+    /// <summary>The input id followed, or <see langword="null"/> for the whole table.</summary>
+    public string? InputId => Key.InputId;
+
+    /// <summary>The highest event id delivered so far (null before the first). Store it to resume later with <c>after</c>.</summary>
+    public long? LastId { get; private set; }
+
+    /// <summary>The id this subscription resumes after when the connection comes back.</summary>
+    internal long? ResumeAfter => _resumeAfter < 0 ? null : Math.Max(_resumeAfter, LastId ?? 0);
+
+    internal ChannelReader<ChangeEvent> Events => _pending.Reader;
+
+    /// <summary>The hub answered a (re)subscribe: everything up to its newest id at join time has been replayed or
+    /// is live from here, so that id is a valid resume point too.</summary>
+    internal void Joined(long newestAtJoin) => _resumeAfter = Math.Max(_resumeAfter, newestAtJoin);
+
+    /// <summary>Queues an event unless this subscription already delivered it; waits when the handler is behind.</summary>
+    internal async ValueTask OfferAsync(ChangeEvent change)
+    {
+        if (_delivered.Contains(change.Id)) return;
+        _delivered.Add(change.Id);
+        LastId = Math.Max(LastId ?? 0, change.Id);
+        try
+        {
+            await _pending.Writer.WriteAsync(change).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            // Disposed meanwhile.
+        }
+    }
+
+    private async Task PumpAsync(Func<ChangeEvent, Task> onChange)
+    {
+        await foreach (var change in _pending.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                await onChange(change).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // A handler's failure must not stop delivery of the next events.
+            catch (Exception exception)
+#pragma warning restore CA1031
+            {
+                _client.ReportHandlerFailure(this, change, exception);
+            }
+        }
+    }
+
+    /// <summary>Stops the subscription; the client leaves the group when no other subscription needs it.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!_pending.Writer.TryComplete()) return;
+        await _client.RemoveAsync(this).ConfigureAwait(false);
+        await _pump.ConfigureAwait(false);
+    }
+}
+
+internal readonly record struct SubscriptionKey(string Table, string? InputId);

@@ -1,0 +1,171 @@
+using System.Text.Json;
+using Zgres.Client;
+using Zgres.Tests.Infrastructure;
+
+namespace Zgres.Tests;
+
+[Collection(DatabaseGroup.Name)]
+public sealed class ChangeDeliveryTests(PostgresFixture database)
+{
+    [Fact]
+    public async Task Insert_update_delete_and_truncate_reach_a_table_subscriber_in_commit_order()
+    {
+        var table = await database.CreateTableAsync();
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: null, received.OnChange);
+
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (7, 'first')");
+        await database.ExecuteAsync($"UPDATE {table} SET value = 'second' WHERE input_id = 7");
+        await database.ExecuteAsync($"DELETE FROM {table} WHERE input_id = 7");
+        await database.ExecuteAsync($"TRUNCATE {table}");
+
+        var events = await received.WaitForAsync(4);
+        Assert.Equal([ChangeOperation.Insert, ChangeOperation.Update, ChangeOperation.Delete, ChangeOperation.Truncate], events.Select(e => e.Operation));
+        Assert.All(events, e => Assert.Equal(("public", table), (e.Schema, e.Table)));
+        Assert.Equal("first", events[0].Data.GetProperty("value").GetString());
+        Assert.Equal(JsonValueKind.Null, events[0].Old?.ValueKind ?? JsonValueKind.Null);
+        Assert.Equal("second", events[1].Data.GetProperty("value").GetString());
+        Assert.Equal("first", events[1].Old!.Value.GetProperty("value").GetString());
+        Assert.Equal("second", events[2].Data.GetProperty("value").GetString());
+        Assert.Equal("7", events[2].InputId);
+        Assert.Null(events[3].InputId);
+        Assert.Empty(events[3].Data.EnumerateObject());
+        Assert.True(events.Select(e => e.Id).SequenceEqual(events.Select(e => e.Id).Order()));
+        Assert.All(events, e => Assert.InRange(e.Timestamp, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddMinutes(1)));
+    }
+
+    [Fact]
+    public async Task Values_round_trip_exactly_with_their_json_types()
+    {
+        var table = await database.CreateTableAsync("""
+            id bigserial PRIMARY KEY, input_id int, t text, n numeric, i bigint, f double precision, b boolean,
+            j json, jb jsonb, arr int[], tags text[], ts timestamptz, nothing text
+            """);
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: "1", received.OnChange);
+
+        const string tricky = "quote \" apostrophe ' backslash \\ newline \n tab \t bell \u0007 nul-free control \u001f unicode é 漢字 🎉 \u2028";
+        await database.ExecuteAsync($$"""
+            INSERT INTO {{table}} (input_id, t, n, i, f, b, j, jb, arr, tags, ts, nothing)
+            VALUES (1, $1, 12345678901234567890.123456789, 9007199254740993, 0.1, true,
+                    '{"keep":  "spacing", "n": 1.50}', '{"b": 2, "a": [1, null]}', ARRAY[1,2,3], ARRAY['x', NULL, 'y"z'],
+                    '2026-01-02 03:04:05.678+02', NULL)
+            """, tricky);
+
+        var change = (await received.WaitForAsync(1))[0];
+        var data = change.Data;
+        Assert.Equal(tricky, data.GetProperty("t").GetString());
+        Assert.Equal("12345678901234567890.123456789", data.GetProperty("n").GetRawText());
+        Assert.Equal("9007199254740993", data.GetProperty("i").GetRawText());
+        Assert.Equal(0.1, data.GetProperty("f").GetDouble());
+        Assert.Equal(JsonValueKind.True, data.GetProperty("b").ValueKind);
+        // json keeps its key order and number text (1.50); whitespace between tokens is not part of JSON's value
+        // and the wire serializer writes none.
+        Assert.Equal("""{"keep":"spacing","n":1.50}""", data.GetProperty("j").GetRawText());
+        Assert.Equal("""{"a":[1,null],"b":2}""", data.GetProperty("jb").GetRawText());
+        Assert.Equal("[1,2,3]", data.GetProperty("arr").GetRawText());
+        Assert.Equal("""["x",null,"y\"z"]""", data.GetProperty("tags").GetRawText());
+        Assert.Equal(new DateTimeOffset(2026, 1, 2, 1, 4, 5, 678, TimeSpan.Zero), data.GetProperty("ts").GetDateTimeOffset());
+        Assert.EndsWith("+00:00", data.GetProperty("ts").GetString());
+        Assert.Equal(JsonValueKind.Null, data.GetProperty("nothing").ValueKind);
+        Assert.Equal(["id", "input_id", "t", "n", "i", "f", "b", "j", "jb", "arr", "tags", "ts", "nothing"], data.EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
+    public async Task A_row_far_over_the_notify_limit_is_delivered_complete_and_the_write_succeeds()
+    {
+        var table = await database.CreateTableAsync();
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: "5", received.OnChange);
+        var large = string.Concat(Enumerable.Range(0, 20_000).Select(i => (char)('a' + i % 26)));
+
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (5, $1)", large);
+        await database.ExecuteAsync($"UPDATE {table} SET value = value || 'é' WHERE input_id = 5");
+
+        var events = await received.WaitForAsync(2);
+        Assert.Equal(large, events[0].Data.GetProperty("value").GetString());
+        Assert.Equal(large + "é", events[1].Data.GetProperty("value").GetString());
+        Assert.Equal(large, events[1].Old!.Value.GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task Input_subscribers_receive_only_their_input_and_table_subscribers_receive_all()
+    {
+        var table = await database.CreateTableAsync();
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var client = await server.ConnectClientAsync();
+        var one = new EventCollector();
+        var two = new EventCollector();
+        var all = new EventCollector();
+        await using var first = await client.SubscribeAsync(table, inputId: "1", one.OnChange);
+        await using var second = await client.SubscribeAsync("public." + table, inputId: "2", two.OnChange);
+        await using var everything = await client.SubscribeAsync(table, inputId: null, all.OnChange);
+
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) SELECT i % 3, 'row ' || i FROM generate_series(1, 30) i");
+
+        await all.WaitForAsync(30);
+        await one.WaitForAsync(10);
+        await two.WaitForAsync(10);
+        await Task.Delay(300);
+        Assert.All(one.Events, e => Assert.Equal("1", e.InputId));
+        Assert.All(two.Events, e => Assert.Equal("2", e.InputId));
+        Assert.Equal(10, one.Events.Count);
+        Assert.Equal(10, two.Events.Count);
+        Assert.Equal(30, all.Events.Select(e => e.Id).Distinct().Count());
+        Assert.Equal(30, all.Events.Count);
+    }
+
+    [Fact]
+    public async Task After_unsubscribing_a_client_receives_nothing_more_but_a_shared_group_stays_until_both_leave()
+    {
+        var table = await database.CreateTableAsync();
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var client = await server.ConnectClientAsync();
+        var kept = new EventCollector();
+        var dropped = new EventCollector();
+        await using var keep = await client.SubscribeAsync(table, inputId: "3", kept.OnChange);
+        var drop = await client.SubscribeAsync(table, inputId: "3", dropped.OnChange);
+
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id) VALUES (3)");
+        await kept.WaitForAsync(1);
+        await dropped.WaitForAsync(1);
+        await drop.DisposeAsync();
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id) VALUES (3)");
+
+        await kept.WaitForAsync(2);
+        await dropped.AssertNoMoreAsync(1, TimeSpan.FromMilliseconds(500));
+        await keep.DisposeAsync();
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id) VALUES (3)");
+        await kept.AssertNoMoreAsync(2, TimeSpan.FromMilliseconds(500));
+    }
+
+    [Fact]
+    public async Task Stream_style_yields_events_until_cancelled()
+    {
+        var table = await database.CreateTableAsync();
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var client = await server.ConnectClientAsync();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var values = new List<string?>();
+        var writer = Task.Run(async () =>
+        {
+            await Task.Delay(500);
+            await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'a'), (2, 'b'), (1, 'c')");
+        });
+
+        await foreach (var change in client.StreamAsync(table, inputId: "1", cancel.Token))
+        {
+            values.Add(change.Data.GetProperty("value").GetString());
+            if (values.Count == 2) break;
+        }
+
+        await writer;
+        Assert.Equal(["a", "c"], values);
+    }
+}

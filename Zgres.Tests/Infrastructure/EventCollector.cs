@@ -1,0 +1,47 @@
+using System.Collections.Concurrent;
+using Zgres.Client;
+
+namespace Zgres.Tests.Infrastructure;
+
+/// <summary>Collects what a subscription delivers and waits, with a timeout, until a condition holds.</summary>
+public sealed class EventCollector
+{
+    private readonly ConcurrentQueue<ChangeEvent> _events = new();
+    private readonly SemaphoreSlim _arrived = new(0);
+
+    public IReadOnlyList<ChangeEvent> Events => _events.ToArray();
+
+    public Task OnChange(ChangeEvent change)
+    {
+        _events.Enqueue(change);
+        _arrived.Release();
+        return Task.CompletedTask;
+    }
+
+    public async Task<IReadOnlyList<ChangeEvent>> WaitForAsync(int count, TimeSpan? timeout = null) =>
+        await WaitUntilAsync(events => events.Count >= count, timeout ?? TimeSpan.FromSeconds(20), $"{count} events");
+
+    public async Task<IReadOnlyList<ChangeEvent>> WaitUntilAsync(Func<IReadOnlyList<ChangeEvent>, bool> condition, TimeSpan timeout, string what)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        while (!condition(Events))
+        {
+            try
+            {
+                await _arrived.WaitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"Waited {timeout.TotalSeconds:0} s for {what}; got {Events.Count}: {string.Join(", ", Events.Select(e => e.Id))}");
+            }
+        }
+        return Events;
+    }
+
+    /// <summary>Asserts that nothing more arrives within <paramref name="quiet"/>.</summary>
+    public async Task AssertNoMoreAsync(int expected, TimeSpan quiet)
+    {
+        await Task.Delay(quiet);
+        Assert.Equal(expected, Events.Count);
+    }
+}

@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Zgres.Client;
+using Zgres.Server.Hosting;
+
+namespace Zgres.Tests.Infrastructure;
+
+/// <summary>
+/// The real server, composed exactly as Program.cs composes it (AddZgres, MapZgres), on Kestrel at a loopback port,
+/// with its log captured so tests can check what it said.
+/// </summary>
+public sealed class ZgresTestServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ZgresTestServer(WebApplication app, Uri address, CapturedLog log)
+    {
+        _app = app;
+        Address = address;
+        Log = log;
+    }
+
+    public Uri Address { get; }
+
+    public CapturedLog Log { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Starts a server watching <paramref name="tables"/> (names or full entries) on <paramref name="port"/> (0: a free one).</summary>
+    public static async Task<ZgresTestServer> StartAsync(string connectionString, IEnumerable<string> tables, int port = 0,
+        string channel = "db_notifications", IDictionary<string, string?>? settings = null, CapturedLog? log = null)
+    {
+        port = port == 0 ? FreePort() : port;
+        var configuration = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = connectionString,
+            ["Urls"] = $"http://127.0.0.1:{port}",
+            ["Zgres:Channel"] = channel,
+            ["Zgres:Listener:SelfCheckInterval"] = "00:00:01",
+            ["Zgres:Listener:SelfCheckTimeout"] = "00:00:03",
+            ["Zgres:Listener:ReconnectMaxDelay"] = "00:00:01",
+        };
+        var index = 0;
+        foreach (var table in tables) configuration[$"Zgres:Tables:{index++}:Name"] = table;
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) configuration[key] = value;
+
+        log ??= new CapturedLog();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Development" });
+        builder.Configuration.AddInMemoryCollection(configuration);
+        builder.Logging.ClearProviders().AddProvider(log).SetMinimumLevel(LogLevel.Debug);
+        builder.Services.AddZgres(builder.Configuration);
+        var app = builder.Build();
+        app.MapZgres();
+        try
+        {
+            await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+        return new ZgresTestServer(app, new Uri($"http://127.0.0.1:{port}"), log);
+    }
+
+    public ZgresClient CreateClient() => new(Address, new ZgresClientOptions
+    {
+        InitialReconnectDelay = TimeSpan.FromMilliseconds(100),
+        MaxReconnectDelay = TimeSpan.FromSeconds(1),
+    });
+
+    public async Task<ZgresClient> ConnectClientAsync()
+    {
+        var client = CreateClient();
+        await client.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _app.StopAsync(timeout.Token);
+        await _app.DisposeAsync();
+    }
+
+    public static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>Every log entry a server wrote, by event name.</summary>
+public sealed class CapturedLog : ILoggerProvider
+{
+    private readonly ConcurrentQueue<(string Category, EventId EventId, LogLevel Level, string Message)> _entries = new();
+
+    public IReadOnlyList<(string Category, EventId EventId, LogLevel Level, string Message)> Entries => _entries.ToArray();
+
+    public int Count(string eventName) => _entries.Count(e => e.EventId.Name == eventName);
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, this);
+
+    public void Dispose() { }
+
+    private sealed class Logger(string category, CapturedLog log) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            log._entries.Enqueue((category, eventId, logLevel, formatter(state, exception)));
+    }
+}
