@@ -105,6 +105,18 @@ public sealed class CapturedLog : ILoggerProvider
 
     public int Count(string eventName) => _entries.Count(e => e.EventId.Name == eventName);
 
+    /// <summary>Waits until the server has logged <paramref name="eventName"/> at least once; false after the timeout.</summary>
+    public async Task<bool> WaitForAsync(string eventName, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (Count(eventName) == 0)
+        {
+            if (DateTime.UtcNow > deadline) return false;
+            await Task.Delay(50);
+        }
+        return true;
+    }
+
     public ILogger CreateLogger(string categoryName) => new Logger(categoryName, this);
 
     public void Dispose() { }

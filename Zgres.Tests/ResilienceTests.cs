@@ -1,0 +1,154 @@
+using System.Net.WebSockets;
+using System.Text;
+using Npgsql;
+using Zgres.Client;
+using Zgres.Tests.Infrastructure;
+
+namespace Zgres.Tests;
+
+/// <summary>What happens when connections die, clients stall and servers restart.</summary>
+[Collection(DatabaseGroup.Name)]
+public sealed class ResilienceTests(PostgresFixture database)
+{
+    [Fact]
+    public async Task Listener_reconnects_after_its_backend_is_terminated_and_delivers_what_was_written_meanwhile()
+    {
+        var table = await database.CreateTableAsync();
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: null, received.OnChange);
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'before')");
+        await received.WaitForAsync(1);
+
+        // Kill the listener's backend and write in the same statement's wake, before it can reconnect.
+        await database.ExecuteAsync("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'zgres-listener'");
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'while down')");
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) SELECT 1, 'after ' || i FROM generate_series(1, 5) i");
+
+        var events = await received.WaitForAsync(7);
+        Assert.Equal(["before", "while down", "after 1", "after 2", "after 3", "after 4", "after 5"], events.Select(e => e.Data.GetProperty("value").GetString()));
+        Assert.True(await server.Log.WaitForAsync("ListenerDisconnected"));
+        Assert.True(await server.Log.WaitForAsync("ListenerReconnected"));
+        await received.AssertNoMoreAsync(7, TimeSpan.FromMilliseconds(500));
+    }
+
+    [Fact]
+    public async Task A_client_that_stops_reading_is_disconnected_without_holding_up_the_others()
+    {
+        var table = await database.CreateTableAsync();
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table],
+            settings: new Dictionary<string, string?> { ["Zgres:MaxClientBacklog"] = "1000" });
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: null, received.OnChange);
+        using var stalled = await StalledSubscriberAsync(server, table);
+
+        // Rows of 4 KB: a few thousand fill every socket buffer between the server and the stalled client.
+        const int rows = 5_000;
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) SELECT i % 10, repeat('x', 4000) FROM generate_series(1, {rows}) i");
+
+        await received.WaitForAsync(rows, TimeSpan.FromSeconds(60));
+        Assert.Equal(rows, received.Events.Select(e => e.Id).Distinct().Count());
+        Assert.True(await server.Log.WaitForAsync("SlowClientDisconnected"));
+        Assert.Equal(WebSocketState.Aborted, await DrainAsync(stalled));
+    }
+
+    [Fact]
+    public async Task Client_resubscribes_by_itself_after_a_server_restart_and_receives_what_was_written_while_the_server_was_down()
+    {
+        var table = await database.CreateTableAsync();
+        var port = ZgresTestServer.FreePort();
+        var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table], port);
+        await using var client = await server.ConnectClientAsync();
+        var states = new List<ZgresConnectionState>();
+        client.StateChanged += (_, change) => { lock (states) states.Add(change.Current); };
+        var received = new EventCollector();
+        var whole = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: "9", received.OnChange);
+        await using var wholeTable = await client.SubscribeAsync(table, inputId: null, whole.OnChange);
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (9, 'one')");
+        await received.WaitForAsync(1);
+
+        await server.DisposeAsync();
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (9, 'while the server was down'), (8, 'other input')");
+        await using var restarted = await ZgresTestServer.StartAsync(database.ConnectionString, [table], port);
+        await whole.WaitForAsync(3, TimeSpan.FromSeconds(30));
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (9, 'after restart')");
+
+        var events = await received.WaitForAsync(3, TimeSpan.FromSeconds(30));
+        Assert.Equal(["one", "while the server was down", "after restart"], events.Select(e => e.Data.GetProperty("value").GetString()));
+        await whole.WaitForAsync(4);
+        await received.AssertNoMoreAsync(3, TimeSpan.FromMilliseconds(500));
+        Assert.Equal(4, whole.Events.Count);
+        lock (states) Assert.Contains(ZgresConnectionState.Reconnecting, states);
+        Assert.Equal(ZgresConnectionState.Connected, client.State);
+    }
+
+    [Fact]
+    public async Task A_transaction_that_takes_its_id_early_and_commits_late_is_still_delivered_after_a_listener_reconnect()
+    {
+        var table = await database.CreateTableAsync();
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: null, received.OnChange);
+
+        await using var slow = await database.OpenAsync();
+        await using var transaction = await slow.BeginTransactionAsync();
+        await using (var insert = new NpgsqlCommand($"INSERT INTO {table} (input_id, value) VALUES (1, 'early id, late commit')", slow, transaction))
+        {
+            await insert.ExecuteNonQueryAsync();
+        }
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'later id, early commit')");
+        await received.WaitForAsync(1);
+        await database.ExecuteAsync("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'zgres-listener'");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await transaction.CommitAsync();
+
+        var events = await received.WaitForAsync(2);
+        Assert.Equal(["later id, early commit", "early id, late commit"], events.Select(e => e.Data.GetProperty("value").GetString()));
+        Assert.True(events[1].Id < events[0].Id);
+    }
+
+    /// <summary>A raw WebSocket SignalR client that subscribes and then never reads again.</summary>
+    private static async Task<ClientWebSocket> StalledSubscriberAsync(ZgresTestServer server, string table)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.SetBuffer(1024, 1024);
+        await socket.ConnectAsync(new Uri($"ws://{server.Address.Authority}{ChangeHubContract.Path}"), CancellationToken.None);
+        await SendAsync(socket, """{"protocol":"json","version":1}""");
+        await SendAsync(socket, $$"""{"type":1,"invocationId":"1","target":"Subscribe","arguments":[{"table":"{{table}}","inputId":null}]}""");
+        // Read the handshake and the subscribe answer, then stop reading.
+        var buffer = new byte[4096];
+        var text = new StringBuilder();
+        while (!text.ToString().Contains("\"invocationId\":\"1\"", StringComparison.Ordinal))
+        {
+            var read = await socket.ReceiveAsync(buffer, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+            text.Append(Encoding.UTF8.GetString(buffer, 0, read.Count));
+        }
+        return socket;
+    }
+
+    private static Task SendAsync(ClientWebSocket socket, string message) =>
+        socket.SendAsync(Encoding.UTF8.GetBytes(message + "\u001e"), WebSocketMessageType.Text, true, CancellationToken.None);
+
+    /// <summary>Reads what the server had buffered until it closes the socket; returns how it ended.</summary>
+    private static async Task<WebSocketState> DrainAsync(ClientWebSocket socket)
+    {
+        var buffer = new byte[64 * 1024];
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            while (true)
+            {
+                var read = await socket.ReceiveAsync(buffer, deadline.Token);
+                if (read.MessageType == WebSocketMessageType.Close) return WebSocketState.Aborted;
+            }
+        }
+        catch (WebSocketException)
+        {
+            return WebSocketState.Aborted;
+        }
+    }
+}
