@@ -215,27 +215,33 @@ public sealed partial class ZgresClient : IAsyncDisposable
     }
 
     /// <summary>After (re)connecting: joins every group again, resuming after the lowest point its subscriptions need
-    /// (each drops what it already delivered).</summary>
+    /// (each drops what it already delivered). A refused re-join (the server's database was briefly unreachable) is
+    /// retried with backoff for as long as the connection stays up; a new reconnect starts over.</summary>
     private async Task ResubscribeAsync(CancellationToken cancellationToken)
     {
-        await _membership.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var policy = new ForeverRetryPolicy(_options);
+        for (var attempt = 0; _connection.State == HubConnectionState.Connected; attempt++)
         {
-            foreach (var (key, subscriptions) in _groups)
+            await _membership.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                var after = subscriptions.Select(s => s.ResumeAfter).Min();
-                await JoinAsync(key, subscriptions, after, cancellationToken).ConfigureAwait(false);
+                foreach (var (key, subscriptions) in _groups)
+                {
+                    var after = subscriptions.Select(s => s.ResumeAfter).Min();
+                    await JoinAsync(key, subscriptions, after, cancellationToken).ConfigureAwait(false);
+                }
+                SetState(ZgresConnectionState.Connected, null);
+                return;
             }
-            SetState(ZgresConnectionState.Connected, null);
-        }
-        catch (Exception exception) when (exception is HubException or IOException or InvalidOperationException)
-        {
-            // The connection dropped again while re-subscribing: the next reconnect starts over.
-            LogResubscribeFailed(exception.Message);
-        }
-        finally
-        {
-            _membership.Release();
+            catch (Exception exception) when (exception is HubException or IOException or InvalidOperationException)
+            {
+                LogResubscribeFailed(exception.Message);
+            }
+            finally
+            {
+                _membership.Release();
+            }
+            await Task.Delay(policy.Delay(attempt), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -325,7 +331,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Resume of {Table}/{InputId} after {After} found a gap: the server's log no longer holds every event since")]
     private partial void LogGap(string table, string? inputId, long after);
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Re-subscribing after a reconnect failed ({Reason}); retrying with the next reconnect")]
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Re-subscribing after a reconnect failed ({Reason}); retrying")]
     private partial void LogResubscribeFailed(string reason);
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Reconnect attempt {Attempt} failed ({Reason})")]

@@ -127,6 +127,6 @@ public sealed partial class TriggerAttacher(ILogger<TriggerAttacher> logger)
     [LoggerMessage(EventId = 210, EventName = "TriggerAttached", Level = LogLevel.Information, Message = "Attached zgres.notify_trigger() to {Table}")]
     private partial void LogAttached(string table);
 
-    [LoggerMessage(EventId = 211, EventName = "TriggerAlreadyAttached", Level = LogLevel.Debug, Message = "zgres.notify_trigger() already attached to {Table} as configured; nothing changed")]
+    [LoggerMessage(EventId = 211, EventName = "TriggerAlreadyAttached", Level = LogLevel.Information, Message = "zgres.notify_trigger() already attached to {Table} as configured; nothing changed")]
     private partial void LogAlreadyAttached(string table);
 }

@@ -1,0 +1,253 @@
+using Npgsql;
+using Zgres.Client;
+using Zgres.Tests.Infrastructure;
+
+namespace Zgres.Tests;
+
+/// <summary>Every committed change reaches every subscriber once, across killed connections, database restarts,
+/// server restarts and resumes.</summary>
+[Collection(DatabaseGroup.Name)]
+public sealed class DurableDeliveryTests(PostgresFixture database)
+{
+    private const int Inputs = 20;
+
+    [Fact]
+    public async Task Resuming_with_after_from_a_new_connection_replays_exactly_the_later_events_then_live_ones()
+    {
+        var table = await database.CreateTableAsync();
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) SELECT i % 2, 'row ' || i FROM generate_series(1, 20) i");
+        var rows = await IdsAsync(table, "input_id = 1");
+        // What a client would have stored: the id of the last event it handled (the fifth of input 1).
+        var eventIds = (long[])await database.ScalarAsync<object>("SELECT array_agg(id ORDER BY id) FROM zgres.events WHERE table_name = $1 AND input_id = '1'", table);
+
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: "1", after: eventIds[4], received.OnChange);
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'live'), (0, 'other')");
+
+        var events = await received.WaitForAsync(6);
+        Assert.Equal(rows[5..], events.Take(5).Select(e => e.Data.GetProperty("id").GetInt64()));
+        Assert.Equal(eventIds[5..], events.Take(5).Select(e => e.Id));
+        Assert.Equal("live", events[5].Data.GetProperty("value").GetString());
+        await received.AssertNoMoreAsync(6, TimeSpan.FromMilliseconds(500));
+    }
+
+    [Fact]
+    public async Task A_resume_from_before_what_retention_kept_reports_the_gap_and_replays_from_the_oldest_kept()
+    {
+        var table = await database.CreateTableAsync();
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id) VALUES (0)");
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table], settings: new Dictionary<string, string?>
+        {
+            ["Zgres:Retention:MaxEvents"] = "5",
+            ["Zgres:Retention:PruneInterval"] = "00:00:00.200",
+        });
+        await using var client = await server.ConnectClientAsync();
+        var first = new EventCollector();
+        await using (var live = await client.SubscribeAsync(table, inputId: "7", first.OnChange))
+        {
+            await database.ExecuteAsync($"INSERT INTO {table} (input_id) SELECT 7 FROM generate_series(1, 12)");
+            await first.WaitForAsync(12);
+        }
+        var oldest = first.Events[0].Id;
+        await WaitUntilPrunedAsync(oldest);
+        var gaps = new List<ZgresGap>();
+        client.GapDetected += (_, gap) => gaps.Add(gap);
+
+        var resumed = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: "7", after: oldest, resumed.OnChange);
+
+        var gap = Assert.Single(gaps);
+        Assert.Equal(new ZgresGap($"public.{table}", "7", oldest), gap);
+        var replayed = await resumed.WaitForAsync(1);
+        Assert.True(replayed[0].Id > oldest + 1);
+        Assert.Equal(first.Events[^1].Id, replayed[^1].Id);
+    }
+
+    [Fact]
+    public async Task With_every_server_connection_killed_each_second_four_writers_rows_reach_each_input_subscriber_exactly_once_in_commit_order()
+    {
+        var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        var (clients, subscribers, subscriptions) = await SubscribeEveryInputAsync(server, table);
+        using var stop = new CancellationTokenSource();
+
+        var killer = KillServerConnectionsEverySecondAsync(stop.Token);
+        var writers = Enumerable.Range(0, 4).Select(w => WriteUntilAsync(table, w, TimeSpan.FromSeconds(6), restartTolerant: false)).ToArray();
+        await Task.WhenAll(writers);
+        await stop.CancelAsync();
+        var kills = await killer;
+
+        Assert.True(kills >= 4, $"only {kills} rounds of kills happened");
+        await AssertEachSubscriberGotExactlyItsRowsInCommitOrderAsync(table, subscribers);
+        await DisposeAllAsync(clients, subscriptions);
+    }
+
+    [Theory]
+    [InlineData("fast")]
+    [InlineData("immediate")]
+    public async Task A_database_restart_in_mid_stream_loses_nothing(string mode)
+    {
+        var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        var (clients, subscribers, subscriptions) = await SubscribeEveryInputAsync(server, table);
+
+        var writers = Enumerable.Range(0, 2).Select(w => WriteUntilAsync(table, w, TimeSpan.FromSeconds(6), restartTolerant: true)).ToArray();
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await database.Embedded.RestartAsync(mode);
+        NpgsqlConnection.ClearAllPools();
+        await Task.WhenAll(writers);
+
+        await AssertEachSubscriberGotExactlyItsRowsInCommitOrderAsync(table, subscribers);
+        await DisposeAllAsync(clients, subscriptions);
+    }
+
+    [Fact]
+    public async Task A_killed_server_process_comes_back_and_its_clients_resume_without_missing_what_was_written_while_it_was_down()
+    {
+        var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
+        var port = ZgresTestServer.FreePort();
+        var environment = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = database.ConnectionString,
+            ["Zgres__Tables__0__Name"] = table,
+        };
+        var server = await ServerProcess.StartAsync(port, environment);
+        var (clients, subscribers, subscriptions) = await SubscribeEveryInputAsync(server.Address, table);
+
+        var writer = WriteUntilAsync(table, 0, TimeSpan.FromSeconds(6), restartTolerant: false);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await server.KillAsync();
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await using var restarted = await ServerProcess.StartAsync(port, environment);
+        await writer;
+
+        await AssertEachSubscriberGotExactlyItsRowsInCommitOrderAsync(table, subscribers);
+        await DisposeAllAsync(clients, subscriptions);
+    }
+
+    private static Task<(List<ZgresClient>, EventCollector[], List<ZgresSubscription>)> SubscribeEveryInputAsync(ZgresTestServer server, string table) =>
+        SubscribeEveryInputAsync(server.Address, table);
+
+    /// <summary>Two clients, each with half of the 20 input subscriptions.</summary>
+    private static async Task<(List<ZgresClient>, EventCollector[], List<ZgresSubscription>)> SubscribeEveryInputAsync(Uri address, string table)
+    {
+        var clients = new List<ZgresClient>();
+        var subscriptions = new List<ZgresSubscription>();
+        var collectors = new EventCollector[Inputs];
+        for (var c = 0; c < 2; c++)
+        {
+            var client = new ZgresClient(address, new ZgresClientOptions { InitialReconnectDelay = TimeSpan.FromMilliseconds(100), MaxReconnectDelay = TimeSpan.FromSeconds(1) });
+            await client.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            clients.Add(client);
+        }
+        for (var input = 0; input < Inputs; input++)
+        {
+            collectors[input] = new EventCollector();
+            subscriptions.Add(await clients[input % 2].SubscribeAsync(table, input.ToString(System.Globalization.CultureInfo.InvariantCulture), collectors[input].OnChange));
+        }
+        return (clients, collectors, subscriptions);
+    }
+
+    /// <summary>One row per transaction, input ids round-robin. With <paramref name="restartTolerant"/> a failed
+    /// statement (the database restarting) is retried on a new connection; otherwise any failure fails the test.</summary>
+    private async Task WriteUntilAsync(string table, int writer, TimeSpan duration, bool restartTolerant)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(database.ConnectionString) { ApplicationName = "writer", Pooling = false };
+        var until = DateTime.UtcNow + duration;
+        var seq = 0;
+        NpgsqlConnection? connection = null;
+        try
+        {
+            while (DateTime.UtcNow < until)
+            {
+                try
+                {
+                    if (connection is null)
+                    {
+                        connection = new NpgsqlConnection(builder.ConnectionString);
+                        await connection.OpenAsync();
+                    }
+                    await using var insert = new NpgsqlCommand($"INSERT INTO {table} (input_id, writer, seq) VALUES ($1, $2, $3)", connection)
+                    {
+                        Parameters = { new() { Value = seq % Inputs }, new() { Value = writer }, new() { Value = seq } },
+                    };
+                    await insert.ExecuteNonQueryAsync();
+                    seq++;
+                }
+                catch (Exception exception) when (restartTolerant && exception is NpgsqlException)
+                {
+                    if (connection is not null) await connection.DisposeAsync();
+                    connection = null;
+                    seq++;
+                    await Task.Delay(100);
+                }
+            }
+        }
+        finally
+        {
+            if (connection is not null) await connection.DisposeAsync();
+        }
+    }
+
+    private async Task<int> KillServerConnectionsEverySecondAsync(CancellationToken stop)
+    {
+        var rounds = 0;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), stop);
+                await database.ExecuteAsync("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'zgres%'");
+                rounds++;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return rounds;
+        }
+    }
+
+    /// <summary>The table is the truth: each input's subscriber must end with exactly that input's rows, each once,
+    /// and each writer's rows in the order that writer committed them.</summary>
+    private async Task AssertEachSubscriberGotExactlyItsRowsInCommitOrderAsync(string table, EventCollector[] subscribers)
+    {
+        for (var input = 0; input < Inputs; input++)
+        {
+            var expected = await IdsAsync(table, $"input_id = {input}");
+            var events = await subscribers[input].WaitUntilAsync(events => events.Count >= expected.Length, TimeSpan.FromSeconds(60), $"{expected.Length} rows of input {input}");
+            await Task.Delay(input == 0 ? 500 : 0);
+            var delivered = subscribers[input].Events.Select(e => e.Data.GetProperty("id").GetInt64()).ToList();
+            Assert.Equal(delivered.Count, delivered.Distinct().Count());
+            Assert.Equal(expected, delivered.Order());
+            foreach (var writer in events.GroupBy(e => e.Data.GetProperty("writer").GetInt32()))
+            {
+                var order = writer.Select(e => e.Data.GetProperty("seq").GetInt32()).ToList();
+                Assert.Equal(order.Order(), order);
+            }
+        }
+    }
+
+    private async Task<long[]> IdsAsync(string table, string where)
+    {
+        var ids = await database.ScalarAsync<object>($"SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM {table} WHERE {where}");
+        return (long[])ids;
+    }
+
+    private async Task WaitUntilPrunedAsync(long id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (await database.ScalarAsync<long>("SELECT pruned_through FROM zgres.log_state") < id)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "retention did not prune in time");
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task DisposeAllAsync(List<ZgresClient> clients, List<ZgresSubscription> subscriptions)
+    {
+        foreach (var subscription in subscriptions) await subscription.DisposeAsync();
+        foreach (var client in clients) await client.DisposeAsync();
+    }
+}

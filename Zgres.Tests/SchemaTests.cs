@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using Npgsql;
+using Zgres.Tests.Infrastructure;
+
+namespace Zgres.Tests;
+
+/// <summary>Migrations, trigger attachment and table configuration, as an operator meets them.</summary>
+[Collection(DatabaseGroup.Name)]
+public sealed class SchemaTests(PostgresFixture database)
+{
+    [Fact]
+    public async Task Migrate_command_applies_the_migrations_exits_zero_and_is_idempotent()
+    {
+        var scratch = "zgres_migrate_" + Guid.NewGuid().ToString("N")[..8];
+        await database.ExecuteAsync($"CREATE DATABASE {scratch}");
+        var connectionString = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Database = scratch }.ConnectionString;
+
+        var first = await RunServerAsync(["migrate"], connectionString);
+        var second = await RunServerAsync(["migrate"], connectionString);
+
+        Assert.True(first.ExitCode == 0, first.Output);
+        Assert.True(second.ExitCode == 0, second.Output);
+        Assert.Contains("Zgres schema migrated to the latest version", first.Output, StringComparison.Ordinal);
+        Assert.Contains("Zgres schema is up to date", second.Output, StringComparison.Ordinal);
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var versions = new NpgsqlCommand("SELECT array_agg(version ORDER BY version) FROM zgres.schema_version", connection);
+        var applied = (long[])(await versions.ExecuteScalarAsync())!;
+        Assert.Equal(new long[] { 202611250001L, 202611250002L }, applied);
+    }
+
+    [Fact]
+    public async Task Migrate_command_fails_with_a_non_zero_exit_when_the_database_is_unreachable()
+    {
+        var unreachable = $"Host=127.0.0.1;Port={ZgresTestServer.FreePort()};Username=nobody;Password=x;Timeout=3";
+
+        var result = await RunServerAsync(["migrate"], unreachable);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("Migration failed", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_second_start_with_the_same_configuration_changes_nothing()
+    {
+        var table = await database.CreateTableAsync();
+        await using (var first = await ZgresTestServer.StartAsync(database.ConnectionString, [table]))
+        {
+            Assert.Equal(1, first.Log.Count("TriggerAttached"));
+        }
+        var triggersBefore = await TriggerOidsAsync(table);
+
+        await using var second = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+
+        Assert.Equal(0, second.Log.Count("TriggerAttached"));
+        Assert.Equal(1, second.Log.Count("TriggerAlreadyAttached"));
+        Assert.Equal(1, second.Log.Count("SchemaUpToDate"));
+        Assert.Equal(triggersBefore, await TriggerOidsAsync(table));
+    }
+
+    [Fact]
+    public async Task A_changed_column_list_reattaches_the_trigger()
+    {
+        var table = await database.CreateTableAsync();
+        await using (await ZgresTestServer.StartAsync(database.ConnectionString, [table])) { }
+
+        await using var narrowed = await ZgresTestServer.StartAsync(database.ConnectionString, [table],
+            settings: new Dictionary<string, string?> { ["Zgres:Tables:0:Columns:0"] = "value" });
+
+        Assert.Equal(1, narrowed.Log.Count("TriggerAttached"));
+    }
+
+    [Theory]
+    [InlineData("Columns:0", "nope", "has no column 'nope' (listed in its Columns)")]
+    [InlineData("InputColumn", "tenant", "has no column 'tenant' (its InputColumn)")]
+    [InlineData("Name", "public.missing_table", "table public.missing_table does not exist")]
+    public async Task A_configured_table_or_column_that_does_not_exist_stops_the_server_with_a_message_naming_it(string key, string value, string expected)
+    {
+        var table = await database.CreateTableAsync();
+        var log = new CapturedLog();
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => ZgresTestServer.StartAsync(database.ConnectionString, [table],
+            settings: new Dictionary<string, string?> { [$"Zgres:Tables:0:{key}"] = value }, log: log));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_writer_with_no_grants_on_zgres_can_still_write_watched_tables()
+    {
+        var table = await database.CreateTableAsync();
+        var role = "writer_" + table;
+        await database.ExecuteAsync($"CREATE ROLE {role} LOGIN PASSWORD 'writer'");
+        await database.ExecuteAsync($"GRANT INSERT, UPDATE, DELETE, SELECT ON public.{table} TO {role}; GRANT USAGE ON SEQUENCE public.{table}_id_seq TO {role}");
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: null, received.OnChange);
+        var writer = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Username = role, Password = "writer", Pooling = false }.ConnectionString;
+
+        await using (var connection = new NpgsqlConnection(writer))
+        {
+            await connection.OpenAsync();
+            await using var hostile = new NpgsqlCommand($"SET search_path = evil, public; INSERT INTO {table} (input_id, value) VALUES (1, 'from a writer'); UPDATE {table} SET value = 'updated'", connection);
+            await hostile.ExecuteNonQueryAsync();
+            await using var denied = new NpgsqlCommand("SELECT count(*) FROM zgres.events", connection);
+            var error = await Assert.ThrowsAsync<PostgresException>(() => denied.ExecuteScalarAsync());
+            Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, error.SqlState);
+        }
+
+        var events = await received.WaitForAsync(2);
+        Assert.Equal("from a writer", events[0].Data.GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task Events_of_a_table_that_is_no_longer_exposed_are_dropped_and_logged_once()
+    {
+        var stale = await database.CreateTableAsync();
+        var exposed = await database.CreateTableAsync();
+        await using (await ZgresTestServer.StartAsync(database.ConnectionString, [stale])) { }
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [exposed]);
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(exposed, inputId: null, received.OnChange);
+
+        await database.ExecuteAsync($"INSERT INTO {stale} (input_id) SELECT i FROM generate_series(1, 5) i");
+        await database.ExecuteAsync($"INSERT INTO {exposed} (input_id) VALUES (1)");
+
+        await received.WaitForAsync(1);
+        Assert.Equal(1, server.Log.Count("UnexposedTableEvent"));
+        Assert.Contains(server.Log.Entries, e => e.EventId.Name == "UnexposedTableEvent" && e.Message.Contains(stale, StringComparison.Ordinal));
+    }
+
+    private async Task<long[]> TriggerOidsAsync(string table)
+    {
+        await using var connection = await database.OpenAsync();
+        await using var command = new NpgsqlCommand($"SELECT array_agg(oid::bigint ORDER BY tgname) FROM pg_trigger WHERE tgrelid = 'public.{table}'::regclass", connection);
+        return (long[])(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Runs the built server (Zgres.Server.dll beside the tests) as its own process, as an operator would.</summary>
+    internal static async Task<(int ExitCode, string Output)> RunServerAsync(string[] arguments, string? connectionString)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Zgres.Server.dll"));
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        if (connectionString is not null) start.Environment["ConnectionStrings__Postgres"] = connectionString;
+        start.Environment["Logging__Console__FormatterName"] = "simple";
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
+        return (process.ExitCode, await output + await error);
+    }
+}
