@@ -32,9 +32,13 @@ public static class EventLogReader
         while (true)
         {
             await using var command = new NpgsqlCommand("""
+                WITH anchor AS (SELECT a.xid, a.snapshot_xmin FROM zgres.events a WHERE a.id = $1)
                 SELECT e.id, zgres.event_json(e)
                 FROM zgres.events e
-                WHERE (e.id > $1 OR (e.id < $1 AND e.xid >= (SELECT a.snapshot_xmin FROM zgres.events a WHERE a.id = $1)))
+                WHERE (e.id > $1
+                       -- Lower ids of transactions still open when the anchor was written; not the anchor's own
+                       -- transaction, whose lower ids committed with it and were delivered before it.
+                       OR (e.id < $1 AND e.xid >= (SELECT snapshot_xmin FROM anchor) AND e.xid <> (SELECT xid FROM anchor)))
                   AND e.id > $2
                   AND ($3::text IS NULL OR (e.schema_name = $3 AND e.table_name = $4))
                   AND ($5::text IS NULL OR e.input_id = $5)
