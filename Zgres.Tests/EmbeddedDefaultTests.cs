@@ -1,0 +1,76 @@
+using System.Net.Http.Json;
+using Npgsql;
+using Zgres.Client;
+using Zgres.Tests.Infrastructure;
+
+namespace Zgres.Tests;
+
+/// <summary>`dotnet run --project Zgres.Server` with no connection string: a private PostgreSQL, the demo table, and a clean exit.</summary>
+public sealed class EmbeddedDefaultTests
+{
+    [Fact]
+    public async Task With_no_connection_string_the_server_runs_its_own_database_with_the_demo_table_and_removes_it_on_sigterm()
+    {
+        var root = Directory.CreateTempSubdirectory("zgres-embedded-test-").FullName;
+        var server = await ServerProcess.StartAsync(ZgresTestServer.FreePort(), new Dictionary<string, string> { ["Zgres__Embedded__RootDirectory"] = root });
+        try
+        {
+            var psql = server.Output.Split('\n').Select(line => line.Trim()).Single(line => line.Contains("psql \"postgresql://", StringComparison.Ordinal));
+            var url = new Uri(psql[(psql.IndexOf('"', StringComparison.Ordinal) + 1)..psql.LastIndexOf('"')]);
+            using var http = new HttpClient { BaseAddress = server.Address };
+            var tables = await http.GetFromJsonAsync<ExposedTable[]>("/api/tables");
+            Assert.Equal(["public.inputs"], tables!.Select(t => t.Name));
+            Assert.Contains("<html", await http.GetStringAsync("/"), StringComparison.OrdinalIgnoreCase);
+
+            await using var client = new ZgresClient(server.Address);
+            await client.StartAsync();
+            var received = new EventCollector();
+            await using var subscription = await client.SubscribeAsync("inputs", inputId: "42", received.OnChange);
+            await using (var connection = new NpgsqlConnection(ToConnectionString(url)))
+            {
+                await connection.OpenAsync();
+                await using var insert = new NpgsqlCommand("INSERT INTO inputs (input_id, value) VALUES (42, 'hello')", connection);
+                await insert.ExecuteNonQueryAsync();
+            }
+            Assert.Equal("hello", (await received.WaitForAsync(1))[0].Data.GetProperty("value").GetString());
+            Assert.Single(Directory.GetDirectories(root, "run-*"));
+        }
+        finally
+        {
+            await server.StopAsync();
+        }
+
+        Assert.Empty(Directory.GetDirectories(root, "run-*"));
+        Assert.Contains("Embedded PostgreSQL stopped and removed", server.Output, StringComparison.Ordinal);
+        Directory.Delete(root, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_database_left_running_by_a_killed_server_is_stopped_and_removed_by_the_next_start()
+    {
+        var root = Directory.CreateTempSubdirectory("zgres-embedded-test-").FullName;
+        var environment = new Dictionary<string, string> { ["Zgres__Embedded__RootDirectory"] = root };
+        var killed = await ServerProcess.StartAsync(ZgresTestServer.FreePort(), environment);
+        await killed.KillAsync();
+        var abandoned = Assert.Single(Directory.GetDirectories(root, "run-*"));
+        Assert.True(File.Exists(Path.Combine(abandoned, "data", "postmaster.pid")));
+
+        await using (await ServerProcess.StartAsync(ZgresTestServer.FreePort(), environment))
+        {
+            Assert.False(Directory.Exists(abandoned));
+        }
+
+        Assert.Empty(Directory.GetDirectories(root, "run-*"));
+        Directory.Delete(root, recursive: true);
+    }
+
+    private static string ToConnectionString(Uri url)
+    {
+        var credentials = url.UserInfo.Split(':');
+        return new NpgsqlConnectionStringBuilder
+        {
+            Host = url.Host, Port = url.Port, Username = credentials[0], Password = Uri.UnescapeDataString(credentials[1]),
+            Database = url.AbsolutePath.TrimStart('/'), Pooling = false,
+        }.ConnectionString;
+    }
+}
