@@ -34,6 +34,38 @@ public sealed class ResilienceTests(PostgresFixture database)
     }
 
     [Fact]
+    public async Task A_listener_whose_backend_freezes_without_closing_the_socket_is_noticed_by_the_self_check_and_reconnects()
+    {
+        var table = await database.CreateTableAsync();
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: null, received.OnChange);
+        var listener = await database.ScalarAsync<int>("SELECT pid FROM pg_stat_activity WHERE application_name = 'zgres-listener'");
+
+        // SIGSTOP: the backend stays connected but never answers, as behind a network that dropped without a FIN.
+        await SignalAsync("STOP", listener);
+        try
+        {
+            await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'written while the listener hung')");
+            var events = await received.WaitForAsync(1, TimeSpan.FromSeconds(30));
+            Assert.Equal("written while the listener hung", events[0].Data.GetProperty("value").GetString());
+            Assert.Contains(server.Log.Entries, e => e.EventId.Name == "ListenerDisconnected" && e.Message.Contains("self-check", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await SignalAsync("CONT", listener);
+        }
+    }
+
+    private static async Task SignalAsync(string signal, int processId)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", processId.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
+    [Fact]
     public async Task A_client_that_stops_reading_is_disconnected_without_holding_up_the_others()
     {
         var table = await database.CreateTableAsync();
