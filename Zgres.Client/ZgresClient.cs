@@ -164,6 +164,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
     /// <summary>Asks the hub to join the group (replaying after <paramref name="after"/>) and records the resume point it gives.</summary>
     private async Task JoinAsync(SubscriptionKey key, IReadOnlyCollection<ZgresSubscription> subscriptions, long? after, CancellationToken cancellationToken)
     {
+        foreach (var subscription in subscriptions) subscription.Joining();
         var result = await _connection.InvokeAsync<SubscribeResult>(ChangeHubContract.Subscribe,
             new Subscription(key.Table, key.InputId, after), cancellationToken).ConfigureAwait(false);
         foreach (var subscription in subscriptions) subscription.Joined(result.ResumeAfter);

@@ -35,14 +35,32 @@ public sealed class ZgresSubscription : IAsyncDisposable
     /// <summary>The highest event id delivered so far (null before the first). Store it to resume later with <c>after</c>.</summary>
     public long? LastId { get; private set; }
 
-    /// <summary>The id this subscription resumes after when the connection comes back.</summary>
-    internal long? ResumeAfter => _resumeAfter < 0 ? null : Math.Max(_resumeAfter, LastId ?? 0);
+    /// <summary>The id this subscription resumes after when the connection comes back. While a (re)join is in
+    /// flight, events that arrive do not move it: a replay cut short delivers some ids out of commit order, so only the
+    /// point the hub confirmed is safe until the join completes.</summary>
+    internal long? ResumeAfter
+    {
+        get
+        {
+            var confirmed = Volatile.Read(ref _resumeAfter);
+            return confirmed < 0 ? null : _joining ? confirmed : Math.Max(confirmed, LastId ?? 0);
+        }
+    }
+
+    private volatile bool _joining;
+
+    /// <summary>A (re)subscribe request for this subscription is being sent.</summary>
+    internal void Joining() => _joining = true;
 
     internal ChannelReader<ChangeEvent> Events => _pending.Reader;
 
     /// <summary>The hub answered a (re)subscribe: everything up to its newest id at join time has been replayed or
     /// is live from here, so that id is a valid resume point too.</summary>
-    internal void Joined(long newestAtJoin) => _resumeAfter = Math.Max(_resumeAfter, newestAtJoin);
+    internal void Joined(long newestAtJoin)
+    {
+        _resumeAfter = Math.Max(_resumeAfter, Math.Max(newestAtJoin, LastId ?? 0));
+        _joining = false;
+    }
 
     /// <summary>Queues an event unless this subscription already delivered it; waits when the handler is behind.</summary>
     internal async ValueTask OfferAsync(ChangeEvent change)

@@ -10,20 +10,17 @@ public sealed class ChangeDeliveryTests(PostgresFixture database)
     [Fact]
     public async Task Insert_update_delete_and_truncate_reach_a_table_subscriber_in_commit_order()
     {
-        var table = await database.CreateTableAsync();
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        await using var client = await server.ConnectClientAsync();
-        var received = new EventCollector();
-        await using var subscription = await client.SubscribeAsync(table, inputId: null, received.OnChange);
+        await using var live = await LiveTable.StartAsync(database);
+        var received = await live.SubscribeAsync(inputId: null);
 
-        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (7, 'first')");
-        await database.ExecuteAsync($"UPDATE {table} SET value = 'second' WHERE input_id = 7");
-        await database.ExecuteAsync($"DELETE FROM {table} WHERE input_id = 7");
-        await database.ExecuteAsync($"TRUNCATE {table}");
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (7, 'first')");
+        await database.ExecuteAsync($"UPDATE {live.Name} SET value = 'second' WHERE input_id = 7");
+        await database.ExecuteAsync($"DELETE FROM {live.Name} WHERE input_id = 7");
+        await database.ExecuteAsync($"TRUNCATE {live.Name}");
 
         var events = await received.WaitForAsync(4);
         Assert.Equal([ChangeOperation.Insert, ChangeOperation.Update, ChangeOperation.Delete, ChangeOperation.Truncate], events.Select(e => e.Operation));
-        Assert.All(events, e => Assert.Equal(("public", table), (e.Schema, e.Table)));
+        Assert.All(events, e => Assert.Equal(("public", live.Name), (e.Schema, e.Table)));
         Assert.Equal("first", events[0].Data.GetProperty("value").GetString());
         Assert.Equal(JsonValueKind.Null, events[0].Old?.ValueKind ?? JsonValueKind.Null);
         Assert.Equal("second", events[1].Data.GetProperty("value").GetString());
@@ -39,18 +36,15 @@ public sealed class ChangeDeliveryTests(PostgresFixture database)
     [Fact]
     public async Task Values_round_trip_exactly_with_their_json_types()
     {
-        var table = await database.CreateTableAsync("""
+        await using var live = await LiveTable.StartAsync(database, columns: """
             id bigserial PRIMARY KEY, input_id int, t text, n numeric, i bigint, f double precision, b boolean,
             j json, jb jsonb, arr int[], tags text[], ts timestamptz, nothing text
             """);
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        await using var client = await server.ConnectClientAsync();
-        var received = new EventCollector();
-        await using var subscription = await client.SubscribeAsync(table, inputId: "1", received.OnChange);
+        var received = await live.SubscribeAsync(inputId: "1");
 
         const string tricky = "quote \" apostrophe ' backslash \\ newline \n tab \t bell \u0007 nul-free control \u001f unicode é 漢字 🎉 \u2028";
         await database.ExecuteAsync($$"""
-            INSERT INTO {{table}} (input_id, t, n, i, f, b, j, jb, arr, tags, ts, nothing)
+            INSERT INTO {{live.Name}} (input_id, t, n, i, f, b, j, jb, arr, tags, ts, nothing)
             VALUES (1, $1, 12345678901234567890.123456789, 9007199254740993, 0.1, true,
                     '{"keep":  "spacing", "n": 1.50}', '{"b": 2, "a": [1, null]}', ARRAY[1,2,3], ARRAY['x', NULL, 'y"z'],
                     '2026-01-02 03:04:05.678+02', NULL)
@@ -78,15 +72,12 @@ public sealed class ChangeDeliveryTests(PostgresFixture database)
     [Fact]
     public async Task A_row_far_over_the_notify_limit_is_delivered_complete_and_the_write_succeeds()
     {
-        var table = await database.CreateTableAsync();
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        await using var client = await server.ConnectClientAsync();
-        var received = new EventCollector();
-        await using var subscription = await client.SubscribeAsync(table, inputId: "5", received.OnChange);
+        await using var live = await LiveTable.StartAsync(database);
+        var received = await live.SubscribeAsync(inputId: "5");
         var large = string.Concat(Enumerable.Range(0, 20_000).Select(i => (char)('a' + i % 26)));
 
-        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (5, $1)", large);
-        await database.ExecuteAsync($"UPDATE {table} SET value = value || 'é' WHERE input_id = 5");
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (5, $1)", large);
+        await database.ExecuteAsync($"UPDATE {live.Name} SET value = value || 'é' WHERE input_id = 5");
 
         var events = await received.WaitForAsync(2);
         Assert.Equal(large, events[0].Data.GetProperty("value").GetString());
@@ -97,9 +88,8 @@ public sealed class ChangeDeliveryTests(PostgresFixture database)
     [Fact]
     public async Task Input_subscribers_receive_only_their_input_and_table_subscribers_receive_all()
     {
-        var table = await database.CreateTableAsync();
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        await using var client = await server.ConnectClientAsync();
+        await using var live = await LiveTable.StartAsync(database);
+        var (table, client) = (live.Name, live.Client);
         var one = new EventCollector();
         var two = new EventCollector();
         var all = new EventCollector();
@@ -124,9 +114,8 @@ public sealed class ChangeDeliveryTests(PostgresFixture database)
     [Fact]
     public async Task After_unsubscribing_a_client_receives_nothing_more_but_a_shared_group_stays_until_both_leave()
     {
-        var table = await database.CreateTableAsync();
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        await using var client = await server.ConnectClientAsync();
+        await using var live = await LiveTable.StartAsync(database);
+        var (table, client) = (live.Name, live.Client);
         var kept = new EventCollector();
         var dropped = new EventCollector();
         await using var keep = await client.SubscribeAsync(table, inputId: "3", kept.OnChange);
@@ -148,9 +137,8 @@ public sealed class ChangeDeliveryTests(PostgresFixture database)
     [Fact]
     public async Task Stream_style_yields_events_until_cancelled()
     {
-        var table = await database.CreateTableAsync();
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        await using var client = await server.ConnectClientAsync();
+        await using var live = await LiveTable.StartAsync(database);
+        var (table, client) = (live.Name, live.Client);
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var values = new List<string?>();
         var writer = Task.Run(async () =>

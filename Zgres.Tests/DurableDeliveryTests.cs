@@ -216,7 +216,9 @@ public sealed class DurableDeliveryTests(PostgresFixture database)
         for (var input = 0; input < Inputs; input++)
         {
             var expected = await IdsAsync(table, $"input_id = {input}");
-            var events = await subscribers[input].WaitUntilAsync(events => events.Count >= expected.Length, TimeSpan.FromSeconds(60), $"{expected.Length} rows of input {input}");
+            var rowIds = expected.ToHashSet();
+            var events = await subscribers[input].WaitUntilAsync(events => events.Count >= expected.Length, TimeSpan.FromSeconds(60),
+                () => $"{expected.Length} rows of input {input} (missing rows: {string.Join(", ", rowIds.Except(subscribers[input].Events.Select(e => e.Data.GetProperty("id").GetInt64())).Order())})");
             await Task.Delay(input == 0 ? 500 : 0);
             var delivered = subscribers[input].Events.Select(e => e.Data.GetProperty("id").GetInt64()).ToList();
             Assert.Equal(delivered.Count, delivered.Distinct().Count());

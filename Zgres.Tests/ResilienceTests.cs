@@ -13,44 +13,38 @@ public sealed class ResilienceTests(PostgresFixture database)
     [Fact]
     public async Task Listener_reconnects_after_its_backend_is_terminated_and_delivers_what_was_written_meanwhile()
     {
-        var table = await database.CreateTableAsync();
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        await using var client = await server.ConnectClientAsync();
-        var received = new EventCollector();
-        await using var subscription = await client.SubscribeAsync(table, inputId: null, received.OnChange);
-        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'before')");
+        await using var live = await LiveTable.StartAsync(database);
+        var received = await live.SubscribeAsync(inputId: null);
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'before')");
         await received.WaitForAsync(1);
 
         // Kill the listener's backend and write in the same statement's wake, before it can reconnect.
         await database.ExecuteAsync("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'zgres-listener'");
-        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'while down')");
-        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) SELECT 1, 'after ' || i FROM generate_series(1, 5) i");
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'while down')");
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) SELECT 1, 'after ' || i FROM generate_series(1, 5) i");
 
         var events = await received.WaitForAsync(7);
         Assert.Equal(["before", "while down", "after 1", "after 2", "after 3", "after 4", "after 5"], events.Select(e => e.Data.GetProperty("value").GetString()));
-        Assert.True(await server.Log.WaitForAsync("ListenerDisconnected"));
-        Assert.True(await server.Log.WaitForAsync("ListenerReconnected"));
+        Assert.True(await live.Server.Log.WaitForAsync("ListenerDisconnected"));
+        Assert.True(await live.Server.Log.WaitForAsync("ListenerReconnected"));
         await received.AssertNoMoreAsync(7, TimeSpan.FromMilliseconds(500));
     }
 
     [Fact]
     public async Task A_listener_whose_backend_freezes_without_closing_the_socket_is_noticed_by_the_self_check_and_reconnects()
     {
-        var table = await database.CreateTableAsync();
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        await using var client = await server.ConnectClientAsync();
-        var received = new EventCollector();
-        await using var subscription = await client.SubscribeAsync(table, inputId: null, received.OnChange);
+        await using var live = await LiveTable.StartAsync(database);
+        var received = await live.SubscribeAsync(inputId: null);
         var listener = await database.ScalarAsync<int>("SELECT pid FROM pg_stat_activity WHERE application_name = 'zgres-listener'");
 
         // SIGSTOP: the backend stays connected but never answers, as behind a network that dropped without a FIN.
         await SignalAsync("STOP", listener);
         try
         {
-            await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'written while the listener hung')");
+            await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'written while the listener hung')");
             var events = await received.WaitForAsync(1, TimeSpan.FromSeconds(30));
             Assert.Equal("written while the listener hung", events[0].Data.GetProperty("value").GetString());
-            Assert.Contains(server.Log.Entries, e => e.EventId.Name == "ListenerDisconnected" && e.Message.Contains("self-check", StringComparison.Ordinal));
+            Assert.Contains(live.Server.Log.Entries, e => e.EventId.Name == "ListenerDisconnected" && e.Message.Contains("self-check", StringComparison.Ordinal));
         }
         finally
         {
@@ -68,21 +62,21 @@ public sealed class ResilienceTests(PostgresFixture database)
     [Fact]
     public async Task A_client_that_stops_reading_is_disconnected_without_holding_up_the_others()
     {
-        var table = await database.CreateTableAsync();
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table],
-            settings: new Dictionary<string, string?> { ["Zgres:MaxClientBacklog"] = "1000" });
-        await using var client = await server.ConnectClientAsync();
-        var received = new EventCollector();
-        await using var subscription = await client.SubscribeAsync(table, inputId: null, received.OnChange);
-        using var stalled = await StalledSubscriberAsync(server, table);
+        await using var live = await LiveTable.StartAsync(database, settings: new Dictionary<string, string?> { ["Zgres:MaxClientBacklog"] = "500", ["Zgres:ClientStallTimeout"] = "00:00:01" });
+        var received = await live.SubscribeAsync(inputId: null);
+        var healthyReconnects = 0;
+        live.Client.StateChanged += (_, change) => { if (change.Current == ZgresConnectionState.Reconnecting) Interlocked.Increment(ref healthyReconnects); };
+        using var stalled = await StalledSubscriberAsync(live.Server, live.Name);
 
         // Rows of 4 KB: a few thousand fill every socket buffer between the server and the stalled client.
         const int rows = 5_000;
-        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) SELECT i % 10, repeat('x', 4000) FROM generate_series(1, {rows}) i");
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) SELECT i % 10, repeat('x', 4000) FROM generate_series(1, {rows}) i");
 
         await received.WaitForAsync(rows, TimeSpan.FromSeconds(60));
         Assert.Equal(rows, received.Events.Select(e => e.Id).Distinct().Count());
-        Assert.True(await server.Log.WaitForAsync("SlowClientDisconnected"));
+        Assert.True(await live.Server.Log.WaitForAsync("SlowClientDisconnected"));
+        Assert.Equal(1, live.Server.Log.Count("SlowClientDisconnected"));
+        Assert.Equal(0, healthyReconnects);
         Assert.Equal(WebSocketState.Aborted, await DrainAsync(stalled));
     }
 
@@ -120,19 +114,16 @@ public sealed class ResilienceTests(PostgresFixture database)
     [Fact]
     public async Task A_transaction_that_takes_its_id_early_and_commits_late_is_still_delivered_after_a_listener_reconnect()
     {
-        var table = await database.CreateTableAsync();
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        await using var client = await server.ConnectClientAsync();
-        var received = new EventCollector();
-        await using var subscription = await client.SubscribeAsync(table, inputId: null, received.OnChange);
+        await using var live = await LiveTable.StartAsync(database);
+        var received = await live.SubscribeAsync(inputId: null);
 
         await using var slow = await database.OpenAsync();
         await using var transaction = await slow.BeginTransactionAsync();
-        await using (var insert = new NpgsqlCommand($"INSERT INTO {table} (input_id, value) VALUES (1, 'early id, late commit')", slow, transaction))
+        await using (var insert = new NpgsqlCommand($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'early id, late commit')", slow, transaction))
         {
             await insert.ExecuteNonQueryAsync();
         }
-        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'later id, early commit')");
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'later id, early commit')");
         await received.WaitForAsync(1);
         await database.ExecuteAsync("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'zgres-listener'");
         await Task.Delay(TimeSpan.FromSeconds(2));

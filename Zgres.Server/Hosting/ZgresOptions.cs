@@ -25,9 +25,14 @@ public sealed class ZgresOptions
     [Required, ValidateObjectMembers]
     public ListenerOptions Listener { get; set; } = new();
 
-    /// <summary>Messages a client may have unsent before it is disconnected (it comes back and resumes with <c>after</c>).</summary>
+    /// <summary>Unsent messages past which a client that is not draining (no write finished for
+    /// <see cref="ClientStallTimeout"/>) is disconnected; at ten times this, any client is. It comes back and resumes
+    /// with <c>after</c>, so a burst slows no one and a stalled client costs bounded memory.</summary>
     [Range(16, 1_000_000)]
     public int MaxClientBacklog { get; set; } = 2_000;
+
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan ClientStallTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>One entry of <c>Zgres:Tables</c>.</summary>

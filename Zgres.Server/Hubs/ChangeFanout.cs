@@ -9,25 +9,41 @@ namespace Zgres.Server.Hubs;
 /// <summary>
 /// The hub's lifetime manager, changed in how group messages are sent: each message is serialized once per protocol
 /// and written to every member without waiting for any of them, so a client that stops reading never delays the
-/// others. A client whose unsent backlog passes <see cref="ZgresOptions.MaxClientBacklog"/> is disconnected; it
-/// comes back and resumes with <c>after</c>. A connection can also be put on hold while its replay is sent, so
+/// others. A client whose unsent backlog passes <see cref="ZgresOptions.MaxClientBacklog"/> while it drains nothing
+/// for <see cref="ZgresOptions.ClientStallTimeout"/> (or passes ten times that backlog) is disconnected; it comes back
+/// and resumes with <c>after</c>. A connection can also be put on hold while its replay is sent, so
 /// that live events follow the replay instead of interleaving with it.
 /// </summary>
 public sealed partial class ChangeFanout(
     ILogger<DefaultHubLifetimeManager<ChangeHub>> baseLogger,
     IOptions<ZgresOptions> options,
     ZgresMetrics metrics,
-    ILogger<ChangeFanout> logger) : DefaultHubLifetimeManager<ChangeHub>(baseLogger)
+    ILogger<ChangeFanout> logger) : DefaultHubLifetimeManager<ChangeHub>(baseLogger), IDisposable
 {
     private readonly int _maxBacklog = options.Value.MaxClientBacklog;
+    private readonly long _stallMilliseconds = (long)options.Value.ClientStallTimeout.TotalMilliseconds;
     private readonly ConcurrentDictionary<string, Member> _members = new(StringComparer.Ordinal);
     // Copy-on-write member arrays: a send walks a snapshot without locks or allocations.
     private readonly ConcurrentDictionary<string, Member[]> _groups = new(StringComparer.Ordinal);
     private readonly Lock _groupsGate = new();
+    private Timer? _stallSweep;
+
+    /// <summary>A client over its backlog is also checked when no new message comes: after a burst it would
+    /// otherwise keep its backlog forever.</summary>
+    private void EnsureStallSweep()
+    {
+        if (_stallSweep is not null) return;
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(_stallMilliseconds / 2, 50, 1_000));
+        var sweep = new Timer(_ => { foreach (var member in _members.Values) member.DisconnectIfStalled(); }, null, period, period);
+        if (Interlocked.CompareExchange(ref _stallSweep, sweep, null) is not null) sweep.Dispose();
+    }
+
+    public void Dispose() => _stallSweep?.Dispose();
 
     public override Task OnConnectedAsync(HubConnectionContext connection)
     {
         _members[connection.ConnectionId] = new Member(connection, this);
+        EnsureStallSweep();
         return base.OnConnectedAsync(connection);
     }
 
@@ -108,6 +124,7 @@ public sealed partial class ChangeFanout(
         private int _holds;
         private int _unsent;
         private int _aborted;
+        private long _lastProgress = Environment.TickCount64;
 
         public HubConnectionContext Connection => connection;
 
@@ -134,7 +151,7 @@ public sealed partial class ChangeFanout(
                     if (_holds > 0)
                     {
                         _held.Add(message);
-                        if (_held.Count > fanout._maxBacklog) Abort(_held.Count);
+                        if (_held.Count > fanout._maxBacklog * 10L) Abort(_held.Count);
                         return;
                     }
                 }
@@ -161,7 +178,7 @@ public sealed partial class ChangeFanout(
         private void Write(SerializedHubMessage message)
         {
             var unsent = Interlocked.Increment(ref _unsent);
-            if (unsent > fanout._maxBacklog)
+            if (unsent > fanout._maxBacklog && IsStalled(unsent))
             {
                 Interlocked.Decrement(ref _unsent);
                 Abort(unsent);
@@ -170,10 +187,28 @@ public sealed partial class ChangeFanout(
             var write = connection.WriteAsync(message);
             if (write.IsCompletedSuccessfully)
             {
-                Interlocked.Decrement(ref _unsent);
+                Written();
                 return;
             }
             _ = AwaitWriteAsync(write);
+        }
+
+        // Over the backlog, a client that is still draining (a burst) keeps its connection; one that has finished no
+        // write for the stall timeout, or is ten times over, does not.
+        private bool IsStalled(int unsent) =>
+            unsent > fanout._maxBacklog * 10L
+            || Environment.TickCount64 - Volatile.Read(ref _lastProgress) > fanout._stallMilliseconds;
+
+        public void DisconnectIfStalled()
+        {
+            var unsent = Volatile.Read(ref _unsent);
+            if (unsent > fanout._maxBacklog && IsStalled(unsent)) Abort(unsent);
+        }
+
+        private void Written()
+        {
+            Interlocked.Decrement(ref _unsent);
+            Volatile.Write(ref _lastProgress, Environment.TickCount64);
         }
 
         private async Task AwaitWriteAsync(ValueTask write)
@@ -188,7 +223,7 @@ public sealed partial class ChangeFanout(
             }
             finally
             {
-                Interlocked.Decrement(ref _unsent);
+                Written();
             }
         }
 

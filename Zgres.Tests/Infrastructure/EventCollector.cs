@@ -19,9 +19,10 @@ public sealed class EventCollector
     }
 
     public async Task<IReadOnlyList<ChangeEvent>> WaitForAsync(int count, TimeSpan? timeout = null) =>
-        await WaitUntilAsync(events => events.Count >= count, timeout ?? TimeSpan.FromSeconds(20), $"{count} events");
+        await WaitUntilAsync(events => events.Count >= count, timeout ?? TimeSpan.FromSeconds(20), () => $"{count} events");
 
-    public async Task<IReadOnlyList<ChangeEvent>> WaitUntilAsync(Func<IReadOnlyList<ChangeEvent>, bool> condition, TimeSpan timeout, string what)
+    /// <summary>Waits until <paramref name="condition"/> holds; on timeout the message says what was awaited (<paramref name="describe"/>, evaluated then) and what arrived.</summary>
+    public async Task<IReadOnlyList<ChangeEvent>> WaitUntilAsync(Func<IReadOnlyList<ChangeEvent>, bool> condition, TimeSpan timeout, Func<string> describe)
     {
         using var deadline = new CancellationTokenSource(timeout);
         while (!condition(Events))
@@ -32,7 +33,7 @@ public sealed class EventCollector
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"Waited {timeout.TotalSeconds:0} s for {what}; got {Events.Count}: {string.Join(", ", Events.Select(e => e.Id))}");
+                throw new TimeoutException($"Waited {timeout.TotalSeconds:0} s for {describe()}; got {Events.Count}: {string.Join(", ", Events.Select(e => e.Id))}");
             }
         }
         return Events;
