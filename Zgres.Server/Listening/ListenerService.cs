@@ -127,7 +127,8 @@ public sealed partial class ListenerService(
                         "Is the server behind a transaction-pooling proxy (PgBouncer pool_mode=transaction), which never delivers notifications? " +
                         "Point ConnectionStrings:Postgres at the database directly or through session pooling.");
                 }
-                _anchor = (await EventLogReader.PositionAsync(connection, cancellationToken)).Newest;
+                var (newest, _) = await EventLogReader.PositionAsync(connection, cancellationToken);
+                _anchor = Math.Max(_anchor ?? 0, newest);
             }
             else
             {
