@@ -116,19 +116,18 @@ public sealed partial class ListenerService(
             {
                 await listen.ExecuteNonQueryAsync(cancellationToken);
             }
+            if (!_ready.Task.IsCompleted && !await PingAsync(connection, StartupSelfTestTimeout, cancellationToken))
+            {
+                throw new ListenerSelfTestException(
+                    $"LISTEN self-test failed: a NOTIFY on channel '{_channel}' did not come back within {StartupSelfTestTimeout.TotalSeconds:0} s. " +
+                    "Is the server behind a transaction-pooling proxy (PgBouncer pool_mode=transaction), which never delivers notifications? " +
+                    "Point ConnectionStrings:Postgres at the database directly or through session pooling.");
+            }
             if (_anchor is null)
             {
-                // First LISTEN: prove that notifications reach us, then note where the log stood, so that a later
-                // reconnect can catch up on everything committed since.
-                if (!await PingAsync(connection, StartupSelfTestTimeout, cancellationToken))
-                {
-                    throw new ListenerSelfTestException(
-                        $"LISTEN self-test failed: a NOTIFY on channel '{_channel}' did not come back within {StartupSelfTestTimeout.TotalSeconds:0} s. " +
-                        "Is the server behind a transaction-pooling proxy (PgBouncer pool_mode=transaction), which never delivers notifications? " +
-                        "Point ConnectionStrings:Postgres at the database directly or through session pooling.");
-                }
-                var (newest, _) = await EventLogReader.PositionAsync(connection, cancellationToken);
-                _anchor = Math.Max(_anchor ?? 0, newest);
+                // Nothing handed on yet: note where the log stands, so that a later reconnect can catch up on
+                // everything committed since this LISTEN.
+                _anchor = (await EventLogReader.PositionAsync(connection, cancellationToken)).Newest;
             }
             else
             {
