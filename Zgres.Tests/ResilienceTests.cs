@@ -126,7 +126,7 @@ public sealed class ResilienceTests(PostgresFixture database)
         await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'later id, early commit')");
         await received.WaitForAsync(1);
         await database.ExecuteAsync("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'zgres-listener'");
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        await Task.Delay(TimeSpan.FromSeconds(4));
         await transaction.CommitAsync();
 
         var events = await received.WaitForAsync(2);

@@ -86,6 +86,22 @@ public sealed class SchemaTests(PostgresFixture database)
     }
 
     [Fact]
+    public async Task A_database_connection_that_never_delivers_notifications_fails_the_start_within_seconds_saying_why()
+    {
+        var table = await database.CreateTableAsync();
+        var direct = new NpgsqlConnectionStringBuilder(database.ConnectionString);
+        await using var proxy = new NotificationSwallowingProxy(direct.Host!, direct.Port);
+        var throughProxy = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Port = proxy.Port, SslMode = SslMode.Disable }.ConnectionString;
+        var started = Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsAsync<Zgres.Server.Listening.ListenerSelfTestException>(() => ZgresTestServer.StartAsync(throughProxy, [table]));
+
+        Assert.Contains("LISTEN self-test failed", error.Message, StringComparison.Ordinal);
+        Assert.Contains("transaction-pooling proxy", error.Message, StringComparison.Ordinal);
+        Assert.InRange(started.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task A_writer_with_no_grants_on_zgres_can_still_write_watched_tables()
     {
         var table = await database.CreateTableAsync();

@@ -255,6 +255,7 @@ public sealed partial class ListenerService(
                 var usage = await QueueUsageAsync(session.Token);
                 metrics.QueueUsage = usage;
                 if (usage > 0.5) LogQueueFilling(usage);
+                if (feed.Reader.Count > _settings.BufferCapacity / 2) LogDispatchBehind(feed.Reader.Count);
                 if (!await PingAsync(null, _settings.SelfCheckTimeout, session.Token) && Interlocked.Read(ref _pauses) == pausesBefore)
                 {
                     await session.CancelAsync();
@@ -333,6 +334,9 @@ public sealed partial class ListenerService(
 
     [LoggerMessage(EventId = 306, EventName = "UnknownNotification", Level = LogLevel.Warning, Message = "Ignored a notification on channel {Channel} that is not a Zgres event: {Payload}")]
     private partial void LogUnknownPayload(string channel, string payload);
+
+    [LoggerMessage(EventId = 308, EventName = "DispatchBehind", Level = LogLevel.Warning, Message = "{Count} events are waiting to be dispatched; clients see them late")]
+    private partial void LogDispatchBehind(int count);
 
     [LoggerMessage(EventId = 307, EventName = "NotificationQueueFilling", Level = LogLevel.Warning, Message = "PostgreSQL's notification queue is {Usage:P0} full; when it is full, writers' commits fail")]
     private partial void LogQueueFilling(double usage);
