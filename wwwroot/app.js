@@ -59,7 +59,10 @@ async function connect() {
   await serially(resubscribe);
 }
 
-connection.onreconnecting(() => setState("reconnecting"));
+connection.onreconnecting(() => {
+  setState("reconnecting");
+  delete ui.feed.dataset.subscribed;
+});
 connection.onreconnected(() => {
   setState("live");
   // The server forgot this connection's groups: join again, resuming after the last event seen.
@@ -67,6 +70,7 @@ connection.onreconnected(() => {
 });
 connection.onclose(() => {
   setState("offline");
+  delete ui.feed.dataset.subscribed;
   connect();
 });
 
@@ -109,6 +113,8 @@ async function resubscribe() {
   const result = await connection.invoke("Subscribe", { table: target.table, inputId: target.inputId, after });
   subscribed = { table: result.table, inputId: result.inputId };
   resume.resumeAfter = result.resumeAfter;
+  // What the server has joined us to, as an attribute: tests wait for it before they write rows.
+  ui.feed.dataset.subscribed = result.inputId === null ? result.table : `${result.table}:${result.inputId}`;
   clearNotice("subscription");
   if (result.gap) {
     showNotice("warning", "gap",
@@ -127,6 +133,7 @@ function switchTarget(next) {
   pending = pending.filter((change) => matches(tableOf(change), change.inputId));
   held = held.filter((change) => matches(tableOf(change), change.inputId));
   updateCounts();
+  delete ui.feed.dataset.subscribed;
   serially(async () => {
     if (subscribed && connection.state === signalR.HubConnectionState.Connected) {
       await connection.invoke("Unsubscribe", subscribed);
