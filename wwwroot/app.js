@@ -145,7 +145,8 @@ function switchTarget(next) {
 
 function showScope() {
   ui.feedScope.textContent = target.inputId === null ? `in ${target.table}` : `in ${target.table}, input ${target.inputId}`;
-  ui.follow.value = target.inputId ?? "";
+  // Only when the change came from elsewhere (a row's input chip): never rewrite what the user is typing.
+  if ((ui.follow.value.trim() || null) !== target.inputId) ui.follow.value = target.inputId ?? "";
 }
 
 const tableOf = (change) => `${change.schema}.${change.table}`;
@@ -216,6 +217,7 @@ function renderChange(change) {
   } else {
     chip.textContent = `input ${change.inputId}`;
     chip.title = `Follow input ${change.inputId} only`;
+    chip.setAttribute("aria-label", chip.title);
     chip.dataset.follow = change.inputId;
   }
   const time = row.querySelector(".time");

@@ -9,13 +9,38 @@ public sealed class DemoPageTests(PostgresFixture database, ChromiumFixture chro
 {
     private const string InputsShape = "id bigserial PRIMARY KEY, input_id int, value text, created_at timestamptz DEFAULT now()";
 
+    /// <summary>A new table shaped like the demo table, a server watching it, and the page open and subscribed to it.</summary>
+    private async Task<PageOnTable> OpenOnNewTableAsync()
+    {
+        var table = await database.CreateTableAsync(InputsShape).WithTimeout();
+        var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        try
+        {
+            var page = await DemoPageSession.OpenAsync(chromium.Browser, server.Address);
+            await page.WaitSubscribedAsync("public." + table);
+            return new PageOnTable(table, server, page);
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed record PageOnTable(string Table, ZgresTestServer Server, DemoPageSession Page) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Page.DisposeAsync();
+            await Server.DisposeAsync();
+        }
+    }
+
     [Fact]
     public async Task Page_loads_without_console_errors_and_requests_nothing_outside_the_server()
     {
-        var table = await database.CreateTableAsync(InputsShape).WithTimeout();
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        await using var page = await DemoPageSession.OpenAsync(chromium.Browser, server.Address);
-        await page.WaitSubscribedAsync("public." + table);
+        await using var watched = await OpenOnNewTableAsync();
+        var (table, page) = (watched.Table, watched.Page);
 
         await Expect(page.Page.Locator("#table")).ToHaveValueAsync("public." + table);
         await Expect(page.Page.Locator("#empty")).ToBeVisibleAsync();
@@ -26,16 +51,14 @@ public sealed class DemoPageTests(PostgresFixture database, ChromiumFixture chro
         Assert.Empty(page.Errors);
         Assert.Contains(page.Requests, url => url.EndsWith("/lib/signalr/signalr.min.js", StringComparison.Ordinal));
         Assert.Contains(page.Requests, url => url.StartsWith("ws://", StringComparison.Ordinal) && url.Contains("/hubs/changes", StringComparison.Ordinal));
-        Assert.All(page.Requests, url => Assert.True(page.IsOnServer(url), $"The page asked for {url}, outside {server.Address}"));
+        Assert.All(page.Requests, url => Assert.True(page.IsOnServer(url), $"The page asked for {url}, outside {watched.Server.Address}"));
     }
 
     [Fact]
     public async Task Row_inserted_through_sql_appears_on_the_page()
     {
-        var table = await database.CreateTableAsync(InputsShape).WithTimeout();
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        await using var page = await DemoPageSession.OpenAsync(chromium.Browser, server.Address);
-        await page.WaitSubscribedAsync("public." + table);
+        await using var watched = await OpenOnNewTableAsync();
+        var (table, page) = (watched.Table, watched.Page);
 
         await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (7, $1)", "<b>first</b> \"row\" é").WithTimeout();
 
@@ -55,11 +78,9 @@ public sealed class DemoPageTests(PostgresFixture database, ChromiumFixture chro
     [Fact]
     public async Task Following_one_input_id_hides_other_inputs()
     {
-        var table = await database.CreateTableAsync(InputsShape).WithTimeout();
+        await using var watched = await OpenOnNewTableAsync();
+        var (table, page) = (watched.Table, watched.Page);
         var name = "public." + table;
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        await using var page = await DemoPageSession.OpenAsync(chromium.Browser, server.Address);
-        await page.WaitSubscribedAsync(name);
         await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'one before'), (2, 'two before')").WithTimeout();
         await Expect(page.Rows).ToHaveCountAsync(2);
 
@@ -76,16 +97,20 @@ public sealed class DemoPageTests(PostgresFixture database, ChromiumFixture chro
         await page.FollowAsync(name, null);
         await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (3, 'three later')").WithTimeout();
         await Expect(page.Row("INSERT", "three later")).ToHaveCountAsync(1);
+
+        // A row's input chip follows that input too.
+        await page.Row("INSERT", "three later").GetByRole(Microsoft.Playwright.AriaRole.Button, new() { Name = "Follow input 3 only" }).ClickAsync().WithTimeout();
+        await page.WaitSubscribedAsync(name, "3");
+        await Expect(page.Page.GetByLabel("Follow input_id")).ToHaveValueAsync("3");
+        await Expect(page.Page.Locator("#feed > li:not([data-input-id='3'])")).ToHaveCountAsync(0);
         Assert.Empty(page.Errors);
     }
 
     [Fact]
     public async Task An_update_shows_each_changed_column_as_old_and_new_value()
     {
-        var table = await database.CreateTableAsync(InputsShape).WithTimeout();
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        await using var page = await DemoPageSession.OpenAsync(chromium.Browser, server.Address);
-        await page.WaitSubscribedAsync("public." + table);
+        await using var watched = await OpenOnNewTableAsync();
+        var (table, page) = (watched.Table, watched.Page);
 
         await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (4, 'before')").WithTimeout();
         await database.ExecuteAsync($"UPDATE {table} SET value = 'after' WHERE input_id = 4").WithTimeout();
@@ -110,10 +135,8 @@ public sealed class DemoPageTests(PostgresFixture database, ChromiumFixture chro
     [Fact]
     public async Task Pausing_holds_new_changes_until_resumed()
     {
-        var table = await database.CreateTableAsync(InputsShape).WithTimeout();
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        await using var page = await DemoPageSession.OpenAsync(chromium.Browser, server.Address);
-        await page.WaitSubscribedAsync("public." + table);
+        await using var watched = await OpenOnNewTableAsync();
+        var (table, page) = (watched.Table, watched.Page);
         var pause = page.Page.Locator("#pause");
 
         await pause.ClickAsync().WithTimeout();
@@ -133,10 +156,8 @@ public sealed class DemoPageTests(PostgresFixture database, ChromiumFixture chro
     [Fact]
     public async Task A_burst_of_a_thousand_changes_keeps_the_newest_500_and_the_page_responsive()
     {
-        var table = await database.CreateTableAsync(InputsShape).WithTimeout();
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        await using var page = await DemoPageSession.OpenAsync(chromium.Browser, server.Address);
-        await page.WaitSubscribedAsync("public." + table);
+        await using var watched = await OpenOnNewTableAsync();
+        var (table, page) = (watched.Table, watched.Page);
 
         await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) SELECT i % 10, 'burst ' || i FROM generate_series(1, 1000) i").WithTimeout();
 
