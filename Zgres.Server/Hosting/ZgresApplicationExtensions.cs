@@ -18,6 +18,7 @@ public static partial class ZgresApplicationExtensions
         app.MapHub<ChangeHub>(ChangeHubContract.Path);
         app.MapGet("/api/tables", (TableCatalog catalog) =>
             catalog.Tables.Select(table => table.ToExposed()).OrderBy(table => table.Name, StringComparer.Ordinal).ToArray());
+        app.MapDemo();
         app.Lifetime.ApplicationStarted.Register(() => AnnounceAddresses(app));
         return app;
     }

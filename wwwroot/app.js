@@ -1,0 +1,472 @@
+// The Zgres demo page: one SignalR connection to /hubs/changes, one subscription at a time, and a list of the
+// changes it delivers, newest first. No framework: the DOM is built with textContent only (row values are data,
+// never markup), and updates are batched into one animation frame so a fast stream never freezes the page.
+
+/* global signalR */
+
+const MAX_ROWS = 500;          // rows kept in the list (and held while paused)
+const RECENT_IDS = 10_000;     // ids remembered to drop duplicates (two groups, replays)
+const STATS_WINDOW_MS = 2_000; // events/s and latency are measured over this window
+const MAX_RETRY_MS = 5_000;
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  connection: $("connection"), connectionText: $("connection-text"),
+  table: $("table"), follow: $("follow"), pause: $("pause"), clear: $("clear"),
+  rate: $("rate"), latency: $("latency"), shown: $("shown"),
+  notices: $("notices"), feed: $("feed"), feedScope: $("feed-scope"), empty: $("empty"), rowTemplate: $("row-template"),
+  writer: $("writer"), writerTable: $("writer-table"), writerResult: $("writer-result"),
+  insertForm: $("insert-form"), updateForm: $("update-form"), burst: $("burst"), delete: $("delete"), rowId: $("row-id"),
+  psqlBox: $("psql-box"), psql: $("psql"), copyPsql: $("copy-psql"),
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Connection: reconnects forever. SignalR's automatic reconnect covers a dropped connection; a connection that
+// closes for good (or never opened) is restarted by connect() with the same backoff.
+
+const backoff = (attempt) => attempt === 0 ? 0 : Math.min(500 * 2 ** (attempt - 1), MAX_RETRY_MS) * (0.8 + Math.random() * 0.4);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const connection = new signalR.HubConnectionBuilder()
+  .withUrl("/hubs/changes")
+  .withAutomaticReconnect({ nextRetryDelayInMilliseconds: (context) => backoff(context.previousRetryCount + 1) })
+  .configureLogging(signalR.LogLevel.Warning)
+  .build();
+
+const STATES = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
+
+function setState(state, detail = "") {
+  ui.connection.dataset.state = state;
+  ui.connectionText.textContent = detail ? `${STATES[state]} · ${detail}` : STATES[state];
+}
+
+async function connect() {
+  for (let attempt = 0; ; attempt++) {
+    setState("connecting");
+    try {
+      if (tables.length === 0) await loadTables();
+      if (connection.state === signalR.HubConnectionState.Disconnected) await connection.start();
+      break;
+    } catch (error) {
+      const delay = Math.max(backoff(attempt + 1), 500);
+      setState("offline", `retrying in ${Math.ceil(delay / 1000)} s`);
+      console.warn("Zgres: not connected yet:", error?.message ?? error);
+      await sleep(delay);
+    }
+  }
+  setState("live");
+  clearNotice("connection");
+  await serially(resubscribe);
+}
+
+connection.onreconnecting(() => {
+  setState("reconnecting");
+  delete ui.feed.dataset.subscribed;
+});
+connection.onreconnected(() => {
+  setState("live");
+  // The server forgot this connection's groups: join again, resuming after the last event seen.
+  serially(resubscribe);
+});
+connection.onclose(() => {
+  setState("offline");
+  delete ui.feed.dataset.subscribed;
+  connect();
+});
+
+connection.on("Change", (change) => receive(change));
+
+// ---------------------------------------------------------------------------------------------------------------
+// Subscription: what the user asked for (target) and, per target, where to resume from.
+
+let tables = [];
+let target = { table: null, inputId: null };
+let resume = { highestId: null, resumeAfter: null }; // for the current target only
+let subscribed = null;                                // the { table, inputId } the server has joined us to
+
+// Subscribe/Unsubscribe calls run one after another, so a switch during a reconnect never interleaves with it.
+let chain = Promise.resolve();
+function serially(task) {
+  chain = chain.then(task).catch((error) => showNotice("error", "subscription", `Subscribing failed: ${hubMessage(error)}`));
+  return chain;
+}
+
+async function loadTables() {
+  const response = await fetch("/api/tables", { headers: { Accept: "application/json" } });
+  if (!response.ok) throw new Error(`GET /api/tables answered ${response.status}`);
+  tables = await response.json();
+  ui.table.replaceChildren(...tables.map((table) => new Option(table.name, table.name)));
+  ui.table.disabled = tables.length === 0;
+  if (tables.length === 0) {
+    ui.table.append(new Option("no tables exposed"));
+    showNotice("warning", "tables", "This server exposes no tables: add one to Zgres:Tables in its settings.");
+    return;
+  }
+  target = { table: tables[0].name, inputId: null };
+  showScope();
+  loadDemo(); // not awaited: the writer is optional
+}
+
+async function resubscribe() {
+  if (!target.table || connection.state !== signalR.HubConnectionState.Connected) return;
+  const after = resume.highestId ?? resume.resumeAfter;
+  const result = await connection.invoke("Subscribe", { table: target.table, inputId: target.inputId, after });
+  subscribed = { table: result.table, inputId: result.inputId };
+  resume.resumeAfter = result.resumeAfter;
+  // What the server has joined us to, as an attribute: tests wait for it before they write rows.
+  ui.feed.dataset.subscribed = result.inputId === null ? result.table : `${result.table}:${result.inputId}`;
+  clearNotice("subscription");
+  if (result.gap) {
+    showNotice("warning", "gap",
+      "The server's log no longer holds every change since this page last saw one: some changes are missing from the list.",
+      { label: "Clear the list", action: clearFeed });
+  }
+}
+
+function switchTarget(next) {
+  if (next.table === target.table && next.inputId === target.inputId) return;
+  target = next;
+  resume = { highestId: null, resumeAfter: null };
+  showScope();
+  // The list shows only what the new target would have shown.
+  for (const row of [...ui.feed.children]) if (!matches(row.dataset.table, row.dataset.inputId || null)) row.remove();
+  pending = pending.filter((change) => matches(tableOf(change), change.inputId));
+  held = held.filter((change) => matches(tableOf(change), change.inputId));
+  updateCounts();
+  delete ui.feed.dataset.subscribed;
+  serially(async () => {
+    if (subscribed && connection.state === signalR.HubConnectionState.Connected) {
+      await connection.invoke("Unsubscribe", subscribed);
+    }
+    subscribed = null;
+    await resubscribe();
+  });
+}
+
+function showScope() {
+  ui.feedScope.textContent = target.inputId === null ? `in ${target.table}` : `in ${target.table}, input ${target.inputId}`;
+  // Only when the change came from elsewhere (a row's input chip): never rewrite what the user is typing.
+  if ((ui.follow.value.trim() || null) !== target.inputId) ui.follow.value = target.inputId ?? "";
+}
+
+const tableOf = (change) => `${change.schema}.${change.table}`;
+const matches = (table, inputId) => table === target.table && (target.inputId === null || inputId === target.inputId);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Receiving: drop duplicates and other subscriptions' events, measure, then hold (paused) or queue for the next frame.
+
+const seen = new Set();
+const seenOrder = [];
+let arrivals = []; // [receivedAt, latencyMs] within the stats window
+let paused = false;
+let held = [];
+let pending = [];
+let frame = 0;
+
+function receive(change) {
+  if (!matches(tableOf(change), change.inputId) || seen.has(change.id)) return;
+  seen.add(change.id);
+  seenOrder.push(change.id);
+  if (seenOrder.length > RECENT_IDS) seen.delete(seenOrder.shift());
+  if (resume.highestId === null || change.id > resume.highestId) resume.highestId = change.id;
+
+  arrivals.push([performance.now(), Date.now() - parseTimestamp(change.timestamp)]);
+  if (paused) {
+    held.push(change);
+    if (held.length > MAX_ROWS) held.shift();
+    updatePauseButton();
+  } else {
+    queue([change]);
+  }
+}
+
+function queue(changes) {
+  pending.push(...changes);
+  if (pending.length > 2 * MAX_ROWS) pending = pending.slice(-MAX_ROWS);
+  frame ||= requestAnimationFrame(render);
+}
+
+// Timestamps carry microseconds; Date.parse is only specified for milliseconds.
+const parseTimestamp = (text) => Date.parse(text.replace(/(\.\d{3})\d+/, "$1"));
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rendering: one DOM update per animation frame, at most MAX_ROWS rows.
+
+function render() {
+  frame = 0;
+  const batch = pending.length > MAX_ROWS ? pending.slice(-MAX_ROWS) : pending;
+  pending = [];
+  const fragment = document.createDocumentFragment();
+  for (let i = batch.length - 1; i >= 0; i--) fragment.append(renderChange(batch[i]));
+  ui.feed.prepend(fragment);
+  while (ui.feed.childElementCount > MAX_ROWS) ui.feed.lastElementChild.remove();
+  updateCounts();
+}
+
+function renderChange(change) {
+  const row = ui.rowTemplate.content.firstElementChild.cloneNode(true);
+  const operation = change.operation.toLowerCase();
+  row.classList.add(`op-${operation}`);
+  Object.assign(row.dataset, { eventId: change.id, operation: change.operation, table: tableOf(change), inputId: change.inputId ?? "" });
+
+  row.querySelector(".op").textContent = change.operation;
+  row.querySelector(".event-id").textContent = `#${change.id}`;
+  const chip = row.querySelector(".input-chip");
+  if (change.inputId === null) {
+    chip.remove();
+  } else {
+    chip.textContent = `input ${change.inputId}`;
+    chip.title = `Follow input ${change.inputId} only`;
+    chip.setAttribute("aria-label", chip.title);
+    chip.dataset.follow = change.inputId;
+  }
+  const time = row.querySelector(".time");
+  time.dateTime = change.timestamp;
+  time.title = change.timestamp;
+  time.textContent = formatTime(change.timestamp);
+
+  const diff = row.querySelector(".diff");
+  const values = row.querySelector(".values");
+  const changed = change.operation === "UPDATE" && change.old ? changedColumns(change.old, change.data) : [];
+  if (changed.length === 0) diff.remove();
+  for (const column of changed) {
+    diff.append(pair(column, [
+      span("old", formatValue(change.old[column])), span("arrow", " → "), span("new", formatValue(change.data[column])),
+    ]));
+  }
+  if (change.operation === "UPDATE" && change.old && changed.length === 0) {
+    values.before(Object.assign(document.createElement("p"), { className: "note", textContent: "No published column changed." }));
+  }
+  const columns = Object.keys(change.data ?? {}).filter((column) => !changed.includes(column));
+  if (change.operation === "TRUNCATE") {
+    values.replaceWith(Object.assign(document.createElement("p"), { className: "note", textContent: `Every row of ${tableOf(change)} was removed.` }));
+  } else if (columns.length === 0) {
+    values.remove();
+  }
+  for (const column of columns) values.append(pair(column, [span("", formatValue(change.data[column]))]));
+  return row;
+}
+
+const changedColumns = (old, data) =>
+  Object.keys(data).filter((column) => JSON.stringify(old[column]) !== JSON.stringify(data[column]));
+
+// A column and its value: <div><dt>column</dt><dd>value</dd></div>; the title shows values the layout cuts short.
+function pair(column, parts) {
+  const wrapper = Object.assign(document.createElement("div"), { className: "pair" });
+  const dd = document.createElement("dd");
+  dd.append(...parts);
+  dd.title = parts.map((part) => part.textContent).join("");
+  wrapper.append(Object.assign(document.createElement("dt"), { textContent: column }), dd);
+  return wrapper;
+}
+
+function span(className, [text, kind]) {
+  const element = Object.assign(document.createElement("span"), { textContent: text });
+  element.className = [className, kind && `v-${kind}`].filter(Boolean).join(" ");
+  return element;
+}
+
+// A value as text plus its JSON kind, so null, numbers and objects are styled apart from strings.
+function formatValue(value) {
+  if (value === null || value === undefined) return ["null", "null"];
+  if (typeof value === "string") return [value, "string"];
+  if (typeof value === "object") return [JSON.stringify(value), "json"];
+  return [String(value), typeof value];
+}
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+function formatTime(timestamp) {
+  const date = new Date(parseTimestamp(timestamp));
+  return `${timeFormat.format(date)}.${String(date.getMilliseconds()).padStart(3, "0")}`;
+}
+
+function updateCounts() {
+  const shown = ui.feed.childElementCount;
+  ui.shown.textContent = shown;
+  ui.empty.hidden = shown > 0 || pending.length > 0;
+}
+
+function clearFeed() {
+  ui.feed.replaceChildren();
+  pending = [];
+  held = [];
+  updatePauseButton();
+  updateCounts();
+  clearNotice("gap");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Throughput: events per second and latency (the trigger's clock vs this browser's) over the last two seconds.
+
+setInterval(() => {
+  const now = performance.now();
+  arrivals = arrivals.filter(([at]) => now - at <= STATS_WINDOW_MS);
+  ui.rate.textContent = formatRate(arrivals.length / (STATS_WINDOW_MS / 1000));
+  if (arrivals.length === 0) {
+    ui.latency.textContent = "–";
+  } else {
+    const latencies = arrivals.map(([, latency]) => latency).sort((a, b) => a - b);
+    ui.latency.textContent = formatDuration(latencies[Math.floor(latencies.length / 2)]);
+    ui.latency.title = "Median, over the last 2 s, of arrival time minus the change's timestamp";
+  }
+}, 500);
+
+const formatRate = (rate) => rate >= 100 ? Math.round(rate).toLocaleString() : rate.toFixed(rate === 0 ? 0 : 1);
+const formatDuration = (ms) => ms < 1_000 ? `${Math.max(0, Math.round(ms))} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Controls.
+
+ui.table.addEventListener("change", () => switchTarget({ table: ui.table.value, inputId: target.inputId }));
+
+let followTimer = 0;
+function applyFollow() {
+  clearTimeout(followTimer);
+  const inputId = ui.follow.value.trim() || null;
+  switchTarget({ table: target.table, inputId });
+}
+ui.follow.addEventListener("input", () => {
+  clearTimeout(followTimer);
+  followTimer = setTimeout(applyFollow, 400);
+});
+ui.follow.addEventListener("change", applyFollow);
+$("controls").addEventListener("submit", (event) => {
+  event.preventDefault();
+  applyFollow();
+});
+
+ui.feed.addEventListener("click", (event) => {
+  const chip = event.target.closest("[data-follow]");
+  if (chip) switchTarget({ table: target.table, inputId: chip.dataset.follow });
+});
+
+// Pause buffers: changes keep arriving (and count) but are held, the newest MAX_ROWS of them, until resumed.
+function updatePauseButton() {
+  ui.pause.setAttribute("aria-pressed", String(paused));
+  ui.pause.textContent = !paused ? "Pause" : held.length > 0 ? `Resume (${held.length} new)` : "Resume";
+}
+ui.pause.addEventListener("click", () => {
+  paused = !paused;
+  if (!paused && held.length > 0) {
+    queue(held);
+    held = [];
+  }
+  updatePauseButton();
+});
+ui.clear.addEventListener("click", clearFeed);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Notices: one per topic, replaced rather than stacked.
+
+function showNotice(kind, topic, text, button) {
+  clearNotice(topic);
+  const notice = Object.assign(document.createElement("div"), { className: `notice notice-${kind}` });
+  notice.dataset.topic = topic;
+  notice.append(Object.assign(document.createElement("span"), { textContent: text }));
+  if (button) {
+    const action = Object.assign(document.createElement("button"), { type: "button", textContent: button.label });
+    action.addEventListener("click", () => { button.action(); clearNotice(topic); });
+    notice.append(action);
+  }
+  const dismiss = Object.assign(document.createElement("button"), { type: "button", className: "dismiss", textContent: "×" });
+  dismiss.setAttribute("aria-label", "Dismiss");
+  dismiss.addEventListener("click", () => clearNotice(topic));
+  notice.append(dismiss);
+  ui.notices.append(notice);
+}
+
+function clearNotice(topic) {
+  ui.notices.querySelector(`[data-topic="${topic}"]`)?.remove();
+}
+
+// SignalR wraps a HubException's message in its own words; keep the server's sentence.
+const hubMessage = (error) => String(error?.message ?? error).replace(/^.*HubException: /, "");
+
+// ---------------------------------------------------------------------------------------------------------------
+// Demo writer: only when the server runs its embedded database (GET /api/demo says so).
+
+async function loadDemo() {
+  try {
+    const response = await fetch("/api/demo", { headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    const demo = await response.json();
+    if (!demo.enabled) return;
+    ui.writerTable.textContent = demo.table;
+    ui.writer.hidden = false;
+    if (demo.psql) {
+      ui.psql.textContent = demo.psql;
+      ui.psqlBox.hidden = false;
+    }
+  } catch (error) {
+    console.warn("Zgres: the demo writer is unavailable:", error?.message ?? error);
+  }
+}
+
+async function write(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: { Accept: "application/json", ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (response.ok) return response.status === 204 ? null : response.json();
+  const problem = await response.json().catch(() => null);
+  throw new Error(problem?.detail ?? `${method} ${path} answered ${response.status}`);
+}
+
+function reportWrite(promise, describe) {
+  ui.writerResult.className = "writer-result";
+  ui.writerResult.textContent = "Writing…";
+  return promise.then(
+    (result) => { ui.writerResult.textContent = describe(result); },
+    (error) => { ui.writerResult.classList.add("error"); ui.writerResult.textContent = error.message; });
+}
+
+ui.insertForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = new FormData(ui.insertForm);
+  const inputId = Number(form.get("inputId"));
+  reportWrite(write("POST", "/api/demo/inputs", { inputId, value: form.get("value") }), (row) => {
+    ui.rowId.value = row.id;
+    return `Inserted row ${row.id} (input ${row.inputId}).`;
+  });
+});
+
+const WORDS = ["apple", "river", "orbit", "copper", "maple", "signal", "harbor", "violet", "ember", "quartz"];
+ui.burst.addEventListener("click", () => {
+  const rows = Array.from({ length: 20 }, () => ({
+    inputId: 1 + Math.floor(Math.random() * 5),
+    value: `${WORDS[Math.floor(Math.random() * WORDS.length)]} ${Math.floor(Math.random() * 1000)}`,
+  }));
+  reportWrite(Promise.all(rows.map((row) => write("POST", "/api/demo/inputs", row))),
+    (written) => `Inserted rows ${written[0].id}–${written.at(-1).id}.`);
+});
+
+ui.updateForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = new FormData(ui.updateForm);
+  reportWrite(write("PUT", `/api/demo/inputs/${encodeURIComponent(form.get("id"))}`, { value: form.get("value") }),
+    (row) => `Updated row ${row.id}.`);
+});
+
+ui.delete.addEventListener("click", () => {
+  if (!ui.rowId.reportValidity()) return;
+  const id = ui.rowId.value;
+  reportWrite(write("DELETE", `/api/demo/inputs/${encodeURIComponent(id)}`), () => `Deleted row ${id}.`);
+});
+
+ui.copyPsql.addEventListener("click", async () => {
+  try {
+    await navigator.clipboard.writeText(ui.psql.textContent);
+    ui.copyPsql.textContent = "Copied";
+  } catch {
+    // Clipboard access needs a secure context (localhost is one); elsewhere, select the text for the user to copy.
+    getSelection().selectAllChildren(ui.psql);
+    ui.copyPsql.textContent = "Selected";
+  }
+  setTimeout(() => { ui.copyPsql.textContent = "Copy"; }, 1500);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+updateCounts();
+connect();
