@@ -28,11 +28,11 @@ public static class DemoEndpoints
     {
         app.MapGet("/api/demo", GetStatus);
         var inputs = app.MapGroup("/api/demo/inputs").AddEndpointFilter(async (context, next) =>
-            IsEnabled(context.HttpContext.RequestServices.GetRequiredService<ZgresDatabase>(),
+            IsEnabled(context.HttpContext, context.HttpContext.RequestServices.GetRequiredService<ZgresDatabase>(),
                       context.HttpContext.RequestServices.GetRequiredService<TableCatalog>())
                 ? await next(context)
                 : TypedResults.NotFound(Problem(StatusCodes.Status404NotFound,
-                    "The demo writer is available only when Zgres runs its embedded database (no ConnectionStrings:Postgres).")));
+                    "The demo writer is available only when Zgres runs its embedded database (no ConnectionStrings:Postgres), to callers on this machine.")));
         inputs.MapPost("/", InsertAsync);
         inputs.MapPut("/{id:long}", UpdateAsync);
         inputs.MapDelete("/{id:long}", DeleteAsync);
@@ -40,11 +40,14 @@ public static class DemoEndpoints
     }
 
     // The catalog check matters too: with Zgres:Tables set, the embedded default neither creates nor watches the table.
-    private static bool IsEnabled(ZgresDatabase database, TableCatalog catalog) =>
-        database.Embedded is not null && catalog.TryGet(DemoTable, out _);
+    // Only loopback callers get the writer and the psql line (which holds the password): with Urls opened to a
+    // network, the page still works read-only for everyone else.
+    private static bool IsEnabled(HttpContext http, ZgresDatabase database, TableCatalog catalog) =>
+        database.Embedded is not null && catalog.TryGet(DemoTable, out _)
+        && http.Connection.RemoteIpAddress is { } caller && System.Net.IPAddress.IsLoopback(caller);
 
-    private static Ok<DemoStatus> GetStatus(ZgresDatabase database, TableCatalog catalog) =>
-        TypedResults.Ok(IsEnabled(database, catalog)
+    private static Ok<DemoStatus> GetStatus(HttpContext http, ZgresDatabase database, TableCatalog catalog) =>
+        TypedResults.Ok(IsEnabled(http, database, catalog)
             ? new DemoStatus(true, DemoTable.ToString(), $"psql \"{database.Embedded!.Url}\"")
             : new DemoStatus(false, null, null));
 

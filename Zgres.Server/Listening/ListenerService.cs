@@ -107,6 +107,10 @@ public sealed partial class ListenerService(
 
     private async ValueTask<NpgsqlConnection> ConnectAsync(CancellationToken cancellationToken)
     {
+        // On a reconnect, hold what arrives from the first byte on: PostgreSQL may send notifications along with the
+        // answer to LISTEN, and handing one on before the catch-up would move the anchor past the events committed
+        // while we were away.
+        _catchingUp = _anchor is not null;
         var connection = database.CreateDedicatedConnection(_settings.KeepaliveSeconds);
         try
         {
