@@ -22,13 +22,16 @@ namespace Zgres.Client;
 /// </example>
 public sealed partial class ZgresClient : IAsyncDisposable
 {
-    private readonly HubConnection _connection;
+    private readonly Uri _hubUri;
     private readonly ZgresClientOptions _options;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _membership = new(1, 1);
+    private readonly SemaphoreSlim _routing = new(1, 1);
     private readonly CancellationTokenSource _disposed = new();
     // Subscriptions by group, replaced whole on change, so routing an event reads it without locking.
     private ImmutableDictionary<SubscriptionKey, ImmutableArray<ZgresSubscription>> _groups = ImmutableDictionary<SubscriptionKey, ImmutableArray<ZgresSubscription>>.Empty;
+    private HubConnection _connection;
+    private int _epoch;
     private ZgresConnectionState _state;
     private Task _restart = Task.CompletedTask;
 
@@ -40,20 +43,26 @@ public sealed partial class ZgresClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(serverUri);
         _options = options ?? new ZgresClientOptions();
         _logger = _options.LoggerFactory.CreateLogger<ZgresClient>();
+        _hubUri = new Uri(serverUri, ChangeHubContract.Path);
+        _connection = CreateConnection(epoch: 0);
+    }
+
+    /// <summary>
+    /// One hub connection per connection attempt, its events tagged with that attempt. The SignalR client goes on
+    /// handling a lost connection's queued messages while the next connection starts; those must not be delivered
+    /// once the resume point has been taken, or they would interleave with the replay out of order. They are dropped
+    /// instead, and the replay delivers them again, in order.
+    /// </summary>
+    private HubConnection CreateConnection(int epoch)
+    {
         var builder = new HubConnectionBuilder()
-            .WithUrl(new Uri(serverUri, ChangeHubContract.Path), http => _options.ConfigureHttpConnection?.Invoke(http))
-            .WithAutomaticReconnect(new ForeverRetryPolicy(_options))
+            .WithUrl(_hubUri, http => _options.ConfigureHttpConnection?.Invoke(http))
             .AddJsonProtocol(json => json.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));
         builder.Services.AddSingleton(_options.LoggerFactory);
-        _connection = builder.Build();
-        _connection.On<ChangeEvent>(nameof(IChangeClient.Change), RouteAsync);
-        _connection.Reconnecting += error =>
-        {
-            SetState(ZgresConnectionState.Reconnecting, error);
-            return Task.CompletedTask;
-        };
-        _connection.Reconnected += _ => ResubscribeAsync(_disposed.Token);
-        _connection.Closed += OnClosedAsync;
+        var connection = builder.Build();
+        connection.On<ChangeEvent>(nameof(IChangeClient.Change), change => RouteAsync(change, epoch));
+        connection.Closed += error => OnClosedAsync(connection, error);
+        return connection;
     }
 
     /// <summary>The connection's state now.</summary>
@@ -201,17 +210,26 @@ public sealed partial class ZgresClient : IAsyncDisposable
         return remaining.IsEmpty;
     }
 
-    private async Task RouteAsync(ChangeEvent change)
+    private async Task RouteAsync(ChangeEvent change, int epoch)
     {
-        var groups = _groups;
-        var table = string.Concat(change.Schema, ".", change.Table);
-        if (groups.TryGetValue(new SubscriptionKey(table, null), out var tableSubscriptions))
+        await _routing.WaitAsync().ConfigureAwait(false);
+        try
         {
-            foreach (var subscription in tableSubscriptions) await subscription.OfferAsync(change).ConfigureAwait(false);
+            if (epoch != _epoch) return;
+            var groups = _groups;
+            var table = string.Concat(change.Schema, ".", change.Table);
+            if (groups.TryGetValue(new SubscriptionKey(table, null), out var tableSubscriptions))
+            {
+                foreach (var subscription in tableSubscriptions) await subscription.OfferAsync(change).ConfigureAwait(false);
+            }
+            if (change.InputId is not null && groups.TryGetValue(new SubscriptionKey(table, change.InputId), out var inputSubscriptions))
+            {
+                foreach (var subscription in inputSubscriptions) await subscription.OfferAsync(change).ConfigureAwait(false);
+            }
         }
-        if (change.InputId is not null && groups.TryGetValue(new SubscriptionKey(table, change.InputId), out var inputSubscriptions))
+        finally
         {
-            foreach (var subscription in inputSubscriptions) await subscription.OfferAsync(change).ConfigureAwait(false);
+            _routing.Release();
         }
     }
 
@@ -220,7 +238,6 @@ public sealed partial class ZgresClient : IAsyncDisposable
     /// retried with backoff for as long as the connection stays up; a new reconnect starts over.</summary>
     private async Task ResubscribeAsync(CancellationToken cancellationToken)
     {
-        var policy = new ForeverRetryPolicy(_options);
         for (var attempt = 0; _connection.State == HubConnectionState.Connected; attempt++)
         {
             await _membership.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -242,42 +259,58 @@ public sealed partial class ZgresClient : IAsyncDisposable
             {
                 _membership.Release();
             }
-            await Task.Delay(policy.Delay(attempt), cancellationToken).ConfigureAwait(false);
+            await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>The connection closed for good (automatic reconnect never gives up, but the server can refuse it): start
-    /// a new connection with the same backoff, unless this client is being disposed.</summary>
-    private Task OnClosedAsync(Exception? error)
+    /// <summary>The connection was lost: reconnect with backoff, for as long as this client lives.</summary>
+    private Task OnClosedAsync(HubConnection closed, Exception? error)
     {
         if (_disposed.IsCancellationRequested)
         {
             SetState(ZgresConnectionState.Disconnected, error);
             return Task.CompletedTask;
         }
+        if (closed != _connection) return Task.CompletedTask;
         SetState(ZgresConnectionState.Reconnecting, error);
-        _restart = RestartAsync(_disposed.Token);
+        _restart = ReconnectAsync(closed, _disposed.Token);
         return Task.CompletedTask;
     }
 
-    private async Task RestartAsync(CancellationToken cancellationToken)
+    private async Task ReconnectAsync(HubConnection lost, CancellationToken cancellationToken)
     {
-        var policy = new ForeverRetryPolicy(_options);
+        // Off the Closed handler's stack: disposing a connection from its own handler can deadlock.
+        await Task.Yield();
+        int epoch;
+        await _routing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            epoch = ++_epoch;
+        }
+        finally
+        {
+            _routing.Release();
+        }
+        await lost.DisposeAsync().ConfigureAwait(false);
         for (var attempt = 0; !cancellationToken.IsCancellationRequested; attempt++)
         {
+            var next = CreateConnection(epoch);
             try
             {
-                await Task.Delay(policy.Delay(attempt), cancellationToken).ConfigureAwait(false);
-                await _connection.StartAsync(cancellationToken).ConfigureAwait(false);
+                await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
+                await next.StartAsync(cancellationToken).ConfigureAwait(false);
+                _connection = next;
                 await ResubscribeAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (Exception exception) when (exception is HttpRequestException or IOException or InvalidOperationException or TimeoutException)
+            catch (Exception exception) when (exception is HttpRequestException or IOException or InvalidOperationException or TimeoutException or System.Net.WebSockets.WebSocketException)
             {
                 LogReconnectFailed(attempt + 1, exception.Message);
+                await next.DisposeAsync().ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
+                await next.DisposeAsync().ConfigureAwait(false);
                 return;
             }
         }
@@ -311,19 +344,15 @@ public sealed partial class ZgresClient : IAsyncDisposable
         SetState(ZgresConnectionState.Disconnected, null);
         _disposed.Dispose();
         _membership.Dispose();
+        _routing.Dispose();
     }
 
-    /// <summary>Exponential backoff with jitter, capped, that never gives up.</summary>
-    private sealed class ForeverRetryPolicy(ZgresClientOptions options) : IRetryPolicy
+    /// <summary>Exponential backoff with jitter, capped; the caller never gives up.</summary>
+    private TimeSpan Backoff(int attempt)
     {
-        public TimeSpan? NextRetryDelay(RetryContext retryContext) => Delay(retryContext.PreviousRetryCount);
-
-        public TimeSpan Delay(long attempt)
-        {
-            var exponential = options.InitialReconnectDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 20));
-            var capped = Math.Min(exponential, options.MaxReconnectDelay.TotalMilliseconds);
-            return TimeSpan.FromMilliseconds(capped / 2 + RandomNumberGenerator.GetInt32(0, (int)(capped / 2) + 1));
-        }
+        var exponential = _options.InitialReconnectDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 20));
+        var capped = Math.Min(exponential, _options.MaxReconnectDelay.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(capped / 2 + RandomNumberGenerator.GetInt32(0, (int)(capped / 2) + 1));
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Zgres connection {Previous} -> {Current} ({Reason})")]

@@ -169,9 +169,16 @@ public sealed partial class ChangeFanout(
         {
             lock (_gate)
             {
-                if (--_holds > 0) return;
+                if (_holds > 1)
+                {
+                    _holds--;
+                    return;
+                }
+                // The hold ends only after the held messages are written: a sender that sees no hold must not
+                // overtake them.
                 foreach (var message in _held) Write(message);
                 _held.Clear();
+                Volatile.Write(ref _holds, 0);
             }
         }
 
