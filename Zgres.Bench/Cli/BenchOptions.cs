@@ -28,6 +28,9 @@ internal sealed class BenchOptions
 
     public TimeSpan Hold { get; private set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Writing before the measured window, so both servers' code is compiled (tiered JIT) and pools are warm.</summary>
+    public TimeSpan Warmup { get; private set; } = TimeSpan.FromSeconds(5);
+
     public bool RunZgres { get; private set; } = true;
 
     public bool RunBaseline { get; private set; } = true;
@@ -68,6 +71,7 @@ internal sealed class BenchOptions
           --batch B                rows per INSERT (INSERT ... SELECT FROM unnest(...))
           --rate R                 rows per second in total; omit for as fast as possible
           --duration S             seconds of writing (then the tool waits for delivery to drain)
+          --warmup S               seconds of the same load before the measured window (JIT, pools) [5]
           --hold S                 idle: seconds the connections are held before memory is read [10]
           --only zgres|baseline    run one side only
           --connection CS          use this PostgreSQL (Npgsql connection string) instead of an embedded one
@@ -144,6 +148,7 @@ internal sealed class BenchOptions
             case "--batch" when Positive(value, out var b): Batch = b; break;
             case "--rate" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var r) && r > 0: Rate = r; break;
             case "--duration" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d is > 0 and <= 3600: Duration = TimeSpan.FromSeconds(d); break;
+            case "--warmup" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var u) && u is >= 0 and <= 600: Warmup = TimeSpan.FromSeconds(u); break;
             case "--hold" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var h) && h is >= 0 and <= 3600: Hold = TimeSpan.FromSeconds(h); break;
             case "--only" when value is "zgres" or "baseline":
                 RunZgres = value == "zgres";
@@ -164,7 +169,7 @@ internal sealed class BenchOptions
     public string Describe() => Scenario switch
     {
         Scenario.Idle => FormattableString.Invariant($"--clients {Clients} --hold {Hold.TotalSeconds:0.#}"),
-        Scenario.Writes => FormattableString.Invariant($"--writers {Writers} --duration {Duration.TotalSeconds:0.#}"),
-        _ => FormattableString.Invariant($"--clients {Clients}{(TableSubscribers > 0 ? $" --table-subscribers {TableSubscribers}" : "")} --writers {Writers} --batch {Batch}{(Rate is double r ? $" --rate {r:0.#}" : "")} --duration {Duration.TotalSeconds:0.#} --zgres-client {ZgresClient.ToString().ToLowerInvariant()}"),
+        Scenario.Writes => FormattableString.Invariant($"--writers {Writers} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#}"),
+        _ => FormattableString.Invariant($"--clients {Clients}{(TableSubscribers > 0 ? $" --table-subscribers {TableSubscribers}" : "")} --writers {Writers} --batch {Batch}{(Rate is double r ? $" --rate {r:0.#}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --zgres-client {ZgresClient.ToString().ToLowerInvariant()}"),
     };
 }

@@ -60,7 +60,9 @@ internal static class RowWriters
         Delivery delivery, WriteStats stats, CancellationToken cancellationToken)
     {
         var owned = Enumerable.Range(1, plan.Inputs).Where(input => (input - 1) % writers == writer).ToArray();
+        // Sequences go on from what earlier runs (the warm-up) committed, so each input's stay dense.
         var assigned = new long[plan.Inputs + 1];
+        foreach (var id in owned) assigned[id] = Volatile.Read(ref delivery.Committed[id]);
         var builder = new NpgsqlConnectionStringBuilder(connectionString)
         {
             ApplicationName = "zgres-bench-writer",

@@ -11,11 +11,12 @@ internal readonly record struct RowStamp(int InputId, long Seq, long SentMicrose
 internal sealed class Delivery(int inputs)
 {
     private LatencyHistogram _interval = new();
+    private LatencyHistogram _latency = new();
     private long _received;
     private long _distinct;
 
-    /// <summary>End-to-end latency of every first receipt, from the writer's stamp to the client's receive loop.</summary>
-    public LatencyHistogram Latency { get; } = new();
+    /// <summary>End-to-end latency of every first receipt since the last <see cref="RestartLatency"/>, from the writer's stamp to the client's receive loop.</summary>
+    public LatencyHistogram Latency => Volatile.Read(ref _latency);
 
     /// <summary>Rows committed per input id (index = input id), written by the input's own writer.</summary>
     public long[] Committed { get; } = new long[inputs + 1];
@@ -26,6 +27,9 @@ internal sealed class Delivery(int inputs)
 
     /// <summary>Microsecond stamp of the latest receipt (to time the drain).</summary>
     public long LastReceiptMicroseconds { get; private set; }
+
+    /// <summary>Starts the latency record afresh (after the warm-up).</summary>
+    public void RestartLatency() => Interlocked.Exchange(ref _latency, new LatencyHistogram());
 
     /// <summary>Swaps in a fresh histogram for the progress line and returns the one of the past interval.</summary>
     public LatencyHistogram TakeInterval() => Interlocked.Exchange(ref _interval, new LatencyHistogram());
@@ -39,7 +43,7 @@ internal sealed class Delivery(int inputs)
         if (!client.Add(row)) return;
         Interlocked.Increment(ref _distinct);
         var latency = now - row.SentMicroseconds;
-        Latency.Record(latency);
+        Volatile.Read(ref _latency).Record(latency);
         _interval.Record(latency);
     }
 

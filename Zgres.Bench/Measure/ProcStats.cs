@@ -30,10 +30,26 @@ internal static class ProcStats
     /// </summary>
     public static ProcessSample? ReadTree(int rootPid)
     {
-        var root = ReadStat(rootPid);
-        if (root is null) return null;
-        var cpu = root.Value.Own + root.Value.ReapedChildren;
-        var (rss, _) = ReadMemory(rootPid);
+        // A child that exits and is reaped while /proc is walked moves its time into the postmaster's reaped-children
+        // total: walk again (a few times at most) until that total did not change meanwhile, so none is missed or doubled.
+        for (var attempt = 0; ; attempt++)
+        {
+            var root = ReadStat(rootPid);
+            if (root is null) return null;
+            var (cpu, rss) = SumChildren(rootPid);
+            var again = ReadStat(rootPid);
+            if (again is null) return null;
+            if (again.Value.ReapedChildren == root.Value.ReapedChildren || attempt == 3)
+            {
+                return new ProcessSample(cpu + root.Value.Own + root.Value.ReapedChildren, rss + ReadMemory(rootPid).Rss, 0);
+            }
+        }
+    }
+
+    private static (double Cpu, long Rss) SumChildren(int rootPid)
+    {
+        double cpu = 0;
+        long rss = 0;
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid == rootPid) continue;
@@ -42,7 +58,7 @@ internal static class ProcStats
             cpu += c.Own;
             rss += ReadMemory(pid).Rss;
         }
-        return new ProcessSample(cpu, rss, 0);
+        return (cpu, rss);
     }
 
     /// <summary>Busy and total CPU seconds of the whole machine (all cores) since boot.</summary>

@@ -39,13 +39,34 @@ internal static class DeliveryScenario
         var delivery = new Delivery(inputs);
         await using var fleet = await ClientFleet.ConnectAsync(target, follows, inputs, delivery, options.ConnectParallelism, label, context.Cancellation);
         var meters = new Meters(target.ServerPid, context.Database.PostmasterPid);
-        await Task.Delay(TimeSpan.FromSeconds(1), context.Cancellation);
 
+        // Warm-up: the same load, unmeasured, so that tiered JIT and connection pools have settled in both processes.
+        if (options.Warmup > TimeSpan.Zero)
+        {
+            await WriteAndDrainAsync($"{label} warm-up", plan with { Duration = options.Warmup }, target, context, meters, fleet, delivery, new WriteStats());
+        }
+        delivery.RestartLatency();
+        var distinctBefore = delivery.Distinct;
+        var owedBefore = fleet.Ledgers.Sum(delivery.ExpectedFor);
         var before = meters.Take();
         var writeStart = Clock.NowMicroseconds();
         var stats = new WriteStats();
-        var previous = before;
-        long previousRows = 0, previousEvents = 0;
+        await WriteAndDrainAsync(label, plan, target, context, meters, fleet, delivery, stats);
+        var after = meters.Take();
+
+        var window = new Window(before, after, writeStart, delivery.Distinct - distinctBefore, fleet.Ledgers.Sum(delivery.ExpectedFor) - owedBefore);
+        Report(target.Name, context, fleet, delivery, stats, window);
+        await fleet.DisposeAsync();
+        await target.StopAsync();
+    }
+
+    /// <summary>The measured stretch: readings at both ends, when writing began, and the events it delivered and owed.</summary>
+    private readonly record struct Window(Snapshot Before, Snapshot After, long WriteStartMicroseconds, long Delivered, long Owed);
+
+    private static async Task WriteAndDrainAsync(string label, LoadPlan plan, ITarget target, BenchContext context, Meters meters, ClientFleet fleet, Delivery delivery, WriteStats stats)
+    {
+        var previous = meters.Take();
+        long previousRows = 0, previousEvents = delivery.Distinct;
         var elapsed = Stopwatch.StartNew();
         string Line()
         {
@@ -55,24 +76,18 @@ internal static class DeliveryScenario
             var events = delivery.Distinct;
             var interval = delivery.TakeInterval();
             var line = FormattableString.Invariant(
-                $"[{label}] {elapsed.Elapsed.TotalSeconds,4:0}s rows/s {Format.Count((rows - previousRows) / seconds),8} events/s {Format.Count((events - previousEvents) / seconds),8} p99 {Format.Milliseconds(interval.Percentile(99)),7} ms | cpu server {Format.Percent((now.ServerCpu - previous.ServerCpu) / seconds),5} pg {Format.Percent((now.PostgresCpu - previous.PostgresCpu) / seconds),5} bench {Format.Percent((now.BenchCpu - previous.BenchCpu) / seconds),5} machine {Format.Percent((now.MachineBusy - previous.MachineBusy) / Math.Max(0.001, now.MachineTotal - previous.MachineTotal) ),5} | server rss {Format.Megabytes(now.ServerRss)}");
+                $"[{label}] {elapsed.Elapsed.TotalSeconds,4:0}s rows/s {Format.Count((rows - previousRows) / seconds),8} events/s {Format.Count((events - previousEvents) / seconds),8} p99 {Format.Milliseconds(interval.Percentile(99)),7} ms | cpu server {Format.Percent((now.ServerCpu - previous.ServerCpu) / seconds),5} pg {Format.Percent((now.PostgresCpu - previous.PostgresCpu) / seconds),5} bench {Format.Percent((now.BenchCpu - previous.BenchCpu) / seconds),5} machine {Format.Percent((now.MachineBusy - previous.MachineBusy) / Math.Max(0.001, now.MachineTotal - previous.MachineTotal)),5} | server rss {Format.Megabytes(now.ServerRss)}");
             previous = now;
             previousRows = rows;
             previousEvents = events;
             return line;
         }
 
-        Snapshot after;
         await using (new Progress(Line))
         {
             await RowWriters.RunAsync(context.Database.ConnectionString, target.BatchInsertSql, target.RowInsertSql, plan, delivery, stats, context.Cancellation);
             await DrainAsync(fleet, delivery, context.Cancellation);
-            after = meters.Take();
         }
-
-        Report(target.Name, context, fleet, delivery, stats, before, after, writeStart);
-        await fleet.DisposeAsync();
-        await target.StopAsync();
     }
 
     /// <summary>Waits until every client has every row it is owed, or nothing new arrived for 10 s, or 2 minutes passed.</summary>
@@ -98,33 +113,33 @@ internal static class DeliveryScenario
         }
     }
 
-    private static void Report(string column, BenchContext context, ClientFleet fleet, Delivery delivery, WriteStats stats, Snapshot before, Snapshot after, long writeStart)
+    private static void Report(string column, BenchContext context, ClientFleet fleet, Delivery delivery, WriteStats stats, Window measured)
     {
-        long expected = 0, lost = 0, duplicates = 0, unexpected = 0;
+        long lost = 0, duplicates = 0, unexpected = 0;
         foreach (var ledger in fleet.Ledgers)
         {
             var owed = delivery.ExpectedFor(ledger);
             var beyond = ledger.BeyondCommitted(delivery.Committed);
-            expected += owed;
             lost += Math.Max(0, owed - (ledger.Distinct - beyond));
             duplicates += ledger.Duplicates;
             unexpected += ledger.Unexpected + beyond;
         }
-        var deliverySeconds = Math.Max(stats.Seconds, (delivery.LastReceiptMicroseconds - writeStart) / 1e6);
+        var (before, after) = (measured.Before, measured.After);
+        var deliverySeconds = Math.Max(stats.Seconds, (delivery.LastReceiptMicroseconds - measured.WriteStartMicroseconds) / 1e6);
         var window = after.Seconds(before);
         var serverCpu = after.ServerCpu - before.ServerCpu;
         var postgresCpu = after.PostgresCpu - before.PostgresCpu;
         var benchCpu = after.BenchCpu - before.BenchCpu;
-        var events = delivery.Distinct;
+        var events = measured.Delivered;
         var latency = delivery.Latency;
         var table = context.Table;
 
         table.Set(column, "clients connected (connect time)", FormattableString.Invariant($"{fleet.Ledgers.Count:N0} ({fleet.ConnectTime.TotalSeconds:0.0} s)"));
         table.Set(column, "rows inserted/s", Format.Count(stats.Rows / stats.Seconds));
         table.Set(column, "rows inserted (transactions)", FormattableString.Invariant($"{stats.Rows:N0} ({stats.Transactions:N0})"));
-        table.Set(column, "events owed to clients", Format.Count(expected));
+        table.Set(column, "events owed to clients", Format.Count(measured.Owed));
         table.Set(column, "events delivered/s", Format.Count(events / deliverySeconds));
-        table.Set(column, "lost / duplicated / unexpected", FormattableString.Invariant($"{lost:N0} / {duplicates:N0} / {unexpected:N0}"));
+        table.Set(column, "lost / duplicated / unexpected (whole run)", FormattableString.Invariant($"{lost:N0} / {duplicates:N0} / {unexpected:N0}"));
         table.Set(column, "client disconnects", Format.Count(fleet.Disconnects));
         table.Set(column, "latency p50 / p95 / p99 / max (ms)", string.Join(" / ",
             Format.Milliseconds(latency.Percentile(50)), Format.Milliseconds(latency.Percentile(95)), Format.Milliseconds(latency.Percentile(99)), Format.Milliseconds(latency.MaxMicroseconds)));
@@ -137,7 +152,7 @@ internal static class DeliveryScenario
         table.Set(column, "machine busy", Format.Percent((after.MachineBusy - before.MachineBusy) / (after.MachineTotal - before.MachineTotal)));
         table.Set(column, "measured window", Format.Seconds(window));
         table.Figure(column, Figures.EventsPerSecond, events / deliverySeconds);
-        table.Figure(column, Figures.Owed, expected);
+        table.Figure(column, Figures.Owed, measured.Owed);
         table.Figure(column, Figures.Faults, lost + duplicates + unexpected);
         table.Figure(column, Figures.P99, latency.Percentile(99));
         table.Figure(column, Figures.CpuPerEvent, serverCpu * 1e6 / events);

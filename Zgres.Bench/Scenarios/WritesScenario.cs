@@ -26,8 +26,13 @@ internal static class WritesScenario
         var options = context.Options;
         if (server is not null) await server.StartAsync(context.Cancellation);
         var meters = new Meters(server?.ServerPid, context.Database.PostmasterPid);
-        await Task.Delay(TimeSpan.FromSeconds(1), context.Cancellation);
         var plan = new LoadPlan(Inputs, options.Writers, Batch: 1, RowsPerSecond: null, options.Duration);
+        var delivery = new Delivery(Inputs);
+        if (options.Warmup > TimeSpan.Zero)
+        {
+            Console.WriteLine($"[writes/{column}] warm-up {options.Warmup.TotalSeconds:0} s");
+            await RowWriters.RunAsync(context.Database.ConnectionString, sql, sql, plan with { Duration = options.Warmup }, delivery, null, context.Cancellation);
+        }
         var stats = new WriteStats();
         var before = meters.Take();
         var previous = before;
@@ -44,7 +49,7 @@ internal static class WritesScenario
             return line;
         }))
         {
-            await RowWriters.RunAsync(context.Database.ConnectionString, sql, sql, plan, new Delivery(Inputs), stats, context.Cancellation);
+            await RowWriters.RunAsync(context.Database.ConnectionString, sql, sql, plan, delivery, stats, context.Cancellation);
             after = meters.Take();
         }
         var window = after.Seconds(before);
