@@ -29,7 +29,7 @@ internal sealed class BenchOptions
     public TimeSpan Hold { get; private set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Writing before the measured window, so both servers' code is compiled (tiered JIT) and pools are warm.</summary>
-    public TimeSpan Warmup { get; private set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan Warmup { get; private set; } = TimeSpan.FromSeconds(10);
 
     public bool RunZgres { get; private set; } = true;
 
@@ -71,7 +71,7 @@ internal sealed class BenchOptions
           --batch B                rows per INSERT (INSERT ... SELECT FROM unnest(...))
           --rate R                 rows per second in total; omit for as fast as possible
           --duration S             seconds of writing (then the tool waits for delivery to drain)
-          --warmup S               seconds of the same load before the measured window (JIT, pools) [5]
+          --warmup S               seconds of the same load before the measured window (JIT, pools) [10]
           --hold S                 idle: seconds the connections are held before memory is read [10]
           --only zgres|baseline    run one side only
           --connection CS          use this PostgreSQL (Npgsql connection string) instead of an embedded one

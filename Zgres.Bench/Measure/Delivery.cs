@@ -60,7 +60,10 @@ internal sealed class Delivery(int inputs)
 /// <summary>One client's receipts: a bit per (input, sequence) seen. Used by that client's receive loop only.</summary>
 internal sealed class ClientLedger(int? inputId, int inputs)
 {
-    private readonly SeqSet?[] _seen = new SeqSet?[inputs + 1];
+    // One set per input this client may receive: a single one for an input subscriber (10,000 clients must not each
+    // hold an array over all inputs), one per input for a whole-table subscriber.
+    private readonly SeqSet?[] _seen = new SeqSet?[inputId is null ? inputs + 1 : 1];
+    private readonly int _inputs = inputs;
     private long _duplicates;
     private long _unexpected;
     private long _distinct;
@@ -80,12 +83,12 @@ internal sealed class ClientLedger(int? inputId, int inputs)
     /// <summary>True when the row is new to this client.</summary>
     public bool Add(RowStamp row)
     {
-        if (row.InputId < 1 || row.InputId >= _seen.Length || (inputId is int mine && mine != row.InputId) || row.Seq < 0)
+        if (row.InputId < 1 || row.InputId > _inputs || (inputId is int mine && mine != row.InputId) || row.Seq < 0)
         {
             Interlocked.Increment(ref _unexpected);
             return false;
         }
-        var set = _seen[row.InputId] ??= new SeqSet();
+        var set = _seen[inputId is null ? row.InputId : 0] ??= new SeqSet();
         if (!set.Add(row.Seq))
         {
             Interlocked.Increment(ref _duplicates);
@@ -98,6 +101,7 @@ internal sealed class ClientLedger(int? inputId, int inputs)
     /// <summary>Sequences received that were never committed (beyond each input's committed count).</summary>
     public long BeyondCommitted(long[] committed)
     {
+        if (inputId is int mine) return _seen[0]?.CountFrom(committed[mine]) ?? 0;
         long beyond = 0;
         for (var input = 1; input < _seen.Length; input++)
         {

@@ -28,10 +28,14 @@ internal static class IdleScenario
         await using var fleet = await ClientFleet.ConnectAsync(target, follows, inputs, delivery, options.ConnectParallelism, label, context.Cancellation);
         var connected = meters.Take();
         var held = Stopwatch.StartNew();
+        var previous = connected;
         await using (new Progress(() =>
         {
             var now = meters.Take();
-            return FormattableString.Invariant($"[{label}] holding {held.Elapsed.TotalSeconds,3:0}s: {fleet.OpenCount:N0} open | server rss {Format.Megabytes(now.ServerRss)} | bench rss {Format.Megabytes(now.BenchRss)}");
+            var seconds = Math.Max(0.001, now.Seconds(previous));
+            var line = FormattableString.Invariant($"[{label}] holding {held.Elapsed.TotalSeconds,3:0}s: {fleet.OpenCount:N0} open | server cpu {Format.Percent((now.ServerCpu - previous.ServerCpu) / seconds)} rss {Format.Megabytes(now.ServerRss)} | bench cpu {Format.Percent((now.BenchCpu - previous.BenchCpu) / seconds)} rss {Format.Megabytes(now.BenchRss)}");
+            previous = now;
+            return line;
         }))
         {
             await Task.Delay(options.Hold, context.Cancellation);
