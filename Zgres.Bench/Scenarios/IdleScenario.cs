@@ -61,7 +61,8 @@ internal static class IdleScenario
         table.Set(column, "server RSS: before / connected / after hold", $"{Format.Megabytes(empty.ServerRss)} / {Format.Megabytes(connected.ServerRss)} / {Format.Megabytes(holding.ServerRss)}");
         table.Set(column, "server memory per connection", Format.Kilobytes((double)growth / inputs));
         table.Set(column, "server peak RSS", Format.Megabytes(meters.Take().ServerPeakRss));
-        table.Set(column, "server CPU while connecting", Format.Seconds(connected.ServerCpu - empty.ServerCpu));
+        table.Set(column, "server CPU while connecting (per connection)", FormattableString.Invariant($"{Format.Seconds(connected.ServerCpu - empty.ServerCpu)} ({Format.Number((connected.ServerCpu - empty.ServerCpu) * 1e6 / inputs, "0")} µs)"));
+        table.Set(column, "PostgreSQL CPU while connecting", Format.Seconds(connected.PostgresCpu - empty.PostgresCpu));
         table.Set(column, "server CPU while idle (per s)", Format.Seconds((holding.ServerCpu - connected.ServerCpu) / Math.Max(0.001, holding.Seconds(connected))));
         table.Set(column, "bench RSS with connections", Format.Megabytes(holding.BenchRss));
         table.Set(column, "probe: rows / lost / duplicated", FormattableString.Invariant($"{stats.Rows:N0} / {lost:N0} / {duplicates:N0}"));
