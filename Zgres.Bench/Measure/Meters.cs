@@ -8,6 +8,16 @@ internal readonly record struct Snapshot(
     double MachineBusy, double MachineTotal)
 {
     public double Seconds(Snapshot earlier) => Stopwatch.GetElapsedTime(earlier.Timestamp, Timestamp).TotalSeconds;
+
+    /// <summary>Cores kept busy since <paramref name="earlier"/> by processes outside the run (other engineers' builds
+    /// and tests): the machine's busy time less the server's, PostgreSQL's and this tool's. Near 0 on a quiet machine.</summary>
+    public double OtherCores(Snapshot earlier)
+    {
+        var ours = Delta(ServerCpu, earlier.ServerCpu) + Delta(PostgresCpu, earlier.PostgresCpu) + Delta(BenchCpu, earlier.BenchCpu);
+        return Math.Max(0, (MachineBusy - earlier.MachineBusy - ours) / Seconds(earlier));
+    }
+
+    private static double Delta(double now, double then) => double.IsNaN(now) || double.IsNaN(then) ? 0 : now - then;
 }
 
 /// <summary>Reads the server under test, the PostgreSQL cluster (when it is ours, so its postmaster is known) and this process.</summary>

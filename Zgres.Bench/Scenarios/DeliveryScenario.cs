@@ -76,7 +76,7 @@ internal static class DeliveryScenario
             var events = delivery.Distinct;
             var interval = delivery.TakeInterval();
             var line = FormattableString.Invariant(
-                $"[{label}] {elapsed.Elapsed.TotalSeconds,4:0}s rows/s {Format.Count((rows - previousRows) / seconds),8} events/s {Format.Count((events - previousEvents) / seconds),8} p99 {Format.Milliseconds(interval.Percentile(99)),7} ms | cpu server {Format.Percent((now.ServerCpu - previous.ServerCpu) / seconds),5} pg {Format.Percent((now.PostgresCpu - previous.PostgresCpu) / seconds),5} bench {Format.Percent((now.BenchCpu - previous.BenchCpu) / seconds),5} machine {Format.Percent((now.MachineBusy - previous.MachineBusy) / Math.Max(0.001, now.MachineTotal - previous.MachineTotal)),5} | server rss {Format.Megabytes(now.ServerRss)}");
+                $"[{label}] {elapsed.Elapsed.TotalSeconds,4:0}s rows/s {Format.Count((rows - previousRows) / seconds),8} events/s {Format.Count((events - previousEvents) / seconds),8} p99 {Format.Milliseconds(interval.Percentile(99)),7} ms | cpu server {Format.Percent((now.ServerCpu - previous.ServerCpu) / seconds),5} pg {Format.Percent((now.PostgresCpu - previous.PostgresCpu) / seconds),5} bench {Format.Percent((now.BenchCpu - previous.BenchCpu) / seconds),5} machine {Format.Percent((now.MachineBusy - previous.MachineBusy) / Math.Max(0.001, now.MachineTotal - previous.MachineTotal)),5} other {Format.Number(now.OtherCores(previous), "0.00")} | server rss {Format.Megabytes(now.ServerRss)}");
             previous = now;
             previousRows = rows;
             previousEvents = events;
@@ -149,7 +149,7 @@ internal static class DeliveryScenario
         table.Set(column, "PostgreSQL CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(postgresCpu)} ({Format.Number(postgresCpu / window, "0.00")})"));
         table.Set(column, "PostgreSQL CPU µs / row", Format.Number(postgresCpu * 1e6 / stats.Rows, "0.0"));
         table.Set(column, "bench CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(benchCpu)} ({Format.Number(benchCpu / window, "0.00")})"));
-        table.Set(column, "machine busy", Format.Percent((after.MachineBusy - before.MachineBusy) / (after.MachineTotal - before.MachineTotal)));
+        table.Set(column, "machine busy (other processes, cores)", $"{Format.Percent((after.MachineBusy - before.MachineBusy) / (after.MachineTotal - before.MachineTotal))} ({Format.Number(after.OtherCores(before), "0.00")})");
         table.Set(column, "measured window", Format.Seconds(window));
         table.Figure(column, Figures.EventsPerSecond, events / deliverySeconds);
         table.Figure(column, Figures.Owed, measured.Owed);

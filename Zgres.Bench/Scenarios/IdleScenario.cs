@@ -64,6 +64,7 @@ internal static class IdleScenario
         table.Set(column, "server CPU while connecting (per connection)", FormattableString.Invariant($"{Format.Seconds(connected.ServerCpu - empty.ServerCpu)} ({Format.Number((connected.ServerCpu - empty.ServerCpu) * 1e6 / inputs, "0")} µs)"));
         table.Set(column, "PostgreSQL CPU while connecting", Format.Seconds(connected.PostgresCpu - empty.PostgresCpu));
         table.Set(column, "server CPU while idle (per s)", Format.Seconds((holding.ServerCpu - connected.ServerCpu) / Math.Max(0.001, holding.Seconds(connected))));
+        table.Set(column, "other processes during the hold (cores)", Format.Number(holding.OtherCores(connected), "0.00"));
         table.Set(column, "bench RSS with connections", Format.Megabytes(holding.BenchRss));
         table.Set(column, "probe: rows / lost / duplicated", FormattableString.Invariant($"{stats.Rows:N0} / {lost:N0} / {duplicates:N0}"));
         table.Set(column, "probe latency p50 / max (ms)", $"{Format.Milliseconds(delivery.Latency.Percentile(50))} / {Format.Milliseconds(delivery.Latency.MaxMicroseconds)}");

@@ -43,7 +43,7 @@ internal static class WritesScenario
             var now = meters.Take();
             var seconds = Math.Max(0.001, now.Seconds(previous));
             var rows = stats.Rows;
-            var line = FormattableString.Invariant($"[writes/{column}] rows/s {Format.Count((rows - previousRows) / seconds),8} | cpu pg {Format.Percent((now.PostgresCpu - previous.PostgresCpu) / seconds),5} listener {Format.Percent((now.ServerCpu - previous.ServerCpu) / seconds),5} bench {Format.Percent((now.BenchCpu - previous.BenchCpu) / seconds),5}");
+            var line = FormattableString.Invariant($"[writes/{column}] rows/s {Format.Count((rows - previousRows) / seconds),8} | cpu pg {Format.Percent((now.PostgresCpu - previous.PostgresCpu) / seconds),5} listener {Format.Percent((now.ServerCpu - previous.ServerCpu) / seconds),5} bench {Format.Percent((now.BenchCpu - previous.BenchCpu) / seconds),5} other {Format.Number(now.OtherCores(previous), "0.00")}");
             previous = now;
             previousRows = rows;
             return line;
@@ -62,7 +62,7 @@ internal static class WritesScenario
         table.Set(column, "PostgreSQL CPU µs / row", Format.Number(postgres * 1e6 / stats.Rows, "0.0"));
         table.Set(column, "listening server CPU (cores busy)", server is null ? "–" : FormattableString.Invariant($"{Format.Seconds(after.ServerCpu - before.ServerCpu)} ({Format.Number((after.ServerCpu - before.ServerCpu) / window, "0.00")})"));
         table.Set(column, "bench CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(after.BenchCpu - before.BenchCpu)} ({Format.Number((after.BenchCpu - before.BenchCpu) / window, "0.00")})"));
-        table.Set(column, "machine busy", Format.Percent((after.MachineBusy - before.MachineBusy) / (after.MachineTotal - before.MachineTotal)));
+        table.Set(column, "machine busy (other processes, cores)", $"{Format.Percent((after.MachineBusy - before.MachineBusy) / (after.MachineTotal - before.MachineTotal))} ({Format.Number(after.OtherCores(before), "0.00")})");
         if (server is not null) await server.StopAsync();
     }
 }
