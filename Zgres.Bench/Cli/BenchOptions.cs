@@ -45,6 +45,9 @@ internal sealed class BenchOptions
 
     public string ServerDll { get; private set; } = ZgresTarget.DefaultServerDll;
 
+    /// <summary>Extra environment for the Zgres server process (experiments such as runtime knobs); empty by default.</summary>
+    public Dictionary<string, string> ZgresEnvironment { get; } = [];
+
     public static string HelpText => """
         Zgres.Bench: Zgres and the seed-node baseline side by side, on one PostgreSQL, in one invocation.
 
@@ -81,6 +84,7 @@ internal sealed class BenchOptions
           --connect-parallelism P  connections opened at once [32]
           --seed-dir DIR           the seed-node folder [found as shared/peers/seed-node above this folder]
           --server-dll PATH        Zgres.Server.dll to run [the Release build copied beside this tool]
+          --zgres-env KEY=VALUE    extra environment for the Zgres server (repeatable), for experiments only
           --help                   this text
 
         Needs PostgreSQL's server programs (initdb, pg_ctl) unless --connection is given, Node.js and npm for the
@@ -159,6 +163,9 @@ internal sealed class BenchOptions
             case "--connect-parallelism" when Positive(value, out var p): ConnectParallelism = p; break;
             case "--seed-dir": SeedDirectory = value; break;
             case "--server-dll": ServerDll = Path.GetFullPath(value); break;
+            case "--zgres-env" when value.IndexOf('=', StringComparison.Ordinal) > 0:
+                ZgresEnvironment[value[..value.IndexOf('=', StringComparison.Ordinal)]] = value[(value.IndexOf('=', StringComparison.Ordinal) + 1)..];
+                break;
             default:
                 return $"Bad option or value: {name} {value}";
         }
@@ -170,6 +177,6 @@ internal sealed class BenchOptions
     {
         Scenario.Idle => FormattableString.Invariant($"--clients {Clients} --hold {Hold.TotalSeconds:0.#}"),
         Scenario.Writes => FormattableString.Invariant($"--writers {Writers} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#}"),
-        _ => FormattableString.Invariant($"--clients {Clients}{(TableSubscribers > 0 ? $" --table-subscribers {TableSubscribers}" : "")} --writers {Writers} --batch {Batch}{(Rate is double r ? $" --rate {r:0.#}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --zgres-client {ZgresClient.ToString().ToLowerInvariant()}"),
+        _ => FormattableString.Invariant($"--clients {Clients}{(TableSubscribers > 0 ? $" --table-subscribers {TableSubscribers}" : "")} --writers {Writers} --batch {Batch}{(Rate is double r ? $" --rate {r:0.#}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --zgres-client {ZgresClient.ToString().ToLowerInvariant()}{string.Concat(ZgresEnvironment.Select(e => $" --zgres-env {e.Key}={e.Value}"))}"),
     };
 }

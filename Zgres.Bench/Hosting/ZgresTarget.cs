@@ -17,7 +17,7 @@ internal enum ZgresClientKind
 }
 
 /// <summary>The Zgres server (its Release build, beside this tool) run as <c>dotnet Zgres.Server.dll</c>, watching <c>public.bench_rows</c>.</summary>
-internal sealed class ZgresTarget(BenchDatabase database, string serverDll, ZgresClientKind clientKind) : ITarget
+internal sealed class ZgresTarget(BenchDatabase database, string serverDll, ZgresClientKind clientKind, IReadOnlyDictionary<string, string> extraEnvironment) : ITarget
 {
     public const string Table = "public.bench_rows";
     private ChildProcess? _server;
@@ -41,13 +41,14 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
         if (!File.Exists(serverDll)) throw new FileNotFoundException($"The Zgres server was not found at {serverDll}; build it (dotnet build -c Release Zgres.Bench) or pass --server-dll.");
         var port = Ports.FreeLoopbackPort();
         _address = new Uri($"http://127.0.0.1:{port}");
-        _server = ChildProcess.Start("Zgres.Server", "dotnet", [serverDll], new Dictionary<string, string>
+        var environment = new Dictionary<string, string>(extraEnvironment)
         {
             ["ConnectionStrings__Postgres"] = database.ConnectionString,
             ["Urls"] = _address.ToString().TrimEnd('/'),
             ["Zgres__Tables__0__Name"] = Table,
             ["Logging__LogLevel__Default"] = "Warning",
-        }, Path.GetDirectoryName(serverDll));
+        };
+        _server = ChildProcess.Start("Zgres.Server", "dotnet", [serverDll], environment, Path.GetDirectoryName(serverDll));
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         await _server.WaitUntilAsync(async ct =>
         {

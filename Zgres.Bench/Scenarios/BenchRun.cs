@@ -47,7 +47,7 @@ internal static class BenchRun
 
         var table = new ResultTable($"{options.Scenario.ToString().ToLowerInvariant()} ({options.Describe()})");
         var context = new BenchContext(options, database, table, token);
-        await using var zgres = options.RunZgres ? new ZgresTarget(database, options.ServerDll, options.ZgresClient) : null;
+        await using var zgres = options.RunZgres ? new ZgresTarget(database, options.ServerDll, options.ZgresClient, options.ZgresEnvironment) : null;
         await using var baseline = seedFolder is not null ? new SeedTarget(database, seedFolder) : null;
         var targets = new ITarget?[] { zgres, baseline }.OfType<ITarget>().ToArray();
         switch (options.Scenario)
