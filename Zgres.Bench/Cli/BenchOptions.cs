@@ -1,0 +1,182 @@
+using System.Globalization;
+using Zgres.Bench.Hosting;
+
+namespace Zgres.Bench.Cli;
+
+/// <summary>The scenarios the tool runs.</summary>
+internal enum Scenario { Saturation, Latency, Broadcast, Idle, Writes }
+
+/// <summary>The command line: a scenario and options; every option has a per-scenario default.</summary>
+internal sealed class BenchOptions
+{
+    public Scenario Scenario { get; private set; }
+
+    public bool Help { get; private set; }
+
+    public int Clients { get; private set; }
+
+    public int TableSubscribers { get; private set; }
+
+    public int Writers { get; private set; }
+
+    public int Batch { get; private set; }
+
+    /// <summary>Rows per second in total; null: as fast as the writers can.</summary>
+    public double? Rate { get; private set; }
+
+    public TimeSpan Duration { get; private set; }
+
+    public TimeSpan Hold { get; private set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Writing before the measured window, so both servers' code is compiled (tiered JIT) and pools are warm.</summary>
+    public TimeSpan Warmup { get; private set; } = TimeSpan.FromSeconds(10);
+
+    public bool RunZgres { get; private set; } = true;
+
+    public bool RunBaseline { get; private set; } = true;
+
+    public string? Connection { get; private set; }
+
+    public ZgresClientKind ZgresClient { get; private set; } = ZgresClientKind.Wire;
+
+    public int ConnectParallelism { get; private set; } = 32;
+
+    public string? SeedDirectory { get; private set; }
+
+    public string ServerDll { get; private set; } = ZgresTarget.DefaultServerDll;
+
+    /// <summary>Extra environment for the Zgres server process (experiments such as runtime knobs); empty by default.</summary>
+    public Dictionary<string, string> ZgresEnvironment { get; } = [];
+
+    public static string HelpText => """
+        Zgres.Bench: Zgres and the seed-node baseline side by side, on one PostgreSQL, in one invocation.
+
+        usage: dotnet run -c Release --project Zgres.Bench -- <scenario> [options]
+
+        scenarios (defaults in brackets):
+          saturation   inserts as fast as the writers can; each client follows its own input_id
+                       [--clients 2000 --writers 4 --batch 50 --duration 30]
+          latency      a fixed rate spread over the clients' inputs
+                       [--clients 2000 --rate 2000 --writers 2 --batch 10 --duration 30]
+          broadcast    every client receives every row: Zgres clients follow the whole table, the baseline's
+                       (which has no table subscription) all follow one input_id
+                       [--clients 500 --rate 200 --writers 1 --batch 1 --duration 30]
+          idle         connections held open: server memory per connection, then one row per connection to
+                       prove each is live [--clients 10000 --hold 10]
+          writes       pgbench-style insert rate, one row per transaction, into a table without trigger, with the
+                       seed's trigger and with Zgres's trigger (each with its server listening)
+                       [--writers 4 --duration 10]
+
+        options:
+          --clients N              client connections, one input_id each (broadcast: all on the table/one input)
+          --table-subscribers M    extra Zgres clients following the whole table (saturation, latency) [0]
+          --writers W              writer connections (one INSERT per transaction)
+          --batch B                rows per INSERT (INSERT ... SELECT FROM unnest(...))
+          --rate R                 rows per second in total; omit for as fast as possible
+          --duration S             seconds of writing (then the tool waits for delivery to drain)
+          --warmup S               seconds of the same load before the measured window (JIT, pools) [10]
+          --hold S                 idle: seconds the connections are held before memory is read [10]
+          --only zgres|baseline    run one side only
+          --connection CS          use this PostgreSQL (Npgsql connection string) instead of an embedded one
+                                   (PostgreSQL's CPU is then not measured)
+          --zgres-client KIND      wire: SignalR JSON over a bare WebSocket (default; costs the bench what the
+                                   baseline's WebSocket client costs); hub: HubConnection; typed: ZgresClient
+          --connect-parallelism P  connections opened at once [32]
+          --seed-dir DIR           the seed-node folder [found as shared/peers/seed-node above this folder]
+          --server-dll PATH        Zgres.Server.dll to run [the Release build copied beside this tool]
+          --zgres-env KEY=VALUE    extra environment for the Zgres server (repeatable), for experiments only
+          --help                   this text
+
+        Needs PostgreSQL's server programs (initdb, pg_ctl) unless --connection is given, Node.js and npm for the
+        baseline, and an open-files limit above the client count (ulimit -n).
+        """;
+
+    public static BenchOptions? Parse(string[] args, out string? error)
+    {
+        error = null;
+        var options = new BenchOptions();
+        if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+        {
+            options.Help = true;
+            return options;
+        }
+        if (!Enum.TryParse<Scenario>(args[0], ignoreCase: true, out var scenario) || !Enum.IsDefined(scenario) || char.IsDigit(args[0][0]))
+        {
+            error = $"Unknown scenario '{args[0]}'; one of: saturation, latency, broadcast, idle, writes.";
+            return null;
+        }
+        options.ApplyDefaults(scenario);
+        for (var i = 1; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (name is "--help" or "-h")
+            {
+                options.Help = true;
+                continue;
+            }
+            if (i + 1 >= args.Length)
+            {
+                error = $"Option {name} needs a value.";
+                return null;
+            }
+            var value = args[++i];
+            error = options.Set(name, value);
+            if (error is not null) return null;
+        }
+        return options;
+    }
+
+    private void ApplyDefaults(Scenario scenario)
+    {
+        Scenario = scenario;
+        (Clients, Writers, Batch, Rate, Duration) = scenario switch
+        {
+            Scenario.Saturation => (2_000, 4, 50, (double?)null, TimeSpan.FromSeconds(30)),
+            Scenario.Latency => (2_000, 2, 10, 2_000, TimeSpan.FromSeconds(30)),
+            Scenario.Broadcast => (500, 1, 1, 200, TimeSpan.FromSeconds(30)),
+            Scenario.Idle => (10_000, 1, 1_000, null, TimeSpan.Zero),
+            _ => (0, 4, 1, null, TimeSpan.FromSeconds(10)),
+        };
+    }
+
+    private string? Set(string name, string value)
+    {
+        static bool Positive(string text, out int number) =>
+            int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out number) && number > 0;
+
+        switch (name)
+        {
+            case "--clients" when Positive(value, out var n): Clients = n; break;
+            case "--table-subscribers" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var m): TableSubscribers = m; break;
+            case "--writers" when Positive(value, out var w): Writers = w; break;
+            case "--batch" when Positive(value, out var b): Batch = b; break;
+            case "--rate" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var r) && r > 0: Rate = r; break;
+            case "--duration" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d is > 0 and <= 3600: Duration = TimeSpan.FromSeconds(d); break;
+            case "--warmup" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var u) && u is >= 0 and <= 600: Warmup = TimeSpan.FromSeconds(u); break;
+            case "--hold" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var h) && h is >= 0 and <= 3600: Hold = TimeSpan.FromSeconds(h); break;
+            case "--only" when value is "zgres" or "baseline":
+                RunZgres = value == "zgres";
+                RunBaseline = value == "baseline";
+                break;
+            case "--connection": Connection = value; break;
+            case "--zgres-client" when Enum.TryParse<ZgresClientKind>(value, ignoreCase: true, out var kind) && Enum.IsDefined(kind) && !char.IsDigit(value[0]): ZgresClient = kind; break;
+            case "--connect-parallelism" when Positive(value, out var p): ConnectParallelism = p; break;
+            case "--seed-dir": SeedDirectory = value; break;
+            case "--server-dll": ServerDll = Path.GetFullPath(value); break;
+            case "--zgres-env" when value.IndexOf('=', StringComparison.Ordinal) > 0:
+                ZgresEnvironment[value[..value.IndexOf('=', StringComparison.Ordinal)]] = value[(value.IndexOf('=', StringComparison.Ordinal) + 1)..];
+                break;
+            default:
+                return $"Bad option or value: {name} {value}";
+        }
+        return null;
+    }
+
+    /// <summary>The options as given, for the report.</summary>
+    public string Describe() => Scenario switch
+    {
+        Scenario.Idle => FormattableString.Invariant($"--clients {Clients} --hold {Hold.TotalSeconds:0.#}"),
+        Scenario.Writes => FormattableString.Invariant($"--writers {Writers} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#}"),
+        _ => FormattableString.Invariant($"--clients {Clients}{(TableSubscribers > 0 ? $" --table-subscribers {TableSubscribers}" : "")} --writers {Writers} --batch {Batch}{(Rate is double r ? $" --rate {r:0.#}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --zgres-client {ZgresClient.ToString().ToLowerInvariant()}{string.Concat(ZgresEnvironment.Select(e => $" --zgres-env {e.Key}={e.Value}"))}"),
+    };
+}

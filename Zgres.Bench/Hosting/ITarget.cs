@@ -1,0 +1,42 @@
+using System.Net;
+using System.Net.Sockets;
+using Zgres.Bench.Clients;
+using Zgres.Bench.Measure;
+
+namespace Zgres.Bench.Hosting;
+
+/// <summary>A server under test (Zgres or the seed baseline): how to start it, connect clients to it and write rows it delivers.</summary>
+internal interface ITarget : IAsyncDisposable
+{
+    /// <summary>"Zgres" or "baseline".</summary>
+    string Name { get; }
+
+    /// <summary>The server process, while it runs.</summary>
+    int? ServerPid { get; }
+
+    /// <summary>Whether a client can follow every row of the table (the seed has only per-input sockets).</summary>
+    bool SupportsTableSubscribers { get; }
+
+    /// <summary>Inserts a batch: <c>$1 int[]</c> input ids, <c>$2 bigint[]</c> sequences, <c>$3 bigint[]</c> send stamps (µs).</summary>
+    string BatchInsertSql { get; }
+
+    /// <summary>Inserts one row: <c>$1 int</c>, <c>$2 bigint</c>, <c>$3 bigint</c>.</summary>
+    string RowInsertSql { get; }
+
+    Task StartAsync(CancellationToken cancellationToken);
+
+    Task StopAsync();
+
+    /// <summary>Connects one client following <paramref name="inputId"/>, or the whole table when null.</summary>
+    Task<IBenchClient> ConnectAsync(int? inputId, ClientLedger ledger, Delivery delivery, CancellationToken cancellationToken);
+}
+
+internal static class Ports
+{
+    public static int FreeLoopbackPort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+}

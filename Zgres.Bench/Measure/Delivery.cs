@@ -1,0 +1,137 @@
+namespace Zgres.Bench.Measure;
+
+/// <summary>What a row carries to let a client check it: its input, its sequence number within that input, and when it was sent.</summary>
+internal readonly record struct RowStamp(int InputId, long Seq, long SentMicroseconds);
+
+/// <summary>
+/// Counts what every client received and checks it against what the writers committed: rows of each input carry the
+/// dense sequence 0, 1, 2... (one writer owns each input), so a client's expected set is known exactly and each
+/// receipt is new, a duplicate, or unexpected (an input it did not subscribe to, or a sequence never committed).
+/// </summary>
+internal sealed class Delivery(int inputs)
+{
+    private LatencyHistogram _interval = new();
+    private LatencyHistogram _latency = new();
+    private long _received;
+    private long _distinct;
+
+    /// <summary>End-to-end latency of every first receipt since the last <see cref="RestartLatency"/>, from the writer's stamp to the client's receive loop.</summary>
+    public LatencyHistogram Latency => Volatile.Read(ref _latency);
+
+    /// <summary>Rows committed per input id (index = input id), written by the input's own writer.</summary>
+    public long[] Committed { get; } = new long[inputs + 1];
+
+    public long Received => Interlocked.Read(ref _received);
+
+    public long Distinct => Interlocked.Read(ref _distinct);
+
+    /// <summary>Microsecond stamp of the latest receipt (to time the drain).</summary>
+    public long LastReceiptMicroseconds { get; private set; }
+
+    /// <summary>Starts the latency record afresh (after the warm-up).</summary>
+    public void RestartLatency() => Interlocked.Exchange(ref _latency, new LatencyHistogram());
+
+    /// <summary>Swaps in a fresh histogram for the progress line and returns the one of the past interval.</summary>
+    public LatencyHistogram TakeInterval() => Interlocked.Exchange(ref _interval, new LatencyHistogram());
+
+    /// <summary>Called by a client's receive loop (one at a time per client) for each row event.</summary>
+    public void Record(ClientLedger client, RowStamp row)
+    {
+        var now = Clock.NowMicroseconds();
+        Interlocked.Increment(ref _received);
+        LastReceiptMicroseconds = now;
+        if (!client.Add(row)) return;
+        Interlocked.Increment(ref _distinct);
+        var latency = now - row.SentMicroseconds;
+        Volatile.Read(ref _latency).Record(latency);
+        _interval.Record(latency);
+    }
+
+    /// <summary>Rows a client should have by now: its input's, or every input's for a whole-table subscriber.</summary>
+    public long ExpectedFor(ClientLedger client)
+    {
+        if (client.InputId is int input) return Volatile.Read(ref Committed[input]);
+        long total = 0;
+        for (var i = 1; i < Committed.Length; i++) total += Volatile.Read(ref Committed[i]);
+        return total;
+    }
+}
+
+/// <summary>One client's receipts: a bit per (input, sequence) seen. Used by that client's receive loop only.</summary>
+internal sealed class ClientLedger(int? inputId, int inputs)
+{
+    // One set per input this client may receive: a single one for an input subscriber (10,000 clients must not each
+    // hold an array over all inputs), one per input for a whole-table subscriber.
+    private readonly SeqSet?[] _seen = new SeqSet?[inputId is null ? inputs + 1 : 1];
+    private readonly int _inputs = inputs;
+    private long _duplicates;
+    private long _unexpected;
+    private long _distinct;
+
+    /// <summary>The input this client follows; null for a whole-table subscriber.</summary>
+    public int? InputId => inputId;
+
+    public long Distinct => Interlocked.Read(ref _distinct);
+
+    public long Duplicates => Interlocked.Read(ref _duplicates);
+
+    public long Unexpected => Interlocked.Read(ref _unexpected);
+
+    /// <summary>Times the connection closed while the run still needed it.</summary>
+    public int Disconnects { get; set; }
+
+    /// <summary>True when the row is new to this client.</summary>
+    public bool Add(RowStamp row)
+    {
+        if (row.InputId < 1 || row.InputId > _inputs || (inputId is int mine && mine != row.InputId) || row.Seq < 0)
+        {
+            Interlocked.Increment(ref _unexpected);
+            return false;
+        }
+        var set = _seen[inputId is null ? row.InputId : 0] ??= new SeqSet();
+        if (!set.Add(row.Seq))
+        {
+            Interlocked.Increment(ref _duplicates);
+            return false;
+        }
+        Interlocked.Increment(ref _distinct);
+        return true;
+    }
+
+    /// <summary>Sequences received that were never committed (beyond each input's committed count).</summary>
+    public long BeyondCommitted(long[] committed)
+    {
+        if (inputId is int mine) return _seen[0]?.CountFrom(committed[mine]) ?? 0;
+        long beyond = 0;
+        for (var input = 1; input < _seen.Length; input++)
+        {
+            if (_seen[input] is { } set) beyond += set.CountFrom(committed[input]);
+        }
+        return beyond;
+    }
+
+    private sealed class SeqSet
+    {
+        private ulong[] _bits = new ulong[4];
+
+        public bool Add(long seq)
+        {
+            var word = (int)(seq >> 6);
+            if (word >= _bits.Length) Array.Resize(ref _bits, Math.Max(_bits.Length * 2, word + 1));
+            var mask = 1UL << (int)(seq & 63);
+            if ((_bits[word] & mask) != 0) return false;
+            _bits[word] |= mask;
+            return true;
+        }
+
+        public long CountFrom(long first)
+        {
+            long count = 0;
+            for (var seq = first; (seq >> 6) < _bits.Length; seq++)
+            {
+                if ((_bits[seq >> 6] & (1UL << (int)(seq & 63))) != 0) count++;
+            }
+            return count;
+        }
+    }
+}

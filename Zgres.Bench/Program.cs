@@ -1,0 +1,17 @@
+using Zgres.Bench.Cli;
+using Zgres.Bench.Scenarios;
+
+// zgres-bench <scenario> [options]: Zgres and the seed-node baseline side by side (see --help).
+var options = BenchOptions.Parse(args, out var error);
+if (options is null)
+{
+    await Console.Error.WriteLineAsync(error);
+    await Console.Error.WriteLineAsync("Run with --help for the scenarios and options.");
+    return 2;
+}
+if (options.Help)
+{
+    Console.WriteLine(BenchOptions.HelpText);
+    return 0;
+}
+return await BenchRun.RunAsync(options);

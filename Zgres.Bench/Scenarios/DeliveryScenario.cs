@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using Zgres.Bench.Cli;
+using Zgres.Bench.Hosting;
+using Zgres.Bench.Load;
+using Zgres.Bench.Measure;
+using Zgres.Bench.Report;
+
+namespace Zgres.Bench.Scenarios;
+
+/// <summary>
+/// saturation, latency and broadcast: clients connected, writers insert for the duration, then the tool waits until
+/// every committed row has reached every client that should have it (or delivery stalls), and reports throughput,
+/// latency, loss and each process's CPU.
+/// </summary>
+internal static class DeliveryScenario
+{
+    private static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan DrainLimit = TimeSpan.FromSeconds(120);
+
+    public static async Task RunAsync(ITarget target, BenchContext context)
+    {
+        var options = context.Options;
+        var broadcast = options.Scenario == Scenario.Broadcast;
+        var inputs = broadcast ? 1 : options.Clients;
+        var plan = new LoadPlan(inputs, options.Writers, options.Batch, options.Rate, options.Duration);
+        var label = $"{options.Scenario.ToString().ToLowerInvariant()}/{target.Name}";
+
+        // Broadcast: Zgres clients follow the whole table; the seed has no such thing, so its clients share input 1.
+        var follows = broadcast
+            ? Enumerable.Repeat<int?>(target.SupportsTableSubscribers ? null : 1, options.Clients).ToList()
+            : Enumerable.Range(1, options.Clients).Select(i => (int?)i).ToList();
+        if (options.TableSubscribers > 0 && !broadcast)
+        {
+            if (target.SupportsTableSubscribers) follows.AddRange(Enumerable.Repeat<int?>(null, options.TableSubscribers));
+            else context.Table.Note($"{target.Name}: --table-subscribers ignored (no whole-table subscription).");
+        }
+
+        await target.StartAsync(context.Cancellation);
+        var delivery = new Delivery(inputs);
+        await using var fleet = await ClientFleet.ConnectAsync(target, follows, inputs, delivery, options.ConnectParallelism, label, context.Cancellation);
+        var meters = new Meters(target.ServerPid, context.Database.PostmasterPid);
+
+        // Warm-up: the same load, unmeasured, so that tiered JIT and connection pools have settled in both processes.
+        if (options.Warmup > TimeSpan.Zero)
+        {
+            await WriteAndDrainAsync($"{label} warm-up", plan with { Duration = options.Warmup }, target, context, meters, fleet, delivery, new WriteStats());
+        }
+        delivery.RestartLatency();
+        var distinctBefore = delivery.Distinct;
+        var owedBefore = fleet.Ledgers.Sum(delivery.ExpectedFor);
+        var before = meters.Take();
+        var writeStart = Clock.NowMicroseconds();
+        var stats = new WriteStats();
+        await WriteAndDrainAsync(label, plan, target, context, meters, fleet, delivery, stats);
+        var after = meters.Take();
+
+        var window = new Window(before, after, writeStart, delivery.Distinct - distinctBefore, fleet.Ledgers.Sum(delivery.ExpectedFor) - owedBefore);
+        Report(target.Name, context, fleet, delivery, stats, window);
+        await fleet.DisposeAsync();
+        await target.StopAsync();
+    }
+
+    /// <summary>The measured stretch: readings at both ends, when writing began, and the events it delivered and owed.</summary>
+    private readonly record struct Window(Snapshot Before, Snapshot After, long WriteStartMicroseconds, long Delivered, long Owed);
+
+    private static async Task WriteAndDrainAsync(string label, LoadPlan plan, ITarget target, BenchContext context, Meters meters, ClientFleet fleet, Delivery delivery, WriteStats stats)
+    {
+        var previous = meters.Take();
+        long previousRows = 0, previousEvents = delivery.Distinct;
+        var elapsed = Stopwatch.StartNew();
+        string Line()
+        {
+            var now = meters.Take();
+            var seconds = Math.Max(0.001, now.Seconds(previous));
+            var rows = stats.Rows;
+            var events = delivery.Distinct;
+            var interval = delivery.TakeInterval();
+            var line = FormattableString.Invariant(
+                $"[{label}] {elapsed.Elapsed.TotalSeconds,4:0}s rows/s {Format.Count((rows - previousRows) / seconds),8} events/s {Format.Count((events - previousEvents) / seconds),8} p99 {Format.Milliseconds(interval.Percentile(99)),7} ms | cpu server {Format.Percent((now.ServerCpu - previous.ServerCpu) / seconds),5} pg {Format.Percent((now.PostgresCpu - previous.PostgresCpu) / seconds),5} bench {Format.Percent((now.BenchCpu - previous.BenchCpu) / seconds),5} machine {Format.Percent((now.MachineBusy - previous.MachineBusy) / Math.Max(0.001, now.MachineTotal - previous.MachineTotal)),5} other {Format.Number(now.OtherCores(previous), "0.00")} | server rss {Format.Megabytes(now.ServerRss)}");
+            previous = now;
+            previousRows = rows;
+            previousEvents = events;
+            return line;
+        }
+
+        await using (new Progress(Line))
+        {
+            await RowWriters.RunAsync(context.Database.ConnectionString, target.BatchInsertSql, target.RowInsertSql, plan, delivery, stats, context.Cancellation);
+            await DrainAsync(fleet, delivery, context.Cancellation);
+        }
+    }
+
+    /// <summary>Waits until every client has every row it is owed, or nothing new arrived for 10 s, or 2 minutes passed.</summary>
+    private static async Task DrainAsync(ClientFleet fleet, Delivery delivery, CancellationToken cancellationToken)
+    {
+        var expected = fleet.Ledgers.Sum(delivery.ExpectedFor);
+        var started = Stopwatch.GetTimestamp();
+        var lastChange = started;
+        var lastSeen = -1L;
+        while (delivery.Distinct < expected && Stopwatch.GetElapsedTime(started) < DrainLimit)
+        {
+            var seen = delivery.Received;
+            if (seen != lastSeen)
+            {
+                lastSeen = seen;
+                lastChange = Stopwatch.GetTimestamp();
+            }
+            else if (Stopwatch.GetElapsedTime(lastChange) > StallLimit)
+            {
+                break;
+            }
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    private static void Report(string column, BenchContext context, ClientFleet fleet, Delivery delivery, WriteStats stats, Window measured)
+    {
+        long lost = 0, duplicates = 0, unexpected = 0;
+        foreach (var ledger in fleet.Ledgers)
+        {
+            var owed = delivery.ExpectedFor(ledger);
+            var beyond = ledger.BeyondCommitted(delivery.Committed);
+            lost += Math.Max(0, owed - (ledger.Distinct - beyond));
+            duplicates += ledger.Duplicates;
+            unexpected += ledger.Unexpected + beyond;
+        }
+        var (before, after) = (measured.Before, measured.After);
+        var deliverySeconds = Math.Max(stats.Seconds, (delivery.LastReceiptMicroseconds - measured.WriteStartMicroseconds) / 1e6);
+        var window = after.Seconds(before);
+        var serverCpu = after.ServerCpu - before.ServerCpu;
+        var postgresCpu = after.PostgresCpu - before.PostgresCpu;
+        var benchCpu = after.BenchCpu - before.BenchCpu;
+        var events = measured.Delivered;
+        var latency = delivery.Latency;
+        var table = context.Table;
+
+        table.Set(column, "clients connected (connect time)", FormattableString.Invariant($"{fleet.Ledgers.Count:N0} ({fleet.ConnectTime.TotalSeconds:0.0} s)"));
+        table.Set(column, "rows inserted/s", Format.Count(stats.Rows / stats.Seconds));
+        table.Set(column, "rows inserted (transactions)", FormattableString.Invariant($"{stats.Rows:N0} ({stats.Transactions:N0})"));
+        table.Set(column, "events owed to clients", Format.Count(measured.Owed));
+        table.Set(column, "events delivered/s", Format.Count(events / deliverySeconds));
+        table.Set(column, "lost / duplicated / unexpected (whole run)", FormattableString.Invariant($"{lost:N0} / {duplicates:N0} / {unexpected:N0}"));
+        table.Set(column, "client disconnects", Format.Count(fleet.Disconnects));
+        table.Set(column, "latency p50 / p95 / p99 / max (ms)", string.Join(" / ",
+            Format.Milliseconds(latency.Percentile(50)), Format.Milliseconds(latency.Percentile(95)), Format.Milliseconds(latency.Percentile(99)), Format.Milliseconds(latency.MaxMicroseconds)));
+        table.Set(column, "server CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(serverCpu)} ({Format.Number(serverCpu / window, "0.00")})"));
+        table.Set(column, "server CPU µs / delivered event", Format.Number(serverCpu * 1e6 / events, "0.0"));
+        table.Set(column, "server peak RSS", Format.Megabytes(after.ServerPeakRss));
+        table.Set(column, "PostgreSQL CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(postgresCpu)} ({Format.Number(postgresCpu / window, "0.00")})"));
+        table.Set(column, "PostgreSQL CPU µs / row", Format.Number(postgresCpu * 1e6 / stats.Rows, "0.0"));
+        table.Set(column, "bench CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(benchCpu)} ({Format.Number(benchCpu / window, "0.00")})"));
+        table.Set(column, "machine busy (other processes, cores)", $"{Format.Percent((after.MachineBusy - before.MachineBusy) / (after.MachineTotal - before.MachineTotal))} ({Format.Number(after.OtherCores(before), "0.00")})");
+        table.Set(column, "measured window", Format.Seconds(window));
+        table.Figure(column, Figures.EventsPerSecond, events / deliverySeconds);
+        table.Figure(column, Figures.Owed, measured.Owed);
+        table.Figure(column, Figures.Faults, lost + duplicates + unexpected);
+        table.Figure(column, Figures.P99, latency.Percentile(99));
+        table.Figure(column, Figures.CpuPerEvent, serverCpu * 1e6 / events);
+    }
+}
