@@ -10,10 +10,12 @@ internal sealed class RecentIds(int capacity)
 
     public bool Contains(long id) => _ids.Contains(id);
 
-    public void Add(long id)
+    /// <summary>Remembers the id; false when it was remembered already.</summary>
+    public bool Add(long id)
     {
-        if (!_ids.Add(id)) return;
+        if (!_ids.Add(id)) return false;
         _order.Enqueue(id);
         if (_order.Count > capacity) _ids.Remove(_order.Dequeue());
+        return true;
     }
 }

@@ -57,16 +57,40 @@ public sealed class ChangeDeliveryTests(PostgresFixture database)
         Assert.Equal("9007199254740993", data.GetProperty("i").GetRawText());
         Assert.Equal(0.1, data.GetProperty("f").GetDouble());
         Assert.Equal(JsonValueKind.True, data.GetProperty("b").ValueKind);
-        // json keeps its key order and number text (1.50); whitespace between tokens is not part of JSON's value
-        // and the wire serializer writes none.
-        Assert.Equal("""{"keep":"spacing","n":1.50}""", data.GetProperty("j").GetRawText());
-        Assert.Equal("""{"a":[1,null],"b":2}""", data.GetProperty("jb").GetRawText());
+        // A json column arrives as its exact text: key order, number text (1.50), even the spacing between tokens.
+        Assert.Equal("""{"keep":  "spacing", "n": 1.50}""", data.GetProperty("j").GetRawText());
+        // jsonb arrives as PostgreSQL prints it: keys sorted, its own spacing.
+        Assert.Equal("""{"a": [1, null], "b": 2}""", data.GetProperty("jb").GetRawText());
         Assert.Equal("[1,2,3]", data.GetProperty("arr").GetRawText());
         Assert.Equal("""["x",null,"y\"z"]""", data.GetProperty("tags").GetRawText());
         Assert.Equal(new DateTimeOffset(2026, 1, 2, 1, 4, 5, 678, TimeSpan.Zero), data.GetProperty("ts").GetDateTimeOffset());
         Assert.EndsWith("+00:00", data.GetProperty("ts").GetString());
         Assert.Equal(JsonValueKind.Null, data.GetProperty("nothing").ValueKind);
         Assert.Equal(["id", "input_id", "t", "n", "i", "f", "b", "j", "jb", "arr", "tags", "ts", "nothing"], data.EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
+    public async Task Foreign_notifications_on_the_channel_are_logged_and_skipped_and_never_reach_clients()
+    {
+        await using var live = await LiveTable.StartAsync(database);
+        var received = await live.SubscribeAsync(inputId: null);
+        string[] foreign =
+        [
+            "hello",
+            $$"""{"id": 1, "schema": "public", "table": "{{live.Name}}", "data": {""",
+            $$"""{"id": 2, "schema": "public", "table": "{{live.Name}}"} trailing""",
+            $$"""{"id": "three", "schema": "public", "table": "{{live.Name}}"}""",
+            """{"id": 4, "table": "no schema"}""",
+        ];
+        foreach (var payload in foreign) await database.ExecuteAsync("SELECT pg_notify('db_notifications', $1)", payload);
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'real')");
+
+        // The listener reads in commit order, so by the time the row arrives every foreign payload was judged.
+        var events = await received.WaitForAsync(1);
+        Assert.Equal("real", Assert.Single(events).Data.GetProperty("value").GetString());
+        Assert.Equal(ZgresConnectionState.Connected, live.Client.State);
+        Assert.Equal(foreign.Length, live.Server.Log.Count("UnknownNotification"));
+        await received.AssertNoMoreAsync(1, TimeSpan.FromMilliseconds(300));
     }
 
     [Fact]

@@ -1,89 +1,65 @@
 using Microsoft.AspNetCore.SignalR;
-using Npgsql;
-using Zgres.Client;
 using Zgres.Server.Hosting;
 using Zgres.Server.Hubs;
-using Zgres.Server.Listening;
 using Zgres.Server.Storage;
 
 namespace Zgres.Server.Dispatch;
 
 /// <summary>
-/// Takes events from the <see cref="ChangeFeed"/> in commit order and sends each to its table's group and to its
-/// input's group. Events of tables this server does not expose (a trigger left by another configuration) are dropped,
+/// Sends each event, in commit order, to its table's group and to its input's group: one frame per event, built only
+/// when someone is listening. Called by the listener on its own loop, so it never waits: the fan-out does not await
+/// clients. Events of tables this server does not expose (a trigger left by another configuration) are dropped,
 /// counted, and logged once per table.
 /// </summary>
-public sealed partial class ChangeDispatcher(
-    ChangeFeed feed,
-    TableCatalog catalog,
-    ZgresDatabase database,
-    IHubContext<ChangeHub, IChangeClient> hub,
-    ZgresMetrics metrics,
-    ILogger<ChangeDispatcher> logger) : BackgroundService
+public sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeFanout fanout, ZgresMetrics metrics, ILogger<ChangeDispatcher> logger)
 {
-    private static readonly TimeSpan LogReadRetryDelay = TimeSpan.FromSeconds(1);
+    // Touched only from the listener's loop.
     private readonly HashSet<TableName> _reportedUnexposed = [];
+    private long _newestDispatched;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            await foreach (var item in feed.Reader.ReadAllAsync(stoppingToken))
-            {
-                var change = item.Event ?? await ReadFromLogAsync(item.Id, stoppingToken);
-                if (change is not null) await DispatchAsync(change);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
+    /// <summary>The highest event id dispatched so far, or the log's newest id when listening began. A subscriber
+    /// that joins a group now misses nothing after it, so it is where that subscriber can later resume.</summary>
+    public long NewestDispatched => Volatile.Read(ref _newestDispatched);
 
-    private async Task DispatchAsync(ChangeEvent change)
+    /// <summary>Notes where the log stood when listening began.</summary>
+    public void StartAt(long newestLogged) => Advance(newestLogged);
+
+    public void Dispatch(ChangeRecord change)
     {
-        var name = new TableName(change.Schema, change.Table);
-        if (!catalog.TryGet(name, out var table))
+        if (catalog.TryGet(change.Table, out var table))
+        {
+            SerializedFrame frame = new(change.Json);
+            Send(table.TableGroup, ref frame);
+            if (change.InputId is { } inputId) Send(table.InputGroup(inputId), ref frame);
+            metrics.Dispatched(change.Id);
+        }
+        else
         {
             metrics.Unexposed();
-            if (_reportedUnexposed.Add(name)) LogUnexposed(name.ToString());
-            return;
+            if (_reportedUnexposed.Add(change.Table)) LogUnexposed(change.Table.ToString());
         }
-        await hub.Clients.Group(table.TableGroup).Change(change);
-        if (change.InputId is { } inputId)
-        {
-            await hub.Clients.Group(table.InputGroup(inputId)).Change(change);
-        }
-        metrics.Dispatched(change.Id);
+        Advance(change.Id);
     }
 
-    /// <summary>An event too large for NOTIFY: read it from the log, retrying while the database is unreachable
-    /// (it committed, so it is there; dropping it would lose it).</summary>
-    private async Task<ChangeEvent?> ReadFromLogAsync(long id, CancellationToken cancellationToken)
+    private void Send(string group, ref SerializedFrame frame)
     {
-        while (true)
-        {
-            try
-            {
-                await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
-                var change = await EventLogReader.ReadAsync(connection, id, cancellationToken);
-                if (change is null) LogMissing(id);
-                return change;
-            }
-            catch (NpgsqlException exception)
-            {
-                LogLogReadFailed(id, exception.Message);
-                await Task.Delay(LogReadRetryDelay, cancellationToken);
-            }
-        }
+        if (fanout.HasMembers(group)) fanout.SendToGroup(group, frame.Message);
+    }
+
+    private void Advance(long id)
+    {
+        if (id > _newestDispatched) Volatile.Write(ref _newestDispatched, id);
+    }
+
+    /// <summary>The event's frame, made on first use: most events of a busy table have no one on one of their groups.</summary>
+    private struct SerializedFrame(string json)
+    {
+        private SerializedHubMessage? _message;
+
+        public SerializedHubMessage Message => _message ??= ChangeMessages.Create(json);
     }
 
     [LoggerMessage(EventId = 500, EventName = "UnexposedTableEvent", Level = LogLevel.Warning,
         Message = "Dropping events of {Table}: it has a Zgres trigger but is not in Zgres:Tables (logged once; counted in zgres.events.unexposed)")]
     private partial void LogUnexposed(string table);
-
-    [LoggerMessage(EventId = 501, EventName = "LogReadFailed", Level = LogLevel.Warning, Message = "Could not read event {Id} from the log ({Reason}); retrying")]
-    private partial void LogLogReadFailed(long id, string reason);
-
-    [LoggerMessage(EventId = 502, EventName = "EventMissingFromLog", Level = LogLevel.Error, Message = "Event {Id} was notified but is not in the log (pruned already?)")]
-    private partial void LogMissing(long id);
 }

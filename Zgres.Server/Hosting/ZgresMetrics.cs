@@ -27,7 +27,7 @@ public sealed class ZgresMetrics : IDisposable
         _received = _meter.CreateCounter<long>("zgres.events.received", description: "Events notified to the listener");
         _dispatched = _meter.CreateCounter<long>("zgres.events.dispatched", description: "Events sent to hub groups");
         _reconnects = _meter.CreateCounter<long>("zgres.listener.reconnects", description: "Times the LISTEN connection was re-established");
-        _caughtUp = _meter.CreateCounter<long>("zgres.listener.caught_up", description: "Events read from the log after a reconnect or overflow");
+        _caughtUp = _meter.CreateCounter<long>("zgres.listener.caught_up", description: "Events read from the log after a reconnect");
         _unexposed = _meter.CreateCounter<long>("zgres.events.unexposed", description: "Events of tables this server does not expose, dropped");
         _slowClients = _meter.CreateCounter<long>("zgres.clients.disconnected_slow", description: "Clients disconnected for a full backlog");
         _meter.CreateObservableGauge("zgres.notify.queue_usage", () => QueueUsage, description: "pg_notification_queue_usage() at the last self-check");

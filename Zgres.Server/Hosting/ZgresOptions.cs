@@ -84,8 +84,4 @@ public sealed class ListenerOptions
 
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(15);
-
-    /// <summary>Events parsed but not yet dispatched; past it the listener stops reading and later catches up from the log.</summary>
-    [Range(16, 10_000_000)]
-    public int BufferCapacity { get; set; } = 50_000;
 }

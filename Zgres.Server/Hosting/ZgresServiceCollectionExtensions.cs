@@ -31,14 +31,15 @@ public static class ZgresServiceCollectionExtensions
         services.AddHostedService<SchemaSetup>();
         services.AddHostedService<RetentionService>();
 
-        // Listening and dispatch.
-        services.AddSingleton<ChangeFeed>();
+        // Listening, and dispatch on the listener's loop.
+        services.AddSingleton<ChangeDispatcher>();
         services.AddHostedService<ListenerService>();
-        services.AddHostedService<ChangeDispatcher>();
 
-        // The hub, with the fan-out that never waits for a slow client.
+        // The hub, with the fan-out that never waits for a slow client. JSON only: events are framed once, in its
+        // format, from the JSON PostgreSQL wrote (ChangeMessages).
         services.AddSignalR()
-            .AddJsonProtocol(json => json.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));
+            .AddJsonProtocol(json => json.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default))
+            .AddHubOptions<ChangeHub>(hub => hub.SupportedProtocols = [ChangeMessages.Protocol]);
         services.AddSingleton<ChangeFanout>();
         services.AddSingleton<HubLifetimeManager<ChangeHub>>(sp => sp.GetRequiredService<ChangeFanout>());
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));

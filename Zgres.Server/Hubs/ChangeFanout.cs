@@ -86,12 +86,24 @@ public sealed partial class ChangeFanout(
 
     public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
-        if (_groups.TryGetValue(groupName, out var members))
-        {
-            var message = new SerializedHubMessage(new InvocationMessage(methodName, args));
-            foreach (var member in members) member.Send(message);
-        }
+        if (_groups.ContainsKey(groupName)) SendToGroup(groupName, new SerializedHubMessage(new InvocationMessage(methodName, args)));
         return Task.CompletedTask;
+    }
+
+    public bool HasMembers(string groupName) => _groups.ContainsKey(groupName);
+
+    /// <summary>Writes a serialized message to every member of the group, waiting for none of them.</summary>
+    public void SendToGroup(string groupName, SerializedHubMessage message)
+    {
+        if (!_groups.TryGetValue(groupName, out var members)) return;
+        foreach (var member in members) member.Send(message);
+    }
+
+    /// <summary>Writes a serialized message to one connection, past any hold (a replay), waiting until its transport
+    /// accepts it, so a replay goes no faster than the client reads.</summary>
+    public async Task SendToConnectionAsync(string connectionId, SerializedHubMessage message, CancellationToken cancellationToken)
+    {
+        if (_members.TryGetValue(connectionId, out var member)) await member.Connection.WriteAsync(message, cancellationToken);
     }
 
     /// <summary>Holds the connection's group messages until the returned handle is disposed, then sends them in order.</summary>

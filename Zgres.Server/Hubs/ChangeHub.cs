@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.SignalR;
 using Zgres.Client;
+using Zgres.Server.Dispatch;
 using Zgres.Server.Storage;
 
 namespace Zgres.Server.Hubs;
@@ -9,7 +10,7 @@ namespace Zgres.Server.Hubs;
 /// to the <c>table:</c> and <c>input:</c> groups. A bad request gets a <see cref="HubException"/> that says what was
 /// wrong, and the connection stays usable.
 /// </summary>
-public sealed class ChangeHub(TableCatalog catalog, ZgresDatabase database, ChangeFanout fanout) : Hub<IChangeClient>
+public sealed class ChangeHub(TableCatalog catalog, ZgresDatabase database, ChangeFanout fanout, ChangeDispatcher dispatcher) : Hub<IChangeClient>
 {
     /// <summary>Joins the subscription's group; with <c>after</c>, first replays from the log every event of the
     /// subscription that may have committed after that id (live events are held meanwhile, then follow).</summary>
@@ -17,20 +18,23 @@ public sealed class ChangeHub(TableCatalog catalog, ZgresDatabase database, Chan
     {
         var (table, inputId, group) = Resolve(subscription);
         var cancellationToken = Context.ConnectionAborted;
-        using var hold = subscription.After is null ? null : fanout.Hold(Context.ConnectionId);
+        if (subscription.After is not long after)
+        {
+            // Nothing to replay, so no database round trip: every event dispatched from here on reaches this client.
+            await Groups.AddToGroupAsync(Context.ConnectionId, group, cancellationToken);
+            return new SubscribeResult(table.Name.ToString(), inputId, group, Gap: false, ResumeAfter: dispatcher.NewestDispatched);
+        }
+
+        using var hold = fanout.Hold(Context.ConnectionId);
         // Join before reading the log: whatever commits after the read below then arrives live.
         await Groups.AddToGroupAsync(Context.ConnectionId, group, cancellationToken);
-
         await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
         var (newest, prunedThrough) = await EventLogReader.PositionAsync(connection, cancellationToken);
-        if (subscription.After is long after)
+        await foreach (var change in EventLogReader.ReplayAsync(connection, after, table.Name, inputId, cancellationToken))
         {
-            await foreach (var change in EventLogReader.ReplayAsync(connection, after, table.Name, inputId, cancellationToken))
-            {
-                await Clients.Caller.Change(change);
-            }
+            await fanout.SendToConnectionAsync(Context.ConnectionId, ChangeMessages.Create(change.Json), cancellationToken);
         }
-        return new SubscribeResult(table.Name.ToString(), inputId, group, Gap: subscription.After < prunedThrough, ResumeAfter: newest);
+        return new SubscribeResult(table.Name.ToString(), inputId, group, Gap: after < prunedThrough, ResumeAfter: newest);
     }
 
     /// <summary>Leaves the subscription's group.</summary>

@@ -6,22 +6,25 @@ using Npgsql;
 using Polly;
 using Polly.Retry;
 using Zgres.Client;
+using Zgres.Server.Dispatch;
 using Zgres.Server.Hosting;
 using Zgres.Server.Storage;
 
 namespace Zgres.Server.Listening;
 
 /// <summary>
-/// Holds one dedicated LISTEN connection and hands every notified event to the <see cref="ChangeFeed"/> in commit order.
+/// Holds one dedicated LISTEN connection and hands every notified event to the <see cref="ChangeDispatcher"/> in
+/// commit order, on its own loop: everything one read brings is dispatched before it reads again, with no queue or
+/// thread hop in between. While it dispatches it does not read, so a backlog waits in PostgreSQL's queue, not here.
 /// <para>
-/// Nothing is lost: when the connection drops (or proves dead by a self-check NOTIFY that does not come back, or the
-/// feed overflows) it reconnects with backoff and reads from <c>zgres.events</c> everything that may have committed
-/// since the highest id it handed on, skipping ids it already sent, before going live again.
+/// Nothing is lost: when the connection drops (or proves dead by a self-check NOTIFY that does not come back) it
+/// reconnects with backoff and reads from <c>zgres.events</c> everything that may have committed since the highest id
+/// it handed on, skipping ids it already sent, before going live again.
 /// </para>
 /// </summary>
 public sealed partial class ListenerService(
     ZgresDatabase database,
-    ChangeFeed feed,
+    ChangeDispatcher dispatcher,
     ZgresMetrics metrics,
     IOptions<ZgresOptions> options,
     ILogger<ListenerService> logger) : BackgroundService
@@ -33,13 +36,18 @@ public sealed partial class ListenerService(
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _pings = new();
     private readonly RecentIds _handedOn = new(100_000);
-    private readonly List<Notification> _heldDuringCatchUp = [];
+
+    // Events notified but not yet handed on, in commit order. Filled by Npgsql's notification callback whenever the
+    // connection reads (waiting, or answering one of our queries); emptied by the loop. Two lists are swapped so that
+    // notifications arriving during a log read are kept for the next round.
+    private List<Notification> _arrived = [];
+    private List<Notification> _handing = [];
 
     // Catch-up anchor: the highest id handed on while the stream was intact (or the newest id when LISTEN began).
     private long? _anchor;
-    private bool _catchingUp;
-    private bool _overflowed;
-    private long _pauses;
+
+    // Events handed on; the self-check counts a connection that keeps delivering as alive even when its ping is late.
+    private long _progress;
 
     /// <summary>Returns once LISTEN is established and a self-test NOTIFY came back, so no change committed after
     /// the server started is missed; fails the start when it does not (a transaction-pooling proxy, for example).</summary>
@@ -107,10 +115,12 @@ public sealed partial class ListenerService(
 
     private async ValueTask<NpgsqlConnection> ConnectAsync(CancellationToken cancellationToken)
     {
-        // On a reconnect, hold what arrives from the first byte on: PostgreSQL may send notifications along with the
-        // answer to LISTEN, and handing one on before the catch-up would move the anchor past the events committed
+        // What the last connection notified but did not hand on committed after the anchor, so the catch-up reads it
+        // again. What this connection notifies waits until the catch-up is done: PostgreSQL may send notifications
+        // along with the answer to LISTEN, and handing one on first would move the anchor past the events committed
         // while we were away.
-        _catchingUp = _anchor is not null;
+        _arrived.Clear();
+        _handing.Clear();
         var connection = database.CreateDedicatedConnection(_settings.KeepaliveSeconds);
         try
         {
@@ -132,6 +142,7 @@ public sealed partial class ListenerService(
                 // Nothing handed on yet: note where the log stands, so that a later reconnect can catch up on
                 // everything committed since this LISTEN.
                 _anchor = (await EventLogReader.PositionAsync(connection, cancellationToken)).Newest;
+                dispatcher.StartAt(_anchor.Value);
             }
             else
             {
@@ -146,20 +157,16 @@ public sealed partial class ListenerService(
         }
     }
 
-    /// <summary>Waits for notifications until the connection breaks, a self-check fails, or the server stops.</summary>
+    /// <summary>Hands on what arrived and waits for more, until the connection breaks, a self-check fails, or the server stops.</summary>
     private async Task ListenUntilBrokenAsync(NpgsqlConnection connection, CancellationToken stoppingToken)
     {
         using var session = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var selfCheck = SelfCheckAsync(connection, session);
+        var selfCheck = SelfCheckAsync(session);
         try
         {
             while (true)
             {
-                if (_overflowed)
-                {
-                    await CatchUpAsync(connection, session.Token);
-                }
-                await WaitForFeedSpaceAsync(session.Token);
+                await HandOnArrivedAsync(connection, session.Token);
                 await connection.WaitAsync(session.Token);
             }
         }
@@ -174,17 +181,9 @@ public sealed partial class ListenerService(
         }
     }
 
-    private async Task WaitForFeedSpaceAsync(CancellationToken cancellationToken)
-    {
-        if (feed.Reader.Count < _settings.BufferCapacity) return;
-        // The dispatcher is behind: stop reading, so PostgreSQL queues the notifications instead of us.
-        Interlocked.Increment(ref _pauses);
-        await feed.Writer.WaitToWriteAsync(cancellationToken);
-    }
-
     private void OnNotification(string payload)
     {
-        var notification = ChangeEventParser.Parse(payload);
+        var notification = NotificationParser.Parse(payload);
         switch (notification.Kind)
         {
             case NotificationKind.Ping:
@@ -195,72 +194,67 @@ public sealed partial class ListenerService(
                 break;
             default:
                 metrics.Received(notification.Id);
-                if (_catchingUp) _heldDuringCatchUp.Add(notification);
-                else if (!_overflowed) HandOn(notification);
+                _arrived.Add(notification);
                 break;
         }
     }
 
-    private void HandOn(Notification notification)
+    /// <summary>Dispatches what arrived, in order; an event notified by id only is read from the log on this
+    /// connection first. If the connection breaks meanwhile, the rest is read again by the catch-up.</summary>
+    private async Task HandOnArrivedAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        if (_handedOn.Contains(notification.Id)) return;
-        if (!feed.Writer.TryWrite(new FeedItem(notification.Id, notification.Event)))
+        while (_arrived.Count > 0)
         {
-            // From here on everything comes from the log: the anchor stays at the last event handed on intact.
-            _overflowed = true;
-            LogOverflow(_settings.BufferCapacity);
-            return;
+            (_arrived, _handing) = (_handing, _arrived);
+            foreach (var notification in _handing)
+            {
+                if (_handedOn.Contains(notification.Id)) continue;
+                var change = notification.Change ?? await EventLogReader.ReadAsync(connection, notification.Id, cancellationToken);
+                if (change is null) LogMissing(notification.Id);
+                else HandOn(change);
+            }
+            _handing.Clear();
         }
-        _handedOn.Add(notification.Id);
-        _anchor = Math.Max(_anchor ?? 0, notification.Id);
+    }
+
+    private void HandOn(ChangeRecord change)
+    {
+        if (!_handedOn.Add(change.Id)) return;
+        dispatcher.Dispatch(change);
+        _anchor = Math.Max(_anchor ?? 0, change.Id);
+        Interlocked.Increment(ref _progress);
     }
 
     private async Task CatchUpAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         var after = _anchor ?? 0;
         var count = 0;
-        _catchingUp = true;
-        _overflowed = false;
-        try
+        // Notifications that arrive while the log is read wait in _arrived; the loop hands them on after it, deduplicated.
+        await foreach (var change in EventLogReader.ReplayAsync(connection, after, table: null, inputId: null, cancellationToken))
         {
-            // Notifications that arrive while the log is read are held, then handed on after it, deduplicated.
-            await foreach (var change in EventLogReader.ReplayAsync(connection, after, table: null, inputId: null, cancellationToken))
-            {
-                if (_handedOn.Contains(change.Id)) continue;
-                await feed.Writer.WriteAsync(new FeedItem(change.Id, change), cancellationToken);
-                _handedOn.Add(change.Id);
-                _anchor = Math.Max(_anchor ?? 0, change.Id);
-                count++;
-            }
+            if (_handedOn.Contains(change.Id)) continue;
+            HandOn(change);
+            count++;
         }
-        finally
-        {
-            _catchingUp = false;
-        }
-        foreach (var held in _heldDuringCatchUp)
-        {
-            if (!_overflowed) HandOn(held);
-        }
-        _heldDuringCatchUp.Clear();
         metrics.CaughtUp(count);
         LogCaughtUp(count, after);
     }
 
     /// <summary>Every interval, NOTIFY ourselves through another connection; a ping that does not come back means the
     /// LISTEN connection is dead even if no error was seen (a network that dropped without a FIN).</summary>
-    private async Task SelfCheckAsync(NpgsqlConnection connection, CancellationTokenSource session)
+    private async Task SelfCheckAsync(CancellationTokenSource session)
     {
         try
         {
             while (true)
             {
                 await Task.Delay(_settings.SelfCheckInterval, session.Token);
-                var pausesBefore = Interlocked.Read(ref _pauses);
+                var progressBefore = Interlocked.Read(ref _progress);
                 var usage = await QueueUsageAsync(session.Token);
                 metrics.QueueUsage = usage;
                 if (usage > 0.5) LogQueueFilling(usage);
-                if (feed.Reader.Count > _settings.BufferCapacity / 2) LogDispatchBehind(feed.Reader.Count);
-                if (!await PingAsync(null, _settings.SelfCheckTimeout, session.Token) && Interlocked.Read(ref _pauses) == pausesBefore)
+                // A ping stuck behind a backlog is late, not lost: only a connection that delivered nothing is dead.
+                if (!await PingAsync(null, _settings.SelfCheckTimeout, session.Token) && Interlocked.Read(ref _progress) == progressBefore)
                 {
                     await session.CancelAsync();
                     return;
@@ -284,7 +278,7 @@ public sealed partial class ListenerService(
             await using var pooled = via is null ? await database.DataSource.OpenConnectionAsync(cancellationToken) : null;
             await using var command = new NpgsqlCommand("SELECT pg_notify($1, $2)", via ?? pooled)
             {
-                Parameters = { new() { Value = _channel }, new() { Value = ChangeEventParser.PingPrefix + nonce } },
+                Parameters = { new() { Value = _channel }, new() { Value = NotificationParser.PingPrefix + nonce } },
             };
             await command.ExecuteNonQueryAsync(cancellationToken);
             if (via is not null)
@@ -333,14 +327,11 @@ public sealed partial class ListenerService(
     [LoggerMessage(EventId = 304, EventName = "ListenerCaughtUp", Level = LogLevel.Information, Message = "Caught up {Count} events from the log after id {After}")]
     private partial void LogCaughtUp(int count, long after);
 
-    [LoggerMessage(EventId = 305, EventName = "ListenerOverflow", Level = LogLevel.Warning, Message = "Dispatch is {Capacity} events behind; reading further events from the log once it catches up")]
-    private partial void LogOverflow(int capacity);
-
     [LoggerMessage(EventId = 306, EventName = "UnknownNotification", Level = LogLevel.Warning, Message = "Ignored a notification on channel {Channel} that is not a Zgres event: {Payload}")]
     private partial void LogUnknownPayload(string channel, string payload);
 
-    [LoggerMessage(EventId = 308, EventName = "DispatchBehind", Level = LogLevel.Warning, Message = "{Count} events are waiting to be dispatched; clients see them late")]
-    private partial void LogDispatchBehind(int count);
+    [LoggerMessage(EventId = 309, EventName = "EventMissingFromLog", Level = LogLevel.Error, Message = "Event {Id} was notified but is not in the log (pruned already?)")]
+    private partial void LogMissing(long id);
 
     [LoggerMessage(EventId = 307, EventName = "NotificationQueueFilling", Level = LogLevel.Warning, Message = "PostgreSQL's notification queue is {Usage:P0} full; when it is full, writers' commits fail")]
     private partial void LogQueueFilling(double usage);

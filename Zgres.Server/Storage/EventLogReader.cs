@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
 using Npgsql;
-using Zgres.Client;
-using Zgres.Server.Listening;
 
 namespace Zgres.Server.Storage;
 
@@ -10,14 +8,24 @@ public static class EventLogReader
 {
     private const int PageSize = 1_000;
 
+    // The wire JSON comes from zgres.event_json(), the same function the trigger notifies with; routing from columns.
+    private const string RecordColumns = "e.id, e.schema_name, e.table_name, e.input_id, zgres.event_json(e)";
+
+    private static ChangeRecord ReadRecord(NpgsqlDataReader reader) => new(
+        reader.GetInt64(0),
+        new TableName(reader.GetString(1), reader.GetString(2)),
+        reader.IsDBNull(3) ? null : reader.GetString(3),
+        reader.GetString(4));
+
     /// <summary>The event with this id, or null when it is no longer (or not yet visibly) in the log.</summary>
-    public static async Task<ChangeEvent?> ReadAsync(NpgsqlConnection connection, long id, CancellationToken cancellationToken)
+    public static async Task<ChangeRecord?> ReadAsync(NpgsqlConnection connection, long id, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("SELECT zgres.event_json(e) FROM zgres.events e WHERE e.id = $1", connection)
+        await using var command = new NpgsqlCommand($"SELECT {RecordColumns} FROM zgres.events e WHERE e.id = $1", connection)
         {
             Parameters = { new() { Value = id } },
         };
-        return await command.ExecuteScalarAsync(cancellationToken) is string json ? ChangeEventParser.ParseEvent(json) : null;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadRecord(reader) : null;
     }
 
     /// <summary>
@@ -25,15 +33,15 @@ public static class EventLogReader
     /// and lower ids of transactions that were still open when it was written (its snapshot xmin tells them). Callers
     /// drop ids they already delivered. Read in pages, each its own short statement, so no transaction stays open.
     /// </summary>
-    public static async IAsyncEnumerable<ChangeEvent> ReplayAsync(NpgsqlConnection connection, long after, TableName? table, string? inputId,
+    public static async IAsyncEnumerable<ChangeRecord> ReplayAsync(NpgsqlConnection connection, long after, TableName? table, string? inputId,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var cursor = long.MinValue;
         while (true)
         {
-            await using var command = new NpgsqlCommand("""
+            await using var command = new NpgsqlCommand($$"""
                 WITH anchor AS (SELECT a.xid, a.snapshot_xmin FROM zgres.events a WHERE a.id = $1)
-                SELECT e.id, zgres.event_json(e)
+                SELECT {{RecordColumns}}
                 FROM zgres.events e
                 WHERE (e.id > $1
                        -- Lower ids of transactions still open when the anchor was written; not the anchor's own
@@ -55,13 +63,14 @@ public static class EventLogReader
                     new() { Value = PageSize },
                 },
             };
-            var page = new List<ChangeEvent>(PageSize);
+            var page = new List<ChangeRecord>(PageSize);
             await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
             {
                 while (await reader.ReadAsync(cancellationToken))
                 {
-                    cursor = reader.GetInt64(0);
-                    page.Add(ChangeEventParser.ParseEvent(reader.GetString(1)));
+                    var record = ReadRecord(reader);
+                    cursor = record.Id;
+                    page.Add(record);
                 }
             }
             foreach (var change in page) yield return change;

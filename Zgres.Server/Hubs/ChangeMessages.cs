@@ -1,0 +1,31 @@
+using System.Text;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Zgres.Client;
+
+namespace Zgres.Server.Hubs;
+
+/// <summary>
+/// Frames an event's wire JSON as the SignalR JSON protocol's invocation of <see cref="IChangeClient.Change"/>, built
+/// once per event and shared by its table group, its input group and every member of both. The event text from
+/// PostgreSQL is already the argument's JSON, so it is copied in, not re-serialized.
+/// </summary>
+public static class ChangeMessages
+{
+    /// <summary>The only protocol the hub speaks (see <c>AddZgres</c>): the frames below are in its format.</summary>
+    public const string Protocol = "json";
+
+    private static readonly byte[] Prefix = Encoding.UTF8.GetBytes($$"""{"type":1,"target":"{{nameof(IChangeClient.Change)}}","arguments":[""");
+
+    // "]}" closes the arguments and the message; 0x1E ends a message in the JSON protocol.
+    private static ReadOnlySpan<byte> Suffix => "]}\u001e"u8;
+
+    public static SerializedHubMessage Create(string eventJson)
+    {
+        var frame = new byte[Prefix.Length + Encoding.UTF8.GetByteCount(eventJson) + Suffix.Length];
+        Prefix.CopyTo(frame, 0);
+        var written = Encoding.UTF8.GetBytes(eventJson, frame.AsSpan(Prefix.Length));
+        Suffix.CopyTo(frame.AsSpan(Prefix.Length + written));
+        return new SerializedHubMessage([new SerializedMessage(Protocol, frame)]);
+    }
+}
