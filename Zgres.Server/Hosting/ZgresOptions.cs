@@ -70,7 +70,7 @@ public sealed class RetentionOptions
 /// <summary>The LISTEN connection's health checks and reconnect policy.</summary>
 public sealed class ListenerOptions
 {
-    /// <summary>Seconds of silence before Npgsql sends a keepalive on the LISTEN connection.</summary>
+    /// <summary>Seconds of silence before the kernel probes the LISTEN connection (TCP keepalive).</summary>
     [Range(1, 3600)]
     public int KeepaliveSeconds { get; set; } = 5;
 

@@ -126,7 +126,7 @@ public sealed partial class ListenerService(
         {
             await connection.OpenAsync(cancellationToken);
             connection.Notification += (_, e) => OnNotification(e.Payload);
-            await using (var listen = new NpgsqlCommand($"LISTEN \"{_channel}\"", connection))
+            await using (var listen = new NpgsqlCommand($"LISTEN \"{_channel}\"", connection) { CommandTimeout = ZgresDatabase.CommandTimeoutSeconds })
             {
                 await listen.ExecuteNonQueryAsync(cancellationToken);
             }
@@ -278,6 +278,7 @@ public sealed partial class ListenerService(
             await using var pooled = via is null ? await database.DataSource.OpenConnectionAsync(cancellationToken) : null;
             await using var command = new NpgsqlCommand("SELECT pg_notify($1, $2)", via ?? pooled)
             {
+                CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
                 Parameters = { new() { Value = _channel }, new() { Value = NotificationParser.PingPrefix + nonce } },
             };
             await command.ExecuteNonQueryAsync(cancellationToken);

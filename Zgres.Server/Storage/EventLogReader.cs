@@ -22,6 +22,7 @@ public static class EventLogReader
     {
         await using var command = new NpgsqlCommand($"SELECT {RecordColumns} FROM zgres.events e WHERE e.id = $1", connection)
         {
+            CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
             Parameters = { new() { Value = id } },
         };
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -54,6 +55,7 @@ public static class EventLogReader
                 LIMIT $6
                 """, connection)
             {
+                CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
                 Parameters =
                 {
                     new() { Value = after }, new() { Value = cursor },
@@ -82,7 +84,10 @@ public static class EventLogReader
     public static async Task<(long Newest, long PrunedThrough)> PositionAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
-            "SELECT coalesce((SELECT max(id) FROM zgres.events), 0), (SELECT pruned_through FROM zgres.log_state)", connection);
+            "SELECT coalesce((SELECT max(id) FROM zgres.events), 0), (SELECT pruned_through FROM zgres.log_state)", connection)
+        {
+            CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
+        };
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         return (reader.GetInt64(0), reader.GetInt64(1));

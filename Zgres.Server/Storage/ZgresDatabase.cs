@@ -46,12 +46,21 @@ public sealed partial class ZgresDatabase(IConfiguration configuration, IOptions
         _dataSource = new NpgsqlDataSourceBuilder(connectionString) { ConnectionStringBuilder = { ApplicationName = "zgres" } }.Build();
     }
 
-    /// <summary>A new connection outside the pool, for the listener: it lives as long as LISTEN does and carries keepalives.</summary>
+    /// <summary>Set on every command that may run on the dedicated connection, which has no default.</summary>
+    public const int CommandTimeoutSeconds = 30;
+
+    /// <summary>
+    /// A new connection outside the pool, for the listener: it lives as long as LISTEN does. Its liveness is checked by
+    /// TCP keepalive and the listener's own self-check NOTIFY rather than Npgsql's keepalive, and it has no default
+    /// command timeout (its commands set their own): either would make every wait for a notification reset a timer
+    /// and the socket's receive timeout, two system calls per event.
+    /// </summary>
     public NpgsqlConnection CreateDedicatedConnection(int keepaliveSeconds) => new(new NpgsqlConnectionStringBuilder(ConnectionString)
     {
         Pooling = false,
         ApplicationName = "zgres-listener",
-        KeepAlive = keepaliveSeconds,
+        KeepAlive = 0,
+        CommandTimeout = 0,
         TcpKeepAlive = true,
         TcpKeepAliveTime = keepaliveSeconds,
         TcpKeepAliveInterval = 1,
