@@ -10,13 +10,7 @@ internal sealed class TypedClient(ZgresClient client, ZgresSubscription subscrip
 
     public static async Task<TypedClient> ConnectAsync(Uri server, string table, int? inputId, ClientLedger ledger, Delivery delivery, CancellationToken cancellationToken)
     {
-        var client = new ZgresClient(server, new ZgresClientOptions
-        {
-            ConfigureHttpConnection = HubConnectionClient.SkipNegotiation,
-            // The default window (100,000 ids) is sized up front per subscription: megabytes each, too much for
-            // thousands of clients in one process. Each bench client sees a few thousand events at most.
-            DuplicateWindow = 4_096,
-        });
+        var client = new ZgresClient(server, new ZgresClientOptions { ConfigureHttpConnection = HubConnectionClient.SkipNegotiation });
         client.StateChanged += (_, change) =>
         {
             if (change.Current == ZgresConnectionState.Reconnecting) ledger.Disconnects++;
