@@ -18,7 +18,8 @@ public sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeFanout 
     private long _newestDispatched;
 
     /// <summary>The highest event id dispatched so far, or the log's newest id when listening began. A subscriber
-    /// that joins a group now misses nothing after it, so it is where that subscriber can later resume.</summary>
+    /// that joins a group now misses nothing after it, so it is where that subscriber can later resume; the listener
+    /// catches up from it after a reconnect.</summary>
     public long NewestDispatched => Volatile.Read(ref _newestDispatched);
 
     /// <summary>Notes where the log stood when listening began.</summary>

@@ -43,8 +43,9 @@ public sealed partial class ListenerService(
     private List<Notification> _arrived = [];
     private List<Notification> _handing = [];
 
-    // Catch-up anchor: the highest id handed on while the stream was intact (or the newest id when LISTEN began).
-    private long? _anchor;
+    // Whether the dispatcher knows where the log stood when LISTEN first began. From then on its newest dispatched id
+    // is the catch-up anchor: the highest id handed on while the stream was intact.
+    private bool _positioned;
 
     // Events handed on; the self-check counts a connection that keeps delivering as alive even when its ping is late.
     private long _progress;
@@ -137,12 +138,12 @@ public sealed partial class ListenerService(
                     "Is the server behind a transaction-pooling proxy (PgBouncer pool_mode=transaction), which never delivers notifications? " +
                     "Point ConnectionStrings:Postgres at the database directly or through session pooling.");
             }
-            if (_anchor is null)
+            if (!_positioned)
             {
                 // Nothing handed on yet: note where the log stands, so that a later reconnect can catch up on
                 // everything committed since this LISTEN.
-                _anchor = (await EventLogReader.PositionAsync(connection, cancellationToken)).Newest;
-                dispatcher.StartAt(_anchor.Value);
+                dispatcher.StartAt((await EventLogReader.PositionAsync(connection, cancellationToken)).Newest);
+                _positioned = true;
             }
             else
             {
@@ -217,24 +218,23 @@ public sealed partial class ListenerService(
         }
     }
 
-    private void HandOn(ChangeRecord change)
+    /// <summary>Dispatches the event unless it was handed on already; false when it was.</summary>
+    private bool HandOn(ChangeRecord change)
     {
-        if (!_handedOn.Add(change.Id)) return;
+        if (!_handedOn.Add(change.Id)) return false;
         dispatcher.Dispatch(change);
-        _anchor = Math.Max(_anchor ?? 0, change.Id);
         Interlocked.Increment(ref _progress);
+        return true;
     }
 
     private async Task CatchUpAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        var after = _anchor ?? 0;
+        var after = dispatcher.NewestDispatched;
         var count = 0;
         // Notifications that arrive while the log is read wait in _arrived; the loop hands them on after it, deduplicated.
         await foreach (var change in EventLogReader.ReplayAsync(connection, after, table: null, inputId: null, cancellationToken))
         {
-            if (_handedOn.Contains(change.Id)) continue;
-            HandOn(change);
-            count++;
+            if (HandOn(change)) count++;
         }
         metrics.CaughtUp(count);
         LogCaughtUp(count, after);
