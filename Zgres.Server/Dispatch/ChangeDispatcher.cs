@@ -15,15 +15,6 @@ public sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeFanout 
 {
     // Touched only from the listener's loop.
     private readonly HashSet<TableName> _reportedUnexposed = [];
-    private long _newestDispatched;
-
-    /// <summary>The highest event id dispatched so far, or the log's newest id when listening began. A subscriber
-    /// that joins a group now misses nothing after it, so it is where that subscriber can later resume; the listener
-    /// catches up from it after a reconnect.</summary>
-    public long NewestDispatched => Volatile.Read(ref _newestDispatched);
-
-    /// <summary>Notes where the log stood when listening began.</summary>
-    public void StartAt(long newestLogged) => Advance(newestLogged);
 
     public void Dispatch(ChangeRecord change)
     {
@@ -32,24 +23,18 @@ public sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeFanout 
             SerializedFrame frame = new(change.Json);
             Send(table.TableGroup, ref frame);
             if (change.InputId is { } inputId) Send(table.InputGroup(inputId), ref frame);
-            metrics.Dispatched(change.Id);
+            metrics.Dispatched();
         }
         else
         {
             metrics.Unexposed();
             if (_reportedUnexposed.Add(change.Table)) LogUnexposed(change.Table.ToString());
         }
-        Advance(change.Id);
     }
 
     private void Send(string group, ref SerializedFrame frame)
     {
         if (fanout.HasMembers(group)) fanout.SendToGroup(group, frame.Message);
-    }
-
-    private void Advance(long id)
-    {
-        if (id > _newestDispatched) Volatile.Write(ref _newestDispatched, id);
     }
 
     /// <summary>The event's frame, made on first use: most events of a busy table have no one on one of their groups.</summary>

@@ -28,10 +28,12 @@ public static class ZgresServiceCollectionExtensions
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<TriggerAttacher>();
         services.AddSingleton<TableCatalog>();
+        services.AddSingleton<DatabaseRetry>();
         services.AddHostedService<SchemaSetup>();
         services.AddHostedService<RetentionService>();
 
-        // Listening, and dispatch on the listener's loop.
+        // Listening, and dispatch on the listener's loop; the stream position the hub joins at.
+        services.AddSingleton<StreamPosition>();
         services.AddSingleton<ChangeDispatcher>();
         services.AddHostedService<ListenerService>();
 

@@ -56,22 +56,35 @@ public sealed partial class ChangeFanout(
         return base.OnDisconnectedAsync(connection);
     }
 
+    // Membership has one owner, this class: the base class's own group store is never filled, and every group send goes
+    // through SendGroupAsync below.
     public override Task AddToGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
     {
-        if (_members.TryGetValue(connectionId, out var member) && member.Join(groupName))
-        {
-            lock (_groupsGate)
-            {
-                _groups[groupName] = _groups.TryGetValue(groupName, out var current) ? [.. current, member] : [member];
-            }
-        }
-        return base.AddToGroupAsync(connectionId, groupName, cancellationToken);
+        Join(connectionId, groupName);
+        return Task.CompletedTask;
     }
 
     public override Task RemoveFromGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
     {
+        Leave(connectionId, groupName);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Adds the connection to the group at once (not awaiting anything, so a caller can do it at a chosen
+    /// moment of the stream); false when it was a member already.</summary>
+    public bool Join(string connectionId, string groupName)
+    {
+        if (!_members.TryGetValue(connectionId, out var member) || !member.Join(groupName)) return false;
+        lock (_groupsGate)
+        {
+            _groups[groupName] = _groups.TryGetValue(groupName, out var current) ? [.. current, member] : [member];
+        }
+        return true;
+    }
+
+    public void Leave(string connectionId, string groupName)
+    {
         if (_members.TryGetValue(connectionId, out var member) && member.Leave(groupName)) Leave(groupName, member);
-        return base.RemoveFromGroupAsync(connectionId, groupName, cancellationToken);
     }
 
     private void Leave(string groupName, Member member)

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.SignalR;
 using Zgres.Client;
-using Zgres.Server.Dispatch;
+using Zgres.Server.Listening;
 using Zgres.Server.Storage;
 
 namespace Zgres.Server.Hubs;
@@ -10,40 +10,52 @@ namespace Zgres.Server.Hubs;
 /// to the <c>table:</c> and <c>input:</c> groups. A bad request gets a <see cref="HubException"/> that says what was
 /// wrong, and the connection stays usable.
 /// </summary>
-public sealed class ChangeHub(TableCatalog catalog, ZgresDatabase database, ChangeFanout fanout, ChangeDispatcher dispatcher) : Hub<IChangeClient>
+public sealed class ChangeHub(TableCatalog catalog, ZgresDatabase database, DatabaseRetry retry, ChangeFanout fanout, StreamPosition stream) : Hub<IChangeClient>
 {
-    /// <summary>Joins the subscription's group; with <c>after</c>, first replays from the log every event of the
-    /// subscription that may have committed after that id (live events are held meanwhile, then follow).</summary>
+    /// <summary>Joins the subscription's group between two reads of the listener; with <c>after</c>, first replays
+    /// from the log every event of the subscription that may have committed after that id and was dispatched before
+    /// the join (live events are held meanwhile, then follow, so none is missed or sent twice).</summary>
     public async Task<SubscribeResult> Subscribe(Subscription subscription)
     {
         var (table, inputId, group) = Resolve(subscription);
+        var connectionId = Context.ConnectionId;
         var cancellationToken = Context.ConnectionAborted;
         if (subscription.After is not long after)
         {
-            // Nothing to replay, so no database round trip: every event dispatched from here on reaches this client.
-            await Groups.AddToGroupAsync(Context.ConnectionId, group, cancellationToken);
-            return new SubscribeResult(table.Name.ToString(), inputId, group, Gap: false, ResumeAfter: dispatcher.NewestDispatched);
+            var joinedAt = await stream.JoinAsync(() => fanout.Join(connectionId, group), cancellationToken);
+            return new SubscribeResult(table.Name.ToString(), inputId, group, Gap: false, ResumeAfter: joinedAt.NewestId);
         }
 
-        using var hold = fanout.Hold(Context.ConnectionId);
-        // Join before reading the log: whatever commits after the read below then arrives live.
-        await Groups.AddToGroupAsync(Context.ConnectionId, group, cancellationToken);
-        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
-        var (newest, prunedThrough) = await EventLogReader.PositionAsync(connection, cancellationToken);
-        await foreach (var change in EventLogReader.ReplayAsync(connection, after, table.Name, inputId, cancellationToken))
+        using var hold = fanout.Hold(connectionId);
+        var joined = false;
+        var upTo = await stream.JoinAsync(() => joined = fanout.Join(connectionId, group), cancellationToken);
+        try
         {
-            await fanout.SendToConnectionAsync(Context.ConnectionId, ChangeMessages.Create(change.Json), cancellationToken);
+            var prunedThrough = await retry.ExecuteAsync(ct => EventLogReader.PrunedThroughAsync(database.DataSource, ct), cancellationToken);
+            await foreach (var page in EventLogReader.ReplayAsync(database.DataSource, retry, after, upTo, table.Name, inputId, cancellationToken))
+            {
+                foreach (var change in page)
+                {
+                    await fanout.SendToConnectionAsync(connectionId, ChangeMessages.Create(change.Json), cancellationToken);
+                }
+            }
+            return new SubscribeResult(table.Name.ToString(), inputId, group, Gap: after < prunedThrough, ResumeAfter: upTo.NewestId);
         }
-        return new SubscribeResult(table.Name.ToString(), inputId, group, Gap: after < prunedThrough, ResumeAfter: newest);
+        catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
+        {
+            // Half a replay is no subscription: leave the group (unless it was joined before) so that a retry starts clean.
+            if (joined) fanout.Leave(connectionId, group);
+            throw new HubException("The database is unavailable right now, so the events after 'after' could not be read; retry the subscribe in a moment.");
+        }
     }
 
     /// <summary>Leaves the subscription's group.</summary>
     public Task Unsubscribe(Subscription subscription)
     {
         var (_, _, group) = Resolve(subscription);
-        return Groups.RemoveFromGroupAsync(Context.ConnectionId, group, Context.ConnectionAborted);
+        fanout.Leave(Context.ConnectionId, group);
+        return Task.CompletedTask;
     }
-
     private (WatchedTable Table, string? InputId, string Group) Resolve(Subscription? subscription)
     {
         if (subscription is null)

@@ -7,8 +7,9 @@ namespace Zgres.Server.Storage;
 /// <summary>
 /// Prunes <c>zgres.events</c> by age (<see cref="RetentionOptions.MaxAge"/>) and by count (the newest
 /// <see cref="RetentionOptions.MaxEvents"/> ids are kept) in small batches from the oldest end, each its own short
-/// statement on the log only, so writers are never blocked. Records the highest id removed, so that a resume from
-/// before it reports a gap.
+/// statement on the log only, so writers are never blocked. Never removes an event that a running listener (of any
+/// instance, see <see cref="ListenerPositions"/>) has not read yet: such events wait, and the wait is logged.
+/// Records the highest id removed, so that a resume from before it reports a gap.
 /// </summary>
 public sealed partial class RetentionService(ZgresDatabase database, IOptions<ZgresOptions> options, ILogger<RetentionService> logger) : BackgroundService
 {
@@ -38,7 +39,8 @@ public sealed partial class RetentionService(ZgresDatabase database, IOptions<Zg
         }
     }
 
-    /// <summary>Deletes every event past retention, one batch at a time; returns how many.</summary>
+    /// <summary>Deletes every event past retention that every running listener has read, one batch at a time;
+    /// returns how many.</summary>
     public async Task<long> PruneAsync(CancellationToken cancellationToken)
     {
         long total = 0;
@@ -46,11 +48,16 @@ public sealed partial class RetentionService(ZgresDatabase database, IOptions<Zg
         {
             // Look only at the oldest batch (an index range), so the cost does not grow with the log.
             await using var command = database.DataSource.CreateCommand("""
-                WITH oldest AS (
-                    SELECT id, created_at FROM zgres.events ORDER BY id LIMIT $3
-                ), doomed AS (
-                    SELECT id FROM oldest
+                WITH readers AS (
+                    SELECT position FROM zgres.listeners WHERE expires_at > clock_timestamp()
+                ), oldest AS (
+                    SELECT id, xid, created_at FROM zgres.events ORDER BY id LIMIT $3
+                ), due AS (
+                    SELECT id, xid FROM oldest
                     WHERE created_at < clock_timestamp() - $1 OR id <= (SELECT max(id) FROM zgres.events) - $2
+                ), doomed AS (
+                    SELECT id FROM due
+                    WHERE NOT EXISTS (SELECT 1 FROM readers r WHERE NOT pg_visible_in_snapshot(due.xid, r.position))
                 ), gone AS (
                     DELETE FROM zgres.events e USING doomed d WHERE e.id = d.id RETURNING e.id
                 ), summary AS (
@@ -58,20 +65,33 @@ public sealed partial class RetentionService(ZgresDatabase database, IOptions<Zg
                 ), recorded AS (
                     UPDATE zgres.log_state SET pruned_through = greatest(pruned_through, s.highest)
                     FROM summary s WHERE s.highest IS NOT NULL
+                ), forgotten AS (
+                    DELETE FROM zgres.listeners WHERE expires_at < clock_timestamp()
                 )
-                SELECT removed FROM summary
+                SELECT (SELECT removed FROM summary), (SELECT count(*) FROM due) - (SELECT removed FROM summary)
                 """);
             command.Parameters.Add(new NpgsqlParameter { Value = _settings.MaxAge });
             command.Parameters.Add(new NpgsqlParameter { Value = _settings.MaxEvents });
             command.Parameters.Add(new NpgsqlParameter { Value = _settings.BatchSize });
-            var removed = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            var (removed, waiting) = (reader.GetInt64(0), reader.GetInt64(1));
             total += removed;
+            if (waiting > 0)
+            {
+                LogWaitingForListeners(waiting);
+                return total;
+            }
             if (removed < _settings.BatchSize) return total;
         }
     }
 
     [LoggerMessage(EventId = 230, EventName = "LogPruned", Level = LogLevel.Information, Message = "Retention removed {Count} events from zgres.events")]
     private partial void LogPruned(long count);
+
+    [LoggerMessage(EventId = 232, EventName = "RetentionWaitingForListeners", Level = LogLevel.Information,
+        Message = "Retention keeps {Count} events past their limit that a running listener has not read yet; they are pruned once read")]
+    private partial void LogWaitingForListeners(long count);
 
     [LoggerMessage(EventId = 231, EventName = "LogPruneFailed", Level = LogLevel.Warning, Message = "Retention could not prune zgres.events ({Reason}); will retry")]
     private partial void LogPruneFailed(string reason);

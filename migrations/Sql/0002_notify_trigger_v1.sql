@@ -1,5 +1,5 @@
 -- The published columns of a row, in table order (json_each keeps it), values untouched.
-CREATE FUNCTION zgres.published(row_json json, columns text[]) RETURNS json
+CREATE OR REPLACE FUNCTION zgres.published(row_json json, columns text[]) RETURNS json
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT coalesce(json_object_agg(key, value ORDER BY position), '{}'::json)
@@ -18,7 +18,7 @@ $$;
 -- Nothing a row holds can make the writer's statement fail: the payload is built by PostgreSQL's
 -- JSON functions, and an event too large for pg_notify (8000 bytes) sends only its id; the
 -- listener then reads the event from zgres.events.
-CREATE FUNCTION zgres.notify_trigger() RETURNS trigger
+CREATE OR REPLACE FUNCTION zgres.notify_trigger() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET TimeZone = 'UTC'
