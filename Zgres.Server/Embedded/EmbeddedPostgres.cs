@@ -89,7 +89,12 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         File.Delete(passwordFile);
     }
 
-    private Task<string> StartServerAsync(CancellationToken cancellationToken) =>
+    /// <summary>Stops the server and keeps its data, so that <see cref="StartServerAsync"/> can bring it back: a database
+    /// outage, for tests.</summary>
+    public Task StopServerAsync(string mode = "fast") => StopAsync(_binDirectory, DataDirectory, mode);
+
+    /// <summary>Starts the server on its data folder and port, and waits until it accepts connections.</summary>
+    public Task<string> StartServerAsync(CancellationToken cancellationToken = default) =>
         ProcessRunner.RunAsync(Tool("pg_ctl"),
             ["start", "-D", DataDirectory, "-l", LogFile, "-w", "-t", "60", "-o", ServerOptions()], cancellationToken);
 

@@ -113,10 +113,23 @@ public sealed partial class ChangeFanout(
     }
 
     /// <summary>Writes a serialized message to one connection, past any hold (a replay), waiting until its transport
-    /// accepts it, so a replay goes no faster than the client reads.</summary>
+    /// accepts it, so a replay goes no faster than the client reads. A client that accepts nothing for
+    /// <see cref="ZgresOptions.ClientStallTimeout"/> is disconnected, as it would be for live messages: a paused replay
+    /// holds no more than one page of the log, and not for long.</summary>
     public async Task SendToConnectionAsync(string connectionId, SerializedHubMessage message, CancellationToken cancellationToken)
     {
-        if (_members.TryGetValue(connectionId, out var member)) await member.Connection.WriteAsync(message, cancellationToken);
+        if (!_members.TryGetValue(connectionId, out var member)) return;
+        var write = member.Connection.WriteAsync(message, cancellationToken);
+        if (write.IsCompletedSuccessfully) return;
+        try
+        {
+            await write.AsTask().WaitAsync(TimeSpan.FromMilliseconds(_stallMilliseconds), cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            member.Abort(member.Unsent);
+            throw new OperationCanceledException("The client stopped reading its replay and was disconnected.");
+        }
     }
 
     /// <summary>Holds the connection's group messages until the returned handle is disposed, then sends them in order.</summary>
@@ -259,7 +272,9 @@ public sealed partial class ChangeFanout(
             }
         }
 
-        private void Abort(int backlog)
+        public int Unsent => Volatile.Read(ref _unsent);
+
+        public void Abort(int backlog)
         {
             if (Interlocked.Exchange(ref _aborted, 1) == 0) fanout.Disconnect(this, backlog);
         }

@@ -31,15 +31,15 @@ public sealed class ChangeHub(TableCatalog catalog, ZgresDatabase database, Data
         var upTo = await stream.JoinAsync(() => joined = fanout.Join(connectionId, group), cancellationToken);
         try
         {
-            var prunedThrough = await retry.ExecuteAsync(ct => EventLogReader.PrunedThroughAsync(database.DataSource, ct), cancellationToken);
-            await foreach (var page in EventLogReader.ReplayAsync(database.DataSource, retry, after, upTo, table.Name, inputId, cancellationToken))
+            var (gap, pages) = await EventLogReader.ReplayAsync(database.DataSource, retry, after, upTo, table.Name, inputId, cancellationToken);
+            await foreach (var page in pages)
             {
                 foreach (var change in page)
                 {
                     await fanout.SendToConnectionAsync(connectionId, ChangeMessages.Create(change.Json), cancellationToken);
                 }
             }
-            return new SubscribeResult(table.Name.ToString(), inputId, group, Gap: after < prunedThrough, ResumeAfter: upTo.NewestId);
+            return new SubscribeResult(table.Name.ToString(), inputId, group, gap, ResumeAfter: upTo.NewestId);
         }
         catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
         {

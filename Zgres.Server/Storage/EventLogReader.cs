@@ -12,8 +12,11 @@ namespace Zgres.Server.Storage;
 /// </summary>
 public static class EventLogReader
 {
-    /// <summary>Events per statement: a large transaction is read in pages of this many.</summary>
+    /// <summary>Events per statement of the listener: a large read is read in pages of this many.</summary>
     public const int PageSize = 2_000;
+
+    /// <summary>Events per statement of a replay: what a client that stops reading mid-replay can hold in memory.</summary>
+    public const int ReplayPageSize = 250;
 
     // The wire JSON comes from zgres.event_json(), one definition for every path; routing comes from columns.
     private static ChangeRecord ReadRecord(NpgsqlDataReader reader, int first) => new(
@@ -54,10 +57,14 @@ public static class EventLogReader
                     SELECT coalesce($2::pg_snapshot, pg_current_snapshot()) AS s
                 ), page AS (
                     SELECT c.ev, c.last_id FROM (
-                        SELECT e AS ev, e.id, max(e.id) OVER (PARTITION BY e.xid) AS last_id
-                        FROM zgres.events e, upto
-                        WHERE (e.xid >= pg_snapshot_xmax($1::pg_snapshot) OR e.xid = ANY (ARRAY(SELECT pg_snapshot_xip($1::pg_snapshot))))
-                          AND pg_visible_in_snapshot(e.xid, upto.s)
+                        SELECT n.ev, (n.ev).id, max((n.ev).id) OVER (PARTITION BY (n.ev).xid) AS last_id
+                        FROM (
+                            -- Two index ranges on xid, not one OR, which the planner serves by scanning the whole index.
+                            SELECT e AS ev FROM zgres.events e WHERE e.xid >= pg_snapshot_xmax($1::pg_snapshot)
+                            UNION ALL
+                            SELECT e FROM zgres.events e WHERE e.xid = ANY (ARRAY(SELECT pg_snapshot_xip($1::pg_snapshot)))
+                        ) n, upto
+                        WHERE pg_visible_in_snapshot((n.ev).xid, upto.s)
                     ) c
                     WHERE (c.last_id, c.id) > ($3, $4)
                     ORDER BY c.last_id, c.id
@@ -96,58 +103,75 @@ public static class EventLogReader
         }
     }
 
-    /// <summary>The highest id retention has removed: a resume from below it has a gap.</summary>
-    public static async ValueTask<long> PrunedThroughAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("SELECT pruned_through FROM zgres.log_state");
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
-
     /// <summary>The replay of a subscription after event <paramref name="after"/> up to <paramref name="upTo"/>, page by
-    /// page (see <see cref="ReplayPageAsync"/>), each page read with <paramref name="retry"/>.</summary>
-    public static async IAsyncEnumerable<IReadOnlyList<ChangeRecord>> ReplayAsync(NpgsqlDataSource dataSource, DatabaseRetry retry, long after,
-        LogPosition upTo, TableName table, string? inputId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// page (see <see cref="ReplayPageAsync"/>), each statement run with <paramref name="retry"/>. The first tells
+    /// whether the log still holds everything after <paramref name="after"/>.</summary>
+    public static async Task<(bool Gap, IAsyncEnumerable<IReadOnlyList<ChangeRecord>> Pages)> ReplayAsync(NpgsqlDataSource dataSource,
+        DatabaseRetry retry, long after, LogPosition upTo, TableName table, string? inputId, CancellationToken cancellationToken)
     {
-        var cursor = long.MinValue;
-        while (true)
+        var anchor = await retry.ExecuteAsync(ct => ReadAnchorAsync(dataSource, after, ct), cancellationToken);
+        return (after < anchor.PrunedThrough, PagesAsync(cancellationToken));
+
+        async IAsyncEnumerable<IReadOnlyList<ChangeRecord>> PagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
         {
-            var from = cursor;
-            var page = await retry.ExecuteAsync(ct => ReplayPageAsync(dataSource, after, upTo, table, inputId, from, PageSize, ct), cancellationToken);
-            if (page.Count > 0) yield return page;
-            if (page.Count == PageSize) cursor = page[^1].Id;
-            else if (cursor < after) cursor = after;
-            else yield break;
+            var cursor = long.MinValue;
+            while (true)
+            {
+                var from = cursor;
+                var page = await retry.ExecuteAsync(ct => ReplayPageAsync(dataSource, anchor, upTo, table, inputId, from, ct), cancellationToken);
+                if (page.Count > 0) yield return page;
+                if (page.Count == ReplayPageSize) cursor = page[^1].Id;
+                else if (cursor < after) cursor = after;
+                else yield break;
+            }
         }
     }
 
     /// <summary>
-    /// One page of the events of a subscription that may have committed after event <paramref name="after"/> and are
-    /// visible in <paramref name="upTo"/> (those that are not arrive live), in id order after <paramref name="cursor"/>:
-    /// first the lower ids of the transactions that were still open when <paramref name="after"/> was written (its
-    /// transaction's snapshot tells them exactly; for a v1 event its snapshot xmin bounds them; with neither, every
-    /// lower id kept), then every id above it. Each page is its own statement on a pooled connection that is returned
-    /// before the page is sent, so a slow client holds no connection.
+    /// What a replay after event <c>after</c> needs to know of it: which lower ids may have committed after it. Those
+    /// are the events of the transactions its writer's snapshot saw as open or not yet begun (the snapshot recorded on
+    /// its transaction's first event); for an event written by v1, of those at or above its snapshot xmin; when neither
+    /// is left (pruned), every lower id kept. Also the highest id retention has removed, for the gap.
     /// </summary>
-    public static async ValueTask<IReadOnlyList<ChangeRecord>> ReplayPageAsync(NpgsqlDataSource dataSource, long after, LogPosition upTo,
-        TableName table, string? inputId, long cursor, int pageSize, CancellationToken cancellationToken)
+    private static async ValueTask<ReplayAnchor> ReadAnchorAsync(NpgsqlDataSource dataSource, long after, CancellationToken cancellationToken)
     {
-        var below = cursor < after;
+        await using var command = dataSource.CreateCommand("""
+            SELECT s.pruned_through,
+                   a.xid::text,
+                   coalesce(pg_snapshot_xmax(t.snapshot), a.snapshot_xmin, (SELECT min(xid) FROM zgres.events))::text,
+                   coalesce(ARRAY(SELECT pg_snapshot_xip(t.snapshot)::text), '{}')
+            FROM zgres.log_state s
+            LEFT JOIN zgres.events a ON a.id = $1
+            LEFT JOIN LATERAL (SELECT f.snapshot FROM zgres.events f WHERE f.xid = a.xid AND f.snapshot IS NOT NULL LIMIT 1) t ON true
+            """);
+        command.Parameters.Add(new() { Value = after });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new ReplayAnchor(after, reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetString(1),
+            reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetFieldValue<string[]>(3));
+    }
+
+    /// <summary>
+    /// One page of the events of a subscription that may have committed after the anchor and are visible in
+    /// <paramref name="upTo"/> (those that are not arrive live), in id order after <paramref name="cursor"/>: first the
+    /// lower ids the anchor allows (index lookups by xid), then every id above it up to the newest dispatched. Each page
+    /// is its own statement on a pooled connection that is returned before the page is sent, so a slow client holds none.
+    /// </summary>
+    private static async ValueTask<IReadOnlyList<ChangeRecord>> ReplayPageAsync(NpgsqlDataSource dataSource, ReplayAnchor anchor, LogPosition upTo,
+        TableName table, string? inputId, long cursor, CancellationToken cancellationToken)
+    {
+        var below = cursor < anchor.After;
         await using var command = dataSource.CreateCommand(below ? """
-            WITH anchor AS MATERIALIZED (
-                SELECT a.xid,
-                       coalesce(pg_snapshot_xmax(t.snapshot), a.snapshot_xmin, (SELECT min(xid) FROM zgres.events)) AS bound,
-                       coalesce(ARRAY(SELECT pg_snapshot_xip(t.snapshot)), '{}') AS open
-                FROM (SELECT 1) one
-                LEFT JOIN zgres.events a ON a.id = $1
-                LEFT JOIN LATERAL (SELECT f.snapshot FROM zgres.events f WHERE f.xid = a.xid AND f.snapshot IS NOT NULL LIMIT 1) t ON true
-            )
-            SELECT e.id, e.schema_name, e.table_name, e.input_id, zgres.event_json(e)
-            FROM zgres.events e, anchor
-            WHERE e.id < $1 AND e.id > $2
-              AND (e.xid = ANY (anchor.open) OR e.xid >= anchor.bound) AND e.xid IS DISTINCT FROM anchor.xid
-              AND pg_visible_in_snapshot(e.xid, $3::pg_snapshot)
-              AND e.schema_name = $4 AND e.table_name = $5 AND ($6::text IS NULL OR e.input_id = $6)
-            ORDER BY e.id
+            SELECT (e).id, (e).schema_name, (e).table_name, (e).input_id, zgres.event_json(e)
+            FROM (
+                SELECT e FROM zgres.events e WHERE e.xid >= $8::xid8
+                UNION ALL
+                SELECT e FROM zgres.events e WHERE e.xid = ANY ($9::text[]::xid8[]) AND e.xid < $8::xid8
+            ) candidates (e)
+            WHERE (e).id < $1 AND (e).id > $2 AND (e).xid IS DISTINCT FROM $10::xid8
+              AND pg_visible_in_snapshot((e).xid, $3::pg_snapshot)
+              AND (e).schema_name = $4 AND (e).table_name = $5 AND ($6::text IS NULL OR (e).input_id = $6)
+            ORDER BY (e).id
             LIMIT $7
             """ : """
             SELECT e.id, e.schema_name, e.table_name, e.input_id, zgres.event_json(e)
@@ -158,19 +182,34 @@ public static class EventLogReader
             ORDER BY e.id
             LIMIT $7
             """);
-        command.Parameters.Add(new() { Value = after });
+        command.Parameters.Add(new() { Value = anchor.After });
         command.Parameters.Add(new() { Value = cursor });
         command.Parameters.Add(new() { Value = upTo.Snapshot, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new() { Value = table.Schema });
         command.Parameters.Add(new() { Value = table.Name });
         command.Parameters.Add(new() { Value = (object?)inputId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new() { Value = pageSize });
-        if (!below) command.Parameters.Add(new() { Value = upTo.NewestId });
-        var page = new List<ChangeRecord>(pageSize);
+        command.Parameters.Add(new() { Value = ReplayPageSize });
+        if (below)
+        {
+            command.Parameters.Add(new() { Value = (object?)anchor.Bound ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            command.Parameters.Add(new() { Value = anchor.Open, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            command.Parameters.Add(new() { Value = (object?)anchor.Xid ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        }
+        else
+        {
+            command.Parameters.Add(new() { Value = upTo.NewestId });
+        }
+        var page = new List<ChangeRecord>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken)) page.Add(ReadRecord(reader, 0));
         return page;
     }
+
+    /// <param name="After">The event a replay follows.</param>
+    /// <param name="Xid">Its transaction (null when it is not in the log).</param>
+    /// <param name="Bound">Lower ids of transactions at or above this xid may have committed after it…</param>
+    /// <param name="Open">…and those of these transactions, open when it was written.</param>
+    private sealed record ReplayAnchor(long After, long PrunedThrough, string? Xid, string? Bound, string[] Open);
 }
 
 /// <summary>Events of one read, in commit order; <see cref="Next"/> is set on the read's last page: where the stream
