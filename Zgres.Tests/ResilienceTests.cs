@@ -1,5 +1,3 @@
-using System.Net.WebSockets;
-using System.Text;
 using Npgsql;
 using Zgres.Client;
 using Zgres.Tests.Infrastructure;
@@ -38,7 +36,7 @@ public sealed class ResilienceTests(PostgresFixture database)
         var listener = await database.ScalarAsync<int>("SELECT pid FROM pg_stat_activity WHERE application_name = 'zgres-listener'");
 
         // SIGSTOP: the backend stays connected but never answers, as behind a network that dropped without a FIN.
-        await SignalAsync("STOP", listener);
+        await Signals.SendAsync("STOP", listener);
         try
         {
             await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'written while the listener hung')");
@@ -48,15 +46,8 @@ public sealed class ResilienceTests(PostgresFixture database)
         }
         finally
         {
-            await SignalAsync("CONT", listener);
+            await Signals.SendAsync("CONT", listener);
         }
-    }
-
-    private static async Task SignalAsync(string signal, int processId)
-    {
-        using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", processId.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        await kill.WaitForExitAsync();
-        Assert.Equal(0, kill.ExitCode);
     }
 
     [Fact]
@@ -66,7 +57,9 @@ public sealed class ResilienceTests(PostgresFixture database)
         var received = await live.SubscribeAsync(inputId: null);
         var healthyReconnects = 0;
         live.Client.StateChanged += (_, change) => { if (change.Current == ZgresConnectionState.Reconnecting) Interlocked.Increment(ref healthyReconnects); };
-        using var stalled = await StalledSubscriberAsync(live.Server, live.Name);
+        using var stalled = await RawHubClient.ConnectAsync(live.Server.Address);
+        await stalled.SubscribeAsync("1", $$"""{"table":"{{live.Name}}","inputId":null}""");
+        await stalled.ReadUntilAsync("\"invocationId\":\"1\"");
 
         // Rows of 4 KB: a few thousand fill every socket buffer between the server and the stalled client.
         const int rows = 5_000;
@@ -77,7 +70,7 @@ public sealed class ResilienceTests(PostgresFixture database)
         Assert.True(await live.Server.Log.WaitForAsync("SlowClientDisconnected"));
         Assert.Equal(1, live.Server.Log.Count("SlowClientDisconnected"));
         Assert.Equal(0, healthyReconnects);
-        Assert.Equal(WebSocketState.Aborted, await DrainAsync(stalled));
+        Assert.True(await stalled.WasDisconnectedAsync());
     }
 
     [Fact]
@@ -132,46 +125,5 @@ public sealed class ResilienceTests(PostgresFixture database)
         var events = await received.WaitForAsync(2);
         Assert.Equal(["later id, early commit", "early id, late commit"], events.Select(e => e.Data.GetProperty("value").GetString()));
         Assert.True(events[1].Id < events[0].Id);
-    }
-
-    /// <summary>A raw WebSocket SignalR client that subscribes and then never reads again.</summary>
-    private static async Task<ClientWebSocket> StalledSubscriberAsync(ZgresTestServer server, string table)
-    {
-        var socket = new ClientWebSocket();
-        socket.Options.SetBuffer(1024, 1024);
-        await socket.ConnectAsync(new Uri($"ws://{server.Address.Authority}{ChangeHubContract.Path}"), CancellationToken.None);
-        await SendAsync(socket, """{"protocol":"json","version":1}""");
-        await SendAsync(socket, $$"""{"type":1,"invocationId":"1","target":"Subscribe","arguments":[{"table":"{{table}}","inputId":null}]}""");
-        // Read the handshake and the subscribe answer, then stop reading.
-        var buffer = new byte[4096];
-        var text = new StringBuilder();
-        while (!text.ToString().Contains("\"invocationId\":\"1\"", StringComparison.Ordinal))
-        {
-            var read = await socket.ReceiveAsync(buffer, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
-            text.Append(Encoding.UTF8.GetString(buffer, 0, read.Count));
-        }
-        return socket;
-    }
-
-    private static Task SendAsync(ClientWebSocket socket, string message) =>
-        socket.SendAsync(Encoding.UTF8.GetBytes(message + "\u001e"), WebSocketMessageType.Text, true, CancellationToken.None);
-
-    /// <summary>Reads what the server had buffered until it closes the socket; returns how it ended.</summary>
-    private static async Task<WebSocketState> DrainAsync(ClientWebSocket socket)
-    {
-        var buffer = new byte[64 * 1024];
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try
-        {
-            while (true)
-            {
-                var read = await socket.ReceiveAsync(buffer, deadline.Token);
-                if (read.MessageType == WebSocketMessageType.Close) return WebSocketState.Aborted;
-            }
-        }
-        catch (WebSocketException)
-        {
-            return WebSocketState.Aborted;
-        }
     }
 }

@@ -11,9 +11,7 @@ public sealed class SchemaTests(PostgresFixture database)
     [Fact]
     public async Task Migrate_command_applies_the_migrations_exits_zero_and_is_idempotent()
     {
-        var scratch = "zgres_migrate_" + Guid.NewGuid().ToString("N")[..8];
-        await database.ExecuteAsync($"CREATE DATABASE {scratch}");
-        var connectionString = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Database = scratch }.ConnectionString;
+        var connectionString = await database.CreateDatabaseAsync();
 
         var first = await RunServerAsync(["migrate"], connectionString);
         var second = await RunServerAsync(["migrate"], connectionString);

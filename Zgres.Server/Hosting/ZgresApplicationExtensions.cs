@@ -24,7 +24,8 @@ public static partial class ZgresApplicationExtensions
     }
 
     /// <summary>Runs the server; with the argument <c>migrate</c>, applies the migrations to
-    /// <c>ConnectionStrings:Postgres</c> and exits instead (non-zero on failure).</summary>
+    /// <c>ConnectionStrings:Postgres</c> and exits instead (non-zero on failure); <c>migrate VERSION</c> migrates up or
+    /// down to that version (a rollback: <c>migrate 202611250002</c> returns to trigger v1).</summary>
     public static async Task<int> RunZgresAsync(this WebApplication app, string[] args)
     {
         if (args is not ["migrate", ..])
@@ -52,7 +53,8 @@ public static partial class ZgresApplicationExtensions
             try
             {
                 await database.StartAsync(app.Lifetime.ApplicationStopping);
-                await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(database, app.Lifetime.ApplicationStopping);
+                long? version = args is [_, var target, ..] ? long.Parse(target, System.Globalization.CultureInfo.InvariantCulture) : null;
+                await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(database, app.Lifetime.ApplicationStopping, version);
                 return 0;
             }
             catch (Exception exception) when (exception is not OperationCanceledException)

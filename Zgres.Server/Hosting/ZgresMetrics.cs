@@ -37,8 +37,14 @@ public sealed class ZgresMetrics : IDisposable
 
     public long Reconnects { get; private set; }
 
+    /// <summary>Reads of the log so far.</summary>
+    public long Reads => Interlocked.Read(ref _readCount);
+
+    private long _readCount;
+
     public void Read(int events)
     {
+        Interlocked.Increment(ref _readCount);
         _reads.Add(1);
         _received.Add(events);
     }

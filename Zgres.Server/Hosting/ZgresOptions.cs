@@ -85,7 +85,8 @@ public sealed class ListenerOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>How long the listener's recorded position holds retention back without a refresh: three
-    /// self-checks, so one slow check does not let retention prune what this listener has not read.</summary>
-    public TimeSpan PositionValidity => 3 * (SelfCheckInterval + SelfCheckTimeout);
+    /// <summary>How long the listener's recorded position holds retention back without a refresh: two self-checks
+    /// (each records it, then waits up to the timeout for its ping), so one slow check does not let retention prune what
+    /// this listener has not read, and a killed server holds retention back only that long.</summary>
+    public TimeSpan PositionValidity => 2 * (SelfCheckInterval + SelfCheckTimeout);
 }

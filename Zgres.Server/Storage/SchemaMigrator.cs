@@ -1,4 +1,5 @@
 using FluentMigrator.Runner;
+using FluentMigrator.Runner.Versioning;
 using FluentMigrator.Runner.VersionTableInfo;
 using Npgsql;
 using Zgres.Migrations;
@@ -8,7 +9,8 @@ namespace Zgres.Server.Storage;
 /// <summary>Applies Zgres's FluentMigrator migrations under an advisory lock, so concurrent starts are safe.</summary>
 public sealed partial class SchemaMigrator(ILoggerFactory loggerFactory, ILogger<SchemaMigrator> logger)
 {
-    public async Task MigrateAsync(ZgresDatabase database, CancellationToken cancellationToken)
+    /// <summary>Migrates to the latest version, or up or down to <paramref name="version"/> (an operator's rollback).</summary>
+    public async Task MigrateAsync(ZgresDatabase database, CancellationToken cancellationToken, long? version = null)
     {
         await using var lockConnection = await database.DataSource.OpenConnectionAsync(cancellationToken);
         await using (var acquire = new NpgsqlCommand("SELECT pg_advisory_lock($1)", lockConnection) { Parameters = { new() { Value = AdvisoryLocks.SchemaChange } } })
@@ -32,7 +34,14 @@ public sealed partial class SchemaMigrator(ILoggerFactory loggerFactory, ILogger
             // FluentMigrator is synchronous; it runs once at start, off the caller's thread.
             await Task.Run(() =>
             {
-                if (runner.HasMigrationsToApplyUp())
+                if (version is long target)
+                {
+                    var loader = scope.ServiceProvider.GetRequiredService<IVersionLoader>();
+                    var current = loader.VersionInfo.Latest();
+                    if (target < current) runner.MigrateDown(target); else runner.MigrateUp(target);
+                    LogMigratedTo(target, current);
+                }
+                else if (runner.HasMigrationsToApplyUp())
                 {
                     runner.MigrateUp();
                     LogMigrated();
@@ -52,6 +61,9 @@ public sealed partial class SchemaMigrator(ILoggerFactory loggerFactory, ILogger
 
     [LoggerMessage(EventId = 200, EventName = "SchemaMigrated", Level = LogLevel.Information, Message = "Zgres schema migrated to the latest version")]
     private partial void LogMigrated();
+
+    [LoggerMessage(EventId = 202, EventName = "SchemaMigratedTo", Level = LogLevel.Information, Message = "Zgres schema migrated to version {Version} (was {Previous})")]
+    private partial void LogMigratedTo(long version, long previous);
 
     [LoggerMessage(EventId = 201, EventName = "SchemaUpToDate", Level = LogLevel.Information, Message = "Zgres schema is up to date")]
     private partial void LogUpToDate();

@@ -56,6 +56,14 @@ public sealed class PostgresFixture : IAsyncLifetime
         return (T)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>A new, empty database of its own, for tests that need a schema at a chosen version; returns its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync()
+    {
+        var name = "zgres_" + Guid.NewGuid().ToString("N")[..12];
+        await ExecuteAsync($"CREATE DATABASE {name}");
+        return new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name }.ConnectionString;
+    }
+
     /// <summary>A table named uniquely for one test, shaped like the demo table unless <paramref name="columns"/> says otherwise.</summary>
     public async Task<string> CreateTableAsync(string columns = "id bigserial PRIMARY KEY, input_id int, value text")
     {

@@ -1,0 +1,165 @@
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Zgres.Server.Hosting;
+using Zgres.Tests.Infrastructure;
+
+namespace Zgres.Tests;
+
+/// <summary>Delivery engine v2: one doorbell per transaction, and the listener reads the log in commit order.</summary>
+[Collection(DatabaseGroup.Name)]
+public sealed class CommitOrderTests(PostgresFixture database)
+{
+    [Fact]
+    public async Task A_transaction_rings_the_doorbell_once_with_an_empty_payload_however_many_rows_and_statements_it_writes()
+    {
+        await using var live = await LiveTable.StartAsync(database);
+        await using var listening = await database.OpenAsync();
+        var payloads = new List<string>();
+        listening.Notification += (_, e) => payloads.Add(e.Payload);
+        await using (var listen = new NpgsqlCommand("LISTEN db_notifications", listening)) await listen.ExecuteNonQueryAsync();
+
+        await database.ExecuteAsync($"""
+            BEGIN;
+            INSERT INTO {live.Name} (input_id, value) SELECT i, 'row' FROM generate_series(1, 100) i;
+            UPDATE {live.Name} SET value = 'changed' WHERE input_id <= 50;
+            DELETE FROM {live.Name} WHERE input_id > 90;
+            COMMIT;
+            """);
+        await using (var probe = new NpgsqlCommand("SELECT pg_notify('db_notifications', 'end of test')", listening)) await probe.ExecuteNonQueryAsync();
+        while (!payloads.Contains("end of test")) await listening.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(["", "end of test"], payloads.Where(p => !p.StartsWith("zgres-ping:", StringComparison.Ordinal)));
+        Assert.Equal(160, await database.ScalarAsync<long>("SELECT count(*) FROM zgres.events WHERE table_name = $1", live.Name));
+        // The transaction's snapshot is recorded once, on its first event.
+        Assert.Equal(1, await database.ScalarAsync<long>("SELECT count(*) FROM zgres.events WHERE table_name = $1 AND snapshot IS NOT NULL", live.Name));
+    }
+
+    [Fact]
+    public async Task Doorbells_that_ring_while_the_listener_is_busy_are_coalesced_into_few_reads_and_every_row_arrives_once_in_order()
+    {
+        await using var live = await LiveTable.StartAsync(database, "id bigserial PRIMARY KEY, input_id int, writer int, seq int");
+        var received = await live.SubscribeAsync(inputId: null);
+        var metrics = live.Server.Services.GetRequiredService<ZgresMetrics>();
+        var listener = await database.ScalarAsync<int>("SELECT pid FROM pg_stat_activity WHERE application_name = 'zgres-listener'");
+
+        // While the listener's backend is stopped, 200 transactions commit and ring 200 doorbells; they arrive together.
+        var readsBefore = metrics.Reads;
+        await Signals.SendAsync("STOP", listener);
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, 2).Select(writer => WriteRowsAsync(live.Name, writer, 100)));
+        }
+        finally
+        {
+            await Signals.SendAsync("CONT", listener);
+        }
+
+        var events = await received.WaitForAsync(200);
+        var reads = metrics.Reads - readsBefore;
+        Assert.InRange(reads, 1, 10);
+        Assert.Equal(200, events.Select(e => e.Id).Distinct().Count());
+        foreach (var writer in events.GroupBy(e => e.Data.GetProperty("writer").GetInt32()))
+        {
+            var order = writer.Select(e => e.Data.GetProperty("seq").GetInt32()).ToList();
+            Assert.Equal(Enumerable.Range(0, 100), order);
+        }
+        await received.AssertNoMoreAsync(200, TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task A_transaction_that_takes_early_ids_and_commits_after_several_reads_is_delivered_at_its_commit_once_and_whole()
+    {
+        await using var live = await LiveTable.StartAsync(database);
+        var received = await live.SubscribeAsync(inputId: null);
+        var metrics = live.Server.Services.GetRequiredService<ZgresMetrics>();
+        var readsBefore = metrics.Reads;
+
+        await using var slow = await database.OpenAsync();
+        await using var transaction = await slow.BeginTransactionAsync();
+        await InsertAsync(slow, transaction, live.Name, "late 1");
+        for (var i = 1; i <= 3; i++)
+        {
+            await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'other {i}')");
+            await received.WaitForAsync(i);
+        }
+        await InsertAsync(slow, transaction, live.Name, "late 2");
+        await transaction.CommitAsync();
+
+        var events = await received.WaitForAsync(5);
+        Assert.Equal(["other 1", "other 2", "other 3", "late 1", "late 2"], events.Select(e => e.Data.GetProperty("value").GetString()));
+        Assert.True(events[3].Id < events[0].Id, "the late transaction's first id was taken before the others'");
+        Assert.True(metrics.Reads - readsBefore >= 4, $"{metrics.Reads - readsBefore} reads");
+        await received.AssertNoMoreAsync(5, TimeSpan.FromMilliseconds(500));
+    }
+
+    [Fact]
+    public async Task Long_open_transactions_make_a_resume_repeat_nothing_and_the_watched_one_arrives_when_it_commits()
+    {
+        await using var live = await LiveTable.StartAsync(database);
+        var unrelated = await database.CreateTableAsync();
+        var received = await live.SubscribeAsync(inputId: null);
+        // An unrelated transaction that holds an xid (and so every snapshot's xmin) back, and a watched one.
+        await using var unrelatedWriter = await database.OpenAsync();
+        await using var unrelatedTransaction = await unrelatedWriter.BeginTransactionAsync();
+        await InsertAsync(unrelatedWriter, unrelatedTransaction, unrelated, "unrelated");
+        await using var watchedWriter = await database.OpenAsync();
+        await using var watchedTransaction = await watchedWriter.BeginTransactionAsync();
+        await InsertAsync(watchedWriter, watchedTransaction, live.Name, "open for long");
+        for (var i = 0; i < 60; i++) await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (2, 'row {i}')");
+        var live60 = await received.WaitForAsync(60);
+
+        await using var resumer = await live.Server.ConnectClientAsync();
+        var resumed = new EventCollector();
+        await using (await resumer.SubscribeAsync(live.Name, inputId: null, after: live60[29].Id, resumed.OnChange))
+        {
+            await resumed.WaitForAsync(30);
+            await resumed.AssertNoMoreAsync(30, TimeSpan.FromMilliseconds(300));
+            Assert.Equal(live60.Skip(30).Select(e => e.Id), resumed.Events.Select(e => e.Id));
+
+            await watchedTransaction.CommitAsync();
+            var all = await received.WaitForAsync(61);
+            Assert.Equal("open for long", all[60].Data.GetProperty("value").GetString());
+            Assert.Equal("open for long", (await resumed.WaitForAsync(31))[30].Data.GetProperty("value").GetString());
+        }
+        await unrelatedTransaction.RollbackAsync();
+        await received.AssertNoMoreAsync(61, TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task One_transaction_of_100000_rows_reaches_its_subscribers_complete_once_and_in_id_order()
+    {
+        await using var live = await LiveTable.StartAsync(database);
+        var table = await live.SubscribeAsync(inputId: null);
+        var input = await live.SubscribeAsync(inputId: "7");
+
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) SELECT i % 100, 'row ' || i FROM generate_series(1, 100000) i");
+
+        var events = await table.WaitForAsync(100_000, TimeSpan.FromSeconds(120));
+        var ids = events.Select(e => e.Id).ToList();
+        Assert.Equal(ids.Order(), ids);
+        Assert.Equal(100_000, ids.Distinct().Count());
+        var inputEvents = await input.WaitForAsync(1_000);
+        Assert.All(inputEvents, e => Assert.Equal("7", e.InputId));
+        await table.AssertNoMoreAsync(100_000, TimeSpan.FromMilliseconds(500));
+        Assert.Equal(1_000, input.Events.Count);
+    }
+
+    private static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, string value)
+    {
+        await using var insert = new NpgsqlCommand($"INSERT INTO {table} (input_id, value) VALUES (1, $1)", connection, transaction) { Parameters = { new() { Value = value } } };
+        await insert.ExecuteNonQueryAsync();
+    }
+
+    private async Task WriteRowsAsync(string table, int writer, int rows)
+    {
+        await using var connection = await database.OpenAsync();
+        for (var seq = 0; seq < rows; seq++)
+        {
+            await using var insert = new NpgsqlCommand($"INSERT INTO {table} (input_id, writer, seq) VALUES ($1, $2, $3)", connection)
+            {
+                Parameters = { new() { Value = seq % 10 }, new() { Value = writer }, new() { Value = seq } },
+            };
+            await insert.ExecuteNonQueryAsync();
+        }
+    }
+}
