@@ -1,0 +1,131 @@
+using Microsoft.AspNetCore.SignalR;
+using Npgsql;
+using Zgres.Client;
+using Zgres.Tests.Infrastructure;
+
+namespace Zgres.Tests;
+
+/// <summary>Every read the server makes survives dead pooled connections and outages, and nothing a client does
+/// starves the listener or the pool.</summary>
+[Collection(DatabaseGroup.Name)]
+public sealed class DatabaseOutageTests(PostgresFixture database)
+{
+    [Fact]
+    public async Task A_resume_right_after_every_server_connection_was_killed_succeeds_and_live_events_follow()
+    {
+        await using var live = await LiveTable.StartAsync(database);
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) SELECT 1, 'row ' || i FROM generate_series(1, 10) i");
+        // A resume fills the server's pool with connections; then every one of them, and the listener's, is killed.
+        var warm = await live.SubscribeAsync(inputId: null, after: 0);
+        var rows = await warm.WaitForAsync(10);
+        await database.ExecuteAsync("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'zgres%'");
+
+        var resumed = await live.SubscribeAsync(inputId: "1", after: rows[4].Id);
+
+        Assert.Equal(rows.Skip(5).Select(e => e.Id), (await resumed.WaitForAsync(5)).Select(e => e.Id));
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'after the kill')");
+        Assert.Equal("after the kill", (await resumed.WaitForAsync(6, TimeSpan.FromSeconds(30)))[5].Data.GetProperty("value").GetString());
+        await resumed.AssertNoMoreAsync(6, TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task A_resume_while_the_database_is_down_gets_a_hub_exception_saying_so_and_works_once_it_is_back()
+    {
+        await using var live = await LiveTable.StartAsync(database);
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) SELECT 3, 'row ' || i FROM generate_series(1, 3) i");
+        var whole = await live.SubscribeAsync(inputId: null);
+
+        await database.Embedded.StopServerAsync();
+        try
+        {
+            var error = await Assert.ThrowsAsync<HubException>(() => live.Client.SubscribeAsync(live.Name, "3", after: 0, _ => Task.CompletedTask));
+            Assert.Contains("database is unavailable", error.Message, StringComparison.Ordinal);
+            Assert.Contains("retry", error.Message, StringComparison.Ordinal);
+            Assert.Equal(ZgresConnectionState.Connected, live.Client.State);
+        }
+        finally
+        {
+            await database.Embedded.StartServerAsync();
+            NpgsqlConnection.ClearAllPools();
+        }
+
+        var resumed = await live.SubscribeAsync(inputId: "3", after: 0);
+        Assert.Equal(3, (await resumed.WaitForAsync(3, TimeSpan.FromSeconds(30))).Count);
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (3, 'back')");
+        Assert.Equal("back", (await resumed.WaitForAsync(4, TimeSpan.FromSeconds(30)))[3].Data.GetProperty("value").GetString());
+        await whole.WaitUntilAsync(events => events.Any(e => e.Data.GetProperty("value").GetString() == "back"), TimeSpan.FromSeconds(30), () => "'back' live");
+    }
+
+    [Fact]
+    public async Task Aggressive_retention_during_a_burst_of_large_events_loses_none_of_them()
+    {
+        await using var live = await LiveTable.StartAsync(database, settings: new Dictionary<string, string?>
+        {
+            ["Zgres:Retention:MaxEvents"] = "50",
+            ["Zgres:Retention:PruneInterval"] = "00:00:00.100",
+            ["Zgres:Retention:BatchSize"] = "100",
+        });
+        var received = await live.SubscribeAsync(inputId: null);
+        var prunedBefore = await database.ScalarAsync<long>("SELECT pruned_through FROM zgres.log_state");
+
+        for (var batch = 0; batch < 12; batch++)
+        {
+            await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) SELECT i % 10, repeat('x', 10000) FROM generate_series(1, 500) i");
+        }
+
+        var events = await received.WaitForAsync(6_000, TimeSpan.FromSeconds(60));
+        Assert.Equal(6_000, events.Select(e => e.Id).Distinct().Count());
+        Assert.All(events, e => Assert.Equal(10_000, e.Data.GetProperty("value").GetString()!.Length));
+        var deadline = DateTime.UtcNow.AddSeconds(45);
+        while (await database.ScalarAsync<long>("SELECT pruned_through FROM zgres.log_state") <= prunedBefore)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "retention never ran");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task Hundreds_of_paused_replays_leave_the_pool_other_subscribers_and_the_self_check_unharmed()
+    {
+        await using var live = await LiveTable.StartAsync(database, settings: new Dictionary<string, string?> { ["Zgres:ClientStallTimeout"] = "00:00:03" });
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) SELECT i % 10, repeat('y', 2000) FROM generate_series(1, 2000) i");
+        var positionRefreshed = await ListenerPositionRefreshedAtAsync();
+
+        // 200 clients ask for a replay of 2,000 events of 2 KB and never read it.
+        var paused = new List<RawHubClient>();
+        for (var i = 0; i < 200; i++)
+        {
+            var client = await RawHubClient.ConnectAsync(live.Server.Address);
+            await client.SubscribeAsync("1", $$"""{"table":"{{live.Name}}","inputId":null,"after":0}""");
+            paused.Add(client);
+        }
+        try
+        {
+            var replayed = await live.SubscribeAsync(inputId: "3", after: 0);
+            Assert.Equal(200, (await replayed.WaitForAsync(200, TimeSpan.FromSeconds(30))).Count);
+            // Between its pages a replay holds no connection: the pool's are idle while 200 replays wait for their clients.
+            // (The self-check's own short statements may be running at that moment.)
+            Assert.InRange(await database.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'zgres' AND state <> 'idle'"), 0, 2);
+            await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (3, 'live')");
+            Assert.Equal("live", (await replayed.WaitForAsync(201))[200].Data.GetProperty("value").GetString());
+
+            // The self-check kept running (it records the listener's position each time), and the paused were cut off.
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (await ListenerPositionRefreshedAtAsync() <= positionRefreshed)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the self-check stopped refreshing the listener's position");
+                await Task.Delay(200);
+            }
+            Assert.Equal(0, live.Server.Log.Count("SelfCheckFailed"));
+            Assert.True(await paused[0].WasDisconnectedAsync());
+            Assert.True(await live.Server.Log.WaitForAsync("SlowClientDisconnected"));
+        }
+        finally
+        {
+            foreach (var client in paused) client.Dispose();
+        }
+    }
+
+    private Task<DateTime> ListenerPositionRefreshedAtAsync() =>
+        database.ScalarAsync<DateTime>("SELECT coalesce(max(expires_at), '-infinity') FROM zgres.listeners");
+}
