@@ -1,0 +1,134 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Zgres.Server.Hosting;
+using Zgres.Server.Storage;
+using Zgres.Tests.Infrastructure;
+
+namespace Zgres.Tests;
+
+/// <summary>Trigger versions on a live database: the v2 migration's Down and Up with triggers attached and events in
+/// the log, and an upgrade from v1 while writers keep writing.</summary>
+[Collection(DatabaseGroup.Name)]
+public sealed class UpgradeTests(PostgresFixture database)
+{
+    private const long TriggerV1 = 202611250002;
+
+    [Fact]
+    public async Task Rolling_back_to_trigger_v1_and_forward_again_with_triggers_attached_keeps_every_event_and_every_writer_writing()
+    {
+        var connectionString = await database.CreateDatabaseAsync();
+        var table = await CreateTableAsync(connectionString);
+        await using (var first = await ZgresTestServer.StartAsync(connectionString, [table]))
+        {
+            await ExecuteAsync(connectionString, $"INSERT INTO {table} (input_id, value) VALUES (1, 'v2 a'), (1, 'v2 b')");
+        }
+
+        await MigrateAsync(connectionString, TriggerV1);
+        Assert.Equal(TriggerV1, await ScalarAsync<long>(connectionString, "SELECT max(version) FROM zgres.schema_version"));
+        Assert.Equal(0L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM zgres.events WHERE snapshot_xmin IS NULL"));
+        await ExecuteAsync(connectionString, $"INSERT INTO {table} (input_id, value) VALUES (1, 'v1 a'); UPDATE {table} SET value = 'v1 b' WHERE value = 'v2 b'");
+        Assert.Equal(2L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM zgres.events e WHERE e.data ->> 'value' LIKE 'v1%'"));
+
+        await MigrateAsync(connectionString, version: null);
+        await ExecuteAsync(connectionString, $"INSERT INTO {table} (input_id, value) VALUES (1, 'v2 again')");
+        await using var server = await ZgresTestServer.StartAsync(connectionString, [table]);
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: "1", after: 0, received.OnChange);
+        await ExecuteAsync(connectionString, $"INSERT INTO {table} (input_id, value) VALUES (1, 'live')");
+
+        var events = await received.WaitForAsync(6);
+        Assert.Equal(["v2 a", "v2 b", "v1 a", "v1 b", "v2 again", "live"], events.Select(e => e.Data.GetProperty("value").GetString()));
+        Assert.Equal("v2 b", events[3].Old!.Value.GetProperty("value").GetString());
+        await received.AssertNoMoreAsync(6, TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task Upgrading_a_database_from_trigger_v1_while_writers_write_lets_a_client_resume_from_a_v1_event_and_miss_nothing()
+    {
+        var connectionString = await database.CreateDatabaseAsync();
+        await MigrateAsync(connectionString, TriggerV1);
+        var table = await CreateTableAsync(connectionString, "id bigserial PRIMARY KEY, input_id int, writer int, seq int");
+        // As the v1 server left it: its trigger attached with the same arguments v2 uses.
+        await using (var dataSource = NpgsqlDataSource.Create(connectionString))
+        {
+            await new TriggerAttacher(NullLogger<TriggerAttacher>.Instance).AttachAsync(dataSource, "db_notifications", [new WatchedTableOptions { Name = table }], CancellationToken.None);
+        }
+
+        using var stop = new CancellationTokenSource();
+        var writers = Enumerable.Range(0, 3).Select(writer => WriteUntilStoppedAsync(connectionString, table, writer, stop.Token)).ToArray();
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        // What a client of the v1 server had stored as its last id when that server stopped.
+        var stored = await ScalarAsync<long>(connectionString, "SELECT max(id) FROM zgres.events");
+
+        await using var server = await ZgresTestServer.StartAsync(connectionString, [table]);
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: null, after: stored, received.OnChange);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await stop.CancelAsync();
+        var written = (await Task.WhenAll(writers)).Sum();
+
+        Assert.True(await ScalarAsync<long>(connectionString, "SELECT count(*) FROM zgres.events WHERE snapshot_xmin IS NOT NULL AND id > $1", stored) > 0, "no v1 event after the stored id");
+        Assert.True(await ScalarAsync<long>(connectionString, "SELECT count(*) FROM zgres.events WHERE snapshot IS NOT NULL") > 0, "no v2 event");
+        var expected = (long[])await ScalarAsync<object>(connectionString, "SELECT array_agg(id ORDER BY id) FROM zgres.events WHERE id > $1", stored);
+        var events = await received.WaitUntilAsync(events => expected.All(events.Select(e => e.Id).ToHashSet().Contains), TimeSpan.FromSeconds(30),
+            () => $"the {expected.Length} events after {stored}");
+        Assert.Equal(events.Count, events.Select(e => e.Id).Distinct().Count());
+        foreach (var writer in events.Where(e => e.Id > stored).GroupBy(e => e.Data.GetProperty("writer").GetInt32()))
+        {
+            var order = writer.Select(e => e.Data.GetProperty("seq").GetInt32()).ToList();
+            Assert.Equal(order.Order(), order);
+        }
+        Assert.Equal(written, await ScalarAsync<long>(connectionString, $"SELECT count(*) FROM {table}"));
+    }
+
+    /// <summary>One row per transaction until stopped; any failure (the upgrade must not stop a writer) fails the test.</summary>
+    private static async Task<int> WriteUntilStoppedAsync(string connectionString, string table, int writer, CancellationToken stop)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(CancellationToken.None);
+        var seq = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            await using var insert = new NpgsqlCommand($"INSERT INTO {table} (input_id, writer, seq) VALUES ($1, $2, $3)", connection)
+            {
+                Parameters = { new() { Value = seq % 10 }, new() { Value = writer }, new() { Value = seq } },
+            };
+            // Not cancelled by stop: a statement cut off mid-way would be the writer failing.
+            await insert.ExecuteNonQueryAsync(CancellationToken.None);
+            seq++;
+        }
+        return seq;
+    }
+
+    private static async Task MigrateAsync(string connectionString, long? version)
+    {
+        var (exitCode, output) = await SchemaTests.RunServerAsync(version is long target ? ["migrate", target.ToString(System.Globalization.CultureInfo.InvariantCulture)] : ["migrate"], connectionString);
+        Assert.True(exitCode == 0, output);
+    }
+
+    private static async Task<string> CreateTableAsync(string connectionString, string columns = "id bigserial PRIMARY KEY, input_id int, value text")
+    {
+        var name = "t_" + Guid.NewGuid().ToString("N")[..12];
+        await ExecuteAsync(connectionString, $"CREATE TABLE public.{name} ({columns})");
+        return name;
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<T> ScalarAsync<T>(string connectionString, string sql, params object[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters) command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+}
