@@ -6,6 +6,19 @@ namespace Zgres.Bench.Cli;
 /// <summary>The scenarios the tool runs.</summary>
 internal enum Scenario { Saturation, Latency, Broadcast, Idle, Writes }
 
+/// <summary>What each writes transaction does.</summary>
+internal enum WritesWorkload
+{
+    /// <summary>One 1-row INSERT.</summary>
+    Row,
+
+    /// <summary>One 50-row INSERT (<c>unnest</c>).</summary>
+    Insert50,
+
+    /// <summary>One UPDATE of 50 consecutive existing rows.</summary>
+    Update50,
+}
+
 /// <summary>The command line: a scenario and options; every option has a per-scenario default.</summary>
 internal sealed class BenchOptions
 {
@@ -45,6 +58,15 @@ internal sealed class BenchOptions
 
     public string ServerDll { get; private set; } = ZgresTarget.DefaultServerDll;
 
+    /// <summary>writes: an earlier Zgres.Server.dll run as the "before" column, on its own database; null: no such column.</summary>
+    public string? BeforeServerDll { get; private set; }
+
+    /// <summary>writes: how many times every column runs, interleaved (the table shows medians).</summary>
+    public int Rounds { get; private set; } = 3;
+
+    /// <summary>writes: the workloads measured in every column, in this order.</summary>
+    public IReadOnlyList<WritesWorkload> Workloads { get; private set; } = Enum.GetValues<WritesWorkload>();
+
     /// <summary>Extra environment for the Zgres server process (experiments such as runtime knobs); empty by default.</summary>
     public Dictionary<string, string> ZgresEnvironment { get; } = [];
 
@@ -63,18 +85,21 @@ internal sealed class BenchOptions
                        [--clients 500 --rate 200 --writers 1 --batch 1 --duration 30]
           idle         connections held open: server memory per connection, then one row per connection to
                        prove each is live [--clients 10000 --hold 10]
-          writes       pgbench-style insert rate, one row per transaction, into a table without trigger, with the
-                       seed's trigger and with Zgres's trigger (each with its server listening)
-                       [--writers 4 --duration 10]
+          writes       pgbench-style write rate (rows changed/s) into a table without trigger, with the seed's
+                       trigger, with an earlier Zgres's (--before-server-dll) and with this Zgres's, each trigger's
+                       server listening (no clients); the columns run in interleaved rounds and the table shows
+                       each one's median and its ratio to no trigger
+                       [--writers 4 --duration 8 --warmup 3 --rounds 3 --workloads row,insert50,update50]
 
         options:
           --clients N              client connections, one input_id each (broadcast: all on the table/one input)
           --table-subscribers M    extra Zgres clients following the whole table (saturation, latency) [0]
           --writers W              writer connections (one INSERT per transaction)
-          --batch B                rows per INSERT (INSERT ... SELECT FROM unnest(...))
+          --batch B                rows per INSERT (INSERT ... SELECT FROM unnest(...)); writes: see --workloads
           --rate R                 rows per second in total; omit for as fast as possible
           --duration S             seconds of writing (then the tool waits for delivery to drain)
-          --warmup S               seconds of the same load before the measured window (JIT, pools) [10]
+          --warmup S               seconds of the same load before the measured window (JIT, pools) [10;
+                                   writes: 3, before each workload]
           --hold S                 idle: seconds the connections are held before memory is read [10]
           --only zgres|baseline    run one side only
           --connection CS          use this PostgreSQL (Npgsql connection string) instead of an embedded one
@@ -85,6 +110,14 @@ internal sealed class BenchOptions
           --seed-dir DIR           the seed-node folder [found as shared/peers/seed-node above this folder]
           --server-dll PATH        Zgres.Server.dll to run [the Release build copied beside this tool]
           --zgres-env KEY=VALUE    extra environment for the Zgres server (repeatable), for experiments only
+          --before-server-dll PATH writes: an earlier Zgres.Server.dll (say, built from an older commit) for the
+                                   "Zgres v1 (before)" column; without it that column is skipped. Each Zgres column
+                                   gets its own database (zgres_bench_v1, zgres_bench_v2: dropped and created anew),
+                                   which its server migrates to its own schema version
+          --rounds N               writes: interleaved rounds of all columns [3]
+          --workloads LIST         writes: comma-separated, of row (1-row INSERT per transaction), insert50 (one
+                                   50-row INSERT), update50 (one UPDATE of 50 rows among 100,000 prefilled, each
+                                   writer in its own id range) [row,insert50,update50]
           --help                   this text
 
         Needs PostgreSQL's server programs (initdb, pg_ctl) unless --connection is given, Node.js and npm for the
@@ -135,8 +168,9 @@ internal sealed class BenchOptions
             Scenario.Latency => (2_000, 2, 10, 2_000, TimeSpan.FromSeconds(30)),
             Scenario.Broadcast => (500, 1, 1, 200, TimeSpan.FromSeconds(30)),
             Scenario.Idle => (10_000, 1, 1_000, null, TimeSpan.Zero),
-            _ => (0, 4, 1, null, TimeSpan.FromSeconds(10)),
+            _ => (0, 4, 1, null, TimeSpan.FromSeconds(8)),
         };
+        if (scenario == Scenario.Writes) Warmup = TimeSpan.FromSeconds(3);
     }
 
     private string? Set(string name, string value)
@@ -163,6 +197,9 @@ internal sealed class BenchOptions
             case "--connect-parallelism" when Positive(value, out var p): ConnectParallelism = p; break;
             case "--seed-dir": SeedDirectory = value; break;
             case "--server-dll": ServerDll = Path.GetFullPath(value); break;
+            case "--before-server-dll": BeforeServerDll = Path.GetFullPath(value); break;
+            case "--rounds" when Positive(value, out var rounds): Rounds = rounds; break;
+            case "--workloads" when ParseWorkloads(value) is { } workloads: Workloads = workloads; break;
             case "--zgres-env" when value.IndexOf('=', StringComparison.Ordinal) > 0:
                 ZgresEnvironment[value[..value.IndexOf('=', StringComparison.Ordinal)]] = value[(value.IndexOf('=', StringComparison.Ordinal) + 1)..];
                 break;
@@ -172,11 +209,27 @@ internal sealed class BenchOptions
         return null;
     }
 
+    /// <summary>Distinct known workload names, in the order given; null when any is unknown or none is given.</summary>
+    private static WritesWorkload[]? ParseWorkloads(string list)
+    {
+        var names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var workloads = new List<WritesWorkload>();
+        foreach (var name in names)
+        {
+            if (!Enum.TryParse<WritesWorkload>(name, ignoreCase: true, out var workload) || !Enum.IsDefined(workload) || char.IsDigit(name[0])) return null;
+            if (!workloads.Contains(workload)) workloads.Add(workload);
+        }
+        return workloads.Count > 0 ? [.. workloads] : null;
+    }
+
+    /// <summary>The name of a writes workload on the command line and in the table.</summary>
+    public static string NameOf(WritesWorkload workload) => workload.ToString().ToLowerInvariant();
+
     /// <summary>The options as given, for the report.</summary>
     public string Describe() => Scenario switch
     {
         Scenario.Idle => FormattableString.Invariant($"--clients {Clients} --hold {Hold.TotalSeconds:0.#}"),
-        Scenario.Writes => FormattableString.Invariant($"--writers {Writers} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#}"),
+        Scenario.Writes => FormattableString.Invariant($"--writers {Writers} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --rounds {Rounds} --workloads {string.Join(',', Workloads.Select(NameOf))}"),
         _ => FormattableString.Invariant($"--clients {Clients}{(TableSubscribers > 0 ? $" --table-subscribers {TableSubscribers}" : "")} --writers {Writers} --batch {Batch}{(Rate is double r ? $" --rate {r:0.#}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --zgres-client {ZgresClient.ToString().ToLowerInvariant()}{string.Concat(ZgresEnvironment.Select(e => $" --zgres-env {e.Key}={e.Value}"))}"),
     };
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Npgsql;
+using Zgres.Bench.Load;
 using Zgres.Server.Embedded;
 
 namespace Zgres.Bench.Hosting;
@@ -8,19 +9,28 @@ namespace Zgres.Bench.Hosting;
 /// The PostgreSQL of a run: a throwaway embedded cluster (the server's own launcher; as root it runs as the
 /// <c>postgres</c> user), or the one named by <c>--connection</c>. Holds the bench tables:
 /// <c>public.bench_rows</c> (watched by Zgres), <c>public.bench_plain</c> (no trigger) and the seed's
-/// <c>public.inputs_seed</c>.
+/// <c>public.inputs_seed</c>. <see cref="CreateDatabaseAsync"/> adds further databases on the same cluster, so that
+/// servers of different schema versions never share one.
 /// </summary>
 internal sealed class BenchDatabase : IAsyncDisposable
 {
     private readonly EmbeddedPostgres? _embedded;
+    private readonly bool _ownsCluster;
 
-    private BenchDatabase(string connectionString, EmbeddedPostgres? embedded)
+    private BenchDatabase(string connectionString, EmbeddedPostgres? embedded, bool ownsCluster = true)
     {
         ConnectionString = connectionString;
         _embedded = embedded;
+        _ownsCluster = ownsCluster;
     }
 
+    /// <summary>The statements for <c>public.bench_plain</c>, the table without a trigger.</summary>
+    public static WriteStatements PlainTable { get; } = WriteStatements.ForBenchTable("public.bench_plain");
+
     public string ConnectionString { get; }
+
+    /// <summary>The database's name.</summary>
+    public string Name => new NpgsqlConnectionStringBuilder(ConnectionString).Database ?? "postgres";
 
     /// <summary>The postmaster's process id when the cluster is ours (so PostgreSQL's CPU can be read), else null.</summary>
     public int? PostmasterPid
@@ -75,6 +85,53 @@ internal sealed class BenchDatabase : IAsyncDisposable
         await install.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// A new, empty database <paramref name="name"/> on the same cluster (dropped first if it exists, so nothing of an
+    /// earlier run, such as another version's Zgres schema, is left in it), with the bench tables; it is not dropped
+    /// afterwards. Needs the CREATEDB privilege with <c>--connection</c>.
+    /// </summary>
+    public async Task<BenchDatabase> CreateDatabaseAsync(string name, CancellationToken cancellationToken)
+    {
+        await using (var connection = await OpenAsync(cancellationToken))
+        {
+            var quoted = new NpgsqlCommandBuilder().QuoteIdentifier(name);
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)", connection);
+            await drop.ExecuteNonQueryAsync(cancellationToken);
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {quoted}", connection);
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+        var database = new BenchDatabase(new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name }.ConnectionString, _embedded, ownsCluster: false);
+        await database.PrepareAsync(null, cancellationToken);
+        return database;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="statements"/>' prefill so that rows 1..<paramref name="rows"/> exist, with triggers off
+    /// (<c>session_replication_role = replica</c>, which needs a superuser): nobody is notified of them.
+    /// </summary>
+    public async Task PrefillAsync(WriteStatements statements, long rows, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using (var replica = new NpgsqlCommand("SET session_replication_role = replica", connection))
+        {
+            await replica.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using var prefill = new NpgsqlCommand(statements.Prefill, connection) { Parameters = { new() { Value = rows } }, CommandTimeout = 300 };
+        await prefill.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>The newest migration applied to the Zgres schema here (<c>max(version)</c> of <c>zgres.schema_version</c>), or null without one.</summary>
+    public async Task<long?> ZgresSchemaVersionAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using (var exists = new NpgsqlCommand("SELECT to_regclass('zgres.schema_version') IS NOT NULL", connection))
+        {
+            if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken))!) return null;
+        }
+        await using var command = new NpgsqlCommand("SELECT max(version) FROM zgres.schema_version", connection);
+        return await command.ExecuteScalarAsync(cancellationToken) as long?;
+    }
+
     public async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new NpgsqlConnection(ConnectionString);
@@ -84,6 +141,6 @@ internal sealed class BenchDatabase : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_embedded is not null) await _embedded.DisposeAsync();
+        if (_embedded is not null && _ownsCluster) await _embedded.DisposeAsync();
     }
 }

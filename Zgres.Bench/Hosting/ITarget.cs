@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Zgres.Bench.Clients;
+using Zgres.Bench.Load;
 using Zgres.Bench.Measure;
 
 namespace Zgres.Bench.Hosting;
@@ -17,11 +18,8 @@ internal interface ITarget : IAsyncDisposable
     /// <summary>Whether a client can follow every row of the table (the seed has only per-input sockets).</summary>
     bool SupportsTableSubscribers { get; }
 
-    /// <summary>Inserts a batch: <c>$1 int[]</c> input ids, <c>$2 bigint[]</c> sequences, <c>$3 bigint[]</c> send stamps (µs).</summary>
-    string BatchInsertSql { get; }
-
-    /// <summary>Inserts one row: <c>$1 int</c>, <c>$2 bigint</c>, <c>$3 bigint</c>.</summary>
-    string RowInsertSql { get; }
+    /// <summary>How rows are written to the table the server watches.</summary>
+    WriteStatements Statements { get; }
 
     Task StartAsync(CancellationToken cancellationToken);
 

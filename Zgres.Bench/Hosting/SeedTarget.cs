@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Zgres.Bench.Clients;
+using Zgres.Bench.Load;
 using Zgres.Bench.Measure;
 
 namespace Zgres.Bench.Hosting;
@@ -20,9 +21,12 @@ internal sealed class SeedTarget(BenchDatabase database, string folder) : ITarge
 
     public bool SupportsTableSubscribers => false;
 
-    public string BatchInsertSql => "INSERT INTO public.inputs_seed (input_id, value) SELECT i, s::text || ':' || t::text FROM unnest($1::int[], $2::bigint[], $3::bigint[]) AS u(i, s, t)";
-
-    public string RowInsertSql => "INSERT INTO public.inputs_seed (input_id, value) VALUES ($1, $2::text || ':' || $3::text)";
+    public WriteStatements Statements { get; } = new(
+        "INSERT INTO public.inputs_seed (input_id, value) VALUES ($1, $2::text || ':' || $3::text)",
+        "INSERT INTO public.inputs_seed (input_id, value) SELECT i, s::text || ':' || t::text FROM unnest($1::int[], $2::bigint[], $3::bigint[]) AS u(i, s, t)",
+        // The seed's rows carry "seq:sent_us" in value: rewrite it (the trigger publishes it either way).
+        "UPDATE public.inputs_seed SET value = value WHERE id BETWEEN $1 AND $2",
+        WriteStatements.PrefillSql("public.inputs_seed", "input_id, value", "1 + (g % 1000), '0:0'"));
 
     /// <summary>Finds <c>shared/peers/seed-node</c> beside the repository (or above the current folder).</summary>
     public static string? FindSource()

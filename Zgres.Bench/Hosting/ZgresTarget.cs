@@ -1,4 +1,5 @@
 using Zgres.Bench.Clients;
+using Zgres.Bench.Load;
 using Zgres.Bench.Measure;
 
 namespace Zgres.Bench.Hosting;
@@ -30,9 +31,7 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
 
     public bool SupportsTableSubscribers => true;
 
-    public string BatchInsertSql => "INSERT INTO public.bench_rows (input_id, seq, sent_us) SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[])";
-
-    public string RowInsertSql => "INSERT INTO public.bench_rows (input_id, seq, sent_us) VALUES ($1, $2, $3)";
+    public WriteStatements Statements { get; } = WriteStatements.ForBenchTable(Table);
 
     public static string DefaultServerDll => Path.Combine(AppContext.BaseDirectory, "Zgres.Server.dll");
 

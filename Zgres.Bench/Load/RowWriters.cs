@@ -7,8 +7,35 @@ namespace Zgres.Bench.Load;
 
 /// <summary>How rows are written: over which inputs (ids 1..Inputs), by how many connections, how many rows per
 /// transaction, and either as fast as possible (<see cref="RowsPerSecond"/> null) or at a fixed total rate; for the
-/// duration, or for at most <see cref="Rounds"/> transactions per writer.</summary>
-internal sealed record LoadPlan(int Inputs, int Writers, int Batch, double? RowsPerSecond, TimeSpan Duration, int? Rounds = null);
+/// duration, or for at most <see cref="Rounds"/> transactions per writer. With <see cref="UpdateKeys"/> each
+/// transaction updates <see cref="Batch"/> existing rows with ids in 1..UpdateKeys instead of inserting (see
+/// <see cref="WriteStatements.Update"/>); the table must hold them (<see cref="WriteStatements.Prefill"/>).</summary>
+internal sealed record LoadPlan(int Inputs, int Writers, int Batch, double? RowsPerSecond, TimeSpan Duration, int? Rounds = null, long? UpdateKeys = null);
+
+/// <summary>The statements that write one bench table.</summary>
+/// <param name="RowInsert">Inserts one row: <c>$1 int</c> input id, <c>$2 bigint</c> sequence, <c>$3 bigint</c> send stamp (µs).</param>
+/// <param name="BatchInsert">Inserts a batch: <c>$1 int[]</c> input ids, <c>$2 bigint[]</c> sequences, <c>$3 bigint[]</c> send stamps.</param>
+/// <param name="Update">Updates the existing rows with ids <c>$1 bigint</c> to <c>$2 bigint</c> (inclusive).</param>
+/// <param name="Prefill">Makes sure rows with ids 1..<c>$1 bigint</c> exist and that the id sequence continues above them.</param>
+internal sealed record WriteStatements(string RowInsert, string BatchInsert, string Update, string Prefill)
+{
+    /// <summary>The statements for a table of the bench's own layout, <c>(id bigserial, input_id, seq, sent_us)</c>.</summary>
+    public static WriteStatements ForBenchTable(string table) => new(
+        $"INSERT INTO {table} (input_id, seq, sent_us) VALUES ($1, $2, $3)",
+        $"INSERT INTO {table} (input_id, seq, sent_us) SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[])",
+        $"UPDATE {table} SET seq = seq + 1 WHERE id BETWEEN $1 AND $2",
+        PrefillSql(table, "input_id, seq, sent_us", "1 + (g % 1000), 0, 0"));
+
+    /// <summary>The <see cref="Prefill"/> statement: inserts the missing rows of ids <c>g</c> in 1..$1, with
+    /// <paramref name="values"/> (computed from <c>g</c>) in <paramref name="columns"/>, and moves the table's id
+    /// sequence past them, in one statement.</summary>
+    public static string PrefillSql(string table, string columns, string values) => $"""
+        WITH filled AS (
+            INSERT INTO {table} (id, {columns}) SELECT g, {values} FROM generate_series(1, $1::bigint) AS g
+            ON CONFLICT (id) DO NOTHING)
+        SELECT setval(pg_get_serial_sequence('{table}', 'id'), greatest($1::bigint, (SELECT max(id) FROM {table})))
+        """;
+}
 
 /// <summary>What the writers did; read live by the progress line.</summary>
 internal sealed class WriteStats
@@ -37,11 +64,13 @@ internal sealed class WriteStats
 /// <summary>
 /// W writer connections, each owning the inputs <c>w+1, w+1+W, ...</c> so that each input's rows carry a dense
 /// sequence 0, 1, 2... from one writer; every transaction is one INSERT (of a batch through <c>unnest</c>, or of one
-/// row), committed on its own. A failed insert ends the run: the expected sets would no longer be exact.
+/// row), committed on its own. A failed insert ends the run: the expected sets would no longer be exact. With
+/// <see cref="LoadPlan.UpdateKeys"/>, every transaction is instead one UPDATE of a batch of consecutive existing rows
+/// (no rows are owed to clients then).
 /// </summary>
 internal static class RowWriters
 {
-    public static async Task<WriteStats> RunAsync(string connectionString, string batchSql, string rowSql, LoadPlan plan, Delivery delivery,
+    public static async Task<WriteStats> RunAsync(string connectionString, WriteStatements statements, LoadPlan plan, Delivery delivery,
         WriteStats? stats, CancellationToken cancellationToken)
     {
         stats ??= new WriteStats();
@@ -49,20 +78,16 @@ internal static class RowWriters
         var started = Stopwatch.GetTimestamp();
         var deadline = started + (long)(plan.Duration.TotalSeconds * Stopwatch.Frequency);
         var tasks = Enumerable.Range(0, writers)
-            .Select(w => Task.Run(() => WriteAsync(connectionString, plan.Batch == 1 ? rowSql : batchSql, plan, w, writers, started, deadline, delivery, stats, cancellationToken), cancellationToken))
+            .Select(w => Task.Run(() => WriteAsync(connectionString, statements, plan, w, writers, started, deadline, delivery, stats, cancellationToken), cancellationToken))
             .ToArray();
         await Task.WhenAll(tasks);
         stats.Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         return stats;
     }
 
-    private static async Task WriteAsync(string connectionString, string sql, LoadPlan plan, int writer, int writers, long started, long deadline,
+    private static async Task WriteAsync(string connectionString, WriteStatements statements, LoadPlan plan, int writer, int writers, long started, long deadline,
         Delivery delivery, WriteStats stats, CancellationToken cancellationToken)
     {
-        var owned = Enumerable.Range(1, plan.Inputs).Where(input => (input - 1) % writers == writer).ToArray();
-        // Sequences go on from what earlier runs (the warm-up) committed, so each input's stay dense.
-        var assigned = new long[plan.Inputs + 1];
-        foreach (var id in owned) assigned[id] = Volatile.Read(ref delivery.Committed[id]);
         var builder = new NpgsqlConnectionStringBuilder(connectionString)
         {
             ApplicationName = "zgres-bench-writer",
@@ -72,30 +97,14 @@ internal static class RowWriters
         };
         await using var connection = new NpgsqlConnection(builder.ConnectionString);
         await connection.OpenAsync(cancellationToken);
-
-        var batch = plan.Batch;
-        var inputs = new int[batch];
-        var seqs = new long[batch];
-        var sent = new long[batch];
-        await using var command = new NpgsqlCommand(sql, connection);
-        NpgsqlParameter input, seq, stamp;
-        if (batch == 1)
-        {
-            input = command.Parameters.Add(new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer });
-            seq = command.Parameters.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint });
-            stamp = command.Parameters.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint });
-        }
-        else
-        {
-            input = command.Parameters.Add(new NpgsqlParameter<int[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer, TypedValue = inputs });
-            seq = command.Parameters.Add(new NpgsqlParameter<long[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = seqs });
-            stamp = command.Parameters.Add(new NpgsqlParameter<long[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = sent });
-        }
+        await using Transaction transaction = plan.UpdateKeys is long keys
+            ? new RangeUpdate(new NpgsqlCommand(statements.Update, connection), plan.Batch, keys, writer, writers)
+            : new Insert(new NpgsqlCommand(plan.Batch == 1 ? statements.RowInsert : statements.BatchInsert, connection), plan, writer, writers, delivery);
 
         // At a fixed rate each writer sends one batch every W·B/R seconds, the writers staggered by B/R.
+        var batch = plan.Batch;
         var interval = plan.RowsPerSecond is double rate ? writers * batch / rate : 0;
         var offset = plan.RowsPerSecond is double r ? writer * batch / r : 0;
-        var cursor = 0;
         for (long round = 0; !cancellationToken.IsCancellationRequested && round < (plan.Rounds ?? long.MaxValue); round++)
         {
             if (interval > 0)
@@ -111,23 +120,123 @@ internal static class RowWriters
             }
 
             var now = Clock.NowMicroseconds();
-            for (var i = 0; i < batch; i++)
-            {
-                var id = owned[cursor++ % owned.Length];
-                inputs[i] = id;
-                seqs[i] = assigned[id]++;
-                sent[i] = now;
-            }
+            var rows = await transaction.RunAsync(now, cancellationToken);
+            stats.Committed(rows, Clock.NowMicroseconds() - now);
+            transaction.Committed();
+        }
+    }
+
+    /// <summary>One writer's transaction (a single statement in autocommit), sent again and again with new parameters.</summary>
+    private abstract class Transaction(NpgsqlCommand command) : IAsyncDisposable
+    {
+        protected NpgsqlCommand Command => command;
+
+        /// <summary>Sets the next transaction's parameters (rows stamped <paramref name="now"/>), runs it and returns the rows it changed.</summary>
+        public abstract Task<int> RunAsync(long now, CancellationToken cancellationToken);
+
+        /// <summary>Called once the last <see cref="RunAsync"/> committed.</summary>
+        public virtual void Committed()
+        {
+        }
+
+        public ValueTask DisposeAsync() => command.DisposeAsync();
+    }
+
+    /// <summary>Inserts the next rows of the writer's inputs, one row or a batch; they are owed to clients once committed.</summary>
+    private sealed class Insert : Transaction
+    {
+        private readonly int[] _owned;
+        private readonly long[] _assigned;
+        private readonly Delivery _delivery;
+        private readonly int[] _inputs;
+        private readonly long[] _seqs;
+        private readonly long[] _sent;
+        private readonly NpgsqlParameter _input, _seq, _stamp;
+        private int _cursor;
+
+        public Insert(NpgsqlCommand command, LoadPlan plan, int writer, int writers, Delivery delivery)
+            : base(command)
+        {
+            _delivery = delivery;
+            _owned = Enumerable.Range(1, plan.Inputs).Where(input => (input - 1) % writers == writer).ToArray();
+            // Sequences go on from what earlier runs (the warm-up) committed, so each input's stay dense.
+            _assigned = new long[plan.Inputs + 1];
+            foreach (var id in _owned) _assigned[id] = Volatile.Read(ref delivery.Committed[id]);
+            var batch = plan.Batch;
+            _inputs = new int[batch];
+            _seqs = new long[batch];
+            _sent = new long[batch];
             if (batch == 1)
             {
-                ((NpgsqlParameter<int>)input).TypedValue = inputs[0];
-                ((NpgsqlParameter<long>)seq).TypedValue = seqs[0];
-                ((NpgsqlParameter<long>)stamp).TypedValue = sent[0];
+                _input = command.Parameters.Add(new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer });
+                _seq = command.Parameters.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint });
+                _stamp = command.Parameters.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint });
             }
-            await command.ExecuteNonQueryAsync(cancellationToken);
-            stats.Committed(batch, Clock.NowMicroseconds() - now);
-            // Only now are these rows owed to the clients.
-            for (var i = 0; i < batch; i++) Volatile.Write(ref delivery.Committed[inputs[i]], assigned[inputs[i]]);
+            else
+            {
+                _input = command.Parameters.Add(new NpgsqlParameter<int[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer, TypedValue = _inputs });
+                _seq = command.Parameters.Add(new NpgsqlParameter<long[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = _seqs });
+                _stamp = command.Parameters.Add(new NpgsqlParameter<long[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = _sent });
+            }
+        }
+
+        public override async Task<int> RunAsync(long now, CancellationToken cancellationToken)
+        {
+            for (var i = 0; i < _inputs.Length; i++)
+            {
+                var id = _owned[_cursor++ % _owned.Length];
+                _inputs[i] = id;
+                _seqs[i] = _assigned[id]++;
+                _sent[i] = now;
+            }
+            if (_inputs.Length == 1)
+            {
+                ((NpgsqlParameter<int>)_input).TypedValue = _inputs[0];
+                ((NpgsqlParameter<long>)_seq).TypedValue = _seqs[0];
+                ((NpgsqlParameter<long>)_stamp).TypedValue = _sent[0];
+            }
+            await Command.ExecuteNonQueryAsync(cancellationToken);
+            return _inputs.Length;
+        }
+
+        // Only now are these rows owed to the clients.
+        public override void Committed()
+        {
+            foreach (var id in _inputs) Volatile.Write(ref _delivery.Committed[id], _assigned[id]);
+        }
+    }
+
+    /// <summary>
+    /// Updates <c>batch</c> consecutive rows at a random start within the writer's own share of ids 1..keys (writer w
+    /// of W owns the w-th contiguous W-th), so writers never wait on each other's row locks.
+    /// </summary>
+    private sealed class RangeUpdate : Transaction
+    {
+        private readonly NpgsqlParameter<long> _first = new() { NpgsqlDbType = NpgsqlDbType.Bigint };
+        private readonly NpgsqlParameter<long> _last = new() { NpgsqlDbType = NpgsqlDbType.Bigint };
+        private readonly Random _random;
+        private readonly long _low;
+        private readonly long _starts;
+        private readonly int _batch;
+
+        public RangeUpdate(NpgsqlCommand command, int batch, long keys, int writer, int writers)
+            : base(command)
+        {
+            _batch = batch;
+            _low = 1 + (keys * writer / writers);
+            var high = keys * (writer + 1) / writers;
+            _starts = high - _low - batch + 2;
+            if (_starts < 1) throw new InvalidOperationException($"{keys:N0} rows cannot give {writers} writers {batch} rows each.");
+            _random = new Random(writer);
+            command.Parameters.Add(_first);
+            command.Parameters.Add(_last);
+        }
+
+        public override Task<int> RunAsync(long now, CancellationToken cancellationToken)
+        {
+            _first.TypedValue = _low + _random.NextInt64(_starts);
+            _last.TypedValue = _first.TypedValue + _batch - 1;
+            return Command.ExecuteNonQueryAsync(cancellationToken);
         }
     }
 }

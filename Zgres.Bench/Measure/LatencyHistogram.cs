@@ -21,13 +21,15 @@ internal sealed class LatencyHistogram
         var value = Math.Max(0, microseconds);
         Interlocked.Increment(ref _counts[IndexOf(value)]);
         Interlocked.Increment(ref _count);
-        var current = Interlocked.Read(ref _max);
-        while (value > current)
-        {
-            var seen = Interlocked.CompareExchange(ref _max, value, current);
-            if (seen == current) break;
-            current = seen;
-        }
+        RaiseMax(value);
+    }
+
+    /// <summary>Adds every value <paramref name="other"/> recorded (to summarize several windows at once).</summary>
+    public void Add(LatencyHistogram other)
+    {
+        for (var index = 0; index < _counts.Length; index++) Interlocked.Add(ref _counts[index], Interlocked.Read(ref other._counts[index]));
+        Interlocked.Add(ref _count, other.Count);
+        RaiseMax(other.MaxMicroseconds);
     }
 
     /// <summary>The value at or below which <paramref name="percentile"/> % of the recorded values lie (bucket midpoint, capped at the maximum).</summary>
@@ -43,6 +45,17 @@ internal sealed class LatencyHistogram
             if (seen >= Math.Max(1, rank)) return Math.Min(MidpointOf(index), MaxMicroseconds);
         }
         return MaxMicroseconds;
+    }
+
+    private void RaiseMax(long value)
+    {
+        var current = Interlocked.Read(ref _max);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref _max, value, current);
+            if (seen == current) break;
+            current = seen;
+        }
     }
 
     private static int IndexOf(long value)

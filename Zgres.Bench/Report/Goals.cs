@@ -13,6 +13,9 @@ internal static class Figures
     public const string CpuPerEvent = "cpu µs/event";
     public const string BytesPerConnection = "bytes/connection";
     public const string BaseRss = "base rss";
+
+    /// <summary>writes: a column's rows/s over no trigger's, median of the rounds' ratios.</summary>
+    public static string UnwatchedRatio(WritesWorkload workload) => $"{BenchOptions.NameOf(workload)} ÷ no trigger";
 }
 
 /// <summary>The issue's targets (goals, not tests), checked against one run's figures for Zgres.</summary>
@@ -47,6 +50,13 @@ internal static class Goals
                 var projected = Zgres(Figures.BaseRss) + (Zgres(Figures.BytesPerConnection) * 10_000);
                 yield return $"10,000 idle connections < 1 GB server memory: {Verdict(projected < 1024.0 * 1024 * 1024)} ({F(projected / (1024.0 * 1024), "N0")} MB{(options.Clients == 10_000 ? "" : ", projected from " + options.Clients.ToString("N0", CultureInfo.InvariantCulture) + " connections")})";
                 yield return $"every connection live (probe row received once): {Verdict(Zgres(Figures.Faults) == 0)}";
+                break;
+            case Scenario.Writes:
+                foreach (var (workload, target) in new[] { (WritesWorkload.Row, 0.65), (WritesWorkload.Insert50, 0.33) })
+                {
+                    var unwatched = Zgres(Figures.UnwatchedRatio(workload));
+                    yield return $"Zgres v2 {BenchOptions.NameOf(workload)} ≥ {F(target, "0.00")}× no trigger: {Verdict(unwatched >= target)} ({F(unwatched, "0.00")}×)";
+                }
                 break;
         }
     }

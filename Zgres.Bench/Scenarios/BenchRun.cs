@@ -47,13 +47,14 @@ internal static class BenchRun
 
         var table = new ResultTable($"{options.Scenario.ToString().ToLowerInvariant()} ({options.Describe()})");
         var context = new BenchContext(options, database, table, token);
-        await using var zgres = options.RunZgres ? new ZgresTarget(database, options.ServerDll, options.ZgresClient, options.ZgresEnvironment) : null;
+        // writes runs its Zgres servers on databases of their own (see WritesScenario).
+        await using var zgres = options.RunZgres && options.Scenario != Scenario.Writes ? new ZgresTarget(database, options.ServerDll, options.ZgresClient, options.ZgresEnvironment) : null;
         await using var baseline = seedFolder is not null ? new SeedTarget(database, seedFolder) : null;
         var targets = new ITarget?[] { zgres, baseline }.OfType<ITarget>().ToArray();
         switch (options.Scenario)
         {
             case Scenario.Writes:
-                await WritesScenario.RunAsync(baseline, zgres, context);
+                await WritesScenario.RunAsync(baseline, context);
                 break;
             case Scenario.Idle:
                 foreach (var target in targets) await IdleScenario.RunAsync(target, context);
@@ -63,7 +64,7 @@ internal static class BenchRun
                 break;
         }
 
-        if (zgres is not null && options.Scenario != Scenario.Writes)
+        if (zgres is not null)
         {
             table.Note($"Zgres clients: {options.ZgresClient.ToString().ToLowerInvariant()} (see --help); baseline clients: ClientWebSocket.");
         }

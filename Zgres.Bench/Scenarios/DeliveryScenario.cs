@@ -85,7 +85,7 @@ internal static class DeliveryScenario
 
         await using (new Progress(Line))
         {
-            await RowWriters.RunAsync(context.Database.ConnectionString, target.BatchInsertSql, target.RowInsertSql, plan, delivery, stats, context.Cancellation);
+            await RowWriters.RunAsync(context.Database.ConnectionString, target.Statements, plan, delivery, stats, context.Cancellation);
             await DrainAsync(fleet, delivery, context.Cancellation);
         }
     }

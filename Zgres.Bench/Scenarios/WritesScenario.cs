@@ -1,3 +1,4 @@
+using Zgres.Bench.Cli;
 using Zgres.Bench.Hosting;
 using Zgres.Bench.Load;
 using Zgres.Bench.Measure;
@@ -6,32 +7,124 @@ using Zgres.Bench.Report;
 namespace Zgres.Bench.Scenarios;
 
 /// <summary>
-/// writes: what a trigger costs the writers. W connections insert one row per transaction, pgbench-style, into a table
-/// without trigger, then with the seed's trigger (its server listening), then with Zgres's (its server listening).
+/// writes: what a trigger and its listening server cost the writers. W connections write as fast as they can, one
+/// statement per transaction (pgbench-style), for each workload (<see cref="WritesWorkload"/>): into a table without
+/// trigger; into the seed's table with its trigger (<c>node server.js</c> listening); into Zgres's table with an
+/// earlier Zgres's trigger (<c>--before-server-dll</c>) and with this Zgres's, each of those two servers listening on a
+/// database of its own, so that each migrates and attaches its own schema version. No clients. The columns run in
+/// interleaved rounds (each server started before its column and stopped after it), so that a noisy machine slows
+/// all of them alike; the table shows each column's median and its ratio to no trigger (the median of the rounds'
+/// ratios).
 /// </summary>
 internal static class WritesScenario
 {
-    private const string PlainRowSql = "INSERT INTO public.bench_plain (input_id, seq, sent_us) VALUES ($1, $2, $3)";
+    private const string Unwatched = "no trigger";
+    private const string Seed = "seed trigger (baseline)";
+    private const string Before = "Zgres v1 (before)";
+    private const string Current = "Zgres v2";
     private const int Inputs = 1_000;
+    private const int Batch = 50;
 
-    public static async Task RunAsync(ITarget? baseline, ITarget? zgres, BenchContext context)
+    /// <summary>Rows prefilled (triggers off) in every table for update50: writers update within ids 1..UpdateKeys.</summary>
+    private const long UpdateKeys = 100_000;
+
+    /// <summary>A column: where its writers write and which server, if any, listens meanwhile.</summary>
+    private sealed record Column(string Name, BenchDatabase Database, WriteStatements Statements, ITarget? Server);
+
+    /// <summary>One measured window of one workload in one column.</summary>
+    private sealed record Measurement(WriteStats Stats, Snapshot Before, Snapshot After)
     {
-        await RunPhaseAsync("no trigger", null, PlainRowSql, context);
-        if (baseline is not null) await RunPhaseAsync("seed trigger (baseline)", baseline, baseline.RowInsertSql, context);
-        if (zgres is not null) await RunPhaseAsync("Zgres trigger", zgres, zgres.RowInsertSql, context);
+        public double RowsPerSecond => Stats.Rows / Stats.Seconds;
+
+        public double Window => After.Seconds(Before);
+
+        public double PostgresCpu => After.PostgresCpu - Before.PostgresCpu;
+
+        public double ServerCpu => After.ServerCpu - Before.ServerCpu;
+
+        public double BenchCpu => After.BenchCpu - Before.BenchCpu;
     }
 
-    private static async Task RunPhaseAsync(string column, ITarget? server, string sql, BenchContext context)
+    public static async Task RunAsync(ITarget? baseline, BenchContext context)
     {
         var options = context.Options;
-        if (server is not null) await server.StartAsync(context.Cancellation);
-        var meters = new Meters(server?.ServerPid, context.Database.PostmasterPid);
-        var plan = new LoadPlan(Inputs, options.Writers, Batch: 1, RowsPerSecond: null, options.Duration);
+        var token = context.Cancellation;
+        var table = context.Table;
+        var runBefore = options.RunZgres && options.BeforeServerDll is not null;
+        if (runBefore && !File.Exists(options.BeforeServerDll)) throw new FileNotFoundException($"--before-server-dll: {options.BeforeServerDll} does not exist.");
+
+        await using var beforeDatabase = runBefore ? await context.Database.CreateDatabaseAsync("zgres_bench_v1", token) : null;
+        await using var afterDatabase = options.RunZgres ? await context.Database.CreateDatabaseAsync("zgres_bench_v2", token) : null;
+        await using var before = beforeDatabase is null ? null : new ZgresTarget(beforeDatabase, options.BeforeServerDll!, options.ZgresClient, options.ZgresEnvironment);
+        await using var after = afterDatabase is null ? null : new ZgresTarget(afterDatabase, options.ServerDll, options.ZgresClient, options.ZgresEnvironment);
+
+        var columns = new List<Column> { new(Unwatched, context.Database, BenchDatabase.PlainTable, null) };
+        if (baseline is not null) columns.Add(new(Seed, context.Database, baseline.Statements, baseline));
+        if (before is not null) columns.Add(new(Before, beforeDatabase!, before.Statements, before));
+        if (after is not null) columns.Add(new(Current, afterDatabase!, after.Statements, after));
+
+        if (options.Workloads.Contains(WritesWorkload.Update50))
+        {
+            foreach (var column in columns)
+            {
+                Console.WriteLine(FormattableString.Invariant($"[writes/{column.Name}] prefilling rows 1..{UpdateKeys:N0} for update50 (triggers off)"));
+                await column.Database.PrefillAsync(column.Statements, UpdateKeys, token);
+            }
+        }
+
+        var results = new Dictionary<(WritesWorkload, string), List<Measurement>>();
+        var schemaVersions = new Dictionary<string, string>();
+        for (var round = 1; round <= options.Rounds; round++)
+        {
+            foreach (var column in columns)
+            {
+                if (column.Server is not null) await column.Server.StartAsync(token);
+                if (column.Server is ZgresTarget && !schemaVersions.ContainsKey(column.Name))
+                {
+                    var version = await column.Database.ZgresSchemaVersionAsync(token);
+                    schemaVersions[column.Name] = $"{version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"} ({column.Database.Name})";
+                    Console.WriteLine($"[writes/{column.Name}] zgres.schema_version max(version) = {schemaVersions[column.Name]}");
+                }
+                foreach (var workload in options.Workloads)
+                {
+                    var label = $"writes r{round}/{options.Rounds} {column.Name} · {BenchOptions.NameOf(workload)}";
+                    var measurement = await MeasureAsync(label, column, PlanOf(workload, options), context);
+                    if (!results.TryGetValue((workload, column.Name), out var runs)) results[(workload, column.Name)] = runs = [];
+                    runs.Add(measurement);
+                }
+                if (column.Server is not null) await column.Server.StopAsync();
+            }
+        }
+
+        Report(columns, results, context);
+        foreach (var (column, version) in schemaVersions) table.Set(column, "Zgres schema: max(version) of zgres.schema_version (database)", version);
+        table.Note(FormattableString.Invariant($"Columns ran in {options.Rounds} interleaved rounds ({string.Join(", ", columns.Select(c => c.Name))}, then again), each server started before its column and stopped after it; in each column every workload wrote for {options.Warmup.TotalSeconds:0.#} s unmeasured, then {options.Duration.TotalSeconds:0.#} s measured, with {options.Writers} writers and no clients. Figures are medians over the rounds; \"÷ no trigger\" is the median of the rounds' ratios."));
+        if (options.Workloads.Contains(WritesWorkload.Update50))
+        {
+            table.Note(FormattableString.Invariant($"update50: rows 1..{UpdateKeys:N0} prefilled with triggers off; each writer updates {Batch} consecutive rows at a random start within its own 1/{options.Writers} of them."));
+        }
+        if (before is not null) table.Note($"{Before}: {options.BeforeServerDll}; {Current}: {options.ServerDll}.");
+        else if (options.RunZgres) table.Note($"{Before}: skipped (no --before-server-dll given).");
+    }
+
+    private static LoadPlan PlanOf(WritesWorkload workload, BenchOptions options) => workload switch
+    {
+        WritesWorkload.Row => new LoadPlan(Inputs, options.Writers, Batch: 1, RowsPerSecond: null, options.Duration),
+        WritesWorkload.Insert50 => new LoadPlan(Inputs, options.Writers, Batch, RowsPerSecond: null, options.Duration),
+        _ => new LoadPlan(Inputs, options.Writers, Batch, RowsPerSecond: null, options.Duration, UpdateKeys: UpdateKeys),
+    };
+
+    /// <summary>The workload's warm-up (unmeasured), then its measured window with a progress line.</summary>
+    private static async Task<Measurement> MeasureAsync(string label, Column column, LoadPlan plan, BenchContext context)
+    {
+        var options = context.Options;
+        var connectionString = column.Database.ConnectionString;
+        var meters = new Meters(column.Server?.ServerPid, context.Database.PostmasterPid);
         var delivery = new Delivery(Inputs);
         if (options.Warmup > TimeSpan.Zero)
         {
-            Console.WriteLine($"[writes/{column}] warm-up {options.Warmup.TotalSeconds:0} s");
-            await RowWriters.RunAsync(context.Database.ConnectionString, sql, sql, plan with { Duration = options.Warmup }, delivery, null, context.Cancellation);
+            Console.WriteLine($"[{label}] warm-up {options.Warmup.TotalSeconds:0.#} s");
+            await RowWriters.RunAsync(connectionString, column.Statements, plan with { Duration = options.Warmup }, delivery, null, context.Cancellation);
         }
         var stats = new WriteStats();
         var before = meters.Take();
@@ -43,26 +136,59 @@ internal static class WritesScenario
             var now = meters.Take();
             var seconds = Math.Max(0.001, now.Seconds(previous));
             var rows = stats.Rows;
-            var line = FormattableString.Invariant($"[writes/{column}] rows/s {Format.Count((rows - previousRows) / seconds),8} | cpu pg {Format.Percent((now.PostgresCpu - previous.PostgresCpu) / seconds),5} listener {Format.Percent((now.ServerCpu - previous.ServerCpu) / seconds),5} bench {Format.Percent((now.BenchCpu - previous.BenchCpu) / seconds),5} other {Format.Number(now.OtherCores(previous), "0.00")}");
+            var line = FormattableString.Invariant($"[{label}] rows/s {Format.Count((rows - previousRows) / seconds),8} | cpu pg {Format.Percent((now.PostgresCpu - previous.PostgresCpu) / seconds),5} listener {Format.Percent((now.ServerCpu - previous.ServerCpu) / seconds),5} bench {Format.Percent((now.BenchCpu - previous.BenchCpu) / seconds),5} other {Format.Number(now.OtherCores(previous), "0.00")}");
             previous = now;
             previousRows = rows;
             return line;
         }))
         {
-            await RowWriters.RunAsync(context.Database.ConnectionString, sql, sql, plan, delivery, stats, context.Cancellation);
+            await RowWriters.RunAsync(connectionString, column.Statements, plan, delivery, stats, context.Cancellation);
             after = meters.Take();
         }
-        var window = after.Seconds(before);
-        var postgres = after.PostgresCpu - before.PostgresCpu;
+        return new Measurement(stats, before, after);
+    }
+
+    private static void Report(List<Column> columns, Dictionary<(WritesWorkload, string), List<Measurement>> results, BenchContext context)
+    {
         var table = context.Table;
-        table.Set(column, "rows/s (one row per transaction)", Format.Count(stats.Rows / stats.Seconds));
-        table.Set(column, "rows", Format.Count(stats.Rows));
-        table.Set(column, "commit latency p50 / p99 (ms)", $"{Format.Milliseconds(stats.CommitLatency.Percentile(50))} / {Format.Milliseconds(stats.CommitLatency.Percentile(99))}");
-        table.Set(column, "PostgreSQL CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(postgres)} ({Format.Number(postgres / window, "0.00")})"));
-        table.Set(column, "PostgreSQL CPU µs / row", Format.Number(postgres * 1e6 / stats.Rows, "0.0"));
-        table.Set(column, "listening server CPU (cores busy)", server is null ? "–" : FormattableString.Invariant($"{Format.Seconds(after.ServerCpu - before.ServerCpu)} ({Format.Number((after.ServerCpu - before.ServerCpu) / window, "0.00")})"));
-        table.Set(column, "bench CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(after.BenchCpu - before.BenchCpu)} ({Format.Number((after.BenchCpu - before.BenchCpu) / window, "0.00")})"));
-        table.Set(column, "machine busy (other processes, cores)", $"{Format.Percent((after.MachineBusy - before.MachineBusy) / (after.MachineTotal - before.MachineTotal))} ({Format.Number(after.OtherCores(before), "0.00")})");
-        if (server is not null) await server.StopAsync();
+        foreach (var workload in context.Options.Workloads)
+        {
+            var name = workload switch
+            {
+                WritesWorkload.Row => "row (1-row INSERT)",
+                WritesWorkload.Insert50 => "insert50 (50-row INSERT)",
+                _ => "update50 (50-row UPDATE)",
+            };
+            var unwatched = results[(workload, Unwatched)];
+            foreach (var column in columns)
+            {
+                var runs = results[(workload, column.Name)];
+                var ratio = Median(runs.Select((run, round) => run.RowsPerSecond / unwatched[round].RowsPerSecond));
+                var latency = new LatencyHistogram();
+                foreach (var run in runs) latency.Add(run.Stats.CommitLatency);
+                double Cores(Func<Measurement, double> cpu) => Median(runs.Select(run => cpu(run) / run.Window));
+
+                table.Set(column.Name, $"{name}: rows/s (median)", Format.Count(Median(runs.Select(run => run.RowsPerSecond))));
+                table.Set(column.Name, $"{name}: ÷ no trigger", Format.Number(ratio, "0.00") + "×");
+                table.Set(column.Name, $"{name}: rows/s by round", string.Join(" · ", runs.Select(run => Format.Count(run.RowsPerSecond))));
+                table.Set(column.Name, $"{name}: commit latency p50 / p99 (ms, all rounds)", $"{Format.Milliseconds(latency.Percentile(50))} / {Format.Milliseconds(latency.Percentile(99))}");
+                table.Set(column.Name, $"{name}: PostgreSQL CPU µs / row", Format.Number(Median(runs.Select(run => run.PostgresCpu * 1e6 / run.Stats.Rows)), "0.0"));
+                table.Set(column.Name, $"{name}: listening server CPU µs / row", column.Server is null ? "–" : Format.Number(Median(runs.Select(run => run.ServerCpu * 1e6 / run.Stats.Rows)), "0.0"));
+                table.Set(column.Name, $"{name}: cores busy: PostgreSQL / server / bench / other", string.Join(" / ",
+                    Format.Number(Cores(run => run.PostgresCpu), "0.00"),
+                    column.Server is null ? "–" : Format.Number(Cores(run => run.ServerCpu), "0.00"),
+                    Format.Number(Cores(run => run.BenchCpu), "0.00"),
+                    Format.Number(Median(runs.Select(run => run.After.OtherCores(run.Before))), "0.00")));
+                if (column.Name == Current) table.Figure("Zgres", Figures.UnwatchedRatio(workload), ratio);
+            }
+        }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0) return double.NaN;
+        var middle = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 }
