@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Zgres.Client;
 using Zgres.Server.Hosting;
 using Zgres.Tests.Infrastructure;
 
@@ -142,6 +143,44 @@ public sealed class CommitOrderTests(PostgresFixture database)
         Assert.All(inputEvents, e => Assert.Equal("7", e.InputId));
         await table.AssertNoMoreAsync(100_000, TimeSpan.FromMilliseconds(500));
         Assert.Equal(1_000, input.Events.Count);
+    }
+
+    [Fact]
+    public async Task A_table_with_statement_triggers_delivers_the_same_events_as_one_with_row_triggers()
+    {
+        var perRow = await database.CreateTableAsync();
+        var perStatement = await database.CreateTableAsync();
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [perRow, perStatement],
+            settings: new Dictionary<string, string?> { ["Zgres:Tables:1:StatementTriggers"] = "true" });
+        await using var client = await server.ConnectClientAsync();
+        var rowEvents = new EventCollector();
+        var statementEvents = new EventCollector();
+        await using var rowSubscription = await client.SubscribeAsync(perRow, inputId: null, rowEvents.OnChange);
+        await using var statementSubscription = await client.SubscribeAsync(perStatement, inputId: null, statementEvents.OnChange);
+
+        foreach (var table in new[] { perRow, perStatement })
+        {
+            await database.ExecuteAsync($"""
+                BEGIN;
+                INSERT INTO {table} (input_id, value) SELECT i, 'row ' || i FROM generate_series(1, 3) i;
+                INSERT INTO {table} (input_id, value) SELECT 1, 'never' WHERE false;
+                UPDATE {table} SET value = 'changed' WHERE input_id <= 2;
+                DELETE FROM {table} WHERE input_id = 3;
+                COMMIT;
+                DELETE FROM {table} WHERE false;
+                TRUNCATE {table};
+                """);
+        }
+
+        static string[] Shape(IReadOnlyList<ChangeEvent> events) =>
+            [.. events.Select(e => $"{e.Operation} {e.InputId} {e.Data.GetRawText()} {e.Old?.GetRawText()}")];
+        var expected = Shape(await rowEvents.WaitForAsync(7));
+        Assert.Equal(expected, Shape(await statementEvents.WaitForAsync(7)));
+        Assert.Equal([ChangeOperation.Insert, ChangeOperation.Insert, ChangeOperation.Insert, ChangeOperation.Update, ChangeOperation.Update,
+            ChangeOperation.Delete, ChangeOperation.Truncate], rowEvents.Events.Select(e => e.Operation));
+        await statementEvents.AssertNoMoreAsync(7, TimeSpan.FromMilliseconds(300));
+        Assert.Equal(2L, await database.ScalarAsync<long>(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname IN ('zgres_notify_insert', 'zgres_notify_delete')", perStatement));
     }
 
     private static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, string value)

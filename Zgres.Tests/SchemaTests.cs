@@ -11,7 +11,7 @@ public sealed class SchemaTests(PostgresFixture database)
     [Fact]
     public async Task Migrate_command_applies_the_migrations_exits_zero_and_is_idempotent()
     {
-        var connectionString = await database.CreateDatabaseAsync();
+        var connectionString = (await database.CreateDatabaseAsync()).ConnectionString;
 
         var first = await RunServerAsync(["migrate"], connectionString);
         var second = await RunServerAsync(["migrate"], connectionString);
@@ -67,6 +67,31 @@ public sealed class SchemaTests(PostgresFixture database)
 
         Assert.Equal(1, narrowed.Log.Count("TriggerAttached"));
     }
+
+    [Fact]
+    public async Task Switching_a_table_to_statement_triggers_and_back_reattaches_and_leaves_only_the_triggers_of_the_mode()
+    {
+        var table = await database.CreateTableAsync();
+        await using (await ZgresTestServer.StartAsync(database.ConnectionString, [table])) { }
+        var statementMode = new Dictionary<string, string?> { ["Zgres:Tables:0:StatementTriggers"] = "true" };
+
+        await using (var switched = await ZgresTestServer.StartAsync(database.ConnectionString, [table], settings: statementMode))
+        {
+            Assert.Equal(1, switched.Log.Count("TriggerAttached"));
+        }
+        Assert.Equal(["zgres_notify", "zgres_notify_delete", "zgres_notify_insert", "zgres_notify_truncate"], await TriggerNamesAsync(table));
+        await using (var again = await ZgresTestServer.StartAsync(database.ConnectionString, [table], settings: statementMode))
+        {
+            Assert.Equal(1, again.Log.Count("TriggerAlreadyAttached"));
+        }
+        await using var back = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+
+        Assert.Equal(1, back.Log.Count("TriggerAttached"));
+        Assert.Equal(["zgres_notify", "zgres_notify_truncate"], await TriggerNamesAsync(table));
+    }
+
+    private async Task<string[]> TriggerNamesAsync(string table) =>
+        await database.ScalarAsync<string[]>($"SELECT array_agg(tgname::text ORDER BY tgname) FROM pg_trigger WHERE tgrelid = 'public.{table}'::regclass");
 
     [Theory]
     [InlineData("Columns:0", "nope", "has no column 'nope' (listed in its Columns)")]

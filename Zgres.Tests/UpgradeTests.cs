@@ -16,26 +16,31 @@ public sealed class UpgradeTests(PostgresFixture database)
     [Fact]
     public async Task Rolling_back_to_trigger_v1_and_forward_again_with_triggers_attached_keeps_every_event_and_every_writer_writing()
     {
-        var connectionString = await database.CreateDatabaseAsync();
-        var table = await CreateTableAsync(connectionString);
-        await using (var first = await ZgresTestServer.StartAsync(connectionString, [table]))
+        var scratch = await database.CreateDatabaseAsync();
+        var table = await scratch.CreateTableAsync();
+        var batched = await scratch.CreateTableAsync();
+        await using (var first = await ZgresTestServer.StartAsync(scratch.ConnectionString, [table, batched],
+            settings: new Dictionary<string, string?> { ["Zgres:Tables:1:StatementTriggers"] = "true" }))
         {
-            await ExecuteAsync(connectionString, $"INSERT INTO {table} (input_id, value) VALUES (1, 'v2 a'), (1, 'v2 b')");
+            await scratch.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'v2 a'), (1, 'v2 b'); INSERT INTO {batched} (input_id) VALUES (1)");
         }
 
-        await MigrateAsync(connectionString, TriggerV1);
-        Assert.Equal(TriggerV1, await ScalarAsync<long>(connectionString, "SELECT max(version) FROM zgres.schema_version"));
-        Assert.Equal(0L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM zgres.events WHERE snapshot_xmin IS NULL"));
-        await ExecuteAsync(connectionString, $"INSERT INTO {table} (input_id, value) VALUES (1, 'v1 a'); UPDATE {table} SET value = 'v1 b' WHERE value = 'v2 b'");
-        Assert.Equal(2L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM zgres.events e WHERE e.data ->> 'value' LIKE 'v1%'"));
+        await MigrateAsync(scratch.ConnectionString, TriggerV1);
+        Assert.Equal(TriggerV1, await scratch.ScalarAsync<long>("SELECT max(version) FROM zgres.schema_version"));
+        Assert.Equal(0L, await scratch.ScalarAsync<long>("SELECT count(*) FROM zgres.events WHERE snapshot_xmin IS NULL"));
+        await scratch.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'v1 a'); UPDATE {table} SET value = 'v1 b' WHERE value = 'v2 b'");
+        Assert.Equal(2L, await scratch.ScalarAsync<long>("SELECT count(*) FROM zgres.events e WHERE e.data ->> 'value' LIKE 'v1%'"));
+        // The table that had statement-level triggers is back on v1's row trigger, for every operation.
+        await scratch.ExecuteAsync($"INSERT INTO {batched} (input_id, value) VALUES (2, 'v1'); DELETE FROM {batched} WHERE input_id = 1");
+        Assert.Equal(3L, await scratch.ScalarAsync<long>("SELECT count(*) FROM zgres.events WHERE table_name = $1", batched));
 
-        await MigrateAsync(connectionString, version: null);
-        await ExecuteAsync(connectionString, $"INSERT INTO {table} (input_id, value) VALUES (1, 'v2 again')");
-        await using var server = await ZgresTestServer.StartAsync(connectionString, [table]);
+        await MigrateAsync(scratch.ConnectionString, version: null);
+        await scratch.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'v2 again')");
+        await using var server = await ZgresTestServer.StartAsync(scratch.ConnectionString, [table]);
         await using var client = await server.ConnectClientAsync();
         var received = new EventCollector();
         await using var subscription = await client.SubscribeAsync(table, inputId: "1", after: 0, received.OnChange);
-        await ExecuteAsync(connectionString, $"INSERT INTO {table} (input_id, value) VALUES (1, 'live')");
+        await scratch.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'live')");
 
         var events = await received.WaitForAsync(6);
         Assert.Equal(["v2 a", "v2 b", "v1 a", "v1 b", "v2 again", "live"], events.Select(e => e.Data.GetProperty("value").GetString()));
@@ -46,9 +51,10 @@ public sealed class UpgradeTests(PostgresFixture database)
     [Fact]
     public async Task Upgrading_a_database_from_trigger_v1_while_writers_write_lets_a_client_resume_from_a_v1_event_and_miss_nothing()
     {
-        var connectionString = await database.CreateDatabaseAsync();
+        var scratch = await database.CreateDatabaseAsync();
+        var connectionString = scratch.ConnectionString;
         await MigrateAsync(connectionString, TriggerV1);
-        var table = await CreateTableAsync(connectionString, "id bigserial PRIMARY KEY, input_id int, writer int, seq int");
+        var table = await scratch.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
         // As the v1 server left it: its trigger attached with the same arguments v2 uses.
         await using (var dataSource = NpgsqlDataSource.Create(connectionString))
         {
@@ -59,7 +65,7 @@ public sealed class UpgradeTests(PostgresFixture database)
         var writers = Enumerable.Range(0, 3).Select(writer => WriteUntilStoppedAsync(connectionString, table, writer, stop.Token)).ToArray();
         await Task.Delay(TimeSpan.FromSeconds(1));
         // What a client of the v1 server had stored as its last id when that server stopped.
-        var stored = await ScalarAsync<long>(connectionString, "SELECT max(id) FROM zgres.events");
+        var stored = await scratch.ScalarAsync<long>("SELECT max(id) FROM zgres.events");
 
         await using var server = await ZgresTestServer.StartAsync(connectionString, [table]);
         await using var client = await server.ConnectClientAsync();
@@ -69,9 +75,9 @@ public sealed class UpgradeTests(PostgresFixture database)
         await stop.CancelAsync();
         var written = (await Task.WhenAll(writers)).Sum();
 
-        Assert.True(await ScalarAsync<long>(connectionString, "SELECT count(*) FROM zgres.events WHERE snapshot_xmin IS NOT NULL AND id > $1", stored) > 0, "no v1 event after the stored id");
-        Assert.True(await ScalarAsync<long>(connectionString, "SELECT count(*) FROM zgres.events WHERE snapshot IS NOT NULL") > 0, "no v2 event");
-        var expected = (long[])await ScalarAsync<object>(connectionString, "SELECT array_agg(id ORDER BY id) FROM zgres.events WHERE id > $1", stored);
+        Assert.True(await scratch.ScalarAsync<long>("SELECT count(*) FROM zgres.events WHERE snapshot_xmin IS NOT NULL AND id > $1", stored) > 0, "no v1 event after the stored id");
+        Assert.True(await scratch.ScalarAsync<long>("SELECT count(*) FROM zgres.events WHERE snapshot IS NOT NULL") > 0, "no v2 event");
+        var expected = (long[])await scratch.ScalarAsync<object>("SELECT array_agg(id ORDER BY id) FROM zgres.events WHERE id > $1", stored);
         var events = await received.WaitUntilAsync(events => expected.All(events.Select(e => e.Id).ToHashSet().Contains), TimeSpan.FromSeconds(30),
             () => $"the {expected.Length} events after {stored}");
         Assert.Equal(events.Count, events.Select(e => e.Id).Distinct().Count());
@@ -80,7 +86,7 @@ public sealed class UpgradeTests(PostgresFixture database)
             var order = writer.Select(e => e.Data.GetProperty("seq").GetInt32()).ToList();
             Assert.Equal(order.Order(), order);
         }
-        Assert.Equal(written, await ScalarAsync<long>(connectionString, $"SELECT count(*) FROM {table}"));
+        Assert.Equal(written, await scratch.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
     }
 
     /// <summary>One row per transaction until stopped; any failure (the upgrade must not stop a writer) fails the test.</summary>
@@ -106,29 +112,5 @@ public sealed class UpgradeTests(PostgresFixture database)
     {
         var (exitCode, output) = await SchemaTests.RunServerAsync(version is long target ? ["migrate", target.ToString(System.Globalization.CultureInfo.InvariantCulture)] : ["migrate"], connectionString);
         Assert.True(exitCode == 0, output);
-    }
-
-    private static async Task<string> CreateTableAsync(string connectionString, string columns = "id bigserial PRIMARY KEY, input_id int, value text")
-    {
-        var name = "t_" + Guid.NewGuid().ToString("N")[..12];
-        await ExecuteAsync(connectionString, $"CREATE TABLE public.{name} ({columns})");
-        return name;
-    }
-
-    private static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<T> ScalarAsync<T>(string connectionString, string sql, params object[] parameters)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        foreach (var parameter in parameters) command.Parameters.Add(new NpgsqlParameter { Value = parameter });
-        return (T)(await command.ExecuteScalarAsync())!;
     }
 }

@@ -48,6 +48,10 @@ public sealed class WatchedTableOptions
     /// <summary>The column whose value names a row's <c>input:</c> group.</summary>
     [Required]
     public string InputColumn { get; set; } = "input_id";
+
+    /// <summary>Log INSERTs and DELETEs once per statement (a statement-level trigger with a transition table) instead
+    /// of once per row: cheaper for tables written in batches, dearer for single-row statements. The events are the same.</summary>
+    public bool StatementTriggers { get; set; }
 }
 
 /// <summary>How long, and how many, events <c>zgres.events</c> keeps for resume.</summary>

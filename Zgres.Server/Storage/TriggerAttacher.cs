@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Npgsql;
 using Zgres.Server.Hosting;
@@ -5,17 +6,29 @@ using Zgres.Server.Hosting;
 namespace Zgres.Server.Storage;
 
 /// <summary>
-/// Checks each configured table against the catalog and attaches <c>zgres.notify_trigger()</c> where it is
-/// missing or differs. When every trigger is already as configured nothing is written and no table lock is taken.
+/// Checks each configured table against the catalog and attaches Zgres's triggers where they are missing or differ:
+/// <c>zgres.notify_trigger()</c> for each row changed and for TRUNCATE, or, for a table with
+/// <see cref="WatchedTableOptions.StatementTriggers"/>, <c>zgres.notify_statement_trigger()</c> once per INSERT and
+/// DELETE statement (UPDATE and TRUNCATE as before). When every trigger is already as configured nothing is written
+/// and no table lock is taken.
 /// </summary>
 public sealed partial class TriggerAttacher(ILogger<TriggerAttacher> logger)
 {
-    private const string RowTrigger = "zgres_notify";
-    private const string TruncateTrigger = "zgres_notify_truncate";
-
     // pg_trigger.tgtype bits: ROW 1, INSERT 4, DELETE 8, UPDATE 16, TRUNCATE 32 (AFTER is the absence of BEFORE 2).
-    private const short RowTriggerType = 1 | 4 | 8 | 16;
-    private const short TruncateTriggerType = 32;
+    private static readonly ZgresTrigger RowChanges = new("zgres_notify", 1 | 4 | 8 | 16, "zgres.notify_trigger()",
+        "AFTER INSERT OR UPDATE OR DELETE ON {0} FOR EACH ROW");
+    private static readonly ZgresTrigger RowUpdates = new("zgres_notify", 1 | 16, "zgres.notify_trigger()",
+        "AFTER UPDATE ON {0} FOR EACH ROW");
+    private static readonly ZgresTrigger InsertStatements = new("zgres_notify_insert", 4, "zgres.notify_statement_trigger()",
+        "AFTER INSERT ON {0} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT");
+    private static readonly ZgresTrigger DeleteStatements = new("zgres_notify_delete", 8, "zgres.notify_statement_trigger()",
+        "AFTER DELETE ON {0} REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT");
+    private static readonly ZgresTrigger Truncates = new("zgres_notify_truncate", 32, "zgres.notify_trigger()",
+        "AFTER TRUNCATE ON {0} FOR EACH STATEMENT");
+
+    private static readonly ZgresTrigger[] PerRow = [RowChanges, Truncates];
+    private static readonly ZgresTrigger[] PerStatement = [RowUpdates, InsertStatements, DeleteStatements, Truncates];
+    private static readonly string[] Names = [.. PerStatement.Select(t => t.Name).Distinct()];
 
     public async Task<IReadOnlyList<WatchedTable>> AttachAsync(NpgsqlDataSource dataSource, string channel,
         IEnumerable<WatchedTableOptions> configured, CancellationToken cancellationToken)
@@ -26,14 +39,15 @@ public sealed partial class TriggerAttacher(ILogger<TriggerAttacher> logger)
         {
             var table = await CheckAsync(connection, options, cancellationToken);
             var arguments = TriggerArguments(channel, table, options.Columns is not null);
-            if (await IsAttachedAsync(connection, table.Name, arguments, cancellationToken))
+            var triggers = options.StatementTriggers ? PerStatement : PerRow;
+            if (await IsAttachedAsync(connection, table.Name, triggers, arguments, cancellationToken))
             {
                 LogAlreadyAttached(table.Name.ToString());
             }
             else
             {
-                await AttachAsync(connection, table.Name, arguments, cancellationToken);
-                LogAttached(table.Name.ToString());
+                await AttachAsync(connection, table.Name, triggers, arguments, cancellationToken);
+                LogAttached(table.Name.ToString(), options.StatementTriggers ? "per statement for INSERT and DELETE" : "per row");
             }
             tables.Add(table);
         }
@@ -75,47 +89,45 @@ public sealed partial class TriggerAttacher(ILogger<TriggerAttacher> logger)
     private static string[] TriggerArguments(string channel, WatchedTable table, bool explicitColumns) =>
         [channel, table.InputColumn, .. explicitColumns ? table.PublishedColumns : []];
 
-    private static async Task<bool> IsAttachedAsync(NpgsqlConnection connection, TableName table, string[] arguments, CancellationToken cancellationToken)
+    /// <summary>Whether the table carries exactly <paramref name="expected"/> of Zgres's triggers, enabled, with these arguments.</summary>
+    private static async Task<bool> IsAttachedAsync(NpgsqlConnection connection, TableName table, ZgresTrigger[] expected, string[] arguments, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
-            SELECT t.tgname::text, t.tgtype, t.tgenabled = 'O' AND t.tgfoid = 'zgres.notify_trigger()'::regprocedure, t.tgargs
+            SELECT t.tgname::text, t.tgtype, t.tgenabled = 'O', t.tgfoid::regprocedure::text, t.tgargs
             FROM pg_trigger t
-            WHERE t.tgrelid = format('%I.%I', $1::text, $2::text)::regclass AND t.tgname IN ($3, $4)
+            WHERE t.tgrelid = format('%I.%I', $1::text, $2::text)::regclass AND t.tgname = ANY ($3)
             """, connection)
         {
-            Parameters = { new() { Value = table.Schema }, new() { Value = table.Name }, new() { Value = RowTrigger }, new() { Value = TruncateTrigger } },
+            Parameters = { new() { Value = table.Schema }, new() { Value = table.Name }, new() { Value = Names } },
         };
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var matching = 0;
         while (await reader.ReadAsync(cancellationToken))
         {
-            var expectedType = reader.GetString(0) == RowTrigger ? RowTriggerType : TruncateTriggerType;
-            if (reader.GetInt16(1) == expectedType && reader.GetBoolean(2) && DecodeArguments(reader.GetFieldValue<byte[]>(3)).SequenceEqual(arguments))
+            var trigger = Array.Find(expected, t => t.Name == reader.GetString(0));
+            if (trigger is null || reader.GetInt16(1) != trigger.Type || !reader.GetBoolean(2) || reader.GetString(3) != trigger.Function
+                || !DecodeArguments(reader.GetFieldValue<byte[]>(4)).SequenceEqual(arguments))
             {
-                matching++;
+                return false;
             }
+            matching++;
         }
-        return matching == 2;
+        return matching == expected.Length;
     }
 
     // tgargs holds each argument followed by a NUL byte.
     private static string[] DecodeArguments(byte[] tgargs) =>
         Encoding.UTF8.GetString(tgargs).Split('\0')[..^1];
 
-    private static async Task AttachAsync(NpgsqlConnection connection, TableName table, string[] arguments, CancellationToken cancellationToken)
+    private static async Task AttachAsync(NpgsqlConnection connection, TableName table, ZgresTrigger[] triggers, string[] arguments, CancellationToken cancellationToken)
     {
         var target = $"{Identifier(table.Schema)}.{Identifier(table.Name)}";
         var argumentList = string.Join(", ", arguments.Select(Literal));
+        var drops = Names.Select(name => $"DROP TRIGGER IF EXISTS {name} ON {target};");
+        var creates = triggers.Select(t => $"CREATE TRIGGER {t.Name} {string.Format(CultureInfo.InvariantCulture, t.When, target)} EXECUTE FUNCTION {t.Function[..^2]}({argumentList});");
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand($"""
-            SELECT pg_advisory_xact_lock({AdvisoryLocks.SchemaChange});
-            DROP TRIGGER IF EXISTS {RowTrigger} ON {target};
-            DROP TRIGGER IF EXISTS {TruncateTrigger} ON {target};
-            CREATE TRIGGER {RowTrigger} AFTER INSERT OR UPDATE OR DELETE ON {target}
-                FOR EACH ROW EXECUTE FUNCTION zgres.notify_trigger({argumentList});
-            CREATE TRIGGER {TruncateTrigger} AFTER TRUNCATE ON {target}
-                FOR EACH STATEMENT EXECUTE FUNCTION zgres.notify_trigger({argumentList});
-            """, connection, transaction);
+        await using var command = new NpgsqlCommand(
+            string.Join('\n', [$"SELECT pg_advisory_xact_lock({AdvisoryLocks.SchemaChange});", .. drops, .. creates]), connection, transaction);
         await command.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
@@ -124,9 +136,15 @@ public sealed partial class TriggerAttacher(ILogger<TriggerAttacher> logger)
 
     private static string Literal(string value) => $"'{value.Replace("'", "''", StringComparison.Ordinal)}'";
 
-    [LoggerMessage(EventId = 210, EventName = "TriggerAttached", Level = LogLevel.Information, Message = "Attached zgres.notify_trigger() to {Table}")]
-    private partial void LogAttached(string table);
+    [LoggerMessage(EventId = 210, EventName = "TriggerAttached", Level = LogLevel.Information, Message = "Attached Zgres's triggers to {Table} ({Granularity})")]
+    private partial void LogAttached(string table, string granularity);
 
-    [LoggerMessage(EventId = 211, EventName = "TriggerAlreadyAttached", Level = LogLevel.Information, Message = "zgres.notify_trigger() already attached to {Table} as configured; nothing changed")]
+    [LoggerMessage(EventId = 211, EventName = "TriggerAlreadyAttached", Level = LogLevel.Information, Message = "Zgres's triggers already attached to {Table} as configured; nothing changed")]
     private partial void LogAlreadyAttached(string table);
+
+    /// <param name="Name">Its name on the table.</param>
+    /// <param name="Type">Its <c>pg_trigger.tgtype</c>.</param>
+    /// <param name="Function">The function it runs, as <c>regprocedure</c> prints it.</param>
+    /// <param name="When">What fires it, with <c>{0}</c> for the table.</param>
+    private sealed record ZgresTrigger(string Name, short Type, string Function, string When);
 }

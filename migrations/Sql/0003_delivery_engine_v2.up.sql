@@ -59,3 +59,45 @@ BEGIN
     RETURN NULL;
 END;
 $function$;
+
+-- For tables configured with StatementTriggers: INSERT and DELETE logged once per statement, from its transition
+-- table, as
+--   AFTER INSERT ... REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT  and  AFTER DELETE ... OLD TABLE AS old_rows,
+-- with the same arguments as zgres.notify_trigger() (which still logs their UPDATEs and TRUNCATEs). One INSERT ...
+-- SELECT per statement is cheaper than a trigger call per row for statements of many rows, and dearer for statements
+-- of one (see BENCHMARKS.md). The events are the same; the transaction's first statement carries the snapshot on
+-- each of its rows; a statement that changed no row writes and rings nothing.
+CREATE FUNCTION zgres.notify_statement_trigger() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+AS $function$
+DECLARE
+    xact    xid8 := pg_current_xact_id();
+    first   pg_snapshot;
+    written bigint;
+BEGIN
+    IF current_setting('zgres.announced', true) IS DISTINCT FROM xact::text THEN
+        first := pg_current_snapshot();
+    END IF;
+
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO zgres.events (xid, snapshot, created_at, schema_name, table_name, operation, input_id, data)
+        SELECT xact, first, clock_timestamp(), TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP, r.j ->> TG_ARGV[1],
+               CASE WHEN TG_NARGS > 2 THEN zgres.published(r.j, TG_ARGV[2:]) ELSE r.j END
+        FROM (SELECT to_json(n) AS j FROM new_rows n) r;
+    ELSE
+        INSERT INTO zgres.events (xid, snapshot, created_at, schema_name, table_name, operation, input_id, data)
+        SELECT xact, first, clock_timestamp(), TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP, r.j ->> TG_ARGV[1],
+               CASE WHEN TG_NARGS > 2 THEN zgres.published(r.j, TG_ARGV[2:]) ELSE r.j END
+        FROM (SELECT to_json(o) AS j FROM old_rows o) r;
+    END IF;
+    GET DIAGNOSTICS written = ROW_COUNT;
+
+    IF written > 0 AND first IS NOT NULL THEN
+        PERFORM pg_notify(TG_ARGV[0], '');
+        PERFORM set_config('zgres.announced', xact::text, true);
+    END IF;
+    RETURN NULL;
+END;
+$function$;
