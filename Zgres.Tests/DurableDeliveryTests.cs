@@ -66,6 +66,33 @@ public sealed class DurableDeliveryTests(PostgresFixture database)
     }
 
     [Fact]
+    public async Task Retention_keeps_what_another_instances_listener_has_not_read_and_prunes_it_once_that_listener_is_gone()
+    {
+        await using var live = await LiveTable.StartAsync(database, settings: new Dictionary<string, string?>
+        {
+            ["Zgres:Retention:MaxEvents"] = "5",
+            ["Zgres:Retention:PruneInterval"] = "00:00:00.100",
+        });
+        // A listener of another instance, stuck where the log stands now.
+        var lagging = Guid.NewGuid();
+        await database.ExecuteAsync("INSERT INTO zgres.listeners VALUES ($1, pg_current_snapshot(), clock_timestamp() + interval '1 hour')", lagging);
+        var received = await live.SubscribeAsync(inputId: null);
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id) SELECT i FROM generate_series(1, 20) i");
+        await received.WaitForAsync(20);
+
+        Assert.True(await live.Server.Log.WaitForAsync("RetentionWaitingForListeners"));
+        Assert.Equal(20L, await database.ScalarAsync<long>("SELECT count(*) FROM zgres.events WHERE table_name = $1", live.Name));
+
+        await database.ExecuteAsync("DELETE FROM zgres.listeners WHERE listener = $1", lagging);
+        var deadline = DateTime.UtcNow.AddSeconds(45);
+        while (await database.ScalarAsync<long>("SELECT count(*) FROM zgres.events WHERE table_name = $1", live.Name) > 5)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "retention did not prune once the lagging listener was gone");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
     public async Task With_every_server_connection_killed_each_second_four_writers_rows_reach_each_input_subscriber_exactly_once_in_commit_order()
     {
         var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
