@@ -188,13 +188,8 @@ public sealed partial class ListenerService(
         var count = 0;
         await position.AdvanceAsync(async from =>
         {
-            await foreach (var page in EventLogReader.ReadCommittedSinceAsync(connection, from, cancellationToken))
-            {
-                foreach (var change in page.Events) dispatcher.Dispatch(change);
-                count += page.Events.Count;
-                if (page.Next is { } next) return next;
-            }
-            throw new InvalidOperationException("A log read ended without its last page.");
+            (var next, count) = await EventLogReader.ReadCommittedSinceAsync(connection, from, dispatcher.Dispatch, cancellationToken);
+            return next;
         }, cancellationToken);
         metrics.Read(count);
         Interlocked.Increment(ref _reads);

@@ -12,9 +12,6 @@ namespace Zgres.Server.Storage;
 /// </summary>
 public static class EventLogReader
 {
-    /// <summary>Events per statement of the listener: a large read is read in pages of this many.</summary>
-    public const int PageSize = 2_000;
-
     /// <summary>Events per statement of a replay: what a client that stops reading mid-replay can hold in memory.</summary>
     public const int ReplayPageSize = 250;
 
@@ -38,69 +35,62 @@ public static class EventLogReader
     }
 
     /// <summary>
-    /// Every event whose transaction became visible after <paramref name="from"/>, in commit order as far as the log
-    /// can tell it: transactions by their highest event id (a transaction commits after its last write, so one writer's
-    /// transactions keep their order and transactions never interleave), each transaction's events by id. The first
-    /// statement takes the snapshot that ends the read; a read larger than a page continues with that same snapshot.
-    /// Only transactions the last snapshot saw as open, or that began after it, are looked at (index lookups by xid), so
-    /// a transaction left open for an hour costs each read its own few rows, not the log written since it began.
+    /// Hands to <paramref name="dispatch"/> every event whose transaction became visible after <paramref name="from"/>,
+    /// in commit order as far as the log can tell it: transactions by their highest event id (a transaction commits
+    /// after its last write, so one writer's transactions keep their order and transactions never interleave), each
+    /// transaction's events by id; returns where the stream then stands. One statement, whose snapshot ends the read:
+    /// only the narrow sort keys are sorted, and rows stream to the caller as PostgreSQL produces them, so a read of a
+    /// million events costs one pass, not one pass per page. Only transactions the last snapshot saw as open, or that
+    /// began after it, are looked at (index lookups by xid), so a transaction left open for an hour costs each read its
+    /// own few rows, not the log written since it began.
     /// </summary>
-    public static async IAsyncEnumerable<LogPage> ReadCommittedSinceAsync(NpgsqlConnection connection, LogPosition from,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+    public static async Task<(LogPosition Next, int Count)> ReadCommittedSinceAsync(NpgsqlConnection connection, LogPosition from,
+        Action<ChangeRecord> dispatch, CancellationToken cancellationToken)
     {
-        string? upTo = null;
-        long lastOfTransaction = long.MinValue, lastId = long.MinValue, newest = from.NewestId;
-        while (true)
+        // The first row carries the snapshot that ends the read (so it comes back when nothing is new); the events
+        // follow in order: their narrow sort keys are sorted, then each event is fetched by id (OFFSET 0 keeps that a
+        // lookup per key, in order, rather than a join that re-sorts whole events).
+        await using var command = new NpgsqlCommand("""
+            WITH upto AS MATERIALIZED (SELECT pg_current_snapshot() AS s)
+            SELECT s::text, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text FROM upto
+            UNION ALL
+            (SELECT NULL, k.id, (x.e).schema_name, (x.e).table_name, (x.e).input_id, zgres.event_json(x.e)
+             FROM (
+                 SELECT c.id, max(c.id) OVER (PARTITION BY c.xid) AS last_id
+                 FROM (
+                     -- Two index ranges on xid, not one OR, which the planner serves by scanning the whole index.
+                     SELECT e.id, e.xid FROM zgres.events e WHERE e.xid >= pg_snapshot_xmax($1::pg_snapshot)
+                     UNION ALL
+                     SELECT e.id, e.xid FROM zgres.events e WHERE e.xid = ANY (ARRAY(SELECT pg_snapshot_xip($1::pg_snapshot)))
+                 ) c, upto
+                 WHERE pg_visible_in_snapshot(c.xid, upto.s)
+                 ORDER BY 2, 1
+             ) k
+             CROSS JOIN LATERAL (SELECT e FROM zgres.events e WHERE e.id = k.id OFFSET 0) x (e)
+             ORDER BY k.last_id, k.id)
+            """, connection)
         {
-            await using var command = new NpgsqlCommand("""
-                WITH upto AS MATERIALIZED (
-                    SELECT coalesce($2::pg_snapshot, pg_current_snapshot()) AS s
-                ), page AS (
-                    SELECT c.ev, c.last_id FROM (
-                        SELECT n.ev, (n.ev).id, max((n.ev).id) OVER (PARTITION BY (n.ev).xid) AS last_id
-                        FROM (
-                            -- Two index ranges on xid, not one OR, which the planner serves by scanning the whole index.
-                            SELECT e AS ev FROM zgres.events e WHERE e.xid >= pg_snapshot_xmax($1::pg_snapshot)
-                            UNION ALL
-                            SELECT e FROM zgres.events e WHERE e.xid = ANY (ARRAY(SELECT pg_snapshot_xip($1::pg_snapshot)))
-                        ) n, upto
-                        WHERE pg_visible_in_snapshot((n.ev).xid, upto.s)
-                    ) c
-                    WHERE (c.last_id, c.id) > ($3, $4)
-                    ORDER BY c.last_id, c.id
-                    LIMIT $5
-                )
-                SELECT upto.s::text, p.last_id, (p.ev).id, (p.ev).schema_name, (p.ev).table_name, (p.ev).input_id, zgres.event_json(p.ev)
-                FROM upto LEFT JOIN page p ON true
-                ORDER BY p.last_id, (p.ev).id
-                """, connection)
+            CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
+            Parameters = { new() { Value = from.Snapshot, NpgsqlDbType = NpgsqlDbType.Text } },
+        };
+        string? upTo = null;
+        var (newest, count) = (from.NewestId, 0);
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
             {
-                CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
-                Parameters =
-                {
-                    new() { Value = from.Snapshot, NpgsqlDbType = NpgsqlDbType.Text },
-                    new() { Value = (object?)upTo ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
-                    new() { Value = lastOfTransaction }, new() { Value = lastId }, new() { Value = PageSize },
-                },
-            };
-            var events = new List<ChangeRecord>();
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-            {
-                while (await reader.ReadAsync(cancellationToken))
+                if (!reader.IsDBNull(0))
                 {
                     upTo = reader.GetString(0);
-                    if (reader.IsDBNull(1)) break;
-                    lastOfTransaction = reader.GetInt64(1);
-                    var change = ReadRecord(reader, 2);
-                    lastId = change.Id;
-                    newest = Math.Max(newest, change.Id);
-                    events.Add(change);
+                    continue;
                 }
+                var change = ReadRecord(reader, 1);
+                newest = Math.Max(newest, change.Id);
+                count++;
+                dispatch(change);
             }
-            var complete = events.Count < PageSize;
-            yield return new LogPage(events, complete ? new LogPosition(upTo!, newest) : null);
-            if (complete) yield break;
         }
+        return (new LogPosition(upTo ?? throw new InvalidOperationException("A log read returned no snapshot."), newest), count);
     }
 
     /// <summary>The replay of a subscription after event <paramref name="after"/> up to <paramref name="upTo"/>, page by
@@ -211,7 +201,3 @@ public static class EventLogReader
     /// <param name="Open">…and those of these transactions, open when it was written.</param>
     private sealed record ReplayAnchor(long After, long PrunedThrough, string? Xid, string? Bound, string[] Open);
 }
-
-/// <summary>Events of one read, in commit order; <see cref="Next"/> is set on the read's last page: where the stream
-/// stands once they are dispatched.</summary>
-public sealed record LogPage(IReadOnlyList<ChangeRecord> Events, LogPosition? Next);
