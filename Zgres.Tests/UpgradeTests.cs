@@ -89,6 +89,20 @@ public sealed class UpgradeTests(PostgresFixture database)
         Assert.Equal(written, await scratch.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
     }
 
+    [Fact]
+    public async Task A_server_that_may_not_migrate_refuses_to_start_on_a_database_still_at_trigger_v1_and_says_what_to_run()
+    {
+        var scratch = await database.CreateDatabaseAsync();
+        await MigrateAsync(scratch.ConnectionString, TriggerV1);
+        var table = await scratch.CreateTableAsync();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ZgresTestServer.StartAsync(scratch.ConnectionString, [table],
+            settings: new Dictionary<string, string?> { ["Zgres:Migrate"] = "false" }));
+
+        Assert.Contains($"schema is at version {TriggerV1}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("migrate", error.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>One row per transaction until stopped; any failure (the upgrade must not stop a writer) fails the test.</summary>
     private static async Task<int> WriteUntilStoppedAsync(string connectionString, string table, int writer, CancellationToken stop)
     {

@@ -9,6 +9,27 @@ namespace Zgres.Server.Storage;
 /// <summary>Applies Zgres's FluentMigrator migrations under an advisory lock, so concurrent starts are safe.</summary>
 public sealed partial class SchemaMigrator(ILoggerFactory loggerFactory, ILogger<SchemaMigrator> logger)
 {
+    /// <summary>The newest migration this server ships: the schema version it needs.</summary>
+    public static long LatestVersion { get; } = typeof(ZgresVersionTable).Assembly.GetTypes()
+        .Select(type => type.GetCustomAttributes(typeof(FluentMigrator.MigrationAttribute), inherit: false).OfType<FluentMigrator.MigrationAttribute>().FirstOrDefault())
+        .Max(migration => migration?.Version ?? 0);
+
+    /// <summary>With <c>Zgres:Migrate</c> off, checks that someone migrated the database to the version this server
+    /// needs, and stops the start with a message saying what to run when not (rather than a listener that fails on a
+    /// table that is not there yet).</summary>
+    public static async Task EnsureMigratedAsync(ZgresDatabase database, CancellationToken cancellationToken)
+    {
+        await using var command = database.DataSource.CreateCommand(
+            "SELECT CASE WHEN to_regclass('zgres.schema_version') IS NULL THEN 0 ELSE (SELECT coalesce(max(version), 0) FROM zgres.schema_version) END");
+        var current = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        if (current < LatestVersion)
+        {
+            throw new InvalidOperationException(
+                $"Zgres:Migrate is false and the database's Zgres schema is at version {current}; this server needs {LatestVersion}. " +
+                "Run 'Zgres.Server migrate' against it (or set Zgres:Migrate to true).");
+        }
+    }
+
     /// <summary>Migrates to the latest version, or up or down to <paramref name="version"/> (an operator's rollback).</summary>
     public async Task MigrateAsync(ZgresDatabase database, CancellationToken cancellationToken, long? version = null)
     {

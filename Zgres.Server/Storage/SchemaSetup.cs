@@ -26,6 +26,10 @@ public sealed partial class SchemaSetup(
         {
             await migrator.MigrateAsync(database, cancellationToken);
         }
+        else
+        {
+            await SchemaMigrator.EnsureMigratedAsync(database, cancellationToken);
+        }
         var tables = settings.Tables;
         if (database.IsEmbedded && tables.Count == 0)
         {
