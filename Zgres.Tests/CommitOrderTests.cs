@@ -68,6 +68,68 @@ public sealed class CommitOrderTests(PostgresFixture database)
     }
 
     [Fact]
+    public async Task Under_load_the_listener_polls_writers_skip_their_doorbells_and_every_row_still_arrives_once_in_order()
+    {
+        await using var live = await LiveTable.StartAsync(database, "id bigserial PRIMARY KEY, input_id int, writer int, seq int");
+        var received = await live.SubscribeAsync(inputId: null);
+        var metrics = live.Server.Services.GetRequiredService<ZgresMetrics>();
+        await using var listening = await database.OpenAsync();
+        var doorbells = 0;
+        listening.Notification += (_, e) => { if (e.Payload.Length == 0) doorbells++; };
+        await using (var listen = new NpgsqlCommand("LISTEN db_notifications", listening)) await listen.ExecuteNonQueryAsync();
+
+        // Four writers until the listener has been seen polling (at most 20 s).
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var writers = Enumerable.Range(0, 4).Select(writer => WriteRowsAsync(live.Name, writer, int.MaxValue, stop.Token)).ToArray();
+        while (!metrics.IsPolling && !stop.IsCancellationRequested) await Task.Delay(1);
+        var sawPolling = metrics.IsPolling;
+        await Task.Delay(500);
+        await stop.CancelAsync();
+        var written = (await Task.WhenAll(writers)).Sum();
+
+        Assert.True(sawPolling, "the listener never polled under four writers");
+        var events = await received.WaitForAsync(written, TimeSpan.FromSeconds(60));
+        Assert.Equal(written, events.Select(e => e.Id).Distinct().Count());
+        foreach (var writer in events.GroupBy(e => e.Data.GetProperty("writer").GetInt32()))
+        {
+            var order = writer.Select(e => e.Data.GetProperty("seq").GetInt32()).ToList();
+            Assert.Equal(Enumerable.Range(0, order.Count), order);
+        }
+        // Back to waiting for doorbells: a lone row rings and arrives.
+        await using (var probe = new NpgsqlCommand("SELECT 1", listening)) await probe.ExecuteNonQueryAsync();
+        Assert.True(doorbells < written, $"{doorbells} doorbells for {written} transactions");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (metrics.IsPolling) { Assert.True(DateTime.UtcNow < deadline, "the listener kept polling with no load"); await Task.Delay(10); }
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, writer, seq) VALUES (1, 9, 0)");
+        Assert.Equal(9, (await received.WaitForAsync(written + 1))[written].Data.GetProperty("writer").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_transaction_that_skipped_its_doorbell_while_no_listener_waited_is_delivered_when_it_commits()
+    {
+        var table = await database.CreateTableAsync();
+        await using (await ZgresTestServer.StartAsync(database.ConnectionString, [table])) { }
+        // No server listens now: the transaction's first event finds no listener waiting, so it does not ring.
+        await using var skipper = await database.OpenAsync();
+        await using var transaction = await skipper.BeginTransactionAsync();
+        await InsertAsync(skipper, transaction, table, "skipped its doorbell");
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: null, received.OnChange);
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'rang')");
+        await received.WaitForAsync(1);
+
+        await transaction.CommitAsync();
+
+        var events = await received.WaitForAsync(2, TimeSpan.FromSeconds(10));
+        Assert.Equal(["rang", "skipped its doorbell"], events.Select(e => e.Data.GetProperty("value").GetString()));
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'after')");
+        Assert.Equal("after", (await received.WaitForAsync(3))[2].Data.GetProperty("value").GetString());
+        await received.AssertNoMoreAsync(3, TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
     public async Task A_transaction_that_takes_early_ids_and_commits_after_several_reads_is_delivered_at_its_commit_once_and_whole()
     {
         await using var live = await LiveTable.StartAsync(database);
@@ -189,16 +251,19 @@ public sealed class CommitOrderTests(PostgresFixture database)
         await insert.ExecuteNonQueryAsync();
     }
 
-    private async Task WriteRowsAsync(string table, int writer, int rows)
+    /// <summary>One row per transaction, <paramref name="rows"/> of them or until stopped; returns how many.</summary>
+    private async Task<int> WriteRowsAsync(string table, int writer, int rows, CancellationToken stop = default)
     {
         await using var connection = await database.OpenAsync();
-        for (var seq = 0; seq < rows; seq++)
+        var seq = 0;
+        for (; seq < rows && !stop.IsCancellationRequested; seq++)
         {
             await using var insert = new NpgsqlCommand($"INSERT INTO {table} (input_id, writer, seq) VALUES ($1, $2, $3)", connection)
             {
                 Parameters = { new() { Value = seq % 10 }, new() { Value = writer }, new() { Value = seq } },
             };
-            await insert.ExecuteNonQueryAsync();
+            await insert.ExecuteNonQueryAsync(CancellationToken.None);
         }
+        return seq;
     }
 }

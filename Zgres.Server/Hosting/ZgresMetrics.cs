@@ -31,11 +31,19 @@ public sealed class ZgresMetrics : IDisposable
         _unexposed = _meter.CreateCounter<long>("zgres.events.unexposed", description: "Events of tables this server does not expose, dropped");
         _slowClients = _meter.CreateCounter<long>("zgres.clients.disconnected_slow", description: "Clients disconnected for a full backlog");
         _meter.CreateObservableGauge("zgres.notify.queue_usage", () => QueueUsage, description: "pg_notification_queue_usage() at the last self-check");
+        _meter.CreateObservableGauge("zgres.listener.polling", () => Volatile.Read(ref _polling), description: "1 while the listener polls the log under load (writers skip their NOTIFY), else 0");
     }
 
     public double QueueUsage { get; set; }
 
     public long Reconnects { get; private set; }
+
+    private int _polling;
+
+    /// <summary>Whether the listener polls the log now (under load) rather than waiting for doorbells.</summary>
+    public bool IsPolling => Volatile.Read(ref _polling) == 1;
+
+    public void Polling(bool polling) => Volatile.Write(ref _polling, polling ? 1 : 0);
 
     /// <summary>Reads of the log so far.</summary>
     public long Reads => Interlocked.Read(ref _readCount);

@@ -89,6 +89,10 @@ public sealed class ListenerOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Under load, read the log back to back and let writers skip their NOTIFY (whose commit-time lock
+    /// serializes notifying transactions) until a read finds nothing. Off: every writing transaction rings.</summary>
+    public bool PollUnderLoad { get; set; } = true;
+
     /// <summary>How long the listener's recorded position holds retention back without a refresh: two self-checks
     /// (each records it, then waits up to the timeout for its ping), so one slow check does not let retention prune what
     /// this listener has not read, and a killed server holds retention back only that long.</summary>

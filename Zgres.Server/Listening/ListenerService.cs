@@ -11,8 +11,9 @@ using Zgres.Server.Storage;
 namespace Zgres.Server.Listening;
 
 /// <summary>
-/// Holds one dedicated LISTEN connection. Each doorbell (an empty NOTIFY, one per writing transaction) marks the log as
-/// having news; doorbells that arrive while the listener reads are coalesced into one more read. A read takes every
+/// Holds one dedicated LISTEN connection. Each doorbell (an empty NOTIFY, at most one per writing transaction) marks the
+/// log as having news; doorbells that arrive while the listener reads are coalesced into one more read, and under load
+/// the listener polls instead, so that writers need not ring at all. A read takes every
 /// event whose transaction became visible since the <see cref="StreamPosition"/>, dispatches them in commit order on
 /// this loop, and moves the position.
 /// <para>
@@ -31,6 +32,10 @@ public sealed partial class ListenerService(
     ILogger<ListenerService> logger) : BackgroundService
 {
     private static readonly TimeSpan StartupSelfTestTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan PollPause = TimeSpan.FromMilliseconds(1);
+
+    // A transaction that skipped its ring and stays open keeps a draining listener reading this often, at least.
+    private static readonly TimeSpan MaxDrainPause = TimeSpan.FromSeconds(1);
 
     private readonly ListenerOptions _settings = options.Value.Listener;
     private readonly string _channel = options.Value.Channel;
@@ -122,6 +127,8 @@ public sealed partial class ListenerService(
             {
                 await listen.ExecuteNonQueryAsync(cancellationToken);
             }
+            // From here on writers ring for this listener (the lock goes with the connection).
+            await LockAsync(connection, "SELECT pg_advisory_lock_shared($1)", AdvisoryLocks.Listening, cancellationToken);
             if (position.Current is null)
             {
                 if (!await _pings.SendOnAsync(connection, StartupSelfTestTimeout, cancellationToken))
@@ -146,29 +153,40 @@ public sealed partial class ListenerService(
         }
     }
 
-    /// <summary>Reads whenever the doorbell rang, and waits for it, until the connection breaks, the self-check ends
-    /// the session, or the server stops. The first read of a reconnected session is the catch-up.</summary>
+    /// <summary>
+    /// Reads whenever the doorbell rang, and waits for it, until the connection breaks, the self-check ends the session,
+    /// or the server stops. The first read of a session is the catch-up. Under load (doorbells rang while it read, and
+    /// the read found events) it stops waiting for doorbells: it lets go of the listening lock, so that writers skip
+    /// their NOTIFY (see <c>zgres.ring_doorbell()</c>), and reads back to back until a read finds nothing. Then, and
+    /// after every connect, it drains before it relies on doorbells alone.
+    /// </summary>
     private async Task ListenUntilBrokenAsync(NpgsqlConnection connection, ListenerSelfCheck selfCheck, bool catchingUp, CancellationToken stoppingToken)
     {
         using var session = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var checking = selfCheck.RunAsync(_id, () => Interlocked.Read(ref _reads), session);
-        _rung = true;
+        var cancellationToken = session.Token;
         try
         {
+            _rung = false;
+            var caughtUp = await ReadAsync(connection, cancellationToken);
+            if (catchingUp)
+            {
+                metrics.CaughtUp(caughtUp);
+                LogCaughtUp(caughtUp);
+            }
+            await DrainAsync(connection, cancellationToken);
             while (true)
             {
+                if (!_rung) await connection.WaitAsync(cancellationToken);
                 while (_rung)
                 {
                     _rung = false;
-                    var count = await ReadAsync(connection, session.Token);
-                    if (catchingUp)
+                    if (await ReadAsync(connection, cancellationToken) > 0 && _rung && _settings.PollUnderLoad)
                     {
-                        catchingUp = false;
-                        metrics.CaughtUp(count);
-                        LogCaughtUp(count);
+                        await PollAsync(connection, cancellationToken);
+                        await DrainAsync(connection, cancellationToken);
                     }
                 }
-                await connection.WaitAsync(session.Token);
             }
         }
         catch (Exception exception) when (!stoppingToken.IsCancellationRequested && exception is NpgsqlException or IOException or SocketException or OperationCanceledException or TimeoutException)
@@ -180,6 +198,55 @@ public sealed partial class ListenerService(
             await session.CancelAsync();
             await checking;
         }
+    }
+
+    /// <summary>Reads back to back, with no listening lock held, until a read finds nothing; returns holding it again.</summary>
+    private async Task PollAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await LockAsync(connection, "SELECT pg_advisory_unlock_shared($1)", AdvisoryLocks.Listening, cancellationToken);
+        metrics.Polling(true);
+        do
+        {
+            // A moment's pause lets one read take many transactions.
+            await Task.Delay(PollPause, cancellationToken);
+            _rung = false;
+        }
+        while (await ReadAsync(connection, cancellationToken) > 0);
+        await LockAsync(connection, "SELECT pg_advisory_lock_shared($1)", AdvisoryLocks.Listening, cancellationToken);
+        metrics.Polling(false);
+    }
+
+    /// <summary>
+    /// Holding the listening lock, so that every transaction from now on rings: reads, on doorbells and at growing
+    /// intervals, until the in-flight lock can be taken, which means that no transaction that skipped its ring (while
+    /// no listener held the listening lock: this one polled, or was not connected) is still open; then one more read
+    /// sees them all.
+    /// </summary>
+    private async Task DrainAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var pause = PollPause;
+        while (!await LockAsync(connection, "SELECT pg_try_advisory_lock($1)", AdvisoryLocks.InFlight, cancellationToken))
+        {
+            await connection.WaitAsync(pause, cancellationToken);
+            _rung = false;
+            await ReadAsync(connection, cancellationToken);
+            pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, MaxDrainPause.Ticks));
+        }
+        try
+        {
+            _rung = false;
+            await ReadAsync(connection, cancellationToken);
+        }
+        finally
+        {
+            await LockAsync(connection, "SELECT pg_advisory_unlock($1)", AdvisoryLocks.InFlight, CancellationToken.None);
+        }
+    }
+
+    private static async Task<bool> LockAsync(NpgsqlConnection connection, string sql, long key, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = ZgresDatabase.CommandTimeoutSeconds, Parameters = { new() { Value = key } } };
+        return await command.ExecuteScalarAsync(cancellationToken) is not false;
     }
 
     /// <summary>Reads and dispatches everything that became visible since the position; returns how many events.</summary>

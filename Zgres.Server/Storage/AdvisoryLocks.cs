@@ -1,8 +1,16 @@
 namespace Zgres.Server.Storage;
 
-/// <summary>Advisory lock keys, so several instances starting at once take turns at changing the schema.</summary>
+/// <summary>Advisory lock keys ("zgres" in ASCII, then a number), shared with the SQL of the migrations.</summary>
 internal static class AdvisoryLocks
 {
-    /// <summary>Held while migrating and while attaching triggers ("zgres" in ASCII).</summary>
+    /// <summary>Held while migrating and while attaching triggers, so several instances starting at once take turns.</summary>
     public const long SchemaChange = 0x7A_67_72_65_73;
+
+    /// <summary>Held shared by every listener that waits for doorbells; while no one holds it, writers skip the NOTIFY
+    /// (<c>zgres.ring_doorbell()</c>).</summary>
+    public const long Listening = 0x7A_67_72_65_73_01;
+
+    /// <summary>Held shared by every writing transaction from its first event to its end; a listener that polled takes
+    /// it exclusively before it waits for doorbells again, so that it reads every transaction that skipped its ring.</summary>
+    public const long InFlight = 0x7A_67_72_65_73_02;
 }

@@ -17,6 +17,7 @@ BEGIN
     END LOOP;
 END $$;
 DROP FUNCTION zgres.notify_statement_trigger() CASCADE;
+DROP FUNCTION zgres.ring_doorbell(text);
 -- Back to v1: its trigger body comes from its own script (run by the migration after this), and its events need a
 -- snapshot xmin again: v2 events take their transaction's recorded one (their own xid when none is left).
 UPDATE zgres.events e SET snapshot_xmin = pg_snapshot_xmin(f.snapshot)

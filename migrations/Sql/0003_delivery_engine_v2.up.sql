@@ -1,5 +1,6 @@
 -- Delivery engine v2: the log is the stream. The trigger writes the event to zgres.events only and rings a doorbell
--- (an empty NOTIFY) once per transaction; the listener reads what became visible since its last read, in commit order.
+-- (an empty NOTIFY) at most once per transaction; the listener reads what became visible since its last read, in
+-- commit order.
 
 -- The writer's snapshot, on the first event of each transaction (NULL on the others, which costs nothing). A resume
 -- after an event replays the lower ids of exactly the transactions that snapshot saw as still open, so an unrelated
@@ -15,6 +16,29 @@ CREATE TABLE zgres.listeners (
     position   pg_snapshot NOT NULL,
     expires_at timestamptz NOT NULL
 );
+
+-- Rings the listeners' doorbell (an empty NOTIFY on the channel) for the calling transaction's first event, unless no
+-- listener is waiting for one. A listener waits for doorbells while it holds the "listening" advisory lock
+-- (134584719471361, shared); under load it lets go of it and polls the log instead, and writers then skip the NOTIFY,
+-- whose commit-time lock serializes every notifying transaction in the cluster. Every transaction that gets here holds
+-- the "in flight" lock (134584719471362) shared until it ends; a listener takes that one exclusively, after it holds
+-- "listening" again, before it relies on doorbells: only then has every transaction that skipped its ring ended, and
+-- its next read sees them all. A transaction that cannot tell (a listener is taking "in flight" right now) rings.
+CREATE FUNCTION zgres.ring_doorbell(channel text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $function$
+BEGIN
+    IF pg_try_advisory_xact_lock_shared(134584719471362) THEN
+        IF pg_try_advisory_lock(134584719471361) THEN
+            -- Nobody holds "listening": every running listener polls, and will drain before it waits again.
+            PERFORM pg_advisory_unlock(134584719471361);
+            RETURN;
+        END IF;
+    END IF;
+    PERFORM pg_notify(channel, '');
+END;
+$function$;
 
 -- Attached by the server to every watched table, as
 --   AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW  and  AFTER TRUNCATE ... FOR EACH STATEMENT,
@@ -41,7 +65,7 @@ BEGIN
     -- undone with a rolled-back subtransaction, as its NOTIFY is), and holds the xid, so no session setting fakes it.
     IF current_setting('zgres.announced', true) IS DISTINCT FROM xact::text THEN
         first := pg_current_snapshot();
-        PERFORM pg_notify(TG_ARGV[0], '');
+        PERFORM zgres.ring_doorbell(TG_ARGV[0]);
         PERFORM set_config('zgres.announced', xact::text, true);
     END IF;
 
@@ -95,7 +119,7 @@ BEGIN
     GET DIAGNOSTICS written = ROW_COUNT;
 
     IF written > 0 AND first IS NOT NULL THEN
-        PERFORM pg_notify(TG_ARGV[0], '');
+        PERFORM zgres.ring_doorbell(TG_ARGV[0]);
         PERFORM set_config('zgres.announced', xact::text, true);
     END IF;
     RETURN NULL;
