@@ -195,6 +195,7 @@ public sealed partial class ListenerService(
         }
         finally
         {
+            metrics.Polling(false);
             await session.CancelAsync();
             await checking;
         }
@@ -229,7 +230,13 @@ public sealed partial class ListenerService(
         {
             await connection.WaitAsync(pause, cancellationToken);
             _rung = false;
-            await ReadAsync(connection, cancellationToken);
+            if (await ReadAsync(connection, cancellationToken) > 0 && _rung && _settings.PollUnderLoad)
+            {
+                // The load came back before the drain could finish: poll again rather than ring per transaction.
+                await PollAsync(connection, cancellationToken);
+                pause = PollPause;
+                continue;
+            }
             pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, MaxDrainPause.Ticks));
         }
         try
