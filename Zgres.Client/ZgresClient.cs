@@ -32,6 +32,10 @@ public sealed partial class ZgresClient : IAsyncDisposable
     private ImmutableDictionary<SubscriptionKey, ImmutableArray<ZgresSubscription>> _groups = ImmutableDictionary<SubscriptionKey, ImmutableArray<ZgresSubscription>>.Empty;
     private HubConnection _connection;
     private int _epoch;
+
+    // Subscribe requests awaiting their answer; while any is, delivered events do not move resume points (see
+    // ZgresSubscription.ResumeAfter).
+    private int _joinsInFlight;
     private ZgresConnectionState _state;
     private Task _restart = Task.CompletedTask;
 
@@ -173,9 +177,17 @@ public sealed partial class ZgresClient : IAsyncDisposable
     /// <summary>Asks the hub to join the group (replaying after <paramref name="after"/>) and records the resume point it gives.</summary>
     private async Task JoinAsync(SubscriptionKey key, IReadOnlyCollection<ZgresSubscription> subscriptions, long? after, CancellationToken cancellationToken)
     {
-        foreach (var subscription in subscriptions) subscription.Joining();
-        var result = await _connection.InvokeAsync<SubscribeResult>(ChangeHubContract.Subscribe,
-            new Subscription(key.Table, key.InputId, after), cancellationToken).ConfigureAwait(false);
+        SubscribeResult result;
+        Interlocked.Increment(ref _joinsInFlight);
+        try
+        {
+            result = await _connection.InvokeAsync<SubscribeResult>(ChangeHubContract.Subscribe,
+                new Subscription(key.Table, key.InputId, after), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _joinsInFlight);
+        }
         foreach (var subscription in subscriptions) subscription.Joined(result.ResumeAfter);
         if (result.Gap && after is long requested)
         {
@@ -216,15 +228,16 @@ public sealed partial class ZgresClient : IAsyncDisposable
         try
         {
             if (epoch != _epoch) return;
+            var joinInFlight = Volatile.Read(ref _joinsInFlight) > 0;
             var groups = _groups;
             var table = string.Concat(change.Schema, ".", change.Table);
             if (groups.TryGetValue(new SubscriptionKey(table, null), out var tableSubscriptions))
             {
-                foreach (var subscription in tableSubscriptions) await subscription.OfferAsync(change).ConfigureAwait(false);
+                foreach (var subscription in tableSubscriptions) await subscription.OfferAsync(change, joinInFlight).ConfigureAwait(false);
             }
             if (change.InputId is not null && groups.TryGetValue(new SubscriptionKey(table, change.InputId), out var inputSubscriptions))
             {
-                foreach (var subscription in inputSubscriptions) await subscription.OfferAsync(change).ConfigureAwait(false);
+                foreach (var subscription in inputSubscriptions) await subscription.OfferAsync(change, joinInFlight).ConfigureAwait(false);
             }
         }
         finally
@@ -243,7 +256,9 @@ public sealed partial class ZgresClient : IAsyncDisposable
             await _membership.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                foreach (var (key, subscriptions) in _groups)
+                // Whole tables first: an input group's replay also reaches its table's subscriptions, and would run
+                // ahead of their own replay if it came first.
+                foreach (var (key, subscriptions) in _groups.OrderBy(group => group.Key.InputId is not null))
                 {
                     var after = subscriptions.Select(s => s.ResumeAfter).Min();
                     await JoinAsync(key, subscriptions, after, cancellationToken).ConfigureAwait(false);

@@ -35,39 +35,36 @@ public sealed class ZgresSubscription : IAsyncDisposable
     /// <summary>The highest event id delivered so far (null before the first). Store it to resume later with <c>after</c>.</summary>
     public long? LastId { get; private set; }
 
-    /// <summary>The id this subscription resumes after when the connection comes back. While a (re)join is in
-    /// flight, events that arrive do not move it: a replay cut short delivers some ids out of commit order, so only the
-    /// point the hub confirmed is safe until the join completes.</summary>
+    /// <summary>The id this subscription resumes after when the connection comes back: the newest id the hub confirmed
+    /// at its last join, or the highest id delivered since, counting only events that arrived while no join of any group
+    /// was in flight. During a join the hub replays one group's events, which also reach this subscription when they
+    /// match it (an input's events match its table's subscription) but run ahead of this subscription's own group, so
+    /// counting them would skip that group's events in between.</summary>
     internal long? ResumeAfter
     {
         get
         {
             var confirmed = Volatile.Read(ref _resumeAfter);
-            return confirmed < 0 ? null : _joining ? confirmed : Math.Max(confirmed, LastId ?? 0);
+            return confirmed < 0 ? null : Math.Max(confirmed, Volatile.Read(ref _deliveredInOrder));
         }
     }
 
-    private volatile bool _joining;
+    // The highest id delivered while no join was in flight.
+    private long _deliveredInOrder;
 
-    /// <summary>A (re)subscribe request for this subscription is being sent.</summary>
-    internal void Joining() => _joining = true;
+    /// <summary>The hub answered a (re)subscribe: everything up to its newest id at join time has been replayed or
+    /// is live from here, so that id is a valid resume point.</summary>
+    internal void Joined(long newestAtJoin) => _resumeAfter = Math.Max(_resumeAfter, newestAtJoin);
 
     internal ChannelReader<ChangeEvent> Events => _pending.Reader;
 
-    /// <summary>The hub answered a (re)subscribe: everything up to its newest id at join time has been replayed or
-    /// is live from here, so that id is a valid resume point too.</summary>
-    internal void Joined(long newestAtJoin)
-    {
-        _resumeAfter = Math.Max(_resumeAfter, Math.Max(newestAtJoin, LastId ?? 0));
-        _joining = false;
-    }
-
     /// <summary>Queues an event unless this subscription already delivered it; waits when the handler is behind.</summary>
-    internal async ValueTask OfferAsync(ChangeEvent change)
+    internal async ValueTask OfferAsync(ChangeEvent change, bool joinInFlight)
     {
         if (_delivered.Contains(change.Id)) return;
         _delivered.Add(change.Id);
         LastId = Math.Max(LastId ?? 0, change.Id);
+        if (!joinInFlight && change.Id > _deliveredInOrder) Volatile.Write(ref _deliveredInOrder, change.Id);
         try
         {
             await _pending.Writer.WriteAsync(change).ConfigureAwait(false);
