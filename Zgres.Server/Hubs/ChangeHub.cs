@@ -34,10 +34,7 @@ public sealed class ChangeHub(TableCatalog catalog, ZgresDatabase database, Data
             var (gap, pages) = await EventLogReader.ReplayAsync(database.DataSource, retry, after, upTo, table.Name, inputId, cancellationToken);
             await foreach (var page in pages)
             {
-                foreach (var change in page)
-                {
-                    await fanout.SendToConnectionAsync(connectionId, ChangeMessages.Create(change.Json), cancellationToken);
-                }
+                await fanout.SendToConnectionAsync(connectionId, page.Select(change => ChangeMessages.Create(change.Json)), cancellationToken);
             }
             return new SubscribeResult(table.Name.ToString(), inputId, group, gap, ResumeAfter: upTo.NewestId);
         }

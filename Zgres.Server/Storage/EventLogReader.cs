@@ -15,6 +15,9 @@ public static class EventLogReader
     /// <summary>Events per statement of a replay: what a client that stops reading mid-replay can hold in memory.</summary>
     public const int ReplayPageSize = 250;
 
+    /// <summary>Ids one replay statement above the anchor looks at, at most.</summary>
+    private const long ReplayWindow = 10_000;
+
     // The wire JSON comes from zgres.event_json(), one definition for every path; routing comes from columns.
     private static ChangeRecord ReadRecord(NpgsqlDataReader reader, int first) => new(
         reader.GetInt64(first),
@@ -105,14 +108,15 @@ public static class EventLogReader
         async IAsyncEnumerable<IReadOnlyList<ChangeRecord>> PagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
         {
             var cursor = long.MinValue;
-            while (true)
+            while (cursor < upTo.NewestId)
             {
                 var from = cursor;
-                var page = await retry.ExecuteAsync(ct => ReplayPageAsync(dataSource, anchor, upTo, table, inputId, from, ct), cancellationToken);
+                // Above the anchor, each statement looks at one window of ids, so that it is an index range of
+                // bounded size whatever plan is chosen (a sort of everything left made a 100,000-event replay crawl).
+                var to = from < after ? after : Math.Min(upTo.NewestId, Math.Max(from, after) + ReplayWindow);
+                var page = await retry.ExecuteAsync(ct => ReplayPageAsync(dataSource, anchor, upTo, table, inputId, from, to, ct), cancellationToken);
                 if (page.Count > 0) yield return page;
-                if (page.Count == ReplayPageSize) cursor = page[^1].Id;
-                else if (cursor < after) cursor = after;
-                else yield break;
+                cursor = page.Count == ReplayPageSize ? page[^1].Id : to;
             }
         }
     }
@@ -148,7 +152,7 @@ public static class EventLogReader
     /// is its own statement on a pooled connection that is returned before the page is sent, so a slow client holds none.
     /// </summary>
     private static async ValueTask<IReadOnlyList<ChangeRecord>> ReplayPageAsync(NpgsqlDataSource dataSource, ReplayAnchor anchor, LogPosition upTo,
-        TableName table, string? inputId, long cursor, CancellationToken cancellationToken)
+        TableName table, string? inputId, long cursor, long through, CancellationToken cancellationToken)
     {
         var below = cursor < anchor.After;
         await using var command = dataSource.CreateCommand(below ? """
@@ -187,7 +191,7 @@ public static class EventLogReader
         }
         else
         {
-            command.Parameters.Add(new() { Value = upTo.NewestId });
+            command.Parameters.Add(new() { Value = through });
         }
         var page = new List<ChangeRecord>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
