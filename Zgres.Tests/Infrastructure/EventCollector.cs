@@ -19,13 +19,17 @@ public sealed class EventCollector
     }
 
     public async Task<IReadOnlyList<ChangeEvent>> WaitForAsync(int count, TimeSpan? timeout = null) =>
-        await WaitUntilAsync(events => events.Count >= count, timeout ?? TimeSpan.FromSeconds(20), () => $"{count} events");
+        await WaitUntilAsync(() => _events.Count >= count, timeout ?? TimeSpan.FromSeconds(20), () => $"{count} events");
 
     /// <summary>Waits until <paramref name="condition"/> holds; on timeout the message says what was awaited (<paramref name="describe"/>, evaluated then) and what arrived.</summary>
-    public async Task<IReadOnlyList<ChangeEvent>> WaitUntilAsync(Func<IReadOnlyList<ChangeEvent>, bool> condition, TimeSpan timeout, Func<string> describe)
+    public Task<IReadOnlyList<ChangeEvent>> WaitUntilAsync(Func<IReadOnlyList<ChangeEvent>, bool> condition, TimeSpan timeout, Func<string> describe) =>
+        WaitUntilAsync(() => condition(Events), timeout, describe);
+
+    // Checked after every event: a count check must not copy everything that arrived (100,000 events make that quadratic).
+    private async Task<IReadOnlyList<ChangeEvent>> WaitUntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> describe)
     {
         using var deadline = new CancellationTokenSource(timeout);
-        while (!condition(Events))
+        while (!condition())
         {
             try
             {
@@ -33,7 +37,7 @@ public sealed class EventCollector
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"Waited {timeout.TotalSeconds:0} s for {describe()}; got {Events.Count}: {string.Join(", ", Events.Select(e => e.Id))}");
+                throw new TimeoutException($"Waited {timeout.TotalSeconds:0} s for {describe()}; got {Events.Count}: {string.Join(", ", Events.Take(200).Select(e => e.Id))}{(Events.Count > 200 ? ", …" : "")}");
             }
         }
         return Events;
