@@ -48,7 +48,7 @@ public sealed class CommitOrderTests(PostgresFixture database)
         await Signals.SendAsync("STOP", listener);
         try
         {
-            await Task.WhenAll(Enumerable.Range(0, 2).Select(writer => WriteRowsAsync(live.Name, writer, 100)));
+            await Task.WhenAll(Enumerable.Range(0, 2).Select(writer => database.WriteRowsAsync(live.Name, writer, 100)));
         }
         finally
         {
@@ -80,7 +80,7 @@ public sealed class CommitOrderTests(PostgresFixture database)
 
         // Four writers until the listener has been seen polling (at most 20 s).
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        var writers = Enumerable.Range(0, 4).Select(writer => WriteRowsAsync(live.Name, writer, int.MaxValue, stop.Token)).ToArray();
+        var writers = Enumerable.Range(0, 4).Select(writer => database.WriteRowsAsync(live.Name, writer, stop: stop.Token)).ToArray();
         while (!metrics.IsPolling && !stop.IsCancellationRequested) await Task.Delay(1);
         var sawPolling = metrics.IsPolling;
         await Task.Delay(500);
@@ -205,6 +205,10 @@ public sealed class CommitOrderTests(PostgresFixture database)
         Assert.All(inputEvents, e => Assert.Equal("7", e.InputId));
         await table.AssertNoMoreAsync(100_000, TimeSpan.FromMilliseconds(500));
         Assert.Equal(1_000, input.Events.Count);
+        // A burst this size may cut the client (past ten times its backlog): whatever it did, both subscriptions are live again.
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (7, 'after the burst')");
+        Assert.Equal("after the burst", (await table.WaitForAsync(100_001, TimeSpan.FromSeconds(30)))[100_000].Data.GetProperty("value").GetString());
+        Assert.Equal("after the burst", (await input.WaitForAsync(1_001, TimeSpan.FromSeconds(30)))[1_000].Data.GetProperty("value").GetString());
     }
 
     [Fact]
@@ -249,21 +253,5 @@ public sealed class CommitOrderTests(PostgresFixture database)
     {
         await using var insert = new NpgsqlCommand($"INSERT INTO {table} (input_id, value) VALUES (1, $1)", connection, transaction) { Parameters = { new() { Value = value } } };
         await insert.ExecuteNonQueryAsync();
-    }
-
-    /// <summary>One row per transaction, <paramref name="rows"/> of them or until stopped; returns how many.</summary>
-    private async Task<int> WriteRowsAsync(string table, int writer, int rows, CancellationToken stop = default)
-    {
-        await using var connection = await database.OpenAsync();
-        var seq = 0;
-        for (; seq < rows && !stop.IsCancellationRequested; seq++)
-        {
-            await using var insert = new NpgsqlCommand($"INSERT INTO {table} (input_id, writer, seq) VALUES ($1, $2, $3)", connection)
-            {
-                Parameters = { new() { Value = seq % 10 }, new() { Value = writer }, new() { Value = seq } },
-            };
-            await insert.ExecuteNonQueryAsync(CancellationToken.None);
-        }
-        return seq;
     }
 }

@@ -2,8 +2,6 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Polly;
-using Polly.Retry;
 using Zgres.Server.Dispatch;
 using Zgres.Server.Hosting;
 using Zgres.Server.Storage;
@@ -59,20 +57,10 @@ public sealed partial class ListenerService(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var connect = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<NpgsqlException>().Handle<SocketException>().Handle<IOException>().Handle<TimeoutException>(),
-            MaxRetryAttempts = int.MaxValue,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            Delay = TimeSpan.FromMilliseconds(100),
-            MaxDelay = _settings.ReconnectMaxDelay,
-            OnRetry = retry =>
-            {
-                LogReconnectFailed(retry.Outcome.Exception?.Message, retry.RetryDelay, retry.AttemptNumber + 1);
-                return ValueTask.CompletedTask;
-            },
-        }).Build();
+        // Any failure to connect is retried for as long as the server runs (a wrong password is logged each time).
+        var connect = DatabaseRetry.Backoff(int.MaxValue, _settings.ReconnectMaxDelay,
+            exception => exception is NpgsqlException || DatabaseRetry.IsTransient(exception),
+            (exception, delay, attempt) => LogReconnectFailed(exception?.Message, delay, attempt));
         var selfCheck = new ListenerSelfCheck(database, _pings, position, metrics, _settings, loggerFactory.CreateLogger<ListenerSelfCheck>());
 
         try

@@ -14,24 +14,30 @@ public sealed partial class DatabaseRetry
 {
     private readonly ResiliencePipeline _pipeline;
 
-    public DatabaseRetry(ZgresDatabase database, ILogger<DatabaseRetry> logger)
-    {
-        _pipeline = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+    public DatabaseRetry(ZgresDatabase database, ILogger<DatabaseRetry> logger) =>
+        _pipeline = Backoff(maxAttempts: 4, maxDelay: TimeSpan.FromSeconds(2), IsTransient, (exception, delay, attempt) =>
         {
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
-            MaxRetryAttempts = 4,
+            database.DataSource.Clear();
+            LogRetrying(logger, exception?.Message, delay, attempt);
+        });
+
+    /// <summary>Exponential backoff with jitter from 100 ms, the one retry policy of the server's database work (the
+    /// listener's reconnect uses it with no attempt limit).</summary>
+    public static ResiliencePipeline Backoff(int maxAttempts, TimeSpan maxDelay, Func<Exception, bool> handles, Action<Exception?, TimeSpan, int> onRetry) =>
+        new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle(handles),
+            MaxRetryAttempts = maxAttempts,
             BackoffType = DelayBackoffType.Exponential,
             UseJitter = true,
             Delay = TimeSpan.FromMilliseconds(100),
-            MaxDelay = TimeSpan.FromSeconds(2),
+            MaxDelay = maxDelay,
             OnRetry = retry =>
             {
-                database.DataSource.Clear();
-                LogRetrying(logger, retry.Outcome.Exception?.Message, retry.RetryDelay, retry.AttemptNumber + 1);
+                onRetry(retry.Outcome.Exception, retry.RetryDelay, retry.AttemptNumber + 1);
                 return ValueTask.CompletedTask;
             },
         }).Build();
-    }
 
     public ValueTask<T> ExecuteAsync<T>(Func<CancellationToken, ValueTask<T>> read, CancellationToken cancellationToken) =>
         _pipeline.ExecuteAsync(read, cancellationToken);

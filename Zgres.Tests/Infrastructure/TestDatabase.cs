@@ -45,4 +45,24 @@ public class TestDatabase(string connectionString)
         await ExecuteAsync($"CREATE TABLE public.{name} ({columns})");
         return name;
     }
+
+    /// <summary>
+    /// Inserts into a table with columns <c>(input_id, writer, seq)</c> one row per transaction, on a connection of its
+    /// own, <paramref name="rows"/> rows or until <paramref name="stop"/>; returns how many. A statement is never cut off
+    /// by <paramref name="stop"/>, so any failure is the writer failing.
+    /// </summary>
+    public async Task<int> WriteRowsAsync(string table, int writer, int rows = int.MaxValue, CancellationToken stop = default)
+    {
+        await using var connection = await OpenAsync();
+        var seq = 0;
+        for (; seq < rows && !stop.IsCancellationRequested; seq++)
+        {
+            await using var insert = new NpgsqlCommand($"INSERT INTO {table} (input_id, writer, seq) VALUES ($1, $2, $3)", connection)
+            {
+                Parameters = { new() { Value = seq % 10 }, new() { Value = writer }, new() { Value = seq } },
+            };
+            await insert.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        return seq;
+    }
 }
