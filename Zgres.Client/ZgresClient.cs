@@ -60,7 +60,11 @@ public sealed partial class ZgresClient : IAsyncDisposable
     private HubConnection CreateConnection(int epoch)
     {
         var builder = new HubConnectionBuilder()
-            .WithUrl(_hubUri, http => _options.ConfigureHttpConnection?.Invoke(http))
+            .WithUrl(_hubUri, http =>
+            {
+                http.AccessTokenProvider = _options.AccessTokenProvider;
+                _options.ConfigureHttpConnection?.Invoke(http);
+            })
             .AddJsonProtocol(json => json.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));
         builder.Services.AddSingleton(_options.LoggerFactory);
         var connection = builder.Build();

@@ -20,7 +20,11 @@ public sealed class ZgresClientOptions
     /// <summary>How many recent event ids each subscription remembers to drop duplicates (replays, two groups).</summary>
     public int DuplicateWindow { get; set; } = 100_000;
 
-    /// <summary>Configures the underlying HTTP connection (headers, access token, transports).</summary>
+    /// <summary>Returns the access token to connect with; called on every connect and reconnect, so it can hand out a fresh
+    /// token after the server closed a connection whose token expired. Null: no token.</summary>
+    public Func<Task<string?>>? AccessTokenProvider { get; set; }
+
+    /// <summary>Configures the underlying HTTP connection (headers, transports).</summary>
     public Action<HttpConnectionOptions>? ConfigureHttpConnection { get; set; }
 
     /// <summary>Logs reconnects and handler failures.</summary>

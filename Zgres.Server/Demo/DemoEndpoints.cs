@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
+using Zgres.Server.Security;
 using Zgres.Server.Storage;
 
 namespace Zgres.Server.Demo;
@@ -28,11 +29,18 @@ public static class DemoEndpoints
     {
         app.MapGet("/api/demo", GetStatus);
         var inputs = app.MapGroup("/api/demo/inputs").AddEndpointFilter(async (context, next) =>
-            IsEnabled(context.HttpContext, context.HttpContext.RequestServices.GetRequiredService<ZgresDatabase>(),
-                      context.HttpContext.RequestServices.GetRequiredService<TableCatalog>())
+        {
+            var http = context.HttpContext;
+            if (!IsEnabled(http, http.RequestServices.GetRequiredService<ZgresDatabase>(), http.RequestServices.GetRequiredService<TableCatalog>()))
+            {
+                return TypedResults.NotFound(Problem(StatusCodes.Status404NotFound,
+                    "The demo writer is available only when Zgres runs its embedded database (no ConnectionStrings:Postgres), to callers on this machine."));
+            }
+            // Even an origin listed in Zgres:AllowedOrigins may only read: writing is for this server's own page.
+            return OriginCheck.IsSameOriginOrNone(http.Request)
                 ? await next(context)
-                : TypedResults.NotFound(Problem(StatusCodes.Status404NotFound,
-                    "The demo writer is available only when Zgres runs its embedded database (no ConnectionStrings:Postgres), to callers on this machine.")));
+                : TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: "The demo writer answers this server's own page only.");
+        });
         inputs.MapPost("/", InsertAsync);
         inputs.MapPut("/{id:long}", UpdateAsync);
         inputs.MapDelete("/{id:long}", DeleteAsync);

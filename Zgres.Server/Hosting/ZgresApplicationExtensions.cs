@@ -4,20 +4,28 @@ using Zgres.Client;
 using Microsoft.Extensions.Options;
 using Zgres.Server.Hubs;
 using Zgres.Server.Listening;
+using Zgres.Server.Security;
 using Zgres.Server.Storage;
 
 namespace Zgres.Server.Hosting;
 
 public static partial class ZgresApplicationExtensions
 {
-    /// <summary>Maps the demo page, the hub at <c>/hubs/changes</c> and <c>GET /api/tables</c>.</summary>
+    /// <summary>Maps the demo page, the hub at <c>/hubs/changes</c> and <c>GET /api/tables</c>, behind Zgres's
+    /// security middleware (origins, CORS, authentication, authorization; see <see cref="SecurityApplicationExtensions"/>).</summary>
     public static WebApplication MapZgres(this WebApplication app)
     {
         app.UseDefaultFiles();
         app.UseStaticFiles();
-        app.MapHub<ChangeHub>(ChangeHubContract.Path);
-        app.MapGet("/api/tables", (TableCatalog catalog) =>
-            catalog.Tables.Select(table => table.ToExposed()).OrderBy(table => table.Name, StringComparer.Ordinal).ToArray());
+        app.UseZgresSecurity();
+        app.MapHub<ChangeHub>(ChangeHubContract.Path).RequireZgresAccess();
+        // Only the tables the caller may subscribe to in some way: a list of every table would tell who else is here.
+        app.MapGet("/api/tables", (TableCatalog catalog, HttpContext http) => catalog.Tables
+                .Where(table => TableAccess.AllowsSomeInput(http.User, table.Access))
+                .Select(table => table.ToExposed())
+                .OrderBy(table => table.Name, StringComparer.Ordinal)
+                .ToArray())
+            .RequireZgresAccess();
         app.MapDemo();
         app.Lifetime.ApplicationStarted.Register(() => AnnounceAddresses(app));
         return app;
@@ -35,7 +43,7 @@ public static partial class ZgresApplicationExtensions
                 await app.RunAsync();
                 return 0;
             }
-            catch (Exception exception) when (exception is InvalidOperationException or Npgsql.NpgsqlException or OptionsValidationException or ListenerSelfTestException)
+            catch (Exception exception) when (exception is InvalidOperationException or Npgsql.NpgsqlException or OptionsValidationException or ListenerSelfTestException or AnonymousAccessException)
             {
                 // The host has logged why it could not start; exit non-zero without a second stack trace.
                 return 1;

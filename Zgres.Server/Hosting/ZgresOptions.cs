@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using Zgres.Server.Security;
 
 namespace Zgres.Server.Hosting;
 
@@ -33,6 +34,16 @@ public sealed class ZgresOptions
 
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan ClientStallTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    [Required, ValidateObjectMembers]
+    public AuthOptions Auth { get; set; } = new();
+
+    /// <summary>Browser origins (<c>https://app.example.com</c>) other than the server's own that may use the hub and
+    /// <c>/api/tables</c>; any other origin gets 403.</summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
+    [Required, ValidateObjectMembers]
+    public LimitsOptions Limits { get; set; } = new();
 }
 
 /// <summary>One entry of <c>Zgres:Tables</c>.</summary>
@@ -52,6 +63,9 @@ public sealed class WatchedTableOptions
     /// <summary>Log INSERTs and DELETEs once per statement (a statement-level trigger with a transition table) instead
     /// of once per row: cheaper for tables written in batches, dearer for single-row statements. The events are the same.</summary>
     public bool StatementTriggers { get; set; }
+
+    /// <summary>Who may subscribe; absent: every authenticated user.</summary>
+    public TableAccessOptions? Access { get; set; }
 }
 
 /// <summary>How long, and how many, events <c>zgres.events</c> keeps for resume.</summary>

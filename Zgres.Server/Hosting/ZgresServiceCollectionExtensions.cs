@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Zgres.Client;
 using Zgres.Server.Dispatch;
 using Zgres.Server.Hubs;
 using Zgres.Server.Listening;
+using Zgres.Server.Security;
 using Zgres.Server.Storage;
 
 namespace Zgres.Server.Hosting;
@@ -37,11 +39,25 @@ public static class ZgresServiceCollectionExtensions
         services.AddSingleton<ChangeDispatcher>();
         services.AddHostedService<ListenerService>();
 
+        // Who may subscribe to what, from where.
+        services.AddZgresSecurity(configuration);
+
         // The hub, with the fan-out that never waits for a slow client. JSON only: events are framed once, in its
         // format, from the JSON PostgreSQL wrote (ChangeMessages).
         services.AddSignalR()
-            .AddJsonProtocol(json => json.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default))
-            .AddHubOptions<ChangeHub>(hub => hub.SupportedProtocols = [ChangeMessages.Protocol]);
+            .AddJsonProtocol(json => json.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));
+        services.AddOptions<HubOptions<ChangeHub>>().Configure<IOptions<ZgresOptions>>((hub, zgres) =>
+        {
+            hub.SupportedProtocols = [ChangeMessages.Protocol];
+            hub.MaximumReceiveMessageSize = zgres.Value.Limits.MaxMessageSize;
+            hub.MaximumParallelInvocationsPerClient = 1;
+            hub.AddFilter<HubRequestFilter>();
+        });
+        services.AddSingleton<RefusalLog>();
+        services.TryAddSingleton(TimeProvider.System);
+        // SignalR logs every failed invocation, a client's bad request included, as an error with a stack trace;
+        // HubRequestFilter logs them instead (refusals summed up and escaped, real failures whole).
+        services.AddLogging(logging => logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.Critical));
         services.AddSingleton<ChangeFanout>();
         services.AddSingleton<HubLifetimeManager<ChangeHub>>(sp => sp.GetRequiredService<ChangeFanout>());
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));

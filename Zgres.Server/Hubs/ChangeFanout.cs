@@ -105,6 +105,20 @@ public sealed partial class ChangeFanout(
 
     public bool HasMembers(string groupName) => _groups.ContainsKey(groupName);
 
+    /// <summary>How many groups the connection is in, and whether <paramref name="groupName"/> is one of them.</summary>
+    public (int Count, bool IsMember) Membership(string connectionId, string groupName) =>
+        _members.TryGetValue(connectionId, out var member) ? member.Membership(groupName) : (0, false);
+
+    /// <summary>Tells the client why it is being disconnected (a SignalR close message that allows it to reconnect),
+    /// then, unless it closed by itself within <paramref name="grace"/>, disconnects it.</summary>
+    public async Task CloseAsync(string connectionId, string reason, TimeSpan grace, CancellationToken connectionAborted)
+    {
+        if (!_members.TryGetValue(connectionId, out var member)) return;
+        await member.Connection.WriteAsync(new CloseMessage(reason, allowReconnect: true), connectionAborted);
+        await Task.Delay(grace, connectionAborted);
+        member.Connection.Abort();
+    }
+
     /// <summary>Writes a serialized message to every member of the group, waiting for none of them.</summary>
     public void SendToGroup(string groupName, SerializedHubMessage message)
     {
@@ -174,6 +188,8 @@ public sealed partial class ChangeFanout(
         public bool Join(string group) { lock (_gate) return _groups.Add(group); }
 
         public bool Leave(string group) { lock (_gate) return _groups.Remove(group); }
+
+        public (int Count, bool IsMember) Membership(string group) { lock (_gate) return (_groups.Count, _groups.Contains(group)); }
 
         public string[] TakeGroups()
         {

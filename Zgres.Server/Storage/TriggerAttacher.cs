@@ -82,7 +82,7 @@ public sealed partial class TriggerAttacher(ILogger<TriggerAttacher> logger)
                 $"Zgres:Tables: table {name} has no column '{options.InputColumn}' (its InputColumn); set InputColumn to one of {string.Join(", ", columns)}.");
         }
         var published = options.Columns is null ? columns : columns.Where(options.Columns.Contains).ToArray();
-        return new WatchedTable(name, published, options.InputColumn);
+        return new WatchedTable(name, published, options.InputColumn, options.Access);
     }
 
     /// <summary>(channel, input column, published column…); no published columns means all of them, so new columns are published too.</summary>

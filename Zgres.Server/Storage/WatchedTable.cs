@@ -1,9 +1,10 @@
 using Zgres.Client;
+using Zgres.Server.Security;
 
 namespace Zgres.Server.Storage;
 
 /// <summary>A configured table as checked against the catalog: what it publishes and the hub groups of its events.</summary>
-public sealed class WatchedTable(TableName name, IReadOnlyList<string> publishedColumns, string inputColumn)
+public sealed class WatchedTable(TableName name, IReadOnlyList<string> publishedColumns, string inputColumn, TableAccessOptions? access = null)
 {
     public TableName Name { get; } = name;
 
@@ -11,6 +12,9 @@ public sealed class WatchedTable(TableName name, IReadOnlyList<string> published
     public IReadOnlyList<string> PublishedColumns { get; } = publishedColumns;
 
     public string InputColumn { get; } = inputColumn;
+
+    /// <summary>Who may subscribe (<c>Zgres:Tables:N:Access</c>); null: every authenticated user.</summary>
+    public TableAccessOptions? Access { get; } = access;
 
     /// <summary><c>table:{schema}.{table}</c>: every change of the table.</summary>
     public string TableGroup { get; } = $"table:{name}";

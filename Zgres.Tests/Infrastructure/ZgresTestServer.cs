@@ -33,7 +33,8 @@ public sealed class ZgresTestServer : IAsyncDisposable
 
     /// <summary>Starts a server watching <paramref name="tables"/> (names or full entries) on <paramref name="port"/> (0: a free one).</summary>
     public static async Task<ZgresTestServer> StartAsync(string connectionString, IEnumerable<string> tables, int port = 0,
-        string channel = "db_notifications", IDictionary<string, string?>? settings = null, CapturedLog? log = null)
+        string channel = "db_notifications", IDictionary<string, string?>? settings = null, CapturedLog? log = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         port = port == 0 ? FreePort() : port;
         var configuration = new Dictionary<string, string?>
@@ -54,6 +55,7 @@ public sealed class ZgresTestServer : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(configuration);
         builder.Logging.ClearProviders().AddProvider(log).SetMinimumLevel(LogLevel.Debug);
         builder.Services.AddZgres(builder.Configuration);
+        configure?.Invoke(builder);
         var app = builder.Build();
         app.MapZgres();
         try
@@ -68,10 +70,11 @@ public sealed class ZgresTestServer : IAsyncDisposable
         return new ZgresTestServer(app, new Uri($"http://127.0.0.1:{port}"), log);
     }
 
-    public ZgresClient CreateClient() => new(Address, new ZgresClientOptions
+    public ZgresClient CreateClient(Func<Task<string?>>? accessTokenProvider = null) => new(Address, new ZgresClientOptions
     {
         InitialReconnectDelay = TimeSpan.FromMilliseconds(100),
         MaxReconnectDelay = TimeSpan.FromSeconds(1),
+        AccessTokenProvider = accessTokenProvider,
     });
 
     public async Task<ZgresClient> ConnectClientAsync()

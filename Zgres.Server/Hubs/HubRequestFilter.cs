@@ -1,0 +1,104 @@
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using Zgres.Server.Hosting;
+using Zgres.Server.Security;
+
+namespace Zgres.Server.Hubs;
+
+/// <summary>
+/// Every hub request passes here. Subscribes are rate-limited per connection (a token bucket: a burst of
+/// <see cref="LimitsOptions.MaxSubscriptionsPerConnection"/>, then <see cref="LimitsOptions.SubscribesPerSecond"/>).
+/// A refused request is the client's mistake, not the server's: it is counted and summed up in the log now and then,
+/// escaped and without a stack trace (SignalR's own per-request error log is turned off in <c>AddZgres</c>). Any other
+/// failure is the server's and is logged whole.
+/// </summary>
+public sealed partial class HubRequestFilter(IOptions<ZgresOptions> options, RefusalLog refusals, ILogger<HubRequestFilter> logger) : IHubFilter
+{
+    private static readonly object LimiterKey = new();
+
+    public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
+    {
+        try
+        {
+            if (invocationContext.HubMethodName == nameof(ChangeHub.Subscribe)) Acquire(invocationContext.Context);
+            return await next(invocationContext);
+        }
+        catch (HubException refusal)
+        {
+            refusals.Record(invocationContext.HubMethodName, refusal.Message);
+            throw;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogFailed(invocationContext.HubMethodName, exception);
+            throw;
+        }
+    }
+
+    public Task OnDisconnectedAsync(HubLifetimeContext context, Exception? exception, Func<HubLifetimeContext, Exception?, Task> next)
+    {
+        if (context.Context.Items.TryGetValue(LimiterKey, out var limiter)) ((IDisposable)limiter!).Dispose();
+        return next(context, exception);
+    }
+
+    private void Acquire(HubCallerContext connection)
+    {
+        var limits = options.Value.Limits;
+        // One invocation at a time per connection (MaximumParallelInvocationsPerClient), so Items needs no lock.
+        if (!connection.Items.TryGetValue(LimiterKey, out var item))
+        {
+            item = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = limits.MaxSubscriptionsPerConnection,
+                TokensPerPeriod = 1,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1.0 / limits.SubscribesPerSecond),
+                // Refilled as requests come rather than by a timer per connection.
+                AutoReplenishment = false,
+                QueueLimit = 0,
+            });
+            connection.Items[LimiterKey] = item;
+        }
+        var limiter = (TokenBucketRateLimiter)item!;
+        limiter.TryReplenish();
+        using var lease = limiter.AttemptAcquire();
+        if (!lease.IsAcquired)
+        {
+            throw new HubException($"Too many subscribe requests: at most {limits.SubscribesPerSecond} per second " +
+                                   $"(after a burst of {limits.MaxSubscriptionsPerConnection}) on one connection; retry in a moment.");
+        }
+    }
+
+    [LoggerMessage(EventId = 410, EventName = "HubMethodFailed", Level = LogLevel.Error, Message = "Hub method {Method} failed")]
+    private partial void LogFailed(string method, Exception exception);
+}
+
+/// <summary>Counts refused hub requests and logs a line about them at most once per <see cref="Interval"/>, with the
+/// latest reason escaped: a client sending bad requests in a loop writes one line a minute, not one per request.</summary>
+public sealed partial class RefusalLog(TimeProvider time, ILogger<RefusalLog> logger)
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
+
+    private readonly Lock _gate = new();
+    private long _count;
+    private DateTimeOffset _nextLine = DateTimeOffset.MinValue;
+
+    public void Record(string method, string reason)
+    {
+        long count;
+        lock (_gate)
+        {
+            _count++;
+            var now = time.GetUtcNow();
+            if (now < _nextLine) return;
+            _nextLine = now + Interval;
+            count = _count;
+            _count = 0;
+        }
+        LogRefused(count, method, LogText.Escape(reason));
+    }
+
+    [LoggerMessage(EventId = 411, EventName = "HubRequestsRefused", Level = LogLevel.Information,
+        Message = "Refused {Count} hub request(s) since the last such line; the latest, {Method}: {Reason}")]
+    private partial void LogRefused(long count, string method, string reason);
+}

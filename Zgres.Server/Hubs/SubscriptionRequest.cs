@@ -1,0 +1,77 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.SignalR;
+using Zgres.Client;
+
+namespace Zgres.Server.Hubs;
+
+/// <summary>
+/// Reads the argument of <c>Subscribe</c> and <c>Unsubscribe</c> by hand rather than letting SignalR bind it: a
+/// binding failure reaches the client as "Error binding arguments" and nothing more, while each mistake here gets a
+/// <see cref="HubException"/> that names the property and what it should have been.
+/// </summary>
+public static class SubscriptionRequest
+{
+    private const string Shape = "{ table, inputId, after }";
+
+    public static Subscription Parse(JsonElement json)
+    {
+        if (json.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined) throw new HubException($"A subscription is required: {Shape}.");
+        if (json.ValueKind != JsonValueKind.Object) throw new HubException($"A subscription must be an object {Shape}, not {Describe(json)}.");
+
+        string? table = null, inputId = null;
+        long? after = null;
+        foreach (var property in json.EnumerateObject())
+        {
+            var value = property.Value;
+            if (Is(property, "table"))
+            {
+                table = value.ValueKind switch
+                {
+                    JsonValueKind.String => value.GetString(),
+                    JsonValueKind.Null => null,
+                    _ => throw new HubException($"table must be a string such as \"public.orders\", not {Describe(value)}."),
+                };
+            }
+            else if (Is(property, "inputId"))
+            {
+                inputId = value.ValueKind switch
+                {
+                    JsonValueKind.String => value.GetString(),
+                    // A number names the same input as its text: 42 and "42" are one group.
+                    JsonValueKind.Number => value.GetRawText(),
+                    JsonValueKind.Null => null,
+                    _ => throw new HubException($"inputId must be a string, a number or null, not {Describe(value)}."),
+                };
+            }
+            else if (Is(property, "after"))
+            {
+                after = value.ValueKind switch
+                {
+                    JsonValueKind.Number when value.TryGetInt64(out var id) => id,
+                    JsonValueKind.Null => null,
+                    _ => throw new HubException($"after must be an event id (a whole number) or null, not {Describe(value)}."),
+                };
+            }
+            else
+            {
+                throw new HubException($"A subscription has no property '{Cut(property.Name)}'; it has table, inputId and after.");
+            }
+        }
+        return new Subscription(table ?? "", inputId, after);
+    }
+
+    // The JSON protocol matches property names case-insensitively; so does this.
+    private static bool Is(JsonProperty property, string name) => string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase);
+
+    private static string Describe(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => $"the string \"{Cut(value.GetString()!)}\"",
+        JsonValueKind.Number => Cut(value.GetRawText()),
+        JsonValueKind.True or JsonValueKind.False => value.GetRawText(),
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        _ => "null",
+    };
+
+    private static string Cut(string text) => text.Length <= 64 ? text : text[..64] + "…";
+}
