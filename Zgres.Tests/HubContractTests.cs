@@ -19,6 +19,8 @@ public sealed class HubContractTests(PostgresFixture database)
         { new { table = "TABLE", inputId = "" }, "inputId must not be empty" },
         { new { table = "TABLE", inputId = new string('x', 257) }, "inputId is 257 characters long; at most 256 are allowed." },
         { new { table = "TABLE", after = -5 }, "after must be an event id (zero or more), not -5." },
+        { new { table = "TABLE", after = "yesterday" }, "after must be an event id (a whole number) or null, not the string \"yesterday\"." },
+        { new { table = 42 }, "table must be a string such as \"public.orders\", not 42." },
     };
 
     [Theory]

@@ -45,10 +45,11 @@ public static class ZgresServiceCollectionExtensions
         // The hub, with the fan-out that never waits for a slow client. JSON only: events are framed once, in its
         // format, from the JSON PostgreSQL wrote (ChangeMessages).
         services.AddSignalR()
-            .AddJsonProtocol(json => json.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));
+            .AddJsonProtocol(json => json.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default))
+            // AddHubOptions also makes SignalR use the hub's own options, which the limits below go into.
+            .AddHubOptions<ChangeHub>(hub => hub.SupportedProtocols = [ChangeMessages.Protocol]);
         services.AddOptions<HubOptions<ChangeHub>>().Configure<IOptions<ZgresOptions>>((hub, zgres) =>
         {
-            hub.SupportedProtocols = [ChangeMessages.Protocol];
             hub.MaximumReceiveMessageSize = zgres.Value.Limits.MaxMessageSize;
             hub.MaximumParallelInvocationsPerClient = 1;
             hub.AddFilter<HubRequestFilter>();

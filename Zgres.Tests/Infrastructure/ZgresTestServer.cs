@@ -102,9 +102,9 @@ public sealed class ZgresTestServer : IAsyncDisposable
 /// <summary>Every log entry a server wrote, by event name.</summary>
 public sealed class CapturedLog : ILoggerProvider
 {
-    private readonly ConcurrentQueue<(string Category, EventId EventId, LogLevel Level, string Message)> _entries = new();
+    private readonly ConcurrentQueue<(string Category, EventId EventId, LogLevel Level, string Message, Exception? Exception)> _entries = new();
 
-    public IReadOnlyList<(string Category, EventId EventId, LogLevel Level, string Message)> Entries => _entries.ToArray();
+    public IReadOnlyList<(string Category, EventId EventId, LogLevel Level, string Message, Exception? Exception)> Entries => _entries.ToArray();
 
     public int Count(string eventName) => _entries.Count(e => e.EventId.Name == eventName);
 
@@ -131,6 +131,6 @@ public sealed class CapturedLog : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            log._entries.Enqueue((category, eventId, logLevel, formatter(state, exception)));
+            log._entries.Enqueue((category, eventId, logLevel, formatter(state, exception), exception));
     }
 }
