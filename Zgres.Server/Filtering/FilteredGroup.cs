@@ -1,0 +1,36 @@
+using System.Text.Json;
+
+namespace Zgres.Server.Filtering;
+
+/// <summary>What a filtered subscription receives of an event: whether it is sent, and whether the row is in the
+/// filter now (<c>inFilter</c> on the wire), so a view knows to keep or drop it.</summary>
+public readonly record struct FilterDecision(bool Send, bool InFilter)
+{
+    public static readonly FilterDecision Skip = new(false, false);
+}
+
+/// <summary>
+/// The group of every subscription with one table, one input (or none) and one filter, named
+/// <c>filter:{schema}.{table}:{hash}</c>. Identical filters share it, so an event is framed once for all of them.
+/// </summary>
+public sealed record FilteredGroup(string Name, string Table, string? InputId, RowFilter Filter)
+{
+    public static string GroupName(string table, string? inputId, RowFilter filter) =>
+        inputId is null ? $"filter:{table}:{filter.Key}" : $"filter:{table}:{filter.Key}:{inputId}";
+
+    /// <summary>An INSERT whose row matches; a DELETE whose old row matched; an UPDATE whose new or old row matches
+    /// (in the filter when the new one does); every TRUNCATE; a SNAPSHOT row (already filtered by its query).</summary>
+    public FilterDecision Decide(string operation, string? inputId, JsonElement data, JsonElement old)
+    {
+        if (operation == "TRUNCATE") return new(true, false);
+        if (InputId is not null && !string.Equals(InputId, inputId, StringComparison.Ordinal)) return FilterDecision.Skip;
+        return operation switch
+        {
+            "INSERT" or "SNAPSHOT" => Filter.Matches(data) ? new(true, true) : FilterDecision.Skip,
+            "DELETE" => Filter.Matches(data) ? new(true, false) : FilterDecision.Skip,
+            "UPDATE" when Filter.Matches(data) => new(true, true),
+            "UPDATE" => old.ValueKind == JsonValueKind.Object && Filter.Matches(old) ? new(true, false) : FilterDecision.Skip,
+            _ => FilterDecision.Skip,
+        };
+    }
+}

@@ -1,0 +1,125 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.SignalR;
+using Zgres.Server.Filtering;
+
+namespace Zgres.Tests.Units;
+
+/// <summary>Filters: PostgreSQL's meaning of each operator per column type, the refusals, and the dispatch index.</summary>
+public sealed class FilterTests
+{
+    private static readonly Dictionary<string, ColumnKind> Columns = new()
+    {
+        ["total"] = ColumnKind.Number, ["status"] = ColumnKind.Text, ["paid"] = ColumnKind.Boolean,
+        ["at"] = ColumnKind.Instant, ["local"] = ColumnKind.LocalTimestamp, ["day"] = ColumnKind.Date,
+        ["ref"] = ColumnKind.Uuid, ["doc"] = ColumnKind.Other,
+    };
+
+    private static RowFilter Filter(string json) => RowFilter.Parse(JsonDocument.Parse(json).RootElement, Columns);
+
+    private static bool Matches(string filter, string row) => Filter(filter).Matches(JsonDocument.Parse(row).RootElement);
+
+    [Theory]
+    [InlineData("""[{"column":"total","op":"eq","value":100}]""", """{"total":100.00}""", true)]
+    [InlineData("""[{"column":"total","op":"eq","value":"100"}]""", """{"total":100}""", true)]
+    [InlineData("""[{"column":"total","op":"neq","value":100}]""", """{"total":99.5}""", true)]
+    [InlineData("""[{"column":"total","op":"neq","value":100}]""", """{"total":null}""", false)]
+    [InlineData("""[{"column":"total","op":"gt","value":100}]""", """{"total":100.0001}""", true)]
+    [InlineData("""[{"column":"total","op":"gt","value":9}]""", """{"total":10}""", true)]
+    [InlineData("""[{"column":"total","op":"gte","value":100}]""", """{"total":100}""", true)]
+    [InlineData("""[{"column":"total","op":"lt","value":-1.5}]""", """{"total":-2}""", true)]
+    [InlineData("""[{"column":"total","op":"lte","value":12345678901234567890123}]""", """{"total":12345678901234567890124}""", false)]
+    [InlineData("""[{"column":"total","op":"in","value":[1,2,3]}]""", """{"total":2.0}""", true)]
+    [InlineData("""[{"column":"total","op":"in","value":[1,2,3]}]""", """{"total":4}""", false)]
+    [InlineData("""[{"column":"status","op":"eq","value":"open"}]""", """{"status":"open"}""", true)]
+    [InlineData("""[{"column":"status","op":"eq","value":"open"}]""", """{"status":"Open"}""", false)]
+    [InlineData("""[{"column":"status","op":"in","value":["open","held"]}]""", """{"status":"held"}""", true)]
+    [InlineData("""[{"column":"status","op":"is","value":null}]""", """{"status":null}""", true)]
+    [InlineData("""[{"column":"status","op":"is","value":null}]""", """{"status":""}""", false)]
+    [InlineData("""[{"column":"paid","op":"eq","value":true}]""", """{"paid":true}""", true)]
+    [InlineData("""[{"column":"paid","op":"is","value":false}]""", """{"paid":false}""", true)]
+    [InlineData("""[{"column":"paid","op":"is","value":false}]""", """{"paid":null}""", false)]
+    [InlineData("""[{"column":"at","op":"gt","value":"2026-11-28T12:00:00+01:00"}]""", """{"at":"2026-11-28T11:00:00.000001+00:00"}""", true)]
+    [InlineData("""[{"column":"at","op":"eq","value":"2026-11-28T11:00:00Z"}]""", """{"at":"2026-11-28T11:00:00+00:00"}""", true)]
+    [InlineData("""[{"column":"local","op":"lt","value":"2026-11-28T12:00:00"}]""", """{"local":"2026-11-28T11:59:59.5"}""", true)]
+    [InlineData("""[{"column":"day","op":"gte","value":"2026-11-28"}]""", """{"day":"2026-11-27"}""", false)]
+    [InlineData("""[{"column":"ref","op":"eq","value":"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"}]""", """{"ref":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}""", true)]
+    [InlineData("""[{"column":"doc","op":"is","value":null}]""", """{"doc":{"a":1}}""", false)]
+    [InlineData("""[{"column":"status","op":"eq","value":"open"},{"column":"total","op":"gt","value":100}]""", """{"status":"open","total":100}""", false)]
+    public void Each_operator_compares_as_PostgreSQL_does_for_the_column_type(string filter, string row, bool matches) =>
+        Assert.Equal(matches, Matches(filter, row));
+
+    [Theory]
+    [InlineData("""{"column":"total"}""", "filter must be a list of conditions")]
+    [InlineData("""[]""", "filter must have at least one condition")]
+    [InlineData("""[{"column":"nope","op":"eq","value":1}]""", "filter: column 'nope' is not published by this table")]
+    [InlineData("""[{"column":"total","op":"like","value":1}]""", "filter on 'total': unknown op 'like'")]
+    [InlineData("""[{"column":"total","op":"eq","value":"ten"}]""", "filter on 'total': eq value \"ten\" is not a number.")]
+    [InlineData("""[{"column":"total","op":"eq","value":null}]""", "to match NULL use")]
+    [InlineData("""[{"column":"status","op":"lt","value":"m"}]""", "filter on 'status': lt is not supported on a text columns")]
+    [InlineData("""[{"column":"status","op":"eq","value":5}]""", "filter on 'status': eq value 5 is not a text.")]
+    [InlineData("""[{"column":"status","op":"is","value":true}]""", "is true needs a boolean column")]
+    [InlineData("""[{"column":"at","op":"gt","value":"yesterday"}]""", "is not a timestamp with time zone")]
+    [InlineData("""[{"column":"doc","op":"eq","value":"x"}]""", "its type cannot be compared")]
+    [InlineData("""[{"column":"total","op":"in","value":5}]""", "in takes a list of values")]
+    [InlineData("""[{"column":"total","op":"eq","value":1,"extra":1}]""", "has no property 'extra'")]
+    public void A_bad_filter_is_refused_naming_the_column_operator_or_value(string filter, string message) =>
+        Assert.Contains(message, Assert.Throws<HubException>(() => Filter(filter)).Message, StringComparison.Ordinal);
+
+    [Fact]
+    public void An_in_list_takes_at_most_100_values()
+    {
+        var values = string.Join(",", Enumerable.Range(0, 101));
+        Assert.Contains("in takes 1 to 100 values, not 101", Assert.Throws<HubException>(() => Filter($$"""[{"column":"total","op":"in","value":[{{values}}]}]""")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_same_conditions_give_the_same_group_and_different_ones_another()
+    {
+        Assert.Equal(Filter("""[{"column":"total","op":"eq","value":100}]""").Key, Filter("""[{"column":"total","op":"eq","value":100.0}]""").Key);
+        Assert.NotEqual(Filter("""[{"column":"total","op":"eq","value":100}]""").Key, Filter("""[{"column":"total","op":"gte","value":100}]""").Key);
+    }
+
+    [Theory]
+    [InlineData("INSERT", """{"status":"open"}""", null, true, true)]
+    [InlineData("INSERT", """{"status":"done"}""", null, false, false)]
+    [InlineData("UPDATE", """{"status":"open"}""", """{"status":"new"}""", true, true)]
+    [InlineData("UPDATE", """{"status":"done"}""", """{"status":"open"}""", true, false)]
+    [InlineData("UPDATE", """{"status":"done"}""", """{"status":"new"}""", false, false)]
+    [InlineData("DELETE", """{"status":"open"}""", null, true, false)]
+    [InlineData("DELETE", """{"status":"done"}""", null, false, false)]
+    [InlineData("TRUNCATE", """{}""", null, true, false)]
+    public void A_row_entering_staying_in_or_leaving_the_filter_is_sent_saying_whether_it_is_in(string operation, string data, string? old, bool sent, bool inFilter)
+    {
+        var index = new FilterIndex();
+        var open = new FilteredGroup("filter:public.orders:open", "public.orders", null, Filter("""[{"column":"status","op":"eq","value":"open"}]"""));
+        var big = new FilteredGroup("filter:public.orders:big", "public.orders", null, Filter("""[{"column":"total","op":"gt","value":1000}]"""));
+        index.Add(open);
+        index.Add(big);
+        var matched = new List<(FilteredGroup Group, bool InFilter)>();
+
+        index.Match("public.orders", operation, null, JsonDocument.Parse(data).RootElement, old is null ? default : JsonDocument.Parse(old).RootElement, matched);
+
+        var forOpen = matched.Where(m => m.Group == open).ToList();
+        Assert.Equal(sent ? 1 : 0, forOpen.Count);
+        if (sent) Assert.Equal(inFilter, forOpen[0].InFilter);
+        Assert.Equal(operation == "TRUNCATE", matched.Any(m => m.Group == big));
+    }
+
+    [Fact]
+    public void An_input_filtered_group_gets_only_its_inputs_events_and_a_removed_group_nothing()
+    {
+        var index = new FilterIndex();
+        var group = new FilteredGroup("filter:public.orders:x:42", "public.orders", "42", Filter("""[{"column":"status","op":"in","value":["open","held"]}]"""));
+        index.Add(group);
+        var row = JsonDocument.Parse("""{"status":"held"}""").RootElement;
+        var matched = new List<(FilteredGroup Group, bool InFilter)>();
+
+        index.Match("public.orders", "INSERT", "43", row, default, matched);
+        Assert.Empty(matched);
+        index.Match("public.orders", "INSERT", "42", row, default, matched);
+        Assert.Single(matched);
+
+        index.Remove(group.Name);
+        Assert.False(index.HasGroups("public.orders"));
+    }
+}
