@@ -26,7 +26,6 @@ public static class ZgresServiceCollectionExtensions
         services.AddSingleton<ZgresDatabase>();
         services.AddHostedService(sp => sp.GetRequiredService<ZgresDatabase>());
         services.AddSingleton<SchemaMigrator>();
-        services.AddSingleton<TriggerAttacher>();
         services.AddSingleton<TableCatalog>();
         services.AddSingleton<DatabaseRetry>();
         services.AddHostedService<SchemaSetup>();
