@@ -4,15 +4,17 @@ using Zgres.Client;
 using Microsoft.Extensions.Options;
 using Zgres.Server.Hubs;
 using Zgres.Server.Listening;
+using Zgres.Server.Operations;
 using Zgres.Server.Storage;
 
 namespace Zgres.Server.Hosting;
 
 public static partial class ZgresApplicationExtensions
 {
-    /// <summary>Maps the demo page, the hub at <c>/hubs/changes</c> and <c>GET /api/tables</c>.</summary>
+    /// <summary>Maps the operations endpoints (health, metrics), the demo page, the hub at <c>/hubs/changes</c> and <c>GET /api/tables</c>.</summary>
     public static WebApplication MapZgres(this WebApplication app)
     {
+        app.MapZgresOperations();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapHub<ChangeHub>(ChangeHubContract.Path);

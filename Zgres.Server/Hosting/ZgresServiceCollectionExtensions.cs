@@ -4,6 +4,7 @@ using Zgres.Client;
 using Zgres.Server.Dispatch;
 using Zgres.Server.Hubs;
 using Zgres.Server.Listening;
+using Zgres.Server.Operations;
 using Zgres.Server.Storage;
 
 namespace Zgres.Server.Hosting;
@@ -44,6 +45,8 @@ public static class ZgresServiceCollectionExtensions
         services.AddSingleton<ChangeFanout>();
         services.AddSingleton<HubLifetimeManager<ChangeHub>>(sp => sp.GetRequiredService<ChangeFanout>());
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));
+
+        services.AddZgresOperations(configuration);
         return services;
     }
 }
