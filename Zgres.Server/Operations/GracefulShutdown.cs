@@ -13,20 +13,50 @@ namespace Zgres.Server.Operations;
 /// <c>after</c>, rather than noticing the loss only at its timeout; the clients get a moment to go. Then the host
 /// stops Kestrel, the listener and, last, the database (the embedded one with it). Each step is logged.
 /// </summary>
-public sealed partial class GracefulShutdown(ChangeFanout fanout, IOptions<OperationsOptions> options, ILogger<GracefulShutdown> logger)
-    : IHostedLifecycleService
+public sealed partial class GracefulShutdown(
+    ChangeFanout fanout,
+    IHostApplicationLifetime lifetime,
+    IOptions<OperationsOptions> options,
+    ILogger<GracefulShutdown> logger) : IHostedLifecycleService, IDisposable
 {
     private const string Reason = "The server is stopping; reconnect.";
+    private readonly Lock _gate = new();
+    private Task? _telling;
     private long _stoppingSince;
+    private CancellationTokenRegistration _onStopping;
 
     /// <summary>True from the moment a stop begins.</summary>
     public bool IsStopping => Volatile.Read(ref _stoppingSince) != 0;
 
-    public async Task StoppingAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// A stop begins one of two ways: SIGTERM first signals ApplicationStopping (and SignalR closes every connection on
+    /// it, without a word to the clients), while a host stopped in code calls <see cref="StoppingAsync"/> first. This
+    /// registration is made after SignalR's (made when the hub was mapped), and a token runs its callbacks last
+    /// registered first, so the clients hear from this class before SignalR cuts them off, either way.
+    /// </summary>
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        _onStopping = lifetime.ApplicationStopping.Register(() => TellClientsAsync().GetAwaiter().GetResult());
+        return Task.CompletedTask;
+    }
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => TellClientsAsync();
+
+    private Task TellClientsAsync()
+    {
+        lock (_gate)
+        {
+            return _telling ??= TellAsync();
+        }
+    }
+
+    private async Task TellAsync()
     {
         Volatile.Write(ref _stoppingSince, Stopwatch.GetTimestamp());
         var connections = fanout.Connections;
         LogStopping(connections.Count);
+        // A client closes its side when it reads the message; one that does not is cut off by the host after this.
+        using var drain = new CancellationTokenSource(options.Value.ShutdownTimeout / 3);
         var close = new CloseMessage(Reason, allowReconnect: true);
         var gone = new List<Task>(connections.Count);
         foreach (var connection in connections)
@@ -34,20 +64,18 @@ public sealed partial class GracefulShutdown(ChangeFanout fanout, IOptions<Opera
             gone.Add(Closed(connection.ConnectionAborted));
             try
             {
-                await connection.WriteAsync(close, cancellationToken);
+                await connection.WriteAsync(close, drain.Token);
             }
             catch (Exception exception) when (exception is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
             {
                 // Already going.
             }
         }
-        // A client closes its side when it reads the message; one that does not is cut off by the host after this.
-        var drain = options.Value.ShutdownTimeout / 3;
         try
         {
-            await Task.WhenAll(gone).WaitAsync(drain, cancellationToken);
+            await Task.WhenAll(gone).WaitAsync(drain.Token);
         }
-        catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
+        catch (OperationCanceledException)
         {
         }
         LogClientsGone(gone.Count(task => task.IsCompleted), connections.Count, Stopwatch.GetElapsedTime(_stoppingSince));
@@ -70,9 +98,9 @@ public sealed partial class GracefulShutdown(ChangeFanout fanout, IOptions<Opera
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose() => _onStopping.Dispose();
 
     [LoggerMessage(EventId = 700, EventName = "ShutdownStarted", Level = LogLevel.Information,
         Message = "Stopping: refusing new requests and telling {Count} clients to reconnect elsewhere")]
