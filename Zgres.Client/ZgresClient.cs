@@ -243,6 +243,16 @@ public sealed partial class ZgresClient : IAsyncDisposable
             {
                 foreach (var subscription in inputSubscriptions) await subscription.OfferAsync(change, joinInFlight).ConfigureAwait(false);
             }
+            else if (change.Operation == ChangeOperation.Truncate)
+            {
+                // A TRUNCATE (inputId null) empties every input of the table: each input subscription gets it once
+                // (it arrives once per group the connection is in; subscriptions drop ids they delivered).
+                foreach (var (key, subscriptions) in groups)
+                {
+                    if (key.InputId is null || key.Table != table) continue;
+                    foreach (var subscription in subscriptions) await subscription.OfferAsync(change, joinInFlight).ConfigureAwait(false);
+                }
+            }
         }
         finally
         {

@@ -9,7 +9,7 @@ namespace Zgres.Tests;
 public sealed class EmbeddedDefaultTests
 {
     [Fact]
-    public async Task With_no_connection_string_the_server_runs_its_own_database_with_the_demo_table_and_removes_it_on_sigterm()
+    public async Task With_no_connection_string_the_server_runs_its_own_database_with_the_demo_table_and_on_sigterm_tells_clients_then_stops_it()
     {
         var root = Directory.CreateTempSubdirectory("zgres-embedded-test-").FullName;
         var server = await ServerProcess.StartAsync(ZgresTestServer.FreePort(), new Dictionary<string, string> { ["Zgres__Embedded__RootDirectory"] = root });
@@ -41,7 +41,12 @@ public sealed class EmbeddedDefaultTests
         }
 
         Assert.Empty(Directory.GetDirectories(root, "run-*"));
-        Assert.Contains("Embedded PostgreSQL stopped and removed", server.Output, StringComparison.Ordinal);
+        // The stop is logged step by step, and done only once the database is.
+        var log = server.Output;
+        var told = log.IndexOf("Stopping: refusing new requests", StringComparison.Ordinal);
+        var databaseStopped = log.IndexOf("Embedded PostgreSQL stopped and removed", StringComparison.Ordinal);
+        var done = log.IndexOf("Stopped in ", StringComparison.Ordinal);
+        Assert.True(told >= 0 && databaseStopped > told && done > databaseStopped, log);
         Directory.Delete(root, recursive: true);
     }
 

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net.Http.Json;
+using Zgres.Client;
 using Npgsql;
 using Zgres.Tests.Infrastructure;
 
@@ -94,18 +96,35 @@ public sealed class SchemaTests(PostgresFixture database)
         await database.ScalarAsync<string[]>($"SELECT array_agg(tgname::text ORDER BY tgname) FROM pg_trigger WHERE tgrelid = 'public.{table}'::regclass");
 
     [Theory]
-    [InlineData("Columns:0", "nope", "has no column 'nope' (listed in its Columns)")]
-    [InlineData("InputColumn", "tenant", "has no column 'tenant' (its InputColumn)")]
-    [InlineData("Name", "public.missing_table", "table public.missing_table does not exist")]
-    public async Task A_configured_table_or_column_that_does_not_exist_stops_the_server_with_a_message_naming_it(string key, string value, string expected)
+    [InlineData("Columns:0", "nope", "published column 'nope' does not exist")]
+    [InlineData("InputColumn", "tenant", "input column 'tenant' does not exist")]
+    [InlineData("Name", "public.missing_table", "the table does not exist")]
+    public async Task A_configured_table_or_column_that_does_not_exist_is_reported_naming_it_and_every_other_table_is_still_served(string key, string value, string expected)
     {
-        var table = await database.CreateTableAsync();
-        var log = new CapturedLog();
+        var broken = await database.CreateTableAsync();
+        var healthy = await database.CreateTableAsync();
 
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => ZgresTestServer.StartAsync(database.ConnectionString, [table],
-            settings: new Dictionary<string, string?> { [$"Zgres:Tables:0:{key}"] = value }, log: log));
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [broken, healthy],
+            settings: new Dictionary<string, string?> { [$"Zgres:Tables:0:{key}"] = value });
 
-        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.Contains(server.Log.Entries, e => e.EventId.Name == "TableChanged" && e.Message.Contains(expected, StringComparison.Ordinal));
+        using var http = new HttpClient { BaseAddress = server.Address };
+        var tables = (await http.GetFromJsonAsync<ExposedTable[]>("/api/tables"))!;
+        Assert.Contains(expected, tables.Single(t => t.Problem is not null).Problem, StringComparison.Ordinal);
+        Assert.Null(tables.Single(t => t.Name == $"public.{healthy}").Problem);
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(healthy, inputId: null, received.OnChange);
+        await database.ExecuteAsync($"INSERT INTO {healthy} (input_id, value) VALUES (1, 'served')");
+        Assert.Equal("served", (await received.WaitForAsync(1))[0].Data.GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task A_malformed_table_name_still_stops_the_server_with_a_message_naming_it()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => ZgresTestServer.StartAsync(database.ConnectionString, ["a.b.c"]));
+
+        Assert.Contains("malformed table name 'a.b.c'", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

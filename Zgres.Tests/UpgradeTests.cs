@@ -56,9 +56,9 @@ public sealed class UpgradeTests(PostgresFixture database)
         await MigrateAsync(connectionString, TriggerV1);
         var table = await scratch.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
         // As the v1 server left it: its trigger attached with the same arguments v2 uses.
-        await using (var dataSource = NpgsqlDataSource.Create(connectionString))
+        await using (var connection = await scratch.OpenAsync())
         {
-            await new TriggerAttacher(NullLogger<TriggerAttacher>.Instance).AttachAsync(dataSource, "db_notifications", [new WatchedTableOptions { Name = table }], CancellationToken.None);
+            await TriggerAttacher.CheckAsync(connection, "db_notifications", new WatchedTableOptions { Name = table }, before: null, CancellationToken.None);
         }
 
         using var stop = new CancellationTokenSource();

@@ -35,6 +35,7 @@ public enum ChangeOperation
     /// <summary>A row was deleted; <see cref="ChangeEvent.Data"/> holds its last values.</summary>
     [JsonStringEnumMemberName("DELETE")] Delete,
 
-    /// <summary>The whole table was truncated; sent once to the table group.</summary>
+    /// <summary>The whole table was truncated; sent to the table's group and to each of its input groups (with
+    /// <see cref="ChangeEvent.InputId"/> null).</summary>
     [JsonStringEnumMemberName("TRUNCATE")] Truncate,
 }

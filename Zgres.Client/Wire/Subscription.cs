@@ -26,4 +26,6 @@ public sealed record SubscribeResult(string Table, string? InputId, string Group
 /// <param name="Name">The table as <c>schema.table</c>.</param>
 /// <param name="Columns">The columns each event publishes, in table order.</param>
 /// <param name="InputColumn">The column whose value names the <c>input:</c> group of a row.</param>
-public sealed record ExposedTable(string Name, IReadOnlyList<string> Columns, string InputColumn);
+/// <param name="Problem">Why the table no longer matches its configuration (a renamed or dropped column, a dropped
+/// table), as the server's last catalog check found it; null when it matches.</param>
+public sealed record ExposedTable(string Name, IReadOnlyList<string> Columns, string InputColumn, string? Problem = null);

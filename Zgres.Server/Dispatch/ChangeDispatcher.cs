@@ -7,7 +7,7 @@ namespace Zgres.Server.Dispatch;
 
 /// <summary>
 /// Sends each event, in commit order, to its table's group and to its input's group: one frame per event, built only
-/// when someone is listening. Called by the listener on its own loop, so it never waits: the fan-out does not await
+/// when someone is listening (a TRUNCATE goes to every input group of its table too). Called by the listener on its own loop, so it never waits: the fan-out does not await
 /// clients. Events of tables this server does not expose (a trigger left by another configuration) are dropped,
 /// counted, and logged once per table.
 /// </summary>
@@ -23,6 +23,8 @@ public sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeFanout 
             SerializedFrame frame = new(change.Json);
             Send(table.TableGroup, ref frame);
             if (change.InputId is { } inputId) Send(table.InputGroup(inputId), ref frame);
+            // A TRUNCATE empties every input of the table, so each input's subscribers must hear of it.
+            else if (change.IsTruncate) fanout.SendToGroupsStartingWith(table.InputGroupPrefix, frame.Message);
             metrics.Dispatched();
         }
         else

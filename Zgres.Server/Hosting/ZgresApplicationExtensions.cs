@@ -4,6 +4,7 @@ using Zgres.Client;
 using Microsoft.Extensions.Options;
 using Zgres.Server.Hubs;
 using Zgres.Server.Listening;
+using Zgres.Server.Operations;
 using Zgres.Server.Security;
 using Zgres.Server.Storage;
 
@@ -11,10 +12,12 @@ namespace Zgres.Server.Hosting;
 
 public static partial class ZgresApplicationExtensions
 {
-    /// <summary>Maps the demo page, the hub at <c>/hubs/changes</c> and <c>GET /api/tables</c>, behind Zgres's
-    /// security middleware (origins, CORS, authentication, authorization; see <see cref="SecurityApplicationExtensions"/>).</summary>
+    /// <summary>Maps the operations endpoints (health, metrics), the demo page, the hub at <c>/hubs/changes</c> and
+    /// <c>GET /api/tables</c>, the last two behind Zgres's security middleware (origins, CORS, authentication,
+    /// authorization; see <see cref="SecurityApplicationExtensions"/>).</summary>
     public static WebApplication MapZgres(this WebApplication app)
     {
+        app.MapZgresOperations();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseZgresSecurity();

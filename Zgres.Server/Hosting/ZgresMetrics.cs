@@ -5,7 +5,8 @@ namespace Zgres.Server.Hosting;
 /// <summary>
 /// Zgres's monitoring hooks, as <see cref="System.Diagnostics.Metrics"/> instruments of the meter <c>Zgres</c>
 /// (readable with dotnet-counters or OpenTelemetry): events read from the log and dispatched, reads, reconnects,
-/// catch-up volume, slow clients cut off, and PostgreSQL's notification queue usage.
+/// catch-up volume, slow clients cut off, PostgreSQL's notification queue usage, and whether the listener is connected
+/// and how far behind it is (which the readiness check reads too). Subscriptions by table are observed in Operations.
 /// </summary>
 public sealed class ZgresMetrics : IDisposable
 {
@@ -32,6 +33,28 @@ public sealed class ZgresMetrics : IDisposable
         _slowClients = _meter.CreateCounter<long>("zgres.clients.disconnected_slow", description: "Clients disconnected for a full backlog");
         _meter.CreateObservableGauge("zgres.notify.queue_usage", () => QueueUsage, description: "pg_notification_queue_usage() at the last self-check");
         _meter.CreateObservableGauge("zgres.listener.polling", () => Volatile.Read(ref _polling), description: "1 while the listener polls the log under load (writers skip their NOTIFY), else 0");
+        _meter.CreateObservableGauge("zgres.listener.connected", () => Volatile.Read(ref _connected), description: "1 while the LISTEN connection is up, else 0");
+        _meter.CreateObservableGauge("zgres.listener.lag", () => Lag.TotalSeconds, unit: "s",
+            description: "Age of the oldest committed event the listener had not read yet, at the last self-check (0 when caught up)");
+    }
+
+    /// <summary>The meter, for instruments observed elsewhere (subscriptions by table).</summary>
+    public Meter Meter => _meter;
+
+    private int _connected;
+
+    /// <summary>Whether the LISTEN connection is up now.</summary>
+    public bool IsListenerConnected => Volatile.Read(ref _connected) == 1;
+
+    public void ListenerConnected(bool connected) => Volatile.Write(ref _connected, connected ? 1 : 0);
+
+    private long _lagTicks;
+
+    /// <summary>How far behind the listener was at its last self-check.</summary>
+    public TimeSpan Lag
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _lagTicks));
+        set => Interlocked.Exchange(ref _lagTicks, value.Ticks);
     }
 
     public double QueueUsage { get; set; }

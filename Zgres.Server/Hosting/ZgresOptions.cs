@@ -44,6 +44,10 @@ public sealed class ZgresOptions
 
     [Required, ValidateObjectMembers]
     public LimitsOptions Limits { get; set; } = new();
+    /// <summary>How often the watched tables are compared with the catalog while the server runs: renamed or dropped
+    /// columns are reported, a table dropped and created again (or one that appeared) gets its triggers.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan SchemaCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>One entry of <c>Zgres:Tables</c>.</summary>

@@ -5,6 +5,7 @@ using Zgres.Client;
 using Zgres.Server.Dispatch;
 using Zgres.Server.Hubs;
 using Zgres.Server.Listening;
+using Zgres.Server.Operations;
 using Zgres.Server.Security;
 using Zgres.Server.Storage;
 
@@ -28,7 +29,6 @@ public static class ZgresServiceCollectionExtensions
         services.AddSingleton<ZgresDatabase>();
         services.AddHostedService(sp => sp.GetRequiredService<ZgresDatabase>());
         services.AddSingleton<SchemaMigrator>();
-        services.AddSingleton<TriggerAttacher>();
         services.AddSingleton<TableCatalog>();
         services.AddSingleton<DatabaseRetry>();
         services.AddHostedService<SchemaSetup>();
@@ -62,6 +62,8 @@ public static class ZgresServiceCollectionExtensions
         services.AddSingleton<ChangeFanout>();
         services.AddSingleton<HubLifetimeManager<ChangeHub>>(sp => sp.GetRequiredService<ChangeFanout>());
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));
+
+        services.AddZgresOperations(configuration);
         return services;
     }
 }

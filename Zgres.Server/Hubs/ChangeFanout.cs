@@ -126,6 +126,23 @@ public sealed partial class ChangeFanout(
         foreach (var member in members) member.Send(message);
     }
 
+    /// <summary>Writes a serialized message to every member of every group whose name starts with the prefix (a TRUNCATE
+    /// to all the input groups of its table): a walk over every group, fine for a rare event.</summary>
+    public void SendToGroupsStartingWith(string prefix, SerializedHubMessage message)
+    {
+        foreach (var (group, members) in _groups)
+        {
+            if (!group.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            foreach (var member in members) member.Send(message);
+        }
+    }
+
+    /// <summary>How many connections each group has now (for the subscriptions gauge).</summary>
+    public IEnumerable<(string Group, int Members)> GroupSizes() => _groups.Select(group => (group.Key, group.Value.Length));
+
+    /// <summary>Every connection now open (to tell them the server is stopping).</summary>
+    public IReadOnlyList<HubConnectionContext> Connections => [.. _members.Values.Select(member => member.Connection)];
+
     /// <summary>Writes serialized messages to one connection, in order, past any hold (a replay page), and waits until
     /// its transport has accepted them all, so a replay goes no faster than the client reads. They are queued at once
     /// rather than one after the other's flush, which would cost a round trip through the transport per event. A client

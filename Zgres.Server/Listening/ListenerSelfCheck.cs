@@ -6,7 +6,7 @@ namespace Zgres.Server.Listening;
 
 /// <summary>
 /// Every <see cref="ListenerOptions.SelfCheckInterval"/> while the LISTEN connection is up: reads PostgreSQL's
-/// notification-queue usage, records the listener's position for retention, and NOTIFYs a ping through another
+/// notification-queue usage, records the listener's position for retention, measures how far behind it is, and NOTIFYs a ping through another
 /// connection. A ping that does not come back while the listener made no progress means the LISTEN connection is dead
 /// even if no error was seen (a network that dropped without a FIN): the session is ended and the listener reconnects.
 /// No failure of its own ends it: it logs and checks again next time.
@@ -36,7 +36,11 @@ public sealed partial class ListenerSelfCheck(
                     metrics.QueueUsage = (double)(await command.ExecuteScalarAsync(cancellationToken))!;
                 }
                 if (metrics.QueueUsage > 0.5) LogQueueFilling(metrics.QueueUsage);
-                if (position.Current is { } current) await ListenerPositions.RecordAsync(database.DataSource, listener, current, settings.PositionValidity, cancellationToken);
+                if (position.Current is { } current)
+                {
+                    await ListenerPositions.RecordAsync(database.DataSource, listener, current, settings.PositionValidity, cancellationToken);
+                    metrics.Lag = await EventLogReader.UnreadAgeAsync(database.DataSource, current, cancellationToken);
+                }
                 if (!await pings.SendAsync(settings.SelfCheckTimeout, cancellationToken) && progress() == progressBefore)
                 {
                     await session.CancelAsync();

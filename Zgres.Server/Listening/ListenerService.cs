@@ -80,6 +80,7 @@ public sealed partial class ListenerService(
                 }
                 await using (connection)
                 {
+                    metrics.ListenerConnected(true);
                     var reconnected = !_ready.TrySetResult();
                     if (reconnected)
                     {
@@ -184,6 +185,7 @@ public sealed partial class ListenerService(
         finally
         {
             metrics.Polling(false);
+            metrics.ListenerConnected(false);
             await session.CancelAsync();
             await checking;
         }

@@ -13,4 +13,7 @@ internal static class AdvisoryLocks
     /// <summary>Held shared by every writing transaction from its first event to its end; a listener that polled takes
     /// it exclusively before it waits for doorbells again, so that it reads every transaction that skipped its ring.</summary>
     public const long InFlight = 0x7A_67_72_65_73_02;
+
+    /// <summary>Held by one batch of retention at a time (transaction-scoped), so several instances do not prune at once.</summary>
+    public const long Retention = 0x7A_67_72_65_73_03;
 }

@@ -23,7 +23,8 @@ public static class EventLogReader
         reader.GetInt64(first),
         new TableName(reader.GetString(first + 1), reader.GetString(first + 2)),
         reader.IsDBNull(first + 3) ? null : reader.GetString(first + 3),
-        reader.GetString(first + 4));
+        reader.GetString(first + 4),
+        reader.GetString(first + 5) == "TRUNCATE");
 
     /// <summary>Where the log stands now: the current snapshot and the newest id visible in it.</summary>
     public static async Task<LogPosition> CurrentAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
@@ -55,9 +56,9 @@ public static class EventLogReader
         // lookup per key, in order, rather than a join that re-sorts whole events).
         await using var command = new NpgsqlCommand("""
             WITH upto AS MATERIALIZED (SELECT pg_current_snapshot() AS s)
-            SELECT s::text, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text FROM upto
+            SELECT s::text, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text FROM upto
             UNION ALL
-            (SELECT NULL, k.id, (x.e).schema_name, (x.e).table_name, (x.e).input_id, zgres.event_json(x.e)
+            (SELECT NULL, k.id, (x.e).schema_name, (x.e).table_name, (x.e).input_id, zgres.event_json(x.e), (x.e).operation
              FROM (
                  SELECT c.id, max(c.id) OVER (PARTITION BY c.xid) AS last_id
                  FROM (
@@ -94,6 +95,26 @@ public static class EventLogReader
             }
         }
         return (new LogPosition(upTo ?? throw new InvalidOperationException("A log read returned no snapshot."), newest), count);
+    }
+
+    /// <summary>How far a reader at <paramref name="position"/> is behind: the age of the oldest event that committed
+    /// but is not covered by the position (zero when there is none). Ages count from when the trigger ran, so a long
+    /// transaction that just committed looks as old as its first write, until the next read.</summary>
+    public static async Task<TimeSpan> UnreadAgeAsync(NpgsqlDataSource dataSource, LogPosition position, CancellationToken cancellationToken)
+    {
+        // The same two index ranges on xid as a read: only transactions the position saw as open or not yet begun.
+        await using var command = dataSource.CreateCommand("""
+            SELECT coalesce(clock_timestamp() - min(c.created_at), interval '0')
+            FROM (
+                SELECT e.xid, e.created_at FROM zgres.events e WHERE e.xid >= pg_snapshot_xmax($1::pg_snapshot)
+                UNION ALL
+                SELECT e.xid, e.created_at FROM zgres.events e WHERE e.xid = ANY (ARRAY(SELECT pg_snapshot_xip($1::pg_snapshot)))
+            ) c
+            WHERE pg_visible_in_snapshot(c.xid, pg_current_snapshot())
+            """);
+        command.Parameters.Add(new() { Value = position.Snapshot, NpgsqlDbType = NpgsqlDbType.Text });
+        var age = (TimeSpan)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return age < TimeSpan.Zero ? TimeSpan.Zero : age;
     }
 
     /// <summary>The replay of a subscription after event <paramref name="after"/> up to <paramref name="upTo"/>, page by
@@ -148,7 +169,8 @@ public static class EventLogReader
     /// <summary>
     /// One page of the events of a subscription that may have committed after the anchor and are visible in
     /// <paramref name="upTo"/> (those that are not arrive live), in id order after <paramref name="cursor"/>: first the
-    /// lower ids the anchor allows (index lookups by xid), then every id above it up to the newest dispatched. Each page
+    /// lower ids the anchor allows (index lookups by xid), then every id above it up to the newest dispatched. An input's
+    /// replay includes its table's TRUNCATEs, which empty every input. Each page
     /// is its own statement on a pooled connection that is returned before the page is sent, so a slow client holds none.
     /// </summary>
     private static async ValueTask<IReadOnlyList<ChangeRecord>> ReplayPageAsync(NpgsqlDataSource dataSource, ReplayAnchor anchor, LogPosition upTo,
@@ -156,7 +178,7 @@ public static class EventLogReader
     {
         var below = cursor < anchor.After;
         await using var command = dataSource.CreateCommand(below ? """
-            SELECT (e).id, (e).schema_name, (e).table_name, (e).input_id, zgres.event_json(e)
+            SELECT (e).id, (e).schema_name, (e).table_name, (e).input_id, zgres.event_json(e), (e).operation
             FROM (
                 SELECT e FROM zgres.events e WHERE e.xid >= $8::xid8
                 UNION ALL
@@ -164,15 +186,15 @@ public static class EventLogReader
             ) candidates (e)
             WHERE (e).id < $1 AND (e).id > $2 AND (e).xid IS DISTINCT FROM $10::xid8
               AND pg_visible_in_snapshot((e).xid, $3::pg_snapshot)
-              AND (e).schema_name = $4 AND (e).table_name = $5 AND ($6::text IS NULL OR (e).input_id = $6)
+              AND (e).schema_name = $4 AND (e).table_name = $5 AND ($6::text IS NULL OR (e).input_id = $6 OR (e).operation = 'TRUNCATE')
             ORDER BY (e).id
             LIMIT $7
             """ : """
-            SELECT e.id, e.schema_name, e.table_name, e.input_id, zgres.event_json(e)
+            SELECT e.id, e.schema_name, e.table_name, e.input_id, zgres.event_json(e), e.operation
             FROM zgres.events e
             WHERE e.id > greatest($1, $2) AND e.id <= $8
               AND pg_visible_in_snapshot(e.xid, $3::pg_snapshot)
-              AND e.schema_name = $4 AND e.table_name = $5 AND ($6::text IS NULL OR e.input_id = $6)
+              AND e.schema_name = $4 AND e.table_name = $5 AND ($6::text IS NULL OR e.input_id = $6 OR e.operation = 'TRUNCATE')
             ORDER BY e.id
             LIMIT $7
             """);

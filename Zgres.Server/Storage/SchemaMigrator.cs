@@ -19,15 +19,21 @@ public sealed partial class SchemaMigrator(ILoggerFactory loggerFactory, ILogger
     /// table that is not there yet).</summary>
     public static async Task EnsureMigratedAsync(ZgresDatabase database, CancellationToken cancellationToken)
     {
-        await using var command = database.DataSource.CreateCommand(
-            "SELECT CASE WHEN to_regclass('zgres.schema_version') IS NULL THEN 0 ELSE (SELECT coalesce(max(version), 0) FROM zgres.schema_version) END");
-        var current = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        var current = await CurrentVersionAsync(database.DataSource, cancellationToken);
         if (current < LatestVersion)
         {
             throw new InvalidOperationException(
                 $"Zgres:Migrate is false and the database's Zgres schema is at version {current}; this server needs {LatestVersion}. " +
                 "Run 'Zgres.Server migrate' against it (or set Zgres:Migrate to true).");
         }
+    }
+
+    /// <summary>The newest migration applied to the database (0 when none is).</summary>
+    public static async Task<long> CurrentVersionAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT CASE WHEN to_regclass('zgres.schema_version') IS NULL THEN 0 ELSE (SELECT coalesce(max(version), 0) FROM zgres.schema_version) END");
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     /// <summary>Migrates to the latest version, or up or down to <paramref name="version"/> (an operator's rollback).</summary>

@@ -12,7 +12,7 @@ namespace Zgres.Server.Storage;
 /// DELETE statement (UPDATE and TRUNCATE as before). When every trigger is already as configured nothing is written
 /// and no table lock is taken.
 /// </summary>
-public sealed partial class TriggerAttacher(ILogger<TriggerAttacher> logger)
+public static class TriggerAttacher
 {
     // pg_trigger.tgtype bits: ROW 1, INSERT 4, DELETE 8, UPDATE 16, TRUNCATE 32 (AFTER is the absence of BEFORE 2).
     private static readonly ZgresTrigger RowChanges = new("zgres_notify", 1 | 4 | 8 | 16, "zgres.notify_trigger()",
@@ -30,59 +30,50 @@ public sealed partial class TriggerAttacher(ILogger<TriggerAttacher> logger)
     private static readonly ZgresTrigger[] PerStatement = [RowUpdates, InsertStatements, DeleteStatements, Truncates];
     private static readonly string[] Names = [.. PerStatement.Select(t => t.Name).Distinct()];
 
-    public async Task<IReadOnlyList<WatchedTable>> AttachAsync(NpgsqlDataSource dataSource, string channel,
-        IEnumerable<WatchedTableOptions> configured, CancellationToken cancellationToken)
-    {
-        var tables = new List<WatchedTable>();
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        foreach (var options in configured)
-        {
-            var table = await CheckAsync(connection, options, cancellationToken);
-            var arguments = TriggerArguments(channel, table, options.Columns is not null);
-            var triggers = options.StatementTriggers ? PerStatement : PerRow;
-            if (await IsAttachedAsync(connection, table.Name, triggers, arguments, cancellationToken))
-            {
-                LogAlreadyAttached(table.Name.ToString());
-            }
-            else
-            {
-                await AttachAsync(connection, table.Name, triggers, arguments, cancellationToken);
-                LogAttached(table.Name.ToString(), options.StatementTriggers ? "per statement for INSERT and DELETE" : "per row");
-            }
-            tables.Add(table);
-        }
-        return tables;
-    }
-
-    private static async Task<WatchedTable> CheckAsync(NpgsqlConnection connection, WatchedTableOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks one configured table against the catalog and, when it matches its configuration, attaches the triggers
+    /// where they are missing or differ (a table dropped and created again has none). A table that does not match is
+    /// returned with its <see cref="WatchedTable.Problem"/> and left as it is.
+    /// </summary>
+    /// <param name="before">The table at the previous check, to tell a renamed column from a dropped one; null at start.</param>
+    public static async Task<TableCheck> CheckAsync(NpgsqlConnection connection, string channel, WatchedTableOptions options, TableShape? before,
+        CancellationToken cancellationToken)
     {
         if (!TableName.TryParse(options.Name, out var name, out var error))
         {
             throw new InvalidOperationException($"Zgres:Tables: {error}.");
         }
+        var shape = await ReadShapeAsync(connection, name, cancellationToken);
+        var columns = shape?.Columns.Select(c => c.Name).ToArray() ?? [];
+        var published = options.Columns is null ? columns : columns.Where(options.Columns.Contains).ToArray();
+        if (SchemaChanges.Describe(options, before, shape) is { } problem)
+        {
+            return new TableCheck(new WatchedTable(name, published, options.InputColumn, problem, options.Access), shape, Attached: false);
+        }
+        var table = new WatchedTable(name, published, options.InputColumn, access: options.Access);
+        var arguments = TriggerArguments(channel, table, options.Columns is not null);
+        var triggers = options.StatementTriggers ? PerStatement : PerRow;
+        var attached = !await IsAttachedAsync(connection, name, triggers, arguments, cancellationToken)
+            && await AttachAsync(connection, name, triggers, arguments, cancellationToken);
+        return new TableCheck(table, shape, attached);
+    }
+
+    /// <summary>The table's oid and live columns; null when there is no such table.</summary>
+    private static async Task<TableShape?> ReadShapeAsync(NpgsqlConnection connection, TableName name, CancellationToken cancellationToken)
+    {
         await using var command = new NpgsqlCommand("""
-            SELECT array_agg(a.attname::text ORDER BY a.attnum)
+            SELECT c.oid, array_agg(a.attnum ORDER BY a.attnum), array_agg(a.attname::text ORDER BY a.attnum)
             FROM pg_class c
             JOIN pg_namespace n ON n.oid = c.relnamespace
             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
             WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
-            """, connection) { Parameters = { new() { Value = name.Schema }, new() { Value = name.Name } } };
-        var columns = await command.ExecuteScalarAsync(cancellationToken) as string[]
-            ?? throw new InvalidOperationException($"Zgres:Tables: table {name} does not exist in database '{connection.Database}'.");
-
-        var missing = (options.Columns ?? []).Where(c => !columns.Contains(c, StringComparer.Ordinal)).ToList();
-        if (missing.Count > 0)
-        {
-            throw new InvalidOperationException(
-                $"Zgres:Tables: table {name} has no column {string.Join(", ", missing.Select(c => $"'{c}'"))} (listed in its Columns); its columns are {string.Join(", ", columns)}.");
-        }
-        if (!columns.Contains(options.InputColumn, StringComparer.Ordinal))
-        {
-            throw new InvalidOperationException(
-                $"Zgres:Tables: table {name} has no column '{options.InputColumn}' (its InputColumn); set InputColumn to one of {string.Join(", ", columns)}.");
-        }
-        var published = options.Columns is null ? columns : columns.Where(options.Columns.Contains).ToArray();
-        return new WatchedTable(name, published, options.InputColumn, options.Access);
+            GROUP BY c.oid
+            """, connection) { CommandTimeout = ZgresDatabase.CommandTimeoutSeconds, Parameters = { new() { Value = name.Schema }, new() { Value = name.Name } } };
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken)) return null;
+        var numbers = reader.GetFieldValue<short[]>(1);
+        var names = reader.GetFieldValue<string[]>(2);
+        return new TableShape(reader.GetFieldValue<uint>(0), [.. numbers.Zip(names, (number, column) => new TableColumn(number, column))]);
     }
 
     /// <summary>(channel, input column, published column…); no published columns means all of them, so new columns are published too.</summary>
@@ -119,28 +110,33 @@ public sealed partial class TriggerAttacher(ILogger<TriggerAttacher> logger)
     private static string[] DecodeArguments(byte[] tgargs) =>
         Encoding.UTF8.GetString(tgargs).Split('\0')[..^1];
 
-    private static async Task AttachAsync(NpgsqlConnection connection, TableName table, ZgresTrigger[] triggers, string[] arguments, CancellationToken cancellationToken)
+    /// <summary>Attaches under the schema-change lock; false when another instance attached them meanwhile (several
+    /// instances notice a re-created table at about the same time, and one table lock is enough).</summary>
+    private static async Task<bool> AttachAsync(NpgsqlConnection connection, TableName table, ZgresTrigger[] triggers, string[] arguments, CancellationToken cancellationToken)
     {
         var target = $"{Identifier(table.Schema)}.{Identifier(table.Name)}";
         var argumentList = string.Join(", ", arguments.Select(Literal));
         var drops = Names.Select(name => $"DROP TRIGGER IF EXISTS {name} ON {target};");
         var creates = triggers.Select(t => $"CREATE TRIGGER {t.Name} {string.Format(CultureInfo.InvariantCulture, t.When, target)} EXECUTE FUNCTION {t.Function[..^2]}({argumentList});");
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(
-            string.Join('\n', [$"SELECT pg_advisory_xact_lock({AdvisoryLocks.SchemaChange});", .. drops, .. creates]), connection, transaction);
+        await using (var acquire = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({AdvisoryLocks.SchemaChange})", connection, transaction))
+        {
+            await acquire.ExecuteNonQueryAsync(cancellationToken);
+        }
+        if (await IsAttachedAsync(connection, table, triggers, arguments, cancellationToken))
+        {
+            await transaction.CommitAsync(cancellationToken);
+            return false;
+        }
+        await using var command = new NpgsqlCommand(string.Join('\n', [.. drops, .. creates]), connection, transaction);
         await command.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 
     private static string Identifier(string name) => $"\"{name.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
 
     private static string Literal(string value) => $"'{value.Replace("'", "''", StringComparison.Ordinal)}'";
-
-    [LoggerMessage(EventId = 210, EventName = "TriggerAttached", Level = LogLevel.Information, Message = "Attached Zgres's triggers to {Table} ({Granularity})")]
-    private partial void LogAttached(string table, string granularity);
-
-    [LoggerMessage(EventId = 211, EventName = "TriggerAlreadyAttached", Level = LogLevel.Information, Message = "Zgres's triggers already attached to {Table} as configured; nothing changed")]
-    private partial void LogAlreadyAttached(string table);
 
     /// <param name="Name">Its name on the table.</param>
     /// <param name="Type">Its <c>pg_trigger.tgtype</c>.</param>
@@ -148,3 +144,7 @@ public sealed partial class TriggerAttacher(ILogger<TriggerAttacher> logger)
     /// <param name="When">What fires it, with <c>{0}</c> for the table.</param>
     private sealed record ZgresTrigger(string Name, short Type, string Function, string When);
 }
+
+/// <summary>One table after a check: as exposed (with its problem, if any), as the catalog showed it (null: no such
+/// table), and whether this check (re)attached its triggers.</summary>
+public sealed record TableCheck(WatchedTable Table, TableShape? Shape, bool Attached);

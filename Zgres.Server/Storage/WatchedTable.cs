@@ -3,8 +3,10 @@ using Zgres.Server.Security;
 
 namespace Zgres.Server.Storage;
 
-/// <summary>A configured table as checked against the catalog: what it publishes and the hub groups of its events.</summary>
-public sealed class WatchedTable(TableName name, IReadOnlyList<string> publishedColumns, string inputColumn, TableAccessOptions? access = null)
+/// <summary>A configured table as checked against the catalog: what it publishes and the hub groups of its events, and
+/// what is wrong with it, if anything (see <see cref="SchemaChanges"/>). A table with a problem stays exposed, so its
+/// subscribers keep their groups and get its events again once it is repaired.</summary>
+public sealed class WatchedTable(TableName name, IReadOnlyList<string> publishedColumns, string inputColumn, string? problem = null, TableAccessOptions? access = null)
 {
     public TableName Name { get; } = name;
 
@@ -13,16 +15,20 @@ public sealed class WatchedTable(TableName name, IReadOnlyList<string> published
 
     public string InputColumn { get; } = inputColumn;
 
+    /// <summary>Why the table does not match its configuration (a renamed or dropped column, a dropped table); null when it does.</summary>
+    public string? Problem { get; } = problem;
+
     /// <summary>Who may subscribe (<c>Zgres:Tables:N:Access</c>); null: every authenticated user.</summary>
     public TableAccessOptions? Access { get; } = access;
 
     /// <summary><c>table:{schema}.{table}</c>: every change of the table.</summary>
     public string TableGroup { get; } = $"table:{name}";
 
-    private readonly string _inputGroupPrefix = $"input:{name}:";
+    /// <summary>What every <see cref="InputGroup"/> of the table starts with.</summary>
+    public string InputGroupPrefix { get; } = $"input:{name}:";
 
     /// <summary><c>input:{schema}.{table}:{inputId}</c>: the changes of one input.</summary>
-    public string InputGroup(string inputId) => string.Concat(_inputGroupPrefix, inputId);
+    public string InputGroup(string inputId) => string.Concat(InputGroupPrefix, inputId);
 
-    public ExposedTable ToExposed() => new(Name.ToString(), PublishedColumns, InputColumn);
+    public ExposedTable ToExposed() => new(Name.ToString(), PublishedColumns, InputColumn, Problem);
 }

@@ -69,7 +69,9 @@ public sealed partial class ZgresDatabase(IConfiguration configuration, IOptions
         Options = "-c jit=off",
     }.ConnectionString);
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Stopped last of the hosted services: closes the pool and stops the embedded cluster, so that a stop is
+    /// logged as done only once the database is.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => DisposeAsync().AsTask();
 
     // Registered both as itself and as a hosted service, so the container may dispose it twice.
     public async ValueTask DisposeAsync()

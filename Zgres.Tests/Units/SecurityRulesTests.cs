@@ -46,10 +46,10 @@ public sealed class SecurityRulesTests
     [Fact]
     public void A_refusal_says_what_is_missing()
     {
-        var table = new WatchedTable(new TableName("public", "orders"), ["id"], "customer_id", CustomerAccess);
+        var table = new WatchedTable(new TableName("public", "orders"), ["id"], "customer_id", access: CustomerAccess);
         Assert.Equal("Subscribing to input 43 of public.orders needs role support or admin or a customer_id claim of 43.", TableAccess.DescribeRefusal(table, "43"));
         Assert.Equal("Subscribing to the whole table public.orders needs role support or admin (or subscribe to an input of your customer_id claim).", TableAccess.DescribeRefusal(table, null));
-        var inputsOnly = new WatchedTable(new TableName("public", "orders"), ["id"], "customer_id", new TableAccessOptions { InputClaim = "customer_id" });
+        var inputsOnly = new WatchedTable(new TableName("public", "orders"), ["id"], "customer_id", access: new TableAccessOptions { InputClaim = "customer_id" });
         Assert.Equal("Subscribing to the whole table public.orders is not allowed; subscribe to an input of your customer_id claim instead.", TableAccess.DescribeRefusal(inputsOnly, null));
     }
 

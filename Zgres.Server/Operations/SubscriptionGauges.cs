@@ -1,0 +1,35 @@
+using System.Diagnostics.Metrics;
+using Zgres.Server.Hosting;
+using Zgres.Server.Hubs;
+using Zgres.Server.Storage;
+
+namespace Zgres.Server.Operations;
+
+/// <summary>
+/// Gauges observed when metrics are read: <c>zgres.subscriptions</c> (hub group memberships, whole-table and per-input,
+/// tagged with the table) and <c>zgres.tables.problems</c> (watched tables that no longer match their configuration).
+/// Nothing is counted on the hot path: the fan-out's groups are walked at each read.
+/// </summary>
+public sealed class SubscriptionGauges
+{
+    public SubscriptionGauges(ZgresMetrics metrics, ChangeFanout fanout, TableCatalog catalog)
+    {
+        metrics.Meter.CreateObservableGauge("zgres.subscriptions", () => CountByTable(fanout, catalog),
+            description: "Subscriptions (hub group memberships, whole-table and per-input) by table");
+        metrics.Meter.CreateObservableGauge("zgres.tables.problems", () => catalog.Tables.Count(table => table.Problem is not null),
+            description: "Watched tables that no longer match Zgres:Tables (see /healthz/ready and /api/tables)");
+    }
+
+    public static IEnumerable<Measurement<int>> CountByTable(ChangeFanout fanout, TableCatalog catalog)
+    {
+        var counts = catalog.Tables.ToDictionary(table => table, _ => 0);
+        // Longest prefix first: a table may be named like another's input group ("a" and "a:b").
+        var byPrefix = counts.Keys.OrderByDescending(table => table.InputGroupPrefix.Length).ToArray();
+        foreach (var (group, members) in fanout.GroupSizes())
+        {
+            var table = Array.Find(byPrefix, t => group == t.TableGroup || group.StartsWith(t.InputGroupPrefix, StringComparison.Ordinal));
+            if (table is not null) counts[table] += members;
+        }
+        return counts.Select(pair => new Measurement<int>(pair.Value, new KeyValuePair<string, object?>("table", pair.Key.Name.ToString())));
+    }
+}

@@ -1,0 +1,42 @@
+using Zgres.Server.Hosting;
+
+namespace Zgres.Server.Storage;
+
+/// <summary>
+/// What is wrong with a watched table, compared with its configuration and with how it looked at the previous check:
+/// a configured column renamed (same attribute number, another name), dropped, or never there, or the table itself gone.
+/// A table with a problem keeps the triggers it has (its other columns still reach table subscribers) and is not
+/// re-attached until it matches its configuration again.
+/// </summary>
+public static class SchemaChanges
+{
+    /// <returns>null when the table matches its configuration.</returns>
+    public static string? Describe(WatchedTableOptions options, TableShape? before, TableShape? now)
+    {
+        if (now is null)
+        {
+            return before is null ? "the table does not exist (it is served once it is created)" : "the table was dropped (it is served again once it is created)";
+        }
+        var problems = new List<string>();
+        foreach (var column in options.Columns ?? [])
+        {
+            if (!now.Has(column)) problems.Add($"published column '{column}' {Fate(column, before, now)} (events no longer carry it)");
+        }
+        if (!now.Has(options.InputColumn))
+        {
+            problems.Add($"input column '{options.InputColumn}' {Fate(options.InputColumn, before, now)} (events carry inputId null, so its input subscribers get nothing)");
+        }
+        return problems.Count == 0 ? null : string.Join("; ", problems);
+    }
+
+    // A column keeps its attribute number across a rename; a table created again starts numbering afresh, so only the
+    // same table (oid) can tell a rename.
+    private static string Fate(string column, TableShape? before, TableShape now)
+    {
+        if (before is null || before.Oid != now.Oid) return "does not exist";
+        var was = before.Columns.FirstOrDefault(c => c.Name == column);
+        if (was.Name is null) return "does not exist";
+        var renamed = now.Columns.FirstOrDefault(c => c.Number == was.Number);
+        return renamed.Name is null ? "was dropped" : $"was renamed to '{renamed.Name}'";
+    }
+}

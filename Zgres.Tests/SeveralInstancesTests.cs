@@ -1,0 +1,98 @@
+using Npgsql;
+using Zgres.Client;
+using Zgres.Tests.Infrastructure;
+
+namespace Zgres.Tests;
+
+/// <summary>Two server instances on one database, as behind a load balancer.</summary>
+[Collection(DatabaseGroup.Name)]
+public sealed class SeveralInstancesTests(PostgresFixture database)
+{
+    [Fact]
+    public async Task Two_instances_started_at_once_migrate_and_attach_once_each_deliver_every_event_and_a_client_resumes_on_the_other_missing_nothing()
+    {
+        var scratch = await database.CreateDatabaseAsync();
+        var table = await scratch.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
+
+        var started = await Task.WhenAll(
+            ZgresTestServer.StartAsync(scratch.ConnectionString, [table]),
+            ZgresTestServer.StartAsync(scratch.ConnectionString, [table]));
+        await using var first = started[0];
+        await using var second = started[1];
+
+        // One of them migrated and attached; the other found it done (the advisory lock made them take turns).
+        Assert.Equal(1, first.Log.Count("SchemaMigrated") + second.Log.Count("SchemaMigrated"));
+        Assert.Equal(1, first.Log.Count("SchemaUpToDate") + second.Log.Count("SchemaUpToDate"));
+        Assert.Equal(1, first.Log.Count("TriggerAttached") + second.Log.Count("TriggerAttached"));
+        await using var onFirst = await first.ConnectClientAsync();
+        await using var onSecond = await second.ConnectClientAsync();
+        var firstEvents = new EventCollector();
+        var secondEvents = new EventCollector();
+        var stored = new EventCollector();
+        await using var onFirstAll = await onFirst.SubscribeAsync(table, inputId: null, firstEvents.OnChange);
+        await using var onSecondAll = await onSecond.SubscribeAsync(table, inputId: null, secondEvents.OnChange);
+        var leaving = await onFirst.SubscribeAsync(table, inputId: "3", stored.OnChange);
+
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(writer => scratch.WriteRowsAsync(table, writer, rows: 100)));
+
+        var all = await IdsAsync(scratch, table);
+        Assert.Equal(300, all.Length);
+        Assert.Equal(all, (await firstEvents.WaitForAsync(300)).Select(e => e.Id).Order());
+        Assert.Equal(all, (await secondEvents.WaitForAsync(300)).Select(e => e.Id).Order());
+        // The client following input 3 on the first instance stops with its last id stored, the writers go on, and it
+        // comes back on the second instance.
+        var inputThree = await stored.WaitForAsync(30);
+        var lastId = leaving.LastId!.Value;
+        await leaving.DisposeAsync();
+        await Task.WhenAll(Enumerable.Range(3, 2).Select(writer => scratch.WriteRowsAsync(table, writer, rows: 50)));
+        var resumed = new EventCollector();
+        await using var onSecondResumed = await onSecond.SubscribeAsync(table, inputId: "3", after: lastId, resumed.OnChange);
+        await scratch.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) VALUES (3, 9, 0)");
+
+        var expected = await scratch.ScalarAsync<long[]>($"SELECT array_agg(e.id ORDER BY e.id) FROM zgres.events e WHERE e.table_name = $1 AND e.input_id = '3' AND e.id > $2", table, lastId);
+        Assert.Equal(11, expected.Length);
+        Assert.Equal(expected, (await resumed.WaitForAsync(expected.Length)).Select(e => e.Id).Order());
+        Assert.Equal(inputThree.Count, inputThree.Select(e => e.Id).Distinct().Count());
+        await resumed.AssertNoMoreAsync(expected.Length, TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task Retention_skips_its_turn_while_another_instance_prunes_and_prunes_once_that_one_is_done()
+    {
+        await using var live = await LiveTable.StartAsync(database, settings: new Dictionary<string, string?>
+        {
+            ["Zgres:Retention:MaxEvents"] = "10",
+            ["Zgres:Retention:PruneInterval"] = "00:00:00.100",
+        });
+        var received = await live.SubscribeAsync(inputId: null);
+        // Another instance's retention batch, as this test plays it: its transaction holds the retention lock.
+        await using var other = await database.OpenAsync();
+        await using var pruning = await other.BeginTransactionAsync();
+        await using (var take = new NpgsqlCommand("SELECT pg_advisory_xact_lock(134584719471363)", other, pruning))
+        {
+            await take.ExecuteNonQueryAsync();
+        }
+        var prunedBefore = await database.ScalarAsync<long>("SELECT pruned_through FROM zgres.log_state");
+
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) SELECT i % 3, 'row ' || i FROM generate_series(1, 100) i");
+        await received.WaitForAsync(100);
+        Assert.True(await live.Server.Log.WaitForAsync("RetentionRunsElsewhere"));
+        Assert.Equal(prunedBefore, await database.ScalarAsync<long>("SELECT pruned_through FROM zgres.log_state"));
+
+        await pruning.RollbackAsync();
+        var newest = received.Events.Max(e => e.Id);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await database.ScalarAsync<long>("SELECT pruned_through FROM zgres.log_state") < newest - 10)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "retention never ran once the lock was free");
+            await Task.Delay(100);
+        }
+        // Right after: a resume from a pruned id is served, and live events still flow.
+        var resumed = await live.SubscribeAsync(inputId: null, after: received.Events[0].Id);
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'after pruning')");
+        await resumed.WaitUntilAsync(events => events.Any(e => e.Data.GetProperty("value").GetString() == "after pruning"), TimeSpan.FromSeconds(20), () => "the live event after pruning");
+    }
+
+    private static async Task<long[]> IdsAsync(TestDatabase database, string table) =>
+        await database.ScalarAsync<long[]>("SELECT array_agg(id ORDER BY id) FROM zgres.events WHERE table_name = $1", table);
+}
