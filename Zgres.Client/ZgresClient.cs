@@ -36,6 +36,10 @@ public sealed partial class ZgresClient : IAsyncDisposable
     // Subscribe requests awaiting their answer; while any is, delivered events do not move resume points (see
     // ZgresSubscription.ResumeAfter).
     private int _joinsInFlight;
+    // Groups the hub named in its answers, for events that name their group (filtered ones, snapshot rows); and the
+    // subscription being joined now, whose events arrive before the answer that names its group.
+    private ImmutableDictionary<string, SubscriptionKey> _keysByGroup = ImmutableDictionary<string, SubscriptionKey>.Empty;
+    private SubscriptionKey? _joining;
     private ZgresConnectionState _state;
     private Task _restart = Task.CompletedTask;
 
@@ -121,10 +125,21 @@ public sealed partial class ZgresClient : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the subscribe request.</param>
     /// <returns>The subscription; dispose it to stop.</returns>
     /// <exception cref="HubException">The server refused the request; the message says why.</exception>
-    public Task<ZgresSubscription> SubscribeAsync(string table, string? inputId, long? after, Func<ChangeEvent, Task> onChange, CancellationToken cancellationToken = default)
+    public Task<ZgresSubscription> SubscribeAsync(string table, string? inputId, long? after, Func<ChangeEvent, Task> onChange, CancellationToken cancellationToken = default) =>
+        SubscribeAsync(table, new ZgresSubscribeOptions { InputId = inputId, After = after }, onChange, cancellationToken);
+
+    /// <summary>Subscribes with a filter, a snapshot, an input or a resume point (see <see cref="ZgresSubscribeOptions"/>).</summary>
+    /// <param name="table"><c>"table"</c> (schema <c>public</c>) or <c>"schema.table"</c>.</param>
+    /// <param name="options">What to follow and from where.</param>
+    /// <param name="onChange">Called once per event, one at a time; snapshot rows first.</param>
+    /// <param name="cancellationToken">Cancels the subscribe request.</param>
+    /// <returns>The subscription; dispose it to stop.</returns>
+    /// <exception cref="HubException">The server refused the request (a bad filter, a snapshot too large); the message says why.</exception>
+    public Task<ZgresSubscription> SubscribeAsync(string table, ZgresSubscribeOptions options, Func<ChangeEvent, Task> onChange, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(onChange);
-        return AddAsync(table, inputId, after, onChange, cancellationToken);
+        return AddAsync(table, options, onChange, cancellationToken);
     }
 
     /// <summary>Streams the events of a table (or of one input), in order, until the enumeration ends or is cancelled.</summary>
@@ -139,9 +154,17 @@ public sealed partial class ZgresClient : IAsyncDisposable
     /// <param name="inputId">Only rows with this input id; null for every row.</param>
     /// <param name="after">Resume after this event id; null for live events only.</param>
     /// <param name="cancellationToken">Ends the stream.</param>
-    public async IAsyncEnumerable<ChangeEvent> StreamAsync(string table, string? inputId, long? after, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<ChangeEvent> StreamAsync(string table, string? inputId, long? after, CancellationToken cancellationToken = default) =>
+        StreamAsync(table, new ZgresSubscribeOptions { InputId = inputId, After = after }, cancellationToken);
+
+    /// <summary>Streams a subscription with a filter, a snapshot, an input or a resume point, until the enumeration ends or is cancelled.</summary>
+    /// <param name="table"><c>"table"</c> (schema <c>public</c>) or <c>"schema.table"</c>.</param>
+    /// <param name="options">What to follow and from where.</param>
+    /// <param name="cancellationToken">Ends the stream.</param>
+    public async IAsyncEnumerable<ChangeEvent> StreamAsync(string table, ZgresSubscribeOptions options, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var subscription = await AddAsync(table, inputId, after, onChange: null, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(options);
+        var subscription = await AddAsync(table, options, onChange: null, cancellationToken).ConfigureAwait(false);
         await using (subscription.ConfigureAwait(false))
         {
             await foreach (var change in subscription.Events.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -151,11 +174,13 @@ public sealed partial class ZgresClient : IAsyncDisposable
         }
     }
 
-    private async Task<ZgresSubscription> AddAsync(string table, string? inputId, long? after, Func<ChangeEvent, Task>? onChange, CancellationToken cancellationToken)
+    private async Task<ZgresSubscription> AddAsync(string table, ZgresSubscribeOptions options, Func<ChangeEvent, Task>? onChange, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(table);
-        var key = new SubscriptionKey(table.Contains('.', StringComparison.Ordinal) ? table : "public." + table, inputId);
-        var subscription = new ZgresSubscription(this, key, after, onChange, _options);
+        var key = new SubscriptionKey(table.Contains('.', StringComparison.Ordinal) ? table : "public." + table, options.InputId, FilterText(options.Filter));
+        var subscription = new ZgresSubscription(this, key, options.After, onChange, _options) { Filter = options.Filter };
+        var after = options.After;
+        var snapshot = options.Snapshot;
         await _membership.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -163,7 +188,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
             _groups = _groups.SetItem(key, _groups.GetValueOrDefault(key, []).Add(subscription));
             try
             {
-                await JoinAsync(key, [subscription], after, cancellationToken).ConfigureAwait(false);
+                await JoinAsync(key, [subscription], after, cancellationToken, snapshot).ConfigureAwait(false);
             }
             catch
             {
@@ -179,17 +204,20 @@ public sealed partial class ZgresClient : IAsyncDisposable
     }
 
     /// <summary>Asks the hub to join the group (replaying after <paramref name="after"/>) and records the resume point it gives.</summary>
-    private async Task JoinAsync(SubscriptionKey key, IReadOnlyCollection<ZgresSubscription> subscriptions, long? after, CancellationToken cancellationToken)
+    private async Task JoinAsync(SubscriptionKey key, IReadOnlyCollection<ZgresSubscription> subscriptions, long? after, CancellationToken cancellationToken, bool snapshot = false)
     {
         SubscribeResult result;
         Interlocked.Increment(ref _joinsInFlight);
+        _joining = key;
         try
         {
             result = await _connection.InvokeAsync<SubscribeResult>(ChangeHubContract.Subscribe,
-                new Subscription(key.Table, key.InputId, after), cancellationToken).ConfigureAwait(false);
+                new Subscription(key.Table, key.InputId, after, subscriptions.First().Filter, snapshot), cancellationToken).ConfigureAwait(false);
+            _keysByGroup = _keysByGroup.SetItem(result.Group, key);
         }
         finally
         {
+            _joining = null;
             Interlocked.Decrement(ref _joinsInFlight);
         }
         foreach (var subscription in subscriptions) subscription.Joined(result.ResumeAfter);
@@ -206,7 +234,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
         try
         {
             if (!Forget(subscription) || _connection.State != HubConnectionState.Connected) return;
-            await _connection.InvokeAsync(ChangeHubContract.Unsubscribe, new Subscription(subscription.Key.Table, subscription.Key.InputId)).ConfigureAwait(false);
+            await _connection.InvokeAsync(ChangeHubContract.Unsubscribe, new Subscription(subscription.Key.Table, subscription.Key.InputId, Filter: subscription.Filter)).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is HubException or IOException or InvalidOperationException or OperationCanceledException)
         {
@@ -234,6 +262,17 @@ public sealed partial class ZgresClient : IAsyncDisposable
             if (epoch != _epoch) return;
             var joinInFlight = Volatile.Read(ref _joinsInFlight) > 0;
             var groups = _groups;
+            if (change.Group is { } group)
+            {
+                // A filtered event or a snapshot row: for its group's subscriptions only (before the hub's answer names
+                // the group, the subscription being joined, the only one whose group can be unknown).
+                var key = _keysByGroup.TryGetValue(group, out var known) ? known : _joining;
+                if (key is { } owner && groups.TryGetValue(owner, out var owners))
+                {
+                    foreach (var subscription in owners) await subscription.OfferAsync(change, joinInFlight).ConfigureAwait(false);
+                }
+                return;
+            }
             var table = string.Concat(change.Schema, ".", change.Table);
             if (groups.TryGetValue(new SubscriptionKey(table, null), out var tableSubscriptions))
             {
@@ -375,6 +414,10 @@ public sealed partial class ZgresClient : IAsyncDisposable
         _membership.Dispose();
         _routing.Dispose();
     }
+
+    /// <summary>The filter as JSON text: subscriptions with equal text share a hub group.</summary>
+    private static string? FilterText(IReadOnlyList<FilterCondition>? filter) =>
+        filter is null ? null : System.Text.Json.JsonSerializer.Serialize(filter, ZgresJsonContext.Default.IReadOnlyListFilterCondition);
 
     /// <summary>Exponential backoff with jitter, capped; the caller never gives up.</summary>
     private TimeSpan Backoff(int attempt)

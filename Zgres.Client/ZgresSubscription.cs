@@ -32,6 +32,9 @@ public sealed class ZgresSubscription : IAsyncDisposable
     /// <summary>The input id followed, or <see langword="null"/> for the whole table.</summary>
     public string? InputId => Key.InputId;
 
+    /// <summary>The filter, or <see langword="null"/> for every row.</summary>
+    public IReadOnlyList<FilterCondition>? Filter { get; init; }
+
     /// <summary>The highest event id delivered so far (null before the first). Store it to resume later with <c>after</c>.</summary>
     public long? LastId { get; private set; }
 
@@ -61,10 +64,21 @@ public sealed class ZgresSubscription : IAsyncDisposable
     /// <summary>Queues an event unless this subscription already delivered it; waits when the handler is behind.</summary>
     internal async ValueTask OfferAsync(ChangeEvent change, bool joinInFlight)
     {
+        // Snapshot rows all carry id 0 and stand before the stream: no duplicate check, no resume point.
+        if (change.Operation == ChangeOperation.Snapshot)
+        {
+            await WriteAsync(change).ConfigureAwait(false);
+            return;
+        }
         if (_delivered.Contains(change.Id)) return;
         _delivered.Add(change.Id);
         LastId = Math.Max(LastId ?? 0, change.Id);
         if (!joinInFlight && change.Id > _deliveredInOrder) Volatile.Write(ref _deliveredInOrder, change.Id);
+        await WriteAsync(change).ConfigureAwait(false);
+    }
+
+    private async ValueTask WriteAsync(ChangeEvent change)
+    {
         try
         {
             await _pending.Writer.WriteAsync(change).ConfigureAwait(false);
@@ -101,4 +115,5 @@ public sealed class ZgresSubscription : IAsyncDisposable
     }
 }
 
-internal readonly record struct SubscriptionKey(string Table, string? InputId);
+/// <summary>What the hub groups by: table, input and filter (its conditions as JSON text, so equal filters share).</summary>
+internal readonly record struct SubscriptionKey(string Table, string? InputId, string? Filter = null);

@@ -12,6 +12,10 @@ namespace Zgres.Client;
 /// <param name="InputId">The value of the table's input column as text, or <see langword="null"/>.</param>
 /// <param name="Data">The published columns of the new row (of the old row for DELETE; empty for TRUNCATE), JSON-typed.</param>
 /// <param name="Old">For UPDATE, the published columns before the change; otherwise <see langword="null"/>.</param>
+/// <param name="Group">Set on events of a filtered subscription and on snapshot rows: the group the subscribe returned,
+/// so a client with several subscriptions of one table knows whose event it is.</param>
+/// <param name="InFilter">On events of a filtered subscription: whether the row matches the filter now (false when an
+/// UPDATE moved it out, for a DELETE and a TRUNCATE), so a view knows to keep or drop it.</param>
 public sealed record ChangeEvent(
     long Id,
     [property: JsonConverter(typeof(UtcTimestampJsonConverter))] DateTimeOffset Timestamp,
@@ -20,7 +24,9 @@ public sealed record ChangeEvent(
     string Table,
     string? InputId,
     JsonElement Data,
-    JsonElement? Old);
+    JsonElement? Old,
+    string? Group = null,
+    bool? InFilter = null);
 
 /// <summary>The kind of change an event describes.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<ChangeOperation>))]
@@ -38,4 +44,7 @@ public enum ChangeOperation
     /// <summary>The whole table was truncated; sent to the table's group and to each of its input groups (with
     /// <see cref="ChangeEvent.InputId"/> null).</summary>
     [JsonStringEnumMemberName("TRUNCATE")] Truncate,
+
+    /// <summary>A row as it was when a subscription with <c>snapshot: true</c> joined (id 0), before its live changes.</summary>
+    [JsonStringEnumMemberName("SNAPSHOT")] Snapshot,
 }

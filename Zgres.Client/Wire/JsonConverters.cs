@@ -52,4 +52,6 @@ public sealed class TextOrNumberJsonConverter : JsonConverter<string?>
 [JsonSerializable(typeof(Subscription))]
 [JsonSerializable(typeof(SubscribeResult))]
 [JsonSerializable(typeof(ExposedTable[]))]
+[JsonSerializable(typeof(string))]
+[JsonSerializable(typeof(IReadOnlyList<FilterCondition>))]
 public sealed partial class ZgresJsonContext : JsonSerializerContext;

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
+using Zgres.Server.Filtering;
 using Zgres.Server.Hosting;
 using Zgres.Server.Hubs;
 using Zgres.Server.Storage;
@@ -11,10 +13,11 @@ namespace Zgres.Server.Dispatch;
 /// clients. Events of tables this server does not expose (a trigger left by another configuration) are dropped,
 /// counted, and logged once per table.
 /// </summary>
-public sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeFanout fanout, ZgresMetrics metrics, ILogger<ChangeDispatcher> logger)
+public sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeFanout fanout, FilterIndex filters, ZgresMetrics metrics, ILogger<ChangeDispatcher> logger)
 {
     // Touched only from the listener's loop.
     private readonly HashSet<TableName> _reportedUnexposed = [];
+    private readonly List<(FilteredGroup Group, bool InFilter)> _matched = [];
 
     public void Dispatch(ChangeRecord change)
     {
@@ -25,12 +28,28 @@ public sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeFanout 
             if (change.InputId is { } inputId) Send(table.InputGroup(inputId), ref frame);
             // A TRUNCATE empties every input of the table, so each input's subscribers must hear of it.
             else if (change.IsTruncate) fanout.SendToGroupsStartingWith(table.InputGroupPrefix, frame.Message);
+            if (filters.HasGroups(table.Name.ToString())) SendFiltered(table, change);
             metrics.Dispatched();
         }
         else
         {
             metrics.Unexposed();
             if (_reportedUnexposed.Add(change.Table)) LogUnexposed(change.Table.ToString());
+        }
+    }
+
+    /// <summary>Only tables with filtered subscriptions pay for parsing their events; each matching group gets the event
+    /// framed with its name and whether the row is in its filter.</summary>
+    private void SendFiltered(WatchedTable table, ChangeRecord change)
+    {
+        using var json = JsonDocument.Parse(change.Json);
+        var root = json.RootElement;
+        _matched.Clear();
+        filters.Match(table.Name.ToString(), root.GetProperty("operation").GetString()!, change.InputId,
+            root.GetProperty("data"), root.TryGetProperty("old", out var old) ? old : default, _matched);
+        foreach (var (group, inFilter) in _matched)
+        {
+            if (fanout.HasMembers(group.Name)) fanout.SendToGroup(group.Name, ChangeMessages.Create(change.Json, group.Name, inFilter));
         }
     }
 

@@ -15,8 +15,10 @@ public readonly record struct FilterDecision(bool Send, bool InFilter)
 /// </summary>
 public sealed record FilteredGroup(string Name, string Table, string? InputId, RowFilter Filter)
 {
+    public const string Prefix = "filter:";
+
     public static string GroupName(string table, string? inputId, RowFilter filter) =>
-        inputId is null ? $"filter:{table}:{filter.Key}" : $"filter:{table}:{filter.Key}:{inputId}";
+        inputId is null ? $"{Prefix}{table}:{filter.Key}" : $"{Prefix}{table}:{filter.Key}:{inputId}";
 
     /// <summary>An INSERT whose row matches; a DELETE whose old row matched; an UPDATE whose new or old row matches
     /// (in the filter when the new one does); every TRUNCATE; a SNAPSHOT row (already filtered by its query).</summary>

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Zgres.Client;
 using Zgres.Server.Dispatch;
+using Zgres.Server.Filtering;
 using Zgres.Server.Hubs;
 using Zgres.Server.Listening;
 using Zgres.Server.Operations;
@@ -59,6 +60,7 @@ public static class ZgresServiceCollectionExtensions
         // SignalR logs every failed invocation, a client's bad request included, as an error with a stack trace;
         // HubRequestFilter logs them instead (refusals summed up and escaped, real failures whole).
         services.AddLogging(logging => logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.Critical));
+        services.AddSingleton<FilterIndex>();
         services.AddSingleton<ChangeFanout>();
         services.AddSingleton<HubLifetimeManager<ChangeHub>>(sp => sp.GetRequiredService<ChangeFanout>());
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Options;
+using Zgres.Server.Filtering;
 using Zgres.Server.Hosting;
 
 namespace Zgres.Server.Hubs;
@@ -18,6 +19,7 @@ public sealed partial class ChangeFanout(
     ILogger<DefaultHubLifetimeManager<ChangeHub>> baseLogger,
     IOptions<ZgresOptions> options,
     ZgresMetrics metrics,
+    FilterIndex filters,
     ILogger<ChangeFanout> logger) : DefaultHubLifetimeManager<ChangeHub>(baseLogger), IDisposable
 {
     private readonly int _maxBacklog = options.Value.MaxClientBacklog;
@@ -71,13 +73,22 @@ public sealed partial class ChangeFanout(
     }
 
     /// <summary>Adds the connection to the group at once (not awaiting anything, so a caller can do it at a chosen
-    /// moment of the stream); false when it was a member already.</summary>
-    public bool Join(string connectionId, string groupName)
+    /// moment of the stream); false when it was a member already. A filtered group enters the dispatch index with its
+    /// first member and leaves it with its last, under the same lock as membership, so the two never disagree.</summary>
+    public bool Join(string connectionId, string groupName, FilteredGroup? filtered = null)
     {
         if (!_members.TryGetValue(connectionId, out var member) || !member.Join(groupName)) return false;
         lock (_groupsGate)
         {
-            _groups[groupName] = _groups.TryGetValue(groupName, out var current) ? [.. current, member] : [member];
+            if (_groups.TryGetValue(groupName, out var current))
+            {
+                _groups[groupName] = [.. current, member];
+            }
+            else
+            {
+                _groups[groupName] = [member];
+                if (filtered is not null) filters.Add(filtered);
+            }
         }
         return true;
     }
@@ -93,7 +104,13 @@ public sealed partial class ChangeFanout(
         {
             if (!_groups.TryGetValue(groupName, out var current)) return;
             var remaining = Array.FindAll(current, m => m != member);
-            if (remaining.Length == 0) _groups.TryRemove(groupName, out _); else _groups[groupName] = remaining;
+            if (remaining.Length > 0)
+            {
+                _groups[groupName] = remaining;
+                return;
+            }
+            _groups.TryRemove(groupName, out _);
+            if (groupName.StartsWith(FilteredGroup.Prefix, StringComparison.Ordinal)) filters.Remove(groupName);
         }
     }
 

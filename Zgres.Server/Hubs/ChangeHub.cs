@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Zgres.Client;
+using Zgres.Server.Filtering;
 using Zgres.Server.Hosting;
 using Zgres.Server.Listening;
 using Zgres.Server.Security;
@@ -33,48 +34,108 @@ public sealed class ChangeHub(
 
     /// <summary>Joins the subscription's group between two reads of the listener; with <c>after</c>, first replays
     /// from the log every event of the subscription that may have committed after that id and was dispatched before
-    /// the join (live events are held meanwhile, then follow, so none is missed or sent twice).</summary>
+    /// the join (live events are held meanwhile, then follow, so none is missed or sent twice); with <c>snapshot</c>,
+    /// first sends the rows that match now. A <c>filter</c> applies to all three.</summary>
     public async Task<SubscribeResult> Subscribe(JsonElement subscription)
     {
         var request = SubscriptionRequest.Parse(subscription);
-        var (table, inputId, group) = Resolve(request);
-        await AuthorizeAsync(table, inputId);
+        var target = await ResolveAsync(request, needsColumns: request.Filter is not null || request.Snapshot);
+        await AuthorizeAsync(target.Table, target.InputId);
         var connectionId = Context.ConnectionId;
-        CheckSubscriptionLimit(connectionId, group);
+        CheckSubscriptionLimit(connectionId, target.Group);
         var cancellationToken = Context.ConnectionAborted;
+        if (request.Snapshot) return await SubscribeWithSnapshotAsync(target, cancellationToken);
         if (request.After is not long after)
         {
-            var joinedAt = await stream.JoinAsync(() => fanout.Join(connectionId, group), cancellationToken);
-            return new SubscribeResult(table.Name.ToString(), inputId, group, Gap: false, ResumeAfter: joinedAt.NewestId);
+            var joinedAt = await stream.JoinAsync(() => fanout.Join(connectionId, target.Group, target.Filtered), cancellationToken);
+            return target.Result(gap: false, joinedAt);
         }
 
         using var hold = fanout.Hold(connectionId);
         var joined = false;
-        var upTo = await stream.JoinAsync(() => joined = fanout.Join(connectionId, group), cancellationToken);
+        var upTo = await stream.JoinAsync(() => joined = fanout.Join(connectionId, target.Group, target.Filtered), cancellationToken);
         try
         {
-            var (gap, pages) = await EventLogReader.ReplayAsync(database.DataSource, retry, after, upTo, table.Name, inputId, cancellationToken);
+            var (gap, pages) = await EventLogReader.ReplayAsync(database.DataSource, retry, after, upTo, target.Table.Name, target.InputId, cancellationToken);
             await foreach (var page in pages)
             {
-                await fanout.SendToConnectionAsync(connectionId, page.Select(change => ChangeMessages.Create(change.Json)), cancellationToken);
+                await fanout.SendToConnectionAsync(connectionId, target.Frames(page), cancellationToken);
             }
-            return new SubscribeResult(table.Name.ToString(), inputId, group, gap, ResumeAfter: upTo.NewestId);
+            return target.Result(gap, upTo);
         }
         catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
         {
             // Half a replay is no subscription: leave the group (unless it was joined before) so that a retry starts clean.
-            if (joined) fanout.Leave(connectionId, group);
+            if (joined) fanout.Leave(connectionId, target.Group);
             throw new HubException("The database is unavailable right now, so the events after 'after' could not be read; retry the subscribe in a moment.");
         }
     }
 
-    /// <summary>Leaves the subscription's group.</summary>
-    public Task Unsubscribe(JsonElement subscription)
+    /// <summary>
+    /// Sends the rows that match now, read in one snapshot and streamed as the client takes them; then joins once the
+    /// stream has read everything that snapshot saw, and sends what committed between the two from the log, in commit
+    /// order, ahead of the live events (held meanwhile). A change is in the snapshot or after it, never both or neither.
+    /// </summary>
+    private async Task<SubscribeResult> SubscribeWithSnapshotAsync(Target target, CancellationToken cancellationToken)
     {
-        var (_, _, group) = Resolve(SubscriptionRequest.Parse(subscription));
-        fanout.Leave(Context.ConnectionId, group);
-        return Task.CompletedTask;
+        var connectionId = Context.ConnectionId;
+        if (target.Columns!.PrimaryKey.Count == 0 || target.Columns.PrimaryKey.Any(column => !target.Columns.Kinds.ContainsKey(column)))
+        {
+            throw new HubException(target.Columns.PrimaryKey.Count == 0
+                ? $"A snapshot of {target.Table.Name} needs a primary key, so that a client can apply each change to its row; the table has none."
+                : $"A snapshot of {target.Table.Name} needs its primary key ({string.Join(", ", target.Columns.PrimaryKey)}) among the published columns.");
+        }
+        var maxRows = options.Value.Limits.MaxSnapshotRows;
+        string snapshotTaken;
+        var (snapshot, count) = await TableSnapshot.OpenAsync(database.DataSource, target.Table, target.InputId, target.Filtered?.Filter, maxRows, cancellationToken);
+        if (snapshot is null)
+        {
+            throw new HubException($"The snapshot would send more than {maxRows} rows (Zgres:Limits:MaxSnapshotRows); narrow it with a filter or an inputId.");
+        }
+        await using (snapshot)
+        {
+            await foreach (var page in snapshot.ReadPagesAsync(cancellationToken))
+            {
+                await fanout.SendToConnectionAsync(connectionId,
+                    page.Select(row => ChangeMessages.Create(snapshot.EventJson(target.Table, row.InputId, row.Data), target.Group, inFilter: true)),
+                    cancellationToken);
+            }
+            snapshotTaken = snapshot.Snapshot;
+        }
+
+        using var hold = fanout.Hold(connectionId);
+        // The listener reads on its next doorbell; ring it rather than wait for a writer's.
+        await using (var ring = database.DataSource.CreateCommand("SELECT pg_notify($1, '')"))
+        {
+            ring.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = options.Value.Channel });
+            await ring.ExecuteNonQueryAsync(cancellationToken);
+        }
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(SnapshotJoinTimeout);
+        LogPosition upTo;
+        try
+        {
+            upTo = await stream.JoinWhenAsync(position => position.Covers(snapshotTaken), () => fanout.Join(connectionId, target.Group, target.Filtered), deadline.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new HubException("The server's change stream did not catch up with the snapshot (is its database connection down?); retry the subscribe in a moment.");
+        }
+        var between = await TableSnapshot.ChangesBetweenAsync(database.DataSource, retry, snapshotTaken, upTo, target.Table, target.InputId, cancellationToken);
+        await fanout.SendToConnectionAsync(connectionId, target.Frames(between), cancellationToken);
+        return target.Result(gap: false, upTo);
     }
+
+    private static readonly TimeSpan SnapshotJoinTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Leaves the subscription's group.</summary>
+    public async Task Unsubscribe(JsonElement subscription)
+    {
+        var request = SubscriptionRequest.Parse(subscription);
+        var target = await ResolveAsync(request, needsColumns: request.Filter is not null);
+        fanout.Leave(Context.ConnectionId, target.Group);
+    }
+
     /// <summary>Asks every authorization handler (the table's <c>Access</c> rules, and any the hosting application
     /// added); a replay is a subscription too, so no event of an input the user may not see is sent either way.</summary>
     private async Task AuthorizeAsync(WatchedTable table, string? inputId)
@@ -97,7 +158,52 @@ public sealed class ChangeHub(
         }
     }
 
-    private (WatchedTable Table, string? InputId, string Group) Resolve(Subscription subscription)
+    /// <summary>What a request names, checked: the table, the input, the group to join and, for a filter, its group
+    /// and the table's column facts.</summary>
+    private async Task<Target> ResolveAsync(SubscriptionRequest request, bool needsColumns)
+    {
+        var (table, inputId, group) = Resolve(request);
+        if (!needsColumns) return new Target(table, inputId, group, null, null);
+        TableColumns columns;
+        try
+        {
+            columns = await TableColumns.LoadAsync(database.DataSource, retry, table, Context.ConnectionAborted);
+        }
+        catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
+        {
+            throw new HubException("The database is unavailable right now, so the table's columns could not be read; retry the subscribe in a moment.");
+        }
+        if (request.Filter is not { } filterJson) return new Target(table, inputId, group, null, columns);
+        var filter = RowFilter.Parse(filterJson, columns.Kinds);
+        var name = table.Name.ToString();
+        var filtered = new FilteredGroup(FilteredGroup.GroupName(name, inputId, filter), name, inputId, filter);
+        return new Target(table, inputId, filtered.Name, filtered, columns);
+    }
+
+    private sealed record Target(WatchedTable Table, string? InputId, string Group, FilteredGroup? Filtered, TableColumns? Columns)
+    {
+        public SubscribeResult Result(bool gap, LogPosition joinedAt) => new(Table.Name.ToString(), InputId, Group, gap, joinedAt.NewestId);
+
+        /// <summary>The frames of replayed events: as they are, or, for a filter, those it lets through, marked.</summary>
+        public IEnumerable<SerializedHubMessage> Frames(IEnumerable<ChangeRecord> changes)
+        {
+            foreach (var change in changes)
+            {
+                if (Filtered is null)
+                {
+                    yield return ChangeMessages.Create(change.Json);
+                    continue;
+                }
+                using var json = JsonDocument.Parse(change.Json);
+                var root = json.RootElement;
+                var decision = Filtered.Decide(root.GetProperty("operation").GetString()!, change.InputId, root.GetProperty("data"),
+                    root.TryGetProperty("old", out var old) ? old : default);
+                if (decision.Send) yield return ChangeMessages.Create(change.Json, Filtered.Name, decision.InFilter);
+            }
+        }
+    }
+
+    private (WatchedTable Table, string? InputId, string Group) Resolve(SubscriptionRequest subscription)
     {
         if (!TableName.TryParse(subscription.Table, out var name, out var error))
         {

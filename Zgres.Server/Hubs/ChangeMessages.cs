@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Zgres.Client;
@@ -19,6 +20,14 @@ public static class ChangeMessages
 
     // "]}" closes the arguments and the message; 0x1E ends a message in the JSON protocol.
     private static ReadOnlySpan<byte> Suffix => "]}\u001e"u8;
+
+    /// <summary>The frame of an event for a filtered subscription (or a snapshot row): the event with <c>group</c> and
+    /// <c>inFilter</c> added, so the client knows whose it is and whether its row is in the filter now.</summary>
+    public static SerializedHubMessage Create(string eventJson, string group, bool inFilter)
+    {
+        var end = eventJson.LastIndexOf('}');
+        return Create(string.Concat(eventJson.AsSpan(0, end), $",\"group\":{JsonSerializer.Serialize(group, ZgresJsonContext.Default.String)},\"inFilter\":{(inFilter ? "true" : "false")}}}"));
+    }
 
     public static SerializedHubMessage Create(string eventJson)
     {

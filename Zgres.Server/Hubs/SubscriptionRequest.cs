@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
-using Zgres.Client;
 
 namespace Zgres.Server.Hubs;
 
@@ -9,17 +8,24 @@ namespace Zgres.Server.Hubs;
 /// binding failure reaches the client as "Error binding arguments" and nothing more, while each mistake here gets a
 /// <see cref="HubException"/> that names the property and what it should have been.
 /// </summary>
-public static class SubscriptionRequest
+/// <param name="Table">The table as the client named it.</param>
+/// <param name="InputId">The input, or null for every row.</param>
+/// <param name="After">Replay after this id first.</param>
+/// <param name="Filter">The filter conditions, read against the table's columns by <see cref="Filtering.RowFilter"/>.</param>
+/// <param name="Snapshot">Send the rows that match now first.</param>
+public sealed record SubscriptionRequest(string Table, string? InputId, long? After, JsonElement? Filter, bool Snapshot)
 {
-    private const string Shape = "{ table, inputId, after }";
+    private const string Shape = "{ table, inputId, after, filter, snapshot }";
 
-    public static Subscription Parse(JsonElement json)
+    public static SubscriptionRequest Parse(JsonElement json)
     {
         if (json.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined) throw new HubException($"A subscription is required: {Shape}.");
         if (json.ValueKind != JsonValueKind.Object) throw new HubException($"A subscription must be an object {Shape}, not {Describe(json)}.");
 
         string? table = null, inputId = null;
         long? after = null;
+        JsonElement? filter = null;
+        var snapshot = false;
         foreach (var property in json.EnumerateObject())
         {
             var value = property.Value;
@@ -52,12 +58,29 @@ public static class SubscriptionRequest
                     _ => throw new HubException($"after must be an event id (a whole number) or null, not {Describe(value)}."),
                 };
             }
+            else if (Is(property, "filter"))
+            {
+                filter = value.ValueKind == JsonValueKind.Null ? null : value.Clone();
+            }
+            else if (Is(property, "snapshot"))
+            {
+                snapshot = value.ValueKind switch
+                {
+                    JsonValueKind.True => true,
+                    JsonValueKind.False or JsonValueKind.Null => false,
+                    _ => throw new HubException($"snapshot must be true or false, not {Describe(value)}."),
+                };
+            }
             else
             {
-                throw new HubException($"A subscription has no property '{Cut(property.Name)}'; it has table, inputId and after.");
+                throw new HubException($"A subscription has no property '{Cut(property.Name)}'; it has table, inputId, after, filter and snapshot.");
             }
         }
-        return new Subscription(table ?? "", inputId, after);
+        if (snapshot && after is not null)
+        {
+            throw new HubException("snapshot and after do not go together: a snapshot sends the rows as they are now, after resumes a stream; resume a snapshot's subscription with after alone.");
+        }
+        return new SubscriptionRequest(table ?? "", inputId, after, filter, snapshot);
     }
 
     // The JSON protocol matches property names case-insensitively; so does this.

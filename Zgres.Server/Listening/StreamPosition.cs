@@ -13,6 +13,8 @@ public sealed class StreamPosition : IDisposable
     // reads: an event is either covered by the position the join sees (replayed) or dispatched after it (live).
     private readonly SemaphoreSlim _gate = new(1, 1);
     private LogPosition? _current;
+    // Completed (and replaced) by each read, for joins that wait for the stream to pass a point.
+    private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The position; null until the listener has first connected.</summary>
     public LogPosition? Current => Volatile.Read(ref _current);
@@ -29,6 +31,31 @@ public sealed class StreamPosition : IDisposable
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>Like <see cref="JoinAsync"/>, at the first position from now on for which <paramref name="ready"/> holds
+    /// (a snapshot's subscriber waits until the stream has read everything its snapshot saw).</summary>
+    public async Task<LogPosition> JoinWhenAsync(Func<LogPosition, bool> ready, Action join, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task next;
+            await _gate.WaitAsync(cancellationToken);
+            try
+            {
+                if (_current is { } current && ready(current))
+                {
+                    join();
+                    return current;
+                }
+                next = _advanced.Task;
+            }
+            finally
+            {
+                _gate.Release();
+            }
+            await next.WaitAsync(cancellationToken);
         }
     }
 
@@ -50,5 +77,6 @@ public sealed class StreamPosition : IDisposable
         {
             _gate.Release();
         }
+        Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 }

@@ -66,4 +66,8 @@ public sealed class LimitsOptions
     /// <summary>Largest message the hub accepts from a client, in bytes.</summary>
     [Range(1_024, 16 * 1024 * 1024)]
     public int MaxMessageSize { get; set; } = 32 * 1024;
+
+    /// <summary>Most rows a <c>snapshot: true</c> subscribe may send; a larger snapshot is refused, asking for a filter.</summary>
+    [Range(1, 100_000_000)]
+    public int MaxSnapshotRows { get; set; } = 100_000;
 }

@@ -126,13 +126,13 @@ public sealed class SecurityRulesTests
     }
 
     [Theory]
-    [InlineData("null", "A subscription is required: { table, inputId, after }.")]
-    [InlineData("\"orders\"", "A subscription must be an object { table, inputId, after }, not the string \"orders\".")]
+    [InlineData("null", "A subscription is required: { table, inputId, after, filter, snapshot }.")]
+    [InlineData("\"orders\"", "A subscription must be an object { table, inputId, after, filter, snapshot }, not the string \"orders\".")]
     [InlineData("""{"table":5}""", "table must be a string such as \"public.orders\", not 5.")]
     [InlineData("""{"table":"t","inputId":{"a":1}}""", "inputId must be a string, a number or null, not an object.")]
     [InlineData("""{"table":"t","after":"yesterday"}""", "after must be an event id (a whole number) or null, not the string \"yesterday\".")]
     [InlineData("""{"table":"t","after":1.5}""", "after must be an event id (a whole number) or null, not 1.5.")]
-    [InlineData("""{"table":"t","afterId":1}""", "A subscription has no property 'afterId'; it has table, inputId and after.")]
+    [InlineData("""{"table":"t","afterId":1}""", "A subscription has no property 'afterId'; it has table, inputId, after, filter and snapshot.")]
     public void A_malformed_subscription_is_refused_saying_what_was_expected(string json, string message) =>
         Assert.Equal(message, Assert.Throws<HubException>(() => SubscriptionRequest.Parse(JsonDocument.Parse(json).RootElement)).Message);
 }

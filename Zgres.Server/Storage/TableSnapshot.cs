@@ -1,0 +1,260 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+using Zgres.Server.Filtering;
+
+namespace Zgres.Server.Storage;
+
+/// <summary>The column facts a filter or a snapshot needs, read from the catalog when a subscription asks for them.</summary>
+/// <param name="Kinds">Each published column's kind, by name.</param>
+/// <param name="PrimaryKey">The primary key's columns in key order (empty when the table has none).</param>
+public sealed record TableColumns(IReadOnlyDictionary<string, ColumnKind> Kinds, IReadOnlyList<string> PrimaryKey)
+{
+    public static async Task<TableColumns> LoadAsync(NpgsqlDataSource dataSource, DatabaseRetry retry, WatchedTable table, CancellationToken cancellationToken) =>
+        await retry.ExecuteAsync(async token =>
+        {
+            await using var command = dataSource.CreateCommand("""
+                SELECT a.attname::text,
+                       coalesce(base.typname, t.typname)::text,
+                       coalesce((SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY k (attnum, n) WHERE k.attnum = a.attnum), 0)::int
+                FROM pg_attribute a
+                JOIN pg_type t ON t.oid = a.atttypid
+                LEFT JOIN pg_type base ON t.typtype = 'd' AND base.oid = t.typbasetype
+                LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
+                WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+                """);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = table.Name.ToString() });
+            var kinds = new Dictionary<string, ColumnKind>(StringComparer.Ordinal);
+            var key = new SortedList<int, string>();
+            await using var reader = await command.ExecuteReaderAsync(token);
+            while (await reader.ReadAsync(token))
+            {
+                var name = reader.GetString(0);
+                if (reader.GetInt32(2) > 0) key.Add(reader.GetInt32(2), name);
+                if (table.PublishedColumns.Contains(name, StringComparer.Ordinal)) kinds[name] = ColumnKinds.FromTypeName(reader.GetString(1));
+            }
+            return new TableColumns(kinds, [.. key.Values]);
+        }, cancellationToken);
+}
+
+/// <summary>
+/// The rows of a table (one input's, the filter's) as one REPEATABLE READ snapshot sees them, streamed page by page
+/// as the client takes them, never held whole; and the snapshot itself, from which the subscription's stream goes on.
+/// Its connection is held until disposed.
+/// </summary>
+public sealed class TableSnapshot : IAsyncDisposable
+{
+    public const int PageSize = 250;
+
+    private readonly NpgsqlConnection _connection;
+    private readonly NpgsqlTransaction _transaction;
+    private readonly NpgsqlCommand _rows;
+
+    private TableSnapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, NpgsqlCommand rows, string snapshot, string timestamp)
+    {
+        _connection = connection;
+        _transaction = transaction;
+        _rows = rows;
+        Snapshot = snapshot;
+        Timestamp = timestamp;
+    }
+
+    /// <summary>The <c>pg_snapshot</c> the rows were read in: every transaction it sees is in the rows.</summary>
+    public string Snapshot { get; }
+
+    /// <summary>When the snapshot was taken, in the events' timestamp format.</summary>
+    public string Timestamp { get; }
+
+    /// <summary>Opens the snapshot; null with the row count when more than <paramref name="maxRows"/> rows match.</summary>
+    public static async Task<(TableSnapshot? Snapshot, long Count)> OpenAsync(NpgsqlDataSource dataSource, WatchedTable table, string? inputId,
+        RowFilter? filter, int maxRows, CancellationToken cancellationToken)
+    {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+            // The trigger writes timestamptz values in UTC; the snapshot's rows must read the same.
+            await using (var setup = new NpgsqlCommand("SET TRANSACTION READ ONLY; SET LOCAL TimeZone = 'UTC'", connection, transaction))
+            {
+                await setup.ExecuteNonQueryAsync(cancellationToken);
+            }
+            var (where, parameters) = Where(table, inputId, filter);
+            string snapshot, timestamp;
+            long count;
+            await using (var head = new NpgsqlCommand($"""
+                SELECT pg_current_snapshot()::text,
+                       to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                       (SELECT count(*) FROM (SELECT 1 FROM {table.Name} t WHERE {where} LIMIT {maxRows + 1L}) n)
+                """, connection, transaction))
+            {
+                // $1 is the rows statement's; the head has the same numbering for the filter's values.
+                head.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [] });
+                foreach (var parameter in parameters()) head.Parameters.Add(parameter);
+                await using var reader = await head.ExecuteReaderAsync(cancellationToken);
+                await reader.ReadAsync(cancellationToken);
+                (snapshot, timestamp, count) = (reader.GetString(0), reader.GetString(1), reader.GetInt64(2));
+            }
+            if (count > maxRows)
+            {
+                await transaction.DisposeAsync();
+                await connection.DisposeAsync();
+                return (null, count);
+            }
+            var rows = new NpgsqlCommand($"""
+                SELECT t.{Quote(table.InputColumn)}::text, zgres.published(to_json(t), $1::text[])::text
+                FROM {table.Name} t WHERE {where}
+                """, connection, transaction);
+            rows.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. table.PublishedColumns] });
+            foreach (var parameter in parameters()) rows.Parameters.Add(parameter);
+            return (new TableSnapshot(connection, transaction, rows, snapshot, timestamp), count);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The rows as (input id, published columns' JSON), in pages.</summary>
+    public async IAsyncEnumerable<IReadOnlyList<(string? InputId, string Data)>> ReadPagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var reader = await _rows.ExecuteReaderAsync(cancellationToken);
+        var page = new List<(string?, string)>(PageSize);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            page.Add((reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetString(1)));
+            if (page.Count < PageSize) continue;
+            yield return page;
+            page = new List<(string?, string)>(PageSize);
+        }
+        if (page.Count > 0) yield return page;
+    }
+
+    /// <summary>
+    /// The table's events (one input's and every TRUNCATE, when <paramref name="inputId"/> is set) of the transactions
+    /// a snapshot did not see and <paramref name="upTo"/> does, in commit order: what happened between a snapshot and
+    /// the stream position its subscriber joined at (as the listener's read, between two given snapshots).
+    /// </summary>
+    public static async Task<IReadOnlyList<ChangeRecord>> ChangesBetweenAsync(NpgsqlDataSource dataSource, DatabaseRetry retry,
+        string snapshot, LogPosition upTo, WatchedTable table, string? inputId, CancellationToken cancellationToken) =>
+        await retry.ExecuteAsync(async token =>
+        {
+            await using var command = dataSource.CreateCommand("""
+                SELECT k.id, (x.e).schema_name, (x.e).table_name, (x.e).input_id, zgres.event_json(x.e)
+                FROM (
+                    SELECT c.id, max(c.id) OVER (PARTITION BY c.xid) AS last_id
+                    FROM (
+                        SELECT e.id, e.xid FROM zgres.events e WHERE e.xid >= pg_snapshot_xmax($1::pg_snapshot)
+                        UNION ALL
+                        SELECT e.id, e.xid FROM zgres.events e WHERE e.xid = ANY (ARRAY(SELECT pg_snapshot_xip($1::pg_snapshot)))
+                    ) c
+                    WHERE pg_visible_in_snapshot(c.xid, $2::pg_snapshot)
+                ) k
+                CROSS JOIN LATERAL (SELECT e FROM zgres.events e WHERE e.id = k.id OFFSET 0) x (e)
+                WHERE (x.e).schema_name = $3 AND (x.e).table_name = $4
+                  AND ($5::text IS NULL OR (x.e).input_id = $5 OR (x.e).operation = 'TRUNCATE')
+                ORDER BY k.last_id, k.id
+                """);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = snapshot, NpgsqlDbType = NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = upTo.Snapshot, NpgsqlDbType = NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = table.Name.Schema });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = table.Name.Name });
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)inputId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            var changes = new List<ChangeRecord>();
+            await using var reader = await command.ExecuteReaderAsync(token);
+            while (await reader.ReadAsync(token))
+            {
+                changes.Add(new ChangeRecord(reader.GetInt64(0), new TableName(reader.GetString(1), reader.GetString(2)),
+                    reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4)));
+            }
+            return (IReadOnlyList<ChangeRecord>)changes;
+        }, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _rows.DisposeAsync();
+        await _transaction.DisposeAsync();
+        await _connection.DisposeAsync();
+    }
+
+    /// <summary>The filter in SQL, with PostgreSQL's own comparisons: each value cast to its column's kind of type.</summary>
+    private static (string Where, Func<IEnumerable<NpgsqlParameter>> Parameters) Where(WatchedTable table, string? inputId, RowFilter? filter)
+    {
+        var sql = new StringBuilder("true");
+        var values = new List<(string Text, bool IsList)>();
+        // $1 is taken by the rows statement's published columns.
+        string Next(string text, bool isList)
+        {
+            values.Add((text, isList));
+            return $"${values.Count + 1}";
+        }
+        if (inputId is not null) sql.Append($" AND t.{Quote(table.InputColumn)}::text = {Next(inputId, false)}");
+        foreach (var condition in filter?.Conditions ?? [])
+        {
+            var column = $"t.{Quote(condition.Column)}";
+            sql.Append(" AND ").Append(condition.Operator switch
+            {
+                FilterOperator.Is => condition.IsValue switch { null => $"{column} IS NULL", true => $"{column} IS TRUE", false => $"{column} IS FALSE" },
+                FilterOperator.In => $"{column} = ANY ({Next(string.Join('\u001f', condition.Values.Select(Text)), true)}::text[]::{SqlType(condition)}[])",
+                _ => $"{column} {Operator(condition.Operator)} {Next(Text(condition.Values[0]), false)}::{SqlType(condition)}",
+            });
+        }
+        return (sql.ToString(), () => values.Select(v => v.IsList
+            ? (NpgsqlParameter)new NpgsqlParameter<string[]> { TypedValue = v.Text.Split('\u001f') }
+            : new NpgsqlParameter<string> { TypedValue = v.Text, NpgsqlDbType = NpgsqlDbType.Text }));
+    }
+
+    private static string Operator(FilterOperator op) => op switch
+    {
+        FilterOperator.Eq => "=", FilterOperator.Neq => "<>", FilterOperator.Lt => "<", FilterOperator.Lte => "<=",
+        FilterOperator.Gt => ">", FilterOperator.Gte => ">=",
+        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+    };
+
+    private static string SqlType(FilterCondition condition) => condition.Kind switch
+    {
+        ColumnKind.Number when condition.Values.Any(v => v.IsFloat) => "float8",
+        ColumnKind.Number => "numeric",
+        ColumnKind.Boolean => "boolean",
+        ColumnKind.Text => "text",
+        ColumnKind.Uuid => "uuid",
+        ColumnKind.Instant => "timestamptz",
+        ColumnKind.LocalTimestamp => "timestamp",
+        ColumnKind.Date => "date",
+        _ => throw new ArgumentOutOfRangeException(nameof(condition)),
+    };
+
+    private static string Text(FilterValue value) => value.Kind switch
+    {
+        ColumnKind.Instant => new DateTime(value.Ticks, DateTimeKind.Utc).ToString("O", CultureInfo.InvariantCulture),
+        ColumnKind.LocalTimestamp => new DateTime(value.Ticks, DateTimeKind.Unspecified).ToString("O", CultureInfo.InvariantCulture),
+        ColumnKind.Date => DateOnly.FromDayNumber((int)value.Ticks).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        _ => value.Key,
+    };
+
+    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    /// <summary>A snapshot row as an event: id 0, operation <c>SNAPSHOT</c>, the published columns in <c>data</c>.</summary>
+    public string EventJson(WatchedTable table, string? inputId, string data)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("id", 0);
+            writer.WriteString("timestamp", Timestamp);
+            writer.WriteString("operation", "SNAPSHOT");
+            writer.WriteString("schema", table.Name.Schema);
+            writer.WriteString("table", table.Name.Name);
+            if (inputId is null) writer.WriteNull("inputId"); else writer.WriteString("inputId", inputId);
+            writer.WritePropertyName("data");
+            writer.WriteRawValue(data, skipInputValidation: true);
+            writer.WriteNull("old");
+            writer.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+}

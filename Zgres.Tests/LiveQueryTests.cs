@@ -1,0 +1,222 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Npgsql;
+using Zgres.Client;
+using Zgres.Tests.Infrastructure;
+
+namespace Zgres.Tests;
+
+/// <summary>Live queries: a filter on subscribe, and a snapshot that the stream continues with no change missed or doubled.</summary>
+[Collection(DatabaseGroup.Name)]
+public sealed class LiveQueryTests(PostgresFixture database)
+{
+    private const string Orders = "id bigserial PRIMARY KEY, input_id int, status text, total numeric, paid boolean, due timestamptz";
+
+    private static readonly FilterCondition[] OpenOrders = [FilterCondition.In("status", "open", "held")];
+
+    [Fact]
+    public async Task A_filtered_subscription_gets_matching_inserts_rows_moving_in_and_out_and_deletes_of_matching_rows_saying_whether_each_is_in()
+    {
+        var table = await database.CreateTableAsync(Orders);
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var client = await server.ConnectClientAsync();
+        var big = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table,
+            new ZgresSubscribeOptions { Filter = [FilterCondition.Of("total", "gt", 100m), FilterCondition.Of("status", "neq", "void")] }, big.OnChange);
+
+        await database.ExecuteAsync($"""
+            INSERT INTO {table} (id, status, total) VALUES (1, 'open', 50), (2, 'open', 150), (3, 'void', 500), (4, 'open', NULL);
+            UPDATE {table} SET total = 200 WHERE id = 1;   -- moves in
+            UPDATE {table} SET total = 250 WHERE id = 2;   -- stays in
+            UPDATE {table} SET total = 10 WHERE id = 2;    -- moves out
+            UPDATE {table} SET total = 20 WHERE id = 2;    -- stays out: not sent
+            DELETE FROM {table} WHERE id = 1;              -- was in
+            DELETE FROM {table} WHERE id = 3;              -- never was
+            TRUNCATE {table};
+            """);
+
+        var events = await big.WaitForAsync(6);
+        await big.AssertNoMoreAsync(6, TimeSpan.FromMilliseconds(500));
+        Assert.Equal(
+            ["INSERT 2 in", "UPDATE 1 in", "UPDATE 2 in", "UPDATE 2 out", "DELETE 1 out", "TRUNCATE - out"],
+            events.Select(e => $"{e.Operation.ToString().ToUpperInvariant()} {(e.Data.TryGetProperty("id", out var id) ? id.GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture) : "-")} {(e.InFilter == true ? "in" : "out")}"));
+    }
+
+    [Fact]
+    public async Task A_resume_with_after_replays_only_what_the_filter_lets_through()
+    {
+        var table = await database.CreateTableAsync(Orders);
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        var before = await database.ScalarAsync<long>("SELECT coalesce(max(id), 0) FROM zgres.events");
+        await database.ExecuteAsync($"INSERT INTO {table} (status, total) VALUES ('open', 1), ('closed', 2), ('held', 3), ('closed', 4)");
+        await using var client = await server.ConnectClientAsync();
+        var open = new EventCollector();
+
+        await using var subscription = await client.SubscribeAsync(table, new ZgresSubscribeOptions { After = before, Filter = OpenOrders }, open.OnChange);
+        await database.ExecuteAsync($"INSERT INTO {table} (status, total) VALUES ('closed', 5), ('open', 6)");
+
+        var events = await open.WaitForAsync(3);
+        await open.AssertNoMoreAsync(3, TimeSpan.FromMilliseconds(300));
+        Assert.Equal([1m, 3m, 6m], events.Select(e => e.Data.GetProperty("total").GetDecimal()));
+    }
+
+    [Theory]
+    [InlineData("""[{"column":"nope","op":"eq","value":1}]""", false, "filter: column 'nope' is not published by this table")]
+    [InlineData("""[{"column":"total","op":"gt","value":"lots"}]""", false, "filter on 'total': gt value \"lots\" is not a number.")]
+    [InlineData("""[{"column":"status","op":"gte","value":"m"}]""", false, "gte is not supported on a text columns")]
+    [InlineData("null", true, "needs a primary key")]
+    public async Task A_bad_filter_or_snapshot_is_refused_with_its_message_and_the_connection_stays_usable(string filter, bool noKey, string message)
+    {
+        var table = await database.CreateTableAsync(noKey ? "id bigint, input_id int, status text" : Orders);
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        var connection = new HubConnectionBuilder().WithUrl(new Uri(server.Address, ChangeHubContract.Path)).Build();
+        await using var _ = connection;
+        await connection.StartAsync();
+
+        var error = await Assert.ThrowsAsync<HubException>(() => connection.InvokeAsync<SubscribeResult>(ChangeHubContract.Subscribe,
+            JsonDocument.Parse($$"""{"table":"{{table}}","filter":{{filter}},"snapshot":{{(noKey ? "true" : "false")}}}""").RootElement));
+
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        await connection.InvokeAsync<SubscribeResult>(ChangeHubContract.Subscribe, new { table, inputId = 1 });
+    }
+
+    [Fact]
+    public async Task A_snapshot_larger_than_the_limit_is_refused_asking_for_a_filter()
+    {
+        var table = await database.CreateTableAsync(Orders);
+        await database.ExecuteAsync($"INSERT INTO {table} (status, total) SELECT 'open', g FROM generate_series(1, 11) g");
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table],
+            settings: new Dictionary<string, string?> { ["Zgres:Limits:MaxSnapshotRows"] = "10" });
+        await using var client = await server.ConnectClientAsync();
+
+        var refused = await Assert.ThrowsAsync<HubException>(() => client.SubscribeAsync(table, new ZgresSubscribeOptions { Snapshot = true }, _ => Task.CompletedTask));
+        Assert.Contains("more than 10 rows (Zgres:Limits:MaxSnapshotRows)", refused.Message, StringComparison.Ordinal);
+
+        var narrowed = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table,
+            new ZgresSubscribeOptions { Snapshot = true, Filter = [FilterCondition.Of("total", "lte", 10m)] }, narrowed.OnChange);
+        Assert.Equal(10, (await narrowed.WaitForAsync(10)).Count(e => e.Operation == ChangeOperation.Snapshot));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_snapshot_of_50000_rows_under_4_writers_then_its_changes_leave_the_client_holding_exactly_what_a_select_returns(bool restartInTheMiddle)
+    {
+        var table = await database.CreateTableAsync(Orders);
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, status, total) SELECT g % 50, (ARRAY['open','held','closed','void'])[1 + g % 4], g % 1000 FROM generate_series(1, 50000) g");
+        var port = ZgresTestServer.FreePort();
+        var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table], port);
+        try
+        {
+            await using var client = server.CreateClient();
+            await client.StartAsync();
+            var view = new RowView();
+            using var stop = new CancellationTokenSource();
+            var writers = Enumerable.Range(0, 4).Select(writer => WriteAsync(table, writer, stop.Token)).ToArray();
+            await Task.Delay(300);
+
+            await using var subscription = await client.SubscribeAsync(table, new ZgresSubscribeOptions { Filter = OpenOrders, Snapshot = true }, view.ApplyAsync);
+            Assert.True(view.SnapshotRows > 20_000, $"snapshot rows: {view.SnapshotRows}");
+            await Task.Delay(1_000);
+            if (restartInTheMiddle)
+            {
+                await server.DisposeAsync();
+                await Task.Delay(500);
+                server = await ZgresTestServer.StartAsync(database.ConnectionString, [table], port);
+                await Task.Delay(1_000);
+            }
+            await stop.CancelAsync();
+            await Task.WhenAll(writers);
+
+            // A last row that matches the filter: once it arrives, the view has everything before it.
+            var marker = await database.ScalarAsync<long>($"INSERT INTO {table} (status, total) VALUES ('open', -1) RETURNING id");
+            await view.WaitForRowAsync(marker);
+            var expected = await ReadAsync(table);
+            Assert.Equal(expected.Count, view.Rows.Count);
+            Assert.Equal(expected, view.Rows);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    /// <summary>Random inserts, updates and deletes, each its own transaction, some rows moving in and out of the filter.</summary>
+    private async Task WriteAsync(string table, int writer, CancellationToken stop)
+    {
+        var random = new Random(writer);
+        await using var connection = await database.OpenAsync();
+        string[] statuses = ["open", "held", "closed", "void"];
+        while (!stop.IsCancellationRequested)
+        {
+            var id = random.Next(1, 50_000);
+            var sql = random.Next(10) switch
+            {
+                < 4 => $"INSERT INTO {table} (input_id, status, total) VALUES ({writer}, '{statuses[random.Next(4)]}', {random.Next(1000)})",
+                < 9 => $"UPDATE {table} SET status = '{statuses[random.Next(4)]}', total = total + 1 WHERE id = {id}",
+                _ => $"DELETE FROM {table} WHERE id = {id}",
+            };
+            await using var command = new NpgsqlCommand(sql, connection);
+            await command.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    private async Task<Dictionary<long, string>> ReadAsync(string table)
+    {
+        await using var connection = await database.OpenAsync();
+        await using var command = new NpgsqlCommand($"SELECT id, status || '/' || total FROM {table} WHERE status IN ('open', 'held')", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new Dictionary<long, string>();
+        while (await reader.ReadAsync()) rows[reader.GetInt64(0)] = reader.GetString(1);
+        return rows;
+    }
+
+    /// <summary>What a dashboard holds: snapshot rows, then each change applied by primary key.</summary>
+    private sealed class RowView
+    {
+        private readonly Dictionary<long, string> _rows = [];
+        private readonly Lock _gate = new();
+
+        public int SnapshotRows { get; private set; }
+
+        public Dictionary<long, string> Rows
+        {
+            get { lock (_gate) return new Dictionary<long, string>(_rows); }
+        }
+
+        public Task ApplyAsync(ChangeEvent change)
+        {
+            lock (_gate)
+            {
+                if (change.Operation == ChangeOperation.Truncate)
+                {
+                    _rows.Clear();
+                    return Task.CompletedTask;
+                }
+                var id = change.Data.GetProperty("id").GetInt64();
+                if (change.Operation == ChangeOperation.Snapshot) SnapshotRows++;
+                if (change.Operation != ChangeOperation.Delete && change.InFilter != false)
+                {
+                    _rows[id] = $"{change.Data.GetProperty("status").GetString()}/{change.Data.GetProperty("total").GetRawText()}";
+                }
+                else
+                {
+                    _rows.Remove(id);
+                }
+            }
+            return Task.CompletedTask;
+        }
+
+        public async Task WaitForRowAsync(long id)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (!Rows.ContainsKey(id))
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"row {id} never arrived");
+                await Task.Delay(50);
+            }
+        }
+    }
+}
