@@ -29,7 +29,7 @@ public sealed class HubContractTests(PostgresFixture database)
     {
         var table = await database.CreateTableAsync();
         await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        await using var connection = await ConnectRawAsync(server);
+        await using var connection = await server.ConnectHubAsync();
         var json = System.Text.Json.JsonSerializer.Serialize(request).Replace("TABLE", table, StringComparison.Ordinal);
         var argument = System.Text.Json.JsonDocument.Parse(json).RootElement;
 
@@ -45,7 +45,7 @@ public sealed class HubContractTests(PostgresFixture database)
     {
         var table = await database.CreateTableAsync();
         await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        await using var connection = await ConnectRawAsync(server);
+        await using var connection = await server.ConnectHubAsync();
         var received = new EventCollector();
         connection.On<ChangeEvent>("Change", received.OnChange);
 
@@ -104,12 +104,5 @@ public sealed class HubContractTests(PostgresFixture database)
         Assert.Equal(5, events[1].Data.GetProperty("shown").GetInt32());
         Assert.Equal(1, events[1].Old!.Value.GetProperty("shown").GetInt32());
         Assert.DoesNotContain("hunter2", events[0].Data.GetRawText(), StringComparison.Ordinal);
-    }
-
-    private static async Task<HubConnection> ConnectRawAsync(ZgresTestServer server)
-    {
-        var connection = new HubConnectionBuilder().WithUrl(new Uri(server.Address, ChangeHubContract.Path)).Build();
-        await connection.StartAsync().WaitAsync(TimeSpan.FromSeconds(20));
-        return connection;
     }
 }

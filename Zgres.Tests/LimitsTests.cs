@@ -27,7 +27,7 @@ public sealed class LimitsTests(PostgresFixture database)
         using var stop = new CancellationTokenSource();
         var writing = database.WriteRowsAsync(table, writer: 1, stop: stop.Token);
 
-        await using var flooder = await ConnectAsync(server);
+        await using var flooder = await server.ConnectHubAsync();
         for (var input = 1; input <= 3; input++) await SubscribeAsync(flooder, table, input);
         // The burst is spent: the next request comes too soon.
         var tooSoon = await Assert.ThrowsAsync<HubException>(() => SubscribeAsync(flooder, table, 4));
@@ -45,7 +45,7 @@ public sealed class LimitsTests(PostgresFixture database)
         flooder.Closed += error => { closed.TrySetResult(error); return Task.CompletedTask; };
         _ = flooder.InvokeAsync(ChangeHubContract.Subscribe, new { table, inputId = new string('x', 8_000) });
         await closed.Task.WaitAsync(TimeSpan.FromSeconds(20));
-        await using var next = await ConnectAsync(server);
+        await using var next = await server.ConnectHubAsync();
         await SubscribeAsync(next, table, 5);
 
         stop.Cancel();
@@ -64,7 +64,7 @@ public sealed class LimitsTests(PostgresFixture database)
             ["Logging:LogLevel:Default"] = "Trace",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace",
         });
-        await using var connection = await ConnectAsync(server);
+        await using var connection = await server.ConnectHubAsync();
 
         const string Forged = "\u0000\r\n2026-01-01 fail: forged line";
         for (var i = 0; i < 300; i++)
@@ -103,12 +103,6 @@ public sealed class LimitsTests(PostgresFixture database)
         await using var subscription = await client.SubscribeAsync(table, inputId: "1", _ => Task.CompletedTask);
     }
 
-    private static async Task<HubConnection> ConnectAsync(ZgresTestServer server)
-    {
-        var connection = new HubConnectionBuilder().WithUrl(new Uri(server.Address, ChangeHubContract.Path)).Build();
-        await connection.StartAsync().WaitAsync(TimeSpan.FromSeconds(20));
-        return connection;
-    }
 
     private static Task<SubscribeResult> SubscribeAsync(HubConnection connection, string table, int inputId) =>
         connection.InvokeAsync<SubscribeResult>(ChangeHubContract.Subscribe, new { table, inputId });

@@ -70,9 +70,7 @@ public sealed class LiveQueryTests(PostgresFixture database)
     {
         var table = await database.CreateTableAsync(noKey ? "id bigint, input_id int, status text" : Orders);
         await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        var connection = new HubConnectionBuilder().WithUrl(new Uri(server.Address, ChangeHubContract.Path)).Build();
-        await using var _ = connection;
-        await connection.StartAsync();
+        await using var connection = await server.ConnectHubAsync();
 
         var error = await Assert.ThrowsAsync<HubException>(() => connection.InvokeAsync<SubscribeResult>(ChangeHubContract.Subscribe,
             JsonDocument.Parse($$"""{"table":"{{table}}","filter":{{filter}},"snapshot":{{(noKey ? "true" : "false")}}}""").RootElement));

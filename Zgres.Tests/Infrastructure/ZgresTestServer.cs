@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -76,6 +77,14 @@ public sealed class ZgresTestServer : IAsyncDisposable
         MaxReconnectDelay = TimeSpan.FromSeconds(1),
         AccessTokenProvider = accessTokenProvider,
     });
+
+    /// <summary>A plain SignalR connection to the hub, as a JavaScript or other non-Zgres client would use it.</summary>
+    public async Task<HubConnection> ConnectHubAsync()
+    {
+        var connection = new HubConnectionBuilder().WithUrl(new Uri(Address, ChangeHubContract.Path)).Build();
+        await connection.StartAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        return connection;
+    }
 
     public async Task<ZgresClient> ConnectClientAsync()
     {
