@@ -39,8 +39,10 @@ public sealed class ChangeHub(
     public async Task<SubscribeResult> Subscribe(JsonElement subscription)
     {
         var request = SubscriptionRequest.Parse(subscription);
-        var target = await ResolveAsync(request, needsColumns: request.Filter is not null || request.Snapshot);
-        await AuthorizeAsync(target.Table, target.InputId);
+        var (table, inputId, group) = Resolve(request);
+        // Before anything is read for the request: a user who may not subscribe costs the database nothing.
+        await AuthorizeAsync(table, inputId);
+        var target = await TargetAsync(request, table, inputId, group, needsColumns: request.Filter is not null || request.Snapshot);
         var connectionId = Context.ConnectionId;
         CheckSubscriptionLimit(connectionId, target.Group);
         var cancellationToken = Context.ConnectionAborted;
@@ -132,7 +134,8 @@ public sealed class ChangeHub(
     public async Task Unsubscribe(JsonElement subscription)
     {
         var request = SubscriptionRequest.Parse(subscription);
-        var target = await ResolveAsync(request, needsColumns: request.Filter is not null);
+        var (table, inputId, group) = Resolve(request);
+        var target = await TargetAsync(request, table, inputId, group, needsColumns: request.Filter is not null);
         fanout.Leave(Context.ConnectionId, target.Group);
     }
 
@@ -158,11 +161,10 @@ public sealed class ChangeHub(
         }
     }
 
-    /// <summary>What a request names, checked: the table, the input, the group to join and, for a filter, its group
-    /// and the table's column facts.</summary>
-    private async Task<Target> ResolveAsync(SubscriptionRequest request, bool needsColumns)
+    /// <summary>The group to join: the table's or the input's, or, for a filter, the filter's (read against the table's
+    /// column facts, also needed by a snapshot).</summary>
+    private async Task<Target> TargetAsync(SubscriptionRequest request, WatchedTable table, string? inputId, string group, bool needsColumns)
     {
-        var (table, inputId, group) = Resolve(request);
         if (!needsColumns) return new Target(table, inputId, group, null, null);
         TableColumns columns;
         try
