@@ -61,6 +61,7 @@ public static class ZgresServiceCollectionExtensions
         // HubRequestFilter logs them instead (refusals summed up and escaped, real failures whole).
         services.AddLogging(logging => logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.Critical));
         services.AddSingleton<FilterIndex>();
+        services.AddSingleton<TableColumnsCache>();
         services.AddSingleton<ChangeFanout>();
         services.AddSingleton<HubLifetimeManager<ChangeHub>>(sp => sp.GetRequiredService<ChangeFanout>());
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));

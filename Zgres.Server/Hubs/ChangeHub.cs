@@ -24,6 +24,7 @@ public sealed class ChangeHub(
     StreamPosition stream,
     IAuthorizationService authorization,
     ConnectionExpiry expiry,
+    TableColumnsCache columnFacts,
     IOptions<ZgresOptions> options) : Hub<IChangeClient>
 {
     public override Task OnConnectedAsync()
@@ -169,7 +170,7 @@ public sealed class ChangeHub(
         TableColumns columns;
         try
         {
-            columns = await TableColumns.LoadAsync(database.DataSource, retry, table, Context.ConnectionAborted);
+            columns = await columnFacts.GetAsync(table, Context.ConnectionAborted);
         }
         catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
         {

@@ -8,10 +8,31 @@ using Zgres.Server.Filtering;
 
 namespace Zgres.Server.Storage;
 
-/// <summary>The column facts a filter or a snapshot needs, read from the catalog when a subscription asks for them.</summary>
+/// <summary>
+/// The column facts filters and snapshots need, read from the catalog and kept for a few seconds: a reconnecting fleet
+/// re-subscribes thousands of filtered subscriptions at once, and should not ask the catalog thousands of times. A
+/// column renamed or retyped meanwhile is seen at the next read, as the schema watch sees it.
+/// </summary>
+public sealed class TableColumnsCache(ZgresDatabase database, DatabaseRetry retry, TimeProvider time)
+{
+    private static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(5);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<TableName, (TableColumns Columns, DateTimeOffset Until)> _cache = new();
+
+    public async ValueTask<TableColumns> GetAsync(WatchedTable table, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (_cache.TryGetValue(table.Name, out var cached) && cached.Until > now && ReferenceEquals(cached.Columns.Table, table)) return cached.Columns;
+        var columns = await TableColumns.LoadAsync(database.DataSource, retry, table, cancellationToken);
+        _cache[table.Name] = (columns, now + Lifetime);
+        return columns;
+    }
+}
+
+/// <summary>The column facts a filter or a snapshot needs, read from the catalog.</summary>
 /// <param name="Kinds">Each published column's kind, by name.</param>
 /// <param name="PrimaryKey">The primary key's columns in key order (empty when the table has none).</param>
-public sealed record TableColumns(IReadOnlyDictionary<string, ColumnKind> Kinds, IReadOnlyList<string> PrimaryKey)
+/// <param name="Table">The table as configured when they were read (a re-check of the catalog makes a new one).</param>
+public sealed record TableColumns(IReadOnlyDictionary<string, ColumnKind> Kinds, IReadOnlyList<string> PrimaryKey, WatchedTable Table)
 {
     public static async Task<TableColumns> LoadAsync(NpgsqlDataSource dataSource, DatabaseRetry retry, WatchedTable table, CancellationToken cancellationToken) =>
         await retry.ExecuteAsync(async token =>
@@ -36,7 +57,7 @@ public sealed record TableColumns(IReadOnlyDictionary<string, ColumnKind> Kinds,
                 if (reader.GetInt32(2) > 0) key.Add(reader.GetInt32(2), name);
                 if (table.PublishedColumns.Contains(name, StringComparer.Ordinal)) kinds[name] = ColumnKinds.FromTypeName(reader.GetString(1));
             }
-            return new TableColumns(kinds, [.. key.Values]);
+            return new TableColumns(kinds, [.. key.Values], table);
         }, cancellationToken);
 }
 
