@@ -70,6 +70,7 @@ internal static class FilteredScenario
             foreach (var run in runs) latency.Add(run.Delivery.Latency);
             var ratio = Median.Of(runs.Select((run, round) => run.ServerCpuPerEvent / byInput[round].ServerCpuPerEvent));
 
+            table.Set(column, "clients connected (connect time, median)", FormattableString.Invariant($"{runs[0].Fleet.Ledgers.Count:N0} ({MedianOf(phase => phase.Fleet.ConnectTime.TotalSeconds):0.0} s)"));
             table.Set(column, "events written (rows, median)", Format.Count(MedianOf(phase => phase.Stats.Rows)));
             table.Set(column, "rows written/s (median)", Format.Count(MedianOf(phase => phase.Stats.Rows / phase.Stats.Seconds)));
             table.Set(column, "events delivered (median)", Format.Count(MedianOf(phase => phase.Window.Delivered)));
