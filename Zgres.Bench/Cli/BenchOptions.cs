@@ -4,7 +4,7 @@ using Zgres.Bench.Hosting;
 namespace Zgres.Bench.Cli;
 
 /// <summary>The scenarios the tool runs.</summary>
-internal enum Scenario { Saturation, Latency, Broadcast, Idle, Writes }
+internal enum Scenario { Saturation, Latency, Broadcast, Idle, Writes, Filtered }
 
 /// <summary>What each writes transaction does.</summary>
 internal enum WritesWorkload
@@ -61,7 +61,7 @@ internal sealed class BenchOptions
     /// <summary>writes: an earlier Zgres.Server.dll run as the "before" column, on its own database; null: no such column.</summary>
     public string? BeforeServerDll { get; private set; }
 
-    /// <summary>writes: how many times every column runs, interleaved (the table shows medians).</summary>
+    /// <summary>writes, filtered: how many times every column runs, interleaved (the table shows medians).</summary>
     public int Rounds { get; private set; } = 3;
 
     /// <summary>writes: the workloads measured in every column, in this order.</summary>
@@ -90,6 +90,14 @@ internal sealed class BenchOptions
                        server listening (no clients); the columns run in interleaved rounds and the table shows
                        each one's median and its ratio to no trigger
                        [--writers 4 --duration 8 --warmup 3 --rounds 3 --workloads row,insert50,update50]
+          filtered     Zgres only (issue 12, live queries): what a filter costs per delivered event. Rows get a
+                       random region (a column that is not the input column) among as many regions as clients;
+                       "input subscriptions" connects N clients each on its own input_id, "filtered" N clients
+                       each with filter [{ column: "region", op: "eq", value: k }], so in both each event reaches
+                       about one client. The same writers and rate in both, in alternating rounds (each with its
+                       own server start and warm-up); the table shows medians and the median of the rounds'
+                       ratios filtered ÷ input of server CPU per delivered event
+                       [--clients 2000 --rate 3000 --writers 2 --batch 10 --duration 20 --warmup 5 --rounds 3]
 
         options:
           --clients N              client connections, one input_id each (broadcast: all on the table/one input)
@@ -114,7 +122,7 @@ internal sealed class BenchOptions
                                    "Zgres v1 (before)" column; without it that column is skipped. Each Zgres column
                                    gets its own database (zgres_bench_v1, zgres_bench_v2: dropped and created anew),
                                    which its server migrates to its own schema version
-          --rounds N               writes: interleaved rounds of all columns [3]
+          --rounds N               writes, filtered: interleaved rounds of all columns [3]
           --workloads LIST         writes: comma-separated, of row (1-row INSERT per transaction), insert50 (one
                                    50-row INSERT), update50 (one UPDATE of 50 rows among 100,000 prefilled, each
                                    writer in its own id range) [row,insert50,update50]
@@ -135,7 +143,7 @@ internal sealed class BenchOptions
         }
         if (!Enum.TryParse<Scenario>(args[0], ignoreCase: true, out var scenario) || !Enum.IsDefined(scenario) || char.IsDigit(args[0][0]))
         {
-            error = $"Unknown scenario '{args[0]}'; one of: saturation, latency, broadcast, idle, writes.";
+            error = $"Unknown scenario '{args[0]}'; one of: saturation, latency, broadcast, idle, writes, filtered.";
             return null;
         }
         options.ApplyDefaults(scenario);
@@ -156,6 +164,11 @@ internal sealed class BenchOptions
             error = options.Set(name, value);
             if (error is not null) return null;
         }
+        if (options.Scenario == Scenario.Filtered && !options.RunZgres)
+        {
+            error = "filtered measures Zgres only (the baseline has no filters).";
+            return null;
+        }
         return options;
     }
 
@@ -168,9 +181,15 @@ internal sealed class BenchOptions
             Scenario.Latency => (2_000, 2, 10, 2_000, TimeSpan.FromSeconds(30)),
             Scenario.Broadcast => (500, 1, 1, 200, TimeSpan.FromSeconds(30)),
             Scenario.Idle => (10_000, 1, 1_000, null, TimeSpan.Zero),
+            Scenario.Filtered => (2_000, 2, 10, 3_000, TimeSpan.FromSeconds(20)),
             _ => (0, 4, 1, null, TimeSpan.FromSeconds(8)),
         };
         if (scenario == Scenario.Writes) Warmup = TimeSpan.FromSeconds(3);
+        if (scenario == Scenario.Filtered)
+        {
+            Warmup = TimeSpan.FromSeconds(5);
+            RunBaseline = false;
+        }
     }
 
     private string? Set(string name, string value)
@@ -230,6 +249,10 @@ internal sealed class BenchOptions
     {
         Scenario.Idle => FormattableString.Invariant($"--clients {Clients} --hold {Hold.TotalSeconds:0.#}"),
         Scenario.Writes => FormattableString.Invariant($"--writers {Writers} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --rounds {Rounds} --workloads {string.Join(',', Workloads.Select(NameOf))}"),
-        _ => FormattableString.Invariant($"--clients {Clients}{(TableSubscribers > 0 ? $" --table-subscribers {TableSubscribers}" : "")} --writers {Writers} --batch {Batch}{(Rate is double r ? $" --rate {r:0.#}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --zgres-client {ZgresClient.ToString().ToLowerInvariant()}{string.Concat(ZgresEnvironment.Select(e => $" --zgres-env {e.Key}={e.Value}"))}"),
+        Scenario.Filtered => DescribeDelivery() + FormattableString.Invariant($" --rounds {Rounds}"),
+        _ => DescribeDelivery(),
     };
+
+    /// <summary>The options of the scenarios that deliver rows to clients.</summary>
+    private string DescribeDelivery() => FormattableString.Invariant($"--clients {Clients}{(TableSubscribers > 0 ? $" --table-subscribers {TableSubscribers}" : "")} --writers {Writers} --batch {Batch}{(Rate is double r ? $" --rate {r:0.#}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --zgres-client {ZgresClient.ToString().ToLowerInvariant()}{string.Concat(ZgresEnvironment.Select(e => $" --zgres-env {e.Key}={e.Value}"))}");
 }

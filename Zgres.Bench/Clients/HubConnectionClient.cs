@@ -7,7 +7,7 @@ using Zgres.Client;
 
 namespace Zgres.Bench.Clients;
 
-/// <summary>A Zgres client on Microsoft's <see cref="HubConnection"/>: <c>Subscribe</c> with <c>{table, inputId}</c>, handling <c>Change</c>.</summary>
+/// <summary>A Zgres client on Microsoft's <see cref="HubConnection"/>: <c>Subscribe</c> with <c>{table, inputId, filter}</c>, handling <c>Change</c>.</summary>
 internal sealed class HubConnectionClient : IBenchClient
 {
     private readonly HubConnection _connection;
@@ -17,7 +17,7 @@ internal sealed class HubConnectionClient : IBenchClient
 
     public bool IsOpen => _connection.State == HubConnectionState.Connected;
 
-    public static async Task<HubConnectionClient> ConnectAsync(Uri server, string table, int? inputId, ClientLedger ledger, Delivery delivery, CancellationToken cancellationToken)
+    public static async Task<HubConnectionClient> ConnectAsync(Uri server, string table, Follow follow, ClientLedger ledger, Delivery delivery, CancellationToken cancellationToken)
     {
         var connection = new HubConnectionBuilder()
             .WithUrl(new Uri(server, ChangeHubContract.Path), SkipNegotiation)
@@ -37,7 +37,7 @@ internal sealed class HubConnectionClient : IBenchClient
         {
             await connection.StartAsync(cancellationToken);
             await connection.InvokeAsync<SubscribeResult>(ChangeHubContract.Subscribe,
-                new Subscription(table, inputId?.ToString(System.Globalization.CultureInfo.InvariantCulture)), cancellationToken);
+                new Subscription(table, follow.InputId?.ToString(System.Globalization.CultureInfo.InvariantCulture), Filter: follow.Filter), cancellationToken);
             return client;
         }
         catch
@@ -63,7 +63,8 @@ internal sealed class HubConnectionClient : IBenchClient
         {
             return false;
         }
-        row = new RowStamp(input.GetInt32(), seq.GetInt64(), sent.GetInt64());
+        var region = data.TryGetProperty(Follow.RegionColumn, out var regionValue) && regionValue.ValueKind == JsonValueKind.Number ? regionValue.GetInt32() : 0;
+        row = new RowStamp(input.GetInt32(), seq.GetInt64(), sent.GetInt64(), region);
         return true;
     }
 

@@ -20,7 +20,7 @@ internal static class HubWire
     public static readonly byte[] Ping = Encoding.UTF8.GetBytes("{\"type\":6}\u001e");
 
     /// <summary>An invocation of the hub's <c>Subscribe</c> (through <see cref="Zgres.Client.ChangeHubContract"/>'s name).</summary>
-    public static byte[] Subscribe(string invocationId, string table, int? inputId)
+    public static byte[] Subscribe(string invocationId, string table, Follow follow)
     {
         using var stream = new MemoryStream();
         using (var json = new Utf8JsonWriter(stream))
@@ -32,8 +32,22 @@ internal static class HubWire
             json.WriteStartArray("arguments");
             json.WriteStartObject();
             json.WriteString("table", table);
-            if (inputId is int input) json.WriteString("inputId", input.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (follow.InputId is int input) json.WriteString("inputId", input.ToString(System.Globalization.CultureInfo.InvariantCulture));
             else json.WriteNull("inputId");
+            if (follow.Filter is { } filter)
+            {
+                json.WriteStartArray("filter");
+                foreach (var condition in filter)
+                {
+                    json.WriteStartObject();
+                    json.WriteString("column", condition.Column);
+                    json.WriteString("op", condition.Op);
+                    json.WritePropertyName("value");
+                    condition.Value.WriteTo(json);
+                    json.WriteEndObject();
+                }
+                json.WriteEndArray();
+            }
             json.WriteEndObject();
             json.WriteEndArray();
             json.WriteEndObject();

@@ -6,7 +6,8 @@ namespace Zgres.Bench.Clients;
 
 /// <summary>
 /// Reads a row's stamp from the <c>data</c> object of an event without materializing it: Zgres publishes the bench
-/// table's columns as JSON numbers (<c>input_id</c>, <c>seq</c>, <c>sent_us</c>); the seed trigger publishes every
+/// table's columns as JSON numbers (<c>input_id</c>, <c>seq</c>, <c>sent_us</c>, and <c>region</c> in the filtered
+/// scenario); the seed trigger publishes every
 /// column as a string, the stamp packed in <c>value</c> as <c>"seq:sent_us"</c>.
 /// </summary>
 internal static class RowJson
@@ -20,12 +21,13 @@ internal static class RowJson
             reader.Skip();
             return false;
         }
-        long input = -1, seq = -1, sent = -1;
+        long input = -1, seq = -1, sent = -1, region = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("input_id"u8)) { reader.Read(); input = ReadInteger(ref reader); }
             else if (reader.ValueTextEquals("seq"u8)) { reader.Read(); seq = ReadInteger(ref reader); }
             else if (reader.ValueTextEquals("sent_us"u8)) { reader.Read(); sent = ReadInteger(ref reader); }
+            else if (reader.ValueTextEquals("region"u8)) { reader.Read(); region = ReadInteger(ref reader); }
             else if (reader.ValueTextEquals("value"u8))
             {
                 reader.Read();
@@ -37,8 +39,8 @@ internal static class RowJson
                 reader.Skip();
             }
         }
-        if (input < 0 || input > int.MaxValue || seq < 0 || sent < 0) return false;
-        row = new RowStamp((int)input, seq, sent);
+        if (input < 0 || input > int.MaxValue || seq < 0 || sent < 0 || region is < 0 or > int.MaxValue) return false;
+        row = new RowStamp((int)input, seq, sent, (int)region);
         return true;
     }
 

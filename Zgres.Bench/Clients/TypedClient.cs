@@ -8,7 +8,7 @@ internal sealed class TypedClient(ZgresClient client, ZgresSubscription subscrip
 {
     public bool IsOpen => client.State == ZgresConnectionState.Connected;
 
-    public static async Task<TypedClient> ConnectAsync(Uri server, string table, int? inputId, ClientLedger ledger, Delivery delivery, CancellationToken cancellationToken)
+    public static async Task<TypedClient> ConnectAsync(Uri server, string table, Follow follow, ClientLedger ledger, Delivery delivery, CancellationToken cancellationToken)
     {
         var client = new ZgresClient(server, new ZgresClientOptions { ConfigureHttpConnection = HubConnectionClient.SkipNegotiation });
         client.StateChanged += (_, change) =>
@@ -18,7 +18,8 @@ internal sealed class TypedClient(ZgresClient client, ZgresSubscription subscrip
         try
         {
             await client.StartAsync(cancellationToken);
-            var subscription = await client.SubscribeAsync(table, inputId?.ToString(System.Globalization.CultureInfo.InvariantCulture), change =>
+            var options = new ZgresSubscribeOptions { InputId = follow.InputId?.ToString(System.Globalization.CultureInfo.InvariantCulture), Filter = follow.Filter };
+            var subscription = await client.SubscribeAsync(table, options, change =>
             {
                 if (HubConnectionClient.TryRead(change, out var row)) delivery.Record(ledger, row);
                 return Task.CompletedTask;

@@ -4,7 +4,7 @@ namespace Zgres.Bench.Clients;
 
 /// <summary>
 /// A light Zgres client: the SignalR JSON protocol spoken directly over a WebSocket (no negotiate request, no
-/// per-connection service provider), subscribing to one input or the whole table and reading each <c>Change</c>'s row
+/// per-connection service provider), subscribing to one input, the whole table or a filter and reading each <c>Change</c>'s row
 /// stamp in place. It keeps the connection alive with a ping from <see cref="WirePinger"/>.
 /// </summary>
 internal sealed class WireHubClient : SocketClient
@@ -16,7 +16,7 @@ internal sealed class WireHubClient : SocketClient
 
     private WireHubClient(ClientLedger ledger, Delivery delivery) : base(ledger) => _delivery = delivery;
 
-    public static async Task<WireHubClient> ConnectAsync(Uri server, string table, int? inputId, ClientLedger ledger, Delivery delivery, CancellationToken cancellationToken)
+    public static async Task<WireHubClient> ConnectAsync(Uri server, string table, Follow follow, ClientLedger ledger, Delivery delivery, CancellationToken cancellationToken)
     {
         var client = new WireHubClient(ledger, delivery);
         try
@@ -25,7 +25,7 @@ internal sealed class WireHubClient : SocketClient
             await client.ConnectSocketAsync(hub, cancellationToken);
             await client.SendAsync(HubWire.Handshake, cancellationToken);
             await client._handshake.Task.WaitAsync(cancellationToken);
-            await client.SendAsync(HubWire.Subscribe("1", table, inputId), cancellationToken);
+            await client.SendAsync(HubWire.Subscribe("1", table, follow), cancellationToken);
             await client._subscribed.Task.WaitAsync(cancellationToken);
             return client;
         }

@@ -25,8 +25,8 @@ internal interface ITarget : IAsyncDisposable
 
     Task StopAsync();
 
-    /// <summary>Connects one client following <paramref name="inputId"/>, or the whole table when null.</summary>
-    Task<IBenchClient> ConnectAsync(int? inputId, ClientLedger ledger, Delivery delivery, CancellationToken cancellationToken);
+    /// <summary>Connects one client subscribed to what <paramref name="follow"/> names.</summary>
+    Task<IBenchClient> ConnectAsync(Follow follow, ClientLedger ledger, Delivery delivery, CancellationToken cancellationToken);
 }
 
 internal static class Ports

@@ -91,8 +91,8 @@ internal sealed class SeedTarget(BenchDatabase database, string folder) : ITarge
         await server.WaitUntilAsync(_ => Task.FromResult(server.SaidLine("seed peer listening")), TimeSpan.FromSeconds(60), cancellationToken);
     }
 
-    public async Task<IBenchClient> ConnectAsync(int? inputId, ClientLedger ledger, Delivery delivery, CancellationToken cancellationToken) =>
-        await SeedSocketClient.ConnectAsync(_address, inputId ?? throw new NotSupportedException("The seed has no whole-table subscription."), ledger, delivery, cancellationToken);
+    public async Task<IBenchClient> ConnectAsync(Follow follow, ClientLedger ledger, Delivery delivery, CancellationToken cancellationToken) =>
+        await SeedSocketClient.ConnectAsync(_address, follow.InputId ?? throw new NotSupportedException("The seed has neither whole-table nor filtered subscriptions."), ledger, delivery, cancellationToken);
 
     public async Task StopAsync()
     {

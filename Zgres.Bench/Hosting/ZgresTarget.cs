@@ -68,18 +68,18 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
         _pinger = clientKind == ZgresClientKind.Wire ? new WirePinger() : null;
     }
 
-    public async Task<IBenchClient> ConnectAsync(int? inputId, ClientLedger ledger, Delivery delivery, CancellationToken cancellationToken)
+    public async Task<IBenchClient> ConnectAsync(Follow follow, ClientLedger ledger, Delivery delivery, CancellationToken cancellationToken)
     {
         switch (clientKind)
         {
             case ZgresClientKind.Wire:
-                var wire = await WireHubClient.ConnectAsync(_address, Table, inputId, ledger, delivery, cancellationToken);
+                var wire = await WireHubClient.ConnectAsync(_address, Table, follow, ledger, delivery, cancellationToken);
                 _pinger!.Add(wire);
                 return wire;
             case ZgresClientKind.Hub:
-                return await HubConnectionClient.ConnectAsync(_address, Table, inputId, ledger, delivery, cancellationToken);
+                return await HubConnectionClient.ConnectAsync(_address, Table, follow, ledger, delivery, cancellationToken);
             default:
-                return await TypedClient.ConnectAsync(_address, Table, inputId, ledger, delivery, cancellationToken);
+                return await TypedClient.ConnectAsync(_address, Table, follow, ledger, delivery, cancellationToken);
         }
     }
 

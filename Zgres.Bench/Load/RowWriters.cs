@@ -9,22 +9,31 @@ namespace Zgres.Bench.Load;
 /// transaction, and either as fast as possible (<see cref="RowsPerSecond"/> null) or at a fixed total rate; for the
 /// duration, or for at most <see cref="Rounds"/> transactions per writer. With <see cref="UpdateKeys"/> each
 /// transaction updates <see cref="Batch"/> existing rows with ids in 1..UpdateKeys instead of inserting (see
-/// <see cref="WriteStatements.Update"/>); the table must hold them (<see cref="WriteStatements.Prefill"/>).</summary>
-internal sealed record LoadPlan(int Inputs, int Writers, int Batch, double? RowsPerSecond, TimeSpan Duration, int? Rounds = null, long? UpdateKeys = null);
+/// <see cref="WriteStatements.Update"/>); the table must hold them (<see cref="WriteStatements.Prefill"/>). With
+/// <see cref="Regions"/> above 0 every inserted row also gets a random region in 1..Regions, which the statements must
+/// take as <c>$4</c> (<see cref="WriteStatements.ForBenchTable"/> with a region).</summary>
+internal sealed record LoadPlan(int Inputs, int Writers, int Batch, double? RowsPerSecond, TimeSpan Duration, int? Rounds = null, long? UpdateKeys = null, int Regions = 0);
 
 /// <summary>The statements that write one bench table.</summary>
-/// <param name="RowInsert">Inserts one row: <c>$1 int</c> input id, <c>$2 bigint</c> sequence, <c>$3 bigint</c> send stamp (µs).</param>
-/// <param name="BatchInsert">Inserts a batch: <c>$1 int[]</c> input ids, <c>$2 bigint[]</c> sequences, <c>$3 bigint[]</c> send stamps.</param>
+/// <param name="RowInsert">Inserts one row: <c>$1 int</c> input id, <c>$2 bigint</c> sequence, <c>$3 bigint</c> send stamp (µs)
+/// (and <c>$4 int</c> region, when the table has one).</param>
+/// <param name="BatchInsert">Inserts a batch: <c>$1 int[]</c> input ids, <c>$2 bigint[]</c> sequences, <c>$3 bigint[]</c> send stamps
+/// (and <c>$4 int[]</c> regions).</param>
 /// <param name="Update">Updates the existing rows with ids <c>$1 bigint</c> to <c>$2 bigint</c> (inclusive).</param>
 /// <param name="Prefill">Makes sure rows with ids 1..<c>$1 bigint</c> exist and that the id sequence continues above them.</param>
 internal sealed record WriteStatements(string RowInsert, string BatchInsert, string Update, string Prefill)
 {
-    /// <summary>The statements for a table of the bench's own layout, <c>(id bigserial, input_id, seq, sent_us)</c>.</summary>
-    public static WriteStatements ForBenchTable(string table) => new(
-        $"INSERT INTO {table} (input_id, seq, sent_us) VALUES ($1, $2, $3)",
-        $"INSERT INTO {table} (input_id, seq, sent_us) SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[])",
-        $"UPDATE {table} SET seq = seq + 1 WHERE id BETWEEN $1 AND $2",
-        PrefillSql(table, "input_id, seq, sent_us", "1 + (g % 1000), 0, 0"));
+    /// <summary>The statements for a table of the bench's own layout, <c>(id bigserial, input_id, seq, sent_us)</c>, and
+    /// <c>region int</c> when <paramref name="withRegion"/> (the inserts then take it as <c>$4</c>).</summary>
+    public static WriteStatements ForBenchTable(string table, bool withRegion = false)
+    {
+        var (column, value, array) = withRegion ? (", " + Follow.RegionColumn, ", $4", ", $4::int[]") : ("", "", "");
+        return new(
+            $"INSERT INTO {table} (input_id, seq, sent_us{column}) VALUES ($1, $2, $3{value})",
+            $"INSERT INTO {table} (input_id, seq, sent_us{column}) SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[]{array})",
+            $"UPDATE {table} SET seq = seq + 1 WHERE id BETWEEN $1 AND $2",
+            PrefillSql(table, "input_id, seq, sent_us", "1 + (g % 1000), 0, 0"));
+    }
 
     /// <summary>The <see cref="Prefill"/> statement: inserts the missing rows of ids <c>g</c> in 1..$1, with
     /// <paramref name="values"/> (computed from <c>g</c>) in <paramref name="columns"/>, and moves the table's id
@@ -142,7 +151,8 @@ internal static class RowWriters
         public ValueTask DisposeAsync() => command.DisposeAsync();
     }
 
-    /// <summary>Inserts the next rows of the writer's inputs, one row or a batch; they are owed to clients once committed.</summary>
+    /// <summary>Inserts the next rows of the writer's inputs, one row or a batch (each in a random region when the plan
+    /// has regions); they are owed to clients once committed.</summary>
     private sealed class Insert : Transaction
     {
         private readonly int[] _owned;
@@ -151,7 +161,11 @@ internal static class RowWriters
         private readonly int[] _inputs;
         private readonly long[] _seqs;
         private readonly long[] _sent;
+        private readonly int[] _regions;
+        private readonly int _regionCount;
+        private readonly Random _random;
         private readonly NpgsqlParameter _input, _seq, _stamp;
+        private readonly NpgsqlParameter? _region;
         private int _cursor;
 
         public Insert(NpgsqlCommand command, LoadPlan plan, int writer, int writers, Delivery delivery)
@@ -166,17 +180,22 @@ internal static class RowWriters
             _inputs = new int[batch];
             _seqs = new long[batch];
             _sent = new long[batch];
+            _regions = new int[batch];
+            _regionCount = plan.Regions;
+            _random = new Random(writer);
             if (batch == 1)
             {
                 _input = command.Parameters.Add(new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer });
                 _seq = command.Parameters.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint });
                 _stamp = command.Parameters.Add(new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint });
+                if (_regionCount > 0) _region = command.Parameters.Add(new NpgsqlParameter<int> { NpgsqlDbType = NpgsqlDbType.Integer });
             }
             else
             {
                 _input = command.Parameters.Add(new NpgsqlParameter<int[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer, TypedValue = _inputs });
                 _seq = command.Parameters.Add(new NpgsqlParameter<long[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = _seqs });
                 _stamp = command.Parameters.Add(new NpgsqlParameter<long[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = _sent });
+                if (_regionCount > 0) _region = command.Parameters.Add(new NpgsqlParameter<int[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer, TypedValue = _regions });
             }
         }
 
@@ -188,12 +207,14 @@ internal static class RowWriters
                 _inputs[i] = id;
                 _seqs[i] = _assigned[id]++;
                 _sent[i] = now;
+                if (_regionCount > 0) _regions[i] = 1 + _random.Next(_regionCount);
             }
             if (_inputs.Length == 1)
             {
                 ((NpgsqlParameter<int>)_input).TypedValue = _inputs[0];
                 ((NpgsqlParameter<long>)_seq).TypedValue = _seqs[0];
                 ((NpgsqlParameter<long>)_stamp).TypedValue = _sent[0];
+                if (_region is NpgsqlParameter<int> region) region.TypedValue = _regions[0];
             }
             await Command.ExecuteNonQueryAsync(cancellationToken);
             return _inputs.Length;
@@ -203,6 +224,8 @@ internal static class RowWriters
         public override void Committed()
         {
             foreach (var id in _inputs) Volatile.Write(ref _delivery.Committed[id], _assigned[id]);
+            // Every writer adds to the same regions.
+            if (_regionCount > 0) foreach (var region in _regions) Interlocked.Increment(ref _delivery.CommittedInRegion[region]);
         }
     }
 

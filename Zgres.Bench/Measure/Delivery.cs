@@ -1,14 +1,17 @@
 namespace Zgres.Bench.Measure;
 
-/// <summary>What a row carries to let a client check it: its input, its sequence number within that input, and when it was sent.</summary>
-internal readonly record struct RowStamp(int InputId, long Seq, long SentMicroseconds);
+/// <summary>What a row carries to let a client check it: its input, its sequence number within that input, when it was
+/// sent, and its region (0 when the table has no region column).</summary>
+internal readonly record struct RowStamp(int InputId, long Seq, long SentMicroseconds, int Region = 0);
 
 /// <summary>
 /// Counts what every client received and checks it against what the writers committed: rows of each input carry the
 /// dense sequence 0, 1, 2... (one writer owns each input), so a client's expected set is known exactly and each
-/// receipt is new, a duplicate, or unexpected (an input it did not subscribe to, or a sequence never committed).
+/// receipt is new, a duplicate, or unexpected (an input or region it did not subscribe to, or a sequence never
+/// committed). With regions (ids 1..regions), the writers also count what they committed per region, which is what a
+/// client following a region is owed.
 /// </summary>
-internal sealed class Delivery(int inputs)
+internal sealed class Delivery(int inputs, int regions = 0)
 {
     private LatencyHistogram _interval = new();
     private LatencyHistogram _latency = new();
@@ -20,6 +23,9 @@ internal sealed class Delivery(int inputs)
 
     /// <summary>Rows committed per input id (index = input id), written by the input's own writer.</summary>
     public long[] Committed { get; } = new long[inputs + 1];
+
+    /// <summary>Rows committed per region (index = region), added to by every writer; empty without regions.</summary>
+    public long[] CommittedInRegion { get; } = new long[regions > 0 ? regions + 1 : 0];
 
     public long Received => Interlocked.Read(ref _received);
 
@@ -47,10 +53,11 @@ internal sealed class Delivery(int inputs)
         _interval.Record(latency);
     }
 
-    /// <summary>Rows a client should have by now: its input's, or every input's for a whole-table subscriber.</summary>
+    /// <summary>Rows a client should have by now: its input's, its region's, or every input's for a whole-table subscriber.</summary>
     public long ExpectedFor(ClientLedger client)
     {
-        if (client.InputId is int input) return Volatile.Read(ref Committed[input]);
+        if (client.Follow.InputId is int input) return Volatile.Read(ref Committed[input]);
+        if (client.Follow.Region is int region) return Volatile.Read(ref CommittedInRegion[region]);
         long total = 0;
         for (var i = 1; i < Committed.Length; i++) total += Volatile.Read(ref Committed[i]);
         return total;
@@ -58,18 +65,18 @@ internal sealed class Delivery(int inputs)
 }
 
 /// <summary>One client's receipts: a bit per (input, sequence) seen. Used by that client's receive loop only.</summary>
-internal sealed class ClientLedger(int? inputId, int inputs)
+internal sealed class ClientLedger(Follow follow, int inputs)
 {
     // One set per input this client may receive: a single one for an input subscriber (10,000 clients must not each
-    // hold an array over all inputs), one per input for a whole-table subscriber.
-    private readonly SeqSet?[] _seen = new SeqSet?[inputId is null ? inputs + 1 : 1];
+    // hold an array over all inputs), one per input for a whole-table or region subscriber.
+    private readonly SeqSet?[] _seen = new SeqSet?[follow.InputId is null ? inputs + 1 : 1];
     private readonly int _inputs = inputs;
     private long _duplicates;
     private long _unexpected;
     private long _distinct;
 
-    /// <summary>The input this client follows; null for a whole-table subscriber.</summary>
-    public int? InputId => inputId;
+    /// <summary>What this client subscribed to.</summary>
+    public Follow Follow => follow;
 
     public long Distinct => Interlocked.Read(ref _distinct);
 
@@ -83,12 +90,13 @@ internal sealed class ClientLedger(int? inputId, int inputs)
     /// <summary>True when the row is new to this client.</summary>
     public bool Add(RowStamp row)
     {
-        if (row.InputId < 1 || row.InputId > _inputs || (inputId is int mine && mine != row.InputId) || row.Seq < 0)
+        if (row.InputId < 1 || row.InputId > _inputs || (follow.InputId is int mine && mine != row.InputId)
+            || (follow.Region is int region && region != row.Region) || row.Seq < 0)
         {
             Interlocked.Increment(ref _unexpected);
             return false;
         }
-        var set = _seen[inputId is null ? row.InputId : 0] ??= new SeqSet();
+        var set = _seen[follow.InputId is null ? row.InputId : 0] ??= new SeqSet();
         if (!set.Add(row.Seq))
         {
             Interlocked.Increment(ref _duplicates);
@@ -101,7 +109,7 @@ internal sealed class ClientLedger(int? inputId, int inputs)
     /// <summary>Sequences received that were never committed (beyond each input's committed count).</summary>
     public long BeyondCommitted(long[] committed)
     {
-        if (inputId is int mine) return _seen[0]?.CountFrom(committed[mine]) ?? 0;
+        if (follow.InputId is int mine) return _seen[0]?.CountFrom(committed[mine]) ?? 0;
         long beyond = 0;
         for (var input = 1; input < _seen.Length; input++)
         {

@@ -14,6 +14,9 @@ internal static class Figures
     public const string BytesPerConnection = "bytes/connection";
     public const string BaseRss = "base rss";
 
+    /// <summary>filtered: server CPU per delivered event, filtered ÷ input subscriptions, median of the rounds' ratios.</summary>
+    public const string FilteredRatio = "filtered ÷ input";
+
     /// <summary>writes: a column's rows/s over no trigger's, median of the rounds' ratios.</summary>
     public static string UnwatchedRatio(WritesWorkload workload) => $"{BenchOptions.NameOf(workload)} ÷ no trigger";
 }
@@ -50,6 +53,11 @@ internal static class Goals
                 var projected = Zgres(Figures.BaseRss) + (Zgres(Figures.BytesPerConnection) * 10_000);
                 yield return $"10,000 idle connections < 1 GB server memory: {Verdict(projected < 1024.0 * 1024 * 1024)} ({F(projected / (1024.0 * 1024), "N0")} MB{(options.Clients == 10_000 ? "" : ", projected from " + options.Clients.ToString("N0", CultureInfo.InvariantCulture) + " connections")})";
                 yield return $"every connection live (probe row received once): {Verdict(Zgres(Figures.Faults) == 0)}";
+                break;
+            case Scenario.Filtered:
+                var filtered = Zgres(Figures.FilteredRatio);
+                yield return $"filtered server CPU per delivered event ≤ 1.3× input subscriptions: {Verdict(filtered <= 1.3)} ({F(filtered, "0.00")}×)";
+                yield return $"zero loss (both sides, all rounds): {Verdict(Zgres(Figures.Faults) == 0)}";
                 break;
             case Scenario.Writes:
                 foreach (var (workload, target) in new[] { (WritesWorkload.Row, 0.65), (WritesWorkload.Insert50, 0.33) })

@@ -56,6 +56,9 @@ internal static class BenchRun
             case Scenario.Writes:
                 await WritesScenario.RunAsync(baseline, context);
                 break;
+            case Scenario.Filtered:
+                await FilteredScenario.RunAsync(zgres!, context);
+                break;
             case Scenario.Idle:
                 foreach (var target in targets) await IdleScenario.RunAsync(target, context);
                 break;
@@ -66,7 +69,7 @@ internal static class BenchRun
 
         if (zgres is not null)
         {
-            table.Note($"Zgres clients: {options.ZgresClient.ToString().ToLowerInvariant()} (see --help); baseline clients: ClientWebSocket.");
+            table.Note($"Zgres clients: {options.ZgresClient.ToString().ToLowerInvariant()} (see --help){(baseline is not null ? "; baseline clients: ClientWebSocket" : "")}.");
         }
         Console.WriteLine();
         Console.WriteLine(table.ToMarkdown());

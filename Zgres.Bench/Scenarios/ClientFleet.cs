@@ -22,8 +22,8 @@ internal sealed class ClientFleet : IAsyncDisposable
 
     public int Disconnects => Ledgers.Sum(l => l.Disconnects);
 
-    /// <summary>Connects one client per entry of <paramref name="follows"/>: an input id, or null for the whole table.</summary>
-    public static async Task<ClientFleet> ConnectAsync(ITarget target, IReadOnlyList<int?> follows, int inputs, Delivery delivery,
+    /// <summary>Connects one client per entry of <paramref name="follows"/>.</summary>
+    public static async Task<ClientFleet> ConnectAsync(ITarget target, IReadOnlyList<Follow> follows, int inputs, Delivery delivery,
         int parallelism, string label, CancellationToken cancellationToken)
     {
         var fleet = new ClientFleet();
@@ -58,7 +58,7 @@ internal sealed class ClientFleet : IAsyncDisposable
         return fleet;
     }
 
-    private static async Task<(IBenchClient Client, ClientLedger Ledger)> ConnectWithRetryAsync(ITarget target, int? follow, int inputs, Delivery delivery, CancellationToken cancellationToken)
+    private static async Task<(IBenchClient Client, ClientLedger Ledger)> ConnectWithRetryAsync(ITarget target, Follow follow, int inputs, Delivery delivery, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {

@@ -27,23 +27,36 @@ internal static class DeliveryScenario
 
         // Broadcast: Zgres clients follow the whole table; the seed has no such thing, so its clients share input 1.
         var follows = broadcast
-            ? Enumerable.Repeat<int?>(target.SupportsTableSubscribers ? null : 1, options.Clients).ToList()
-            : Enumerable.Range(1, options.Clients).Select(i => (int?)i).ToList();
+            ? Enumerable.Repeat(target.SupportsTableSubscribers ? Follow.WholeTable : Follow.Input(1), options.Clients).ToList()
+            : Enumerable.Range(1, options.Clients).Select(Follow.Input).ToList();
         if (options.TableSubscribers > 0 && !broadcast)
         {
-            if (target.SupportsTableSubscribers) follows.AddRange(Enumerable.Repeat<int?>(null, options.TableSubscribers));
+            if (target.SupportsTableSubscribers) follows.AddRange(Enumerable.Repeat(Follow.WholeTable, options.TableSubscribers));
             else context.Table.Note($"{target.Name}: --table-subscribers ignored (no whole-table subscription).");
         }
 
+        var phase = await MeasureAsync(target, follows, plan, target.Statements, label, context);
+        Report(target.Name, context, phase);
+    }
+
+    /// <summary>
+    /// One measured phase: starts the server, connects <paramref name="follows"/>, writes <paramref name="plan"/> with
+    /// <paramref name="statements"/> for the warm-up (unmeasured), then for the measured window and its drain, and
+    /// stops the server.
+    /// </summary>
+    public static async Task<DeliveryPhase> MeasureAsync(ITarget target, IReadOnlyList<Follow> follows, LoadPlan plan, WriteStatements statements,
+        string label, BenchContext context)
+    {
+        var options = context.Options;
         await target.StartAsync(context.Cancellation);
-        var delivery = new Delivery(inputs);
-        await using var fleet = await ClientFleet.ConnectAsync(target, follows, inputs, delivery, options.ConnectParallelism, label, context.Cancellation);
+        var delivery = new Delivery(plan.Inputs, plan.Regions);
+        await using var fleet = await ClientFleet.ConnectAsync(target, follows, plan.Inputs, delivery, options.ConnectParallelism, label, context.Cancellation);
         var meters = new Meters(target.ServerPid, context.Database.PostmasterPid);
 
         // Warm-up: the same load, unmeasured, so that tiered JIT and connection pools have settled in both processes.
         if (options.Warmup > TimeSpan.Zero)
         {
-            await WriteAndDrainAsync($"{label} warm-up", plan with { Duration = options.Warmup }, target, context, meters, fleet, delivery, new WriteStats());
+            await WriteAndDrainAsync($"{label} warm-up", plan with { Duration = options.Warmup }, statements, context, meters, fleet, delivery, new WriteStats());
         }
         delivery.RestartLatency();
         var distinctBefore = delivery.Distinct;
@@ -51,19 +64,16 @@ internal static class DeliveryScenario
         var before = meters.Take();
         var writeStart = Clock.NowMicroseconds();
         var stats = new WriteStats();
-        await WriteAndDrainAsync(label, plan, target, context, meters, fleet, delivery, stats);
+        await WriteAndDrainAsync(label, plan, statements, context, meters, fleet, delivery, stats);
         var after = meters.Take();
 
         var window = new Window(before, after, writeStart, delivery.Distinct - distinctBefore, fleet.Ledgers.Sum(delivery.ExpectedFor) - owedBefore);
-        Report(target.Name, context, fleet, delivery, stats, window);
         await fleet.DisposeAsync();
         await target.StopAsync();
+        return new DeliveryPhase(fleet, delivery, stats, window);
     }
 
-    /// <summary>The measured stretch: readings at both ends, when writing began, and the events it delivered and owed.</summary>
-    private readonly record struct Window(Snapshot Before, Snapshot After, long WriteStartMicroseconds, long Delivered, long Owed);
-
-    private static async Task WriteAndDrainAsync(string label, LoadPlan plan, ITarget target, BenchContext context, Meters meters, ClientFleet fleet, Delivery delivery, WriteStats stats)
+    private static async Task WriteAndDrainAsync(string label, LoadPlan plan, WriteStatements statements, BenchContext context, Meters meters, ClientFleet fleet, Delivery delivery, WriteStats stats)
     {
         var previous = meters.Take();
         long previousRows = 0, previousEvents = delivery.Distinct;
@@ -85,7 +95,7 @@ internal static class DeliveryScenario
 
         await using (new Progress(Line))
         {
-            await RowWriters.RunAsync(context.Database.ConnectionString, target.Statements, plan, delivery, stats, context.Cancellation);
+            await RowWriters.RunAsync(context.Database.ConnectionString, statements, plan, delivery, stats, context.Cancellation);
             await DrainAsync(fleet, delivery, context.Cancellation);
         }
     }
@@ -113,21 +123,14 @@ internal static class DeliveryScenario
         }
     }
 
-    private static void Report(string column, BenchContext context, ClientFleet fleet, Delivery delivery, WriteStats stats, Window measured)
+    private static void Report(string column, BenchContext context, DeliveryPhase phase)
     {
-        long lost = 0, duplicates = 0, unexpected = 0;
-        foreach (var ledger in fleet.Ledgers)
-        {
-            var owed = delivery.ExpectedFor(ledger);
-            var beyond = ledger.BeyondCommitted(delivery.Committed);
-            lost += Math.Max(0, owed - (ledger.Distinct - beyond));
-            duplicates += ledger.Duplicates;
-            unexpected += ledger.Unexpected + beyond;
-        }
+        var (fleet, delivery, stats, measured) = (phase.Fleet, phase.Delivery, phase.Stats, phase.Window);
+        var (lost, duplicates, unexpected) = phase.Faults();
         var (before, after) = (measured.Before, measured.After);
-        var deliverySeconds = Math.Max(stats.Seconds, (delivery.LastReceiptMicroseconds - measured.WriteStartMicroseconds) / 1e6);
+        var deliverySeconds = phase.DeliverySeconds;
         var window = after.Seconds(before);
-        var serverCpu = after.ServerCpu - before.ServerCpu;
+        var serverCpu = phase.ServerCpu;
         var postgresCpu = after.PostgresCpu - before.PostgresCpu;
         var benchCpu = after.BenchCpu - before.BenchCpu;
         var events = measured.Delivered;
@@ -144,7 +147,7 @@ internal static class DeliveryScenario
         table.Set(column, "latency p50 / p95 / p99 / max (ms)", string.Join(" / ",
             Format.Milliseconds(latency.Percentile(50)), Format.Milliseconds(latency.Percentile(95)), Format.Milliseconds(latency.Percentile(99)), Format.Milliseconds(latency.MaxMicroseconds)));
         table.Set(column, "server CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(serverCpu)} ({Format.Number(serverCpu / window, "0.00")})"));
-        table.Set(column, "server CPU µs / delivered event", Format.Number(serverCpu * 1e6 / events, "0.0"));
+        table.Set(column, "server CPU µs / delivered event", Format.Number(phase.ServerCpuPerEvent, "0.0"));
         table.Set(column, "server peak RSS", Format.Megabytes(after.ServerPeakRss));
         table.Set(column, "PostgreSQL CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(postgresCpu)} ({Format.Number(postgresCpu / window, "0.00")})"));
         table.Set(column, "PostgreSQL CPU µs / row", Format.Number(postgresCpu * 1e6 / stats.Rows, "0.0"));
@@ -155,6 +158,36 @@ internal static class DeliveryScenario
         table.Figure(column, Figures.Owed, measured.Owed);
         table.Figure(column, Figures.Faults, lost + duplicates + unexpected);
         table.Figure(column, Figures.P99, latency.Percentile(99));
-        table.Figure(column, Figures.CpuPerEvent, serverCpu * 1e6 / events);
+        table.Figure(column, Figures.CpuPerEvent, phase.ServerCpuPerEvent);
+    }
+}
+
+/// <summary>The measured stretch: readings at both ends, when writing began, and the events it delivered and owed.</summary>
+internal readonly record struct Window(Snapshot Before, Snapshot After, long WriteStartMicroseconds, long Delivered, long Owed);
+
+/// <summary>What one measured phase of a delivery scenario left: its clients' ledgers, the receipts, the writes and the window.</summary>
+internal sealed record DeliveryPhase(ClientFleet Fleet, Delivery Delivery, WriteStats Stats, Window Window)
+{
+    public double ServerCpu => Window.After.ServerCpu - Window.Before.ServerCpu;
+
+    public double ServerCpuPerEvent => ServerCpu * 1e6 / Window.Delivered;
+
+    /// <summary>From the first write to the last receipt (at least the writing time).</summary>
+    public double DeliverySeconds => Math.Max(Stats.Seconds, (Delivery.LastReceiptMicroseconds - Window.WriteStartMicroseconds) / 1e6);
+
+    /// <summary>Over the whole phase (warm-up included): rows owed but not received, received twice, and received
+    /// though not owed (another input's or region's, or never committed).</summary>
+    public (long Lost, long Duplicates, long Unexpected) Faults()
+    {
+        long lost = 0, duplicates = 0, unexpected = 0;
+        foreach (var ledger in Fleet.Ledgers)
+        {
+            var owed = Delivery.ExpectedFor(ledger);
+            var beyond = ledger.BeyondCommitted(Delivery.Committed);
+            lost += Math.Max(0, owed - (ledger.Distinct - beyond));
+            duplicates += ledger.Duplicates;
+            unexpected += ledger.Unexpected + beyond;
+        }
+        return (lost, duplicates, unexpected);
     }
 }

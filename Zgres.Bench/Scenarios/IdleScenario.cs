@@ -24,7 +24,7 @@ internal static class IdleScenario
         var empty = meters.Take();
 
         var delivery = new Delivery(inputs);
-        var follows = Enumerable.Range(1, inputs).Select(i => (int?)i).ToList();
+        var follows = Enumerable.Range(1, inputs).Select(Follow.Input).ToList();
         await using var fleet = await ClientFleet.ConnectAsync(target, follows, inputs, delivery, options.ConnectParallelism, label, context.Cancellation);
         var connected = meters.Take();
         var held = Stopwatch.StartNew();

@@ -163,32 +163,24 @@ internal static class WritesScenario
             foreach (var column in columns)
             {
                 var runs = results[(workload, column.Name)];
-                var ratio = Median(runs.Select((run, round) => run.RowsPerSecond / unwatched[round].RowsPerSecond));
+                var ratio = Median.Of(runs.Select((run, round) => run.RowsPerSecond / unwatched[round].RowsPerSecond));
                 var latency = new LatencyHistogram();
                 foreach (var run in runs) latency.Add(run.Stats.CommitLatency);
-                double Cores(Func<Measurement, double> cpu) => Median(runs.Select(run => cpu(run) / run.Window));
+                double Cores(Func<Measurement, double> cpu) => Median.Of(runs.Select(run => cpu(run) / run.Window));
 
-                table.Set(column.Name, $"{name}: rows/s (median)", Format.Count(Median(runs.Select(run => run.RowsPerSecond))));
+                table.Set(column.Name, $"{name}: rows/s (median)", Format.Count(Median.Of(runs.Select(run => run.RowsPerSecond))));
                 table.Set(column.Name, $"{name}: ÷ no trigger", Format.Number(ratio, "0.00") + "×");
                 table.Set(column.Name, $"{name}: rows/s by round", string.Join(" · ", runs.Select(run => Format.Count(run.RowsPerSecond))));
                 table.Set(column.Name, $"{name}: commit latency p50 / p99 (ms, all rounds)", $"{Format.Milliseconds(latency.Percentile(50))} / {Format.Milliseconds(latency.Percentile(99))}");
-                table.Set(column.Name, $"{name}: PostgreSQL CPU µs / row", Format.Number(Median(runs.Select(run => run.PostgresCpu * 1e6 / run.Stats.Rows)), "0.0"));
-                table.Set(column.Name, $"{name}: listening server CPU µs / row", column.Server is null ? "–" : Format.Number(Median(runs.Select(run => run.ServerCpu * 1e6 / run.Stats.Rows)), "0.0"));
+                table.Set(column.Name, $"{name}: PostgreSQL CPU µs / row", Format.Number(Median.Of(runs.Select(run => run.PostgresCpu * 1e6 / run.Stats.Rows)), "0.0"));
+                table.Set(column.Name, $"{name}: listening server CPU µs / row", column.Server is null ? "–" : Format.Number(Median.Of(runs.Select(run => run.ServerCpu * 1e6 / run.Stats.Rows)), "0.0"));
                 table.Set(column.Name, $"{name}: cores busy: PostgreSQL / server / bench / other", string.Join(" / ",
                     Format.Number(Cores(run => run.PostgresCpu), "0.00"),
                     column.Server is null ? "–" : Format.Number(Cores(run => run.ServerCpu), "0.00"),
                     Format.Number(Cores(run => run.BenchCpu), "0.00"),
-                    Format.Number(Median(runs.Select(run => run.After.OtherCores(run.Before))), "0.00")));
+                    Format.Number(Median.Of(runs.Select(run => run.After.OtherCores(run.Before))), "0.00")));
                 if (column.Name == Current) table.Figure("Zgres", Figures.UnwatchedRatio(workload), ratio);
             }
         }
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        if (sorted.Length == 0) return double.NaN;
-        var middle = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 }
