@@ -28,7 +28,7 @@ public sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeFanout 
             if (change.InputId is { } inputId) Send(table.InputGroup(inputId), ref frame);
             // A TRUNCATE empties every input of the table, so each input's subscribers must hear of it.
             else if (change.IsTruncate) fanout.SendToGroupsStartingWith(table.InputGroupPrefix, frame.Message);
-            if (filters.HasGroups(table.Name.ToString())) SendFiltered(table, change);
+            if (filters.HasGroups(table.Name)) SendFiltered(table, change);
             metrics.Dispatched();
         }
         else
@@ -45,7 +45,7 @@ public sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeFanout 
         using var json = JsonDocument.Parse(change.Json);
         var root = json.RootElement;
         _matched.Clear();
-        filters.Match(table.Name.ToString(), root.GetProperty("operation").GetString()!, change.InputId,
+        filters.Match(table.Name, root.GetProperty("operation").GetString()!, change.InputId,
             root.GetProperty("data"), root.TryGetProperty("old", out var old) ? old : default, _matched);
         foreach (var (group, inFilter) in _matched)
         {

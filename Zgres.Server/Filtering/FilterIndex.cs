@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Text.Json;
+using Zgres.Server.Storage;
 
 namespace Zgres.Server.Filtering;
 
@@ -10,22 +10,19 @@ namespace Zgres.Server.Filtering;
 /// matches, not all of the table's: a group whose filter has an <c>eq</c> or <c>in</c> condition is looked up by the
 /// event's value of that column (new and old row); only groups with range, <c>neq</c> or <c>is</c> conditions alone
 /// are evaluated one by one. Groups are added and removed by the fan-out as they gain their first member and lose
-/// their last; the index is rebuilt then (rare) and read without locks per event (often).
+/// their last; each change makes a new immutable index from the last one (a few tree nodes, not the whole index, so
+/// 2,000 filters join in milliseconds), and each event reads the current one without locks.
 /// </summary>
 public sealed class FilterIndex
 {
-    private readonly ConcurrentDictionary<string, TableFilters> _tables = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<TableName, TableFilters> _tables = new();
     private readonly Lock _gate = new();
 
-    public bool HasGroups(string table) => _tables.ContainsKey(table);
+    public bool HasGroups(TableName table) => _tables.ContainsKey(table);
 
     public void Add(FilteredGroup group)
     {
-        lock (_gate)
-        {
-            var current = _tables.GetValueOrDefault(group.Table)?.Groups ?? [];
-            _tables[group.Table] = new TableFilters(current.SetItem(group.Name, group));
-        }
+        lock (_gate) _tables[group.Table] = (_tables.GetValueOrDefault(group.Table) ?? TableFilters.Empty).With(group);
     }
 
     public void Remove(string groupName)
@@ -34,16 +31,16 @@ public sealed class FilterIndex
         {
             foreach (var (table, filters) in _tables)
             {
-                if (!filters.Groups.ContainsKey(groupName)) continue;
-                var rest = filters.Groups.Remove(groupName);
-                if (rest.IsEmpty) _tables.TryRemove(table, out _); else _tables[table] = new TableFilters(rest);
+                if (!filters.Groups.TryGetValue(groupName, out var group)) continue;
+                var rest = filters.Without(group);
+                if (rest.Groups.IsEmpty) _tables.TryRemove(table, out _); else _tables[table] = rest;
                 return;
             }
         }
     }
 
-    /// <summary>Adds to <paramref name="into"/> each group of the table the event goes to, with its decision.</summary>
-    public void Match(string table, string operation, string? inputId, JsonElement data, JsonElement old, List<(FilteredGroup Group, bool InFilter)> into)
+    /// <summary>Adds to <paramref name="into"/> each group of the table the event goes to, with whether its row is in.</summary>
+    public void Match(TableName table, string operation, string? inputId, JsonElement data, JsonElement old, List<(FilteredGroup Group, bool InFilter)> into)
     {
         if (!_tables.TryGetValue(table, out var filters)) return;
         if (operation == "TRUNCATE")
@@ -52,63 +49,67 @@ public sealed class FilterIndex
             return;
         }
         var seen = into.Count;
-        foreach (var (column, kind, byValue) in filters.Indexed)
+        foreach (var (column, index) in filters.Indexed)
         {
-            Candidates(byValue, column, kind, data, operation, inputId, old, into, seen);
-            if (old.ValueKind == JsonValueKind.Object) Candidates(byValue, column, kind, old, operation, inputId, old, into, seen);
+            Candidates(index, column, data);
+            if (old.ValueKind == JsonValueKind.Object) Candidates(index, column, old);
         }
-        foreach (var group in filters.Scanned) Decide(group, operation, inputId, data, old, into, seen);
+        foreach (var group in filters.Scanned) Decide(group);
 
-        void Candidates(FrozenDictionary<string, FilteredGroup[]> byValue, string column, ColumnKind kind, JsonElement row,
-            string operation, string? inputId, JsonElement old, List<(FilteredGroup, bool)> into, int seen)
+        void Candidates(ColumnIndex index, string column, JsonElement row)
         {
-            if (row.ValueKind != JsonValueKind.Object || !row.TryGetProperty(column, out var json) || !FilterValue.TryRead(json, kind, out var value)) return;
-            if (!byValue.TryGetValue(value.Key, out var groups)) return;
-            foreach (var group in groups) Decide(group, operation, inputId, data, old, into, seen);
+            if (row.ValueKind != JsonValueKind.Object || !row.TryGetProperty(column, out var json) || !FilterValue.TryRead(json, index.Kind, out var value)) return;
+            if (!index.ByValue.TryGetValue(value.Key, out var groups)) return;
+            foreach (var group in groups) Decide(group);
         }
-    }
 
-    private static void Decide(FilteredGroup group, string operation, string? inputId, JsonElement data, JsonElement old, List<(FilteredGroup Group, bool InFilter)> into, int seen)
-    {
-        // A group found by both the new and the old row's value is sent once.
-        for (var i = seen; i < into.Count; i++)
+        void Decide(FilteredGroup group)
         {
-            if (ReferenceEquals(into[i].Group, group)) return;
-        }
-        var decision = group.Decide(operation, inputId, data, old);
-        if (decision.Send) into.Add((group, decision.InFilter));
-    }
-
-    private sealed class TableFilters
-    {
-        public TableFilters(ImmutableDictionary<string, FilteredGroup> groups)
-        {
-            Groups = groups;
-            var indexed = new Dictionary<string, (ColumnKind Kind, Dictionary<string, List<FilteredGroup>> ByValue)>(StringComparer.Ordinal);
-            var scanned = ImmutableArray.CreateBuilder<FilteredGroup>();
-            foreach (var group in groups.Values)
+            // A group found by both the new and the old row's value is sent once.
+            for (var i = seen; i < into.Count; i++)
             {
-                if (group.Filter.IndexedCondition is not { } condition)
-                {
-                    scanned.Add(group);
-                    continue;
-                }
-                if (!indexed.TryGetValue(condition.Column, out var column)) indexed[condition.Column] = column = (condition.Kind, new(StringComparer.Ordinal));
-                foreach (var key in condition.Values.Select(v => v.Key).Distinct(StringComparer.Ordinal))
-                {
-                    if (!column.ByValue.TryGetValue(key, out var list)) column.ByValue[key] = list = [];
-                    list.Add(group);
-                }
+                if (ReferenceEquals(into[i].Group, group)) return;
             }
-            Indexed = [.. indexed.Select(pair => (pair.Key, pair.Value.Kind,
-                pair.Value.ByValue.ToFrozenDictionary(v => v.Key, v => v.Value.ToArray(), StringComparer.Ordinal)))];
-            Scanned = scanned.ToImmutable();
+            var decision = group.Decide(operation, inputId, data, old);
+            if (decision.Send) into.Add((group, decision.InFilter));
         }
+    }
 
-        public ImmutableDictionary<string, FilteredGroup> Groups { get; }
+    /// <summary>The groups whose filter is indexed on one column, by the key of each value they look for.</summary>
+    private sealed record ColumnIndex(ColumnKind Kind, ImmutableDictionary<string, ImmutableArray<FilteredGroup>> ByValue);
 
-        public ImmutableArray<(string Column, ColumnKind Kind, FrozenDictionary<string, FilteredGroup[]> ByValue)> Indexed { get; }
+    private sealed record TableFilters(
+        ImmutableDictionary<string, FilteredGroup> Groups,
+        ImmutableDictionary<string, ColumnIndex> Indexed,
+        ImmutableArray<FilteredGroup> Scanned)
+    {
+        public static readonly TableFilters Empty = new(
+            ImmutableDictionary.Create<string, FilteredGroup>(StringComparer.Ordinal),
+            ImmutableDictionary.Create<string, ColumnIndex>(StringComparer.Ordinal),
+            []);
 
-        public ImmutableArray<FilteredGroup> Scanned { get; }
+        public TableFilters With(FilteredGroup group) => Change(group, add: true);
+
+        public TableFilters Without(FilteredGroup group) => Change(group, add: false);
+
+        private TableFilters Change(FilteredGroup group, bool add)
+        {
+            var groups = add ? Groups.SetItem(group.Name, group) : Groups.Remove(group.Name);
+            if (group.Filter.IndexedCondition is not { } condition)
+            {
+                return new TableFilters(groups, Indexed, add ? Scanned.Add(group) : Scanned.Remove(group));
+            }
+            var index = Indexed.GetValueOrDefault(condition.Column)
+                ?? new ColumnIndex(condition.Kind, ImmutableDictionary.Create<string, ImmutableArray<FilteredGroup>>(StringComparer.Ordinal));
+            var byValue = index.ByValue;
+            foreach (var key in condition.Values.Select(value => value.Key).Distinct(StringComparer.Ordinal))
+            {
+                var listed = byValue.GetValueOrDefault(key, []);
+                listed = add ? listed.Add(group) : listed.Remove(group);
+                byValue = listed.IsEmpty ? byValue.Remove(key) : byValue.SetItem(key, listed);
+            }
+            var indexed = byValue.IsEmpty ? Indexed.Remove(condition.Column) : Indexed.SetItem(condition.Column, index with { ByValue = byValue });
+            return new TableFilters(groups, indexed, Scanned);
+        }
     }
 }

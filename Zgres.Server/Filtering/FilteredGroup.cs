@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Zgres.Server.Storage;
 
 namespace Zgres.Server.Filtering;
 
@@ -13,11 +14,11 @@ public readonly record struct FilterDecision(bool Send, bool InFilter)
 /// The group of every subscription with one table, one input (or none) and one filter, named
 /// <c>filter:{schema}.{table}:{hash}</c>. Identical filters share it, so an event is framed once for all of them.
 /// </summary>
-public sealed record FilteredGroup(string Name, string Table, string? InputId, RowFilter Filter)
+public sealed record FilteredGroup(string Name, TableName Table, string? InputId, RowFilter Filter)
 {
     public const string Prefix = "filter:";
 
-    public static string GroupName(string table, string? inputId, RowFilter filter) =>
+    public static string GroupName(TableName table, string? inputId, RowFilter filter) =>
         inputId is null ? $"{Prefix}{table}:{filter.Key}" : $"{Prefix}{table}:{filter.Key}:{inputId}";
 
     /// <summary>An INSERT whose row matches; a DELETE whose old row matched; an UPDATE whose new or old row matches

@@ -178,8 +178,7 @@ public sealed class ChangeHub(
         }
         if (request.Filter is not { } filterJson) return new Target(table, inputId, group, null, columns);
         var filter = RowFilter.Parse(filterJson, columns.Kinds);
-        var name = table.Name.ToString();
-        var filtered = new FilteredGroup(FilteredGroup.GroupName(name, inputId, filter), name, inputId, filter);
+        var filtered = new FilteredGroup(FilteredGroup.GroupName(table.Name, inputId, filter), table.Name, inputId, filter);
         return new Target(table, inputId, filtered.Name, filtered, columns);
     }
 

@@ -25,8 +25,16 @@ public static class ChangeMessages
     /// <c>inFilter</c> added, so the client knows whose it is and whether its row is in the filter now.</summary>
     public static SerializedHubMessage Create(string eventJson, string group, bool inFilter)
     {
-        var end = eventJson.LastIndexOf('}');
-        return Create(string.Concat(eventJson.AsSpan(0, end), $",\"group\":{JsonSerializer.Serialize(group, ZgresJsonContext.Default.String)},\"inFilter\":{(inFilter ? "true" : "false")}}}"));
+        // The event object's closing brace is its last character; the two fields go in front of it. Group names are
+        // built by the server from a table name, a hash and an input id, so they are JSON-escaped once here.
+        var fields = $",\"group\":{JsonSerializer.Serialize(group, ZgresJsonContext.Default.String)},\"inFilter\":{(inFilter ? "true" : "false")}}}";
+        var body = eventJson.AsSpan(0, eventJson.LastIndexOf('}'));
+        var frame = new byte[Prefix.Length + Encoding.UTF8.GetByteCount(body) + Encoding.UTF8.GetByteCount(fields) + Suffix.Length];
+        Prefix.CopyTo(frame, 0);
+        var written = Prefix.Length + Encoding.UTF8.GetBytes(body, frame.AsSpan(Prefix.Length));
+        written += Encoding.UTF8.GetBytes(fields, frame.AsSpan(written));
+        Suffix.CopyTo(frame.AsSpan(written));
+        return new SerializedHubMessage([new SerializedMessage(Protocol, frame)]);
     }
 
     public static SerializedHubMessage Create(string eventJson)

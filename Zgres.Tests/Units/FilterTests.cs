@@ -14,6 +14,8 @@ public sealed class FilterTests
         ["ref"] = ColumnKind.Uuid, ["doc"] = ColumnKind.Other,
     };
 
+    private static readonly Zgres.Server.Storage.TableName Orders = new("public", "orders");
+
     private static RowFilter Filter(string json) => RowFilter.Parse(JsonDocument.Parse(json).RootElement, Columns);
 
     private static bool Matches(string filter, string row) => Filter(filter).Matches(JsonDocument.Parse(row).RootElement);
@@ -91,13 +93,13 @@ public sealed class FilterTests
     public void A_row_entering_staying_in_or_leaving_the_filter_is_sent_saying_whether_it_is_in(string operation, string data, string? old, bool sent, bool inFilter)
     {
         var index = new FilterIndex();
-        var open = new FilteredGroup("filter:public.orders:open", "public.orders", null, Filter("""[{"column":"status","op":"eq","value":"open"}]"""));
-        var big = new FilteredGroup("filter:public.orders:big", "public.orders", null, Filter("""[{"column":"total","op":"gt","value":1000}]"""));
+        var open = new FilteredGroup("filter:public.orders:open", Orders, null, Filter("""[{"column":"status","op":"eq","value":"open"}]"""));
+        var big = new FilteredGroup("filter:public.orders:big", Orders, null, Filter("""[{"column":"total","op":"gt","value":1000}]"""));
         index.Add(open);
         index.Add(big);
         var matched = new List<(FilteredGroup Group, bool InFilter)>();
 
-        index.Match("public.orders", operation, null, JsonDocument.Parse(data).RootElement, old is null ? default : JsonDocument.Parse(old).RootElement, matched);
+        index.Match(Orders, operation, null, JsonDocument.Parse(data).RootElement, old is null ? default : JsonDocument.Parse(old).RootElement, matched);
 
         var forOpen = matched.Where(m => m.Group == open).ToList();
         Assert.Equal(sent ? 1 : 0, forOpen.Count);
@@ -109,17 +111,17 @@ public sealed class FilterTests
     public void An_input_filtered_group_gets_only_its_inputs_events_and_a_removed_group_nothing()
     {
         var index = new FilterIndex();
-        var group = new FilteredGroup("filter:public.orders:x:42", "public.orders", "42", Filter("""[{"column":"status","op":"in","value":["open","held"]}]"""));
+        var group = new FilteredGroup("filter:public.orders:x:42", Orders, "42", Filter("""[{"column":"status","op":"in","value":["open","held"]}]"""));
         index.Add(group);
         var row = JsonDocument.Parse("""{"status":"held"}""").RootElement;
         var matched = new List<(FilteredGroup Group, bool InFilter)>();
 
-        index.Match("public.orders", "INSERT", "43", row, default, matched);
+        index.Match(Orders, "INSERT", "43", row, default, matched);
         Assert.Empty(matched);
-        index.Match("public.orders", "INSERT", "42", row, default, matched);
+        index.Match(Orders, "INSERT", "42", row, default, matched);
         Assert.Single(matched);
 
         index.Remove(group.Name);
-        Assert.False(index.HasGroups("public.orders"));
+        Assert.False(index.HasGroups(Orders));
     }
 }
