@@ -1,0 +1,40 @@
+// What the end-to-end tests share: the table they write (`items`, input_id = seq % 3), a writer, and clients and
+// servers that are stopped when the test ends.
+import { LogLevel } from "@microsoft/signalr";
+import { ZgresClient } from "../../src/index.js";
+import { ServerProcess } from "./server.js";
+
+export const ITEMS = "public.items";
+
+/** A new database holding an empty `items` table, and a server watching it. */
+export async function itemsServer(t, cluster, options) {
+  const database = await cluster.createDatabase();
+  await database.sql("CREATE TABLE items (id bigserial PRIMARY KEY, input_id int NOT NULL, seq int NOT NULL)");
+  const server = await startServer(t, database, options);
+  return { database, server };
+}
+
+/** Starts a server watching `items` (on `options.port` when given) that is stopped when the test ends. */
+export async function startServer(t, database, options) {
+  const server = await ServerProcess.start(database, [ITEMS], options);
+  t.after(() => server.stop());
+  return server;
+}
+
+/** Inserts the rows seq = from..to, `perTransaction` rows in each transaction, in order. */
+export function insertItems(database, from, to, perTransaction = 1) {
+  const statements = [];
+  for (let first = from; first <= to; first += perTransaction) {
+    const last = Math.min(first + perTransaction - 1, to);
+    statements.push(`INSERT INTO items (input_id, seq) SELECT s % 3, s FROM generate_series(${first}, ${last}) s ORDER BY s`);
+  }
+  return database.sql(...statements);
+}
+
+/** A client of `url` that is stopped when the test ends. SignalR's own messages stay quiet: the tests cut
+ *  connections on purpose. */
+export function newClient(t, url, options = {}) {
+  const client = new ZgresClient(url, { logger: LogLevel.None, ...options });
+  t.after(() => client.stop());
+  return client;
+}
