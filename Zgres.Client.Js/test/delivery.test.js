@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { PostgresCluster } from "./support/postgres.js";
 import { SocketCutter } from "./support/socket-cutter.js";
 import { Received, range } from "./support/received.js";
-import { ITEMS, insertItems, itemsServer, newClient, startServer } from "./support/harness.js";
+import { ITEMS, insertItems, itemsServer, newClient, onTestEnd, startServer } from "./support/harness.js";
 
 const TEST_LIMIT = { timeout: 240_000 };
 let cluster;
@@ -60,13 +60,16 @@ test("each event arrives once and in order when the server is killed while rows 
 test("each event arrives once and in order when every hub connection is cut, again and again", TEST_LIMIT, async (t) => {
   const { database, server } = await itemsServer(t, cluster);
   const cutter = await SocketCutter.start(server.port);
-  t.after(() => cutter.close());
-  const client = newClient(t, cutter.url);
-  await client.start();
+  onTestEnd(t, () => cutter.close());
+  // Two clients: one client following a table and one of its inputs may, right after a re-subscribe, see a few of
+  // that input's events ahead of older ones in the table's handler (see the README), which this test would flag.
+  const tableClient = newClient(t, cutter.url);
+  const inputClient = newClient(t, cutter.url);
+  await Promise.all([tableClient.start(), inputClient.start()]);
   const table = new Received();
   const inputZero = new Received();
-  await client.subscribe(ITEMS, {}, table.handler);
-  await client.subscribe(ITEMS, { inputId: 0 }, inputZero.handler);
+  await tableClient.subscribe(ITEMS, {}, table.handler);
+  await inputClient.subscribe(ITEMS, { inputId: 0 }, inputZero.handler);
 
   await insertItems(database, 1, 20);
   await table.untilSeq(20);

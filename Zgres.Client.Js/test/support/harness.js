@@ -6,6 +6,23 @@ import { ServerProcess } from "./server.js";
 
 export const ITEMS = "public.items";
 
+const cleanups = new WeakMap();
+
+/** Runs `cleanup` when the test ends: clients first, then everything else in reverse order of registration, so a
+ *  server never waits for clients to let go (it accepts their reconnects while it shuts down, then waits for them). */
+export function onTestEnd(t, cleanup, { isClient = false } = {}) {
+  if (!cleanups.has(t)) {
+    const pending = { clients: [], others: [] };
+    cleanups.set(t, pending);
+    t.after(async () => {
+      await Promise.all(pending.clients.map((stop) => stop()));
+      while (pending.others.length > 0) await pending.others.pop()();
+    });
+  }
+  const pending = cleanups.get(t);
+  (isClient ? pending.clients : pending.others).push(cleanup);
+}
+
 /** A new database holding an empty `items` table, and a server watching it. */
 export async function itemsServer(t, cluster, options) {
   const database = await cluster.createDatabase();
@@ -17,7 +34,7 @@ export async function itemsServer(t, cluster, options) {
 /** Starts a server watching `items` (on `options.port` when given) that is stopped when the test ends. */
 export async function startServer(t, database, options) {
   const server = await ServerProcess.start(database, [ITEMS], options);
-  t.after(() => server.stop());
+  onTestEnd(t, () => server.stop());
   return server;
 }
 
@@ -35,6 +52,6 @@ export function insertItems(database, from, to, perTransaction = 1) {
  *  connections on purpose. */
 export function newClient(t, url, options = {}) {
   const client = new ZgresClient(url, { logger: LogLevel.None, ...options });
-  t.after(() => client.stop());
+  onTestEnd(t, () => client.stop(), { isClient: true });
   return client;
 }
