@@ -1,20 +1,16 @@
 // The client's own promises, each against the real server: refusals, streams, shared groups, failing handlers,
 // connecting before the server is up, and the token factory.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { PostgresCluster } from "./support/postgres.js";
 import { freePort } from "./support/ports.js";
 import { Received, range } from "./support/received.js";
-import { ITEMS, insertItems, itemsServer, newClient, startServer } from "./support/harness.js";
+import { ITEMS, TEST_LIMIT, insertItems, itemsDatabase, itemsServer, newClient, postgresForThisFile, startServer } from "./support/harness.js";
 import { SubscriptionRefusedError } from "../src/index.js";
 
-const TEST_LIMIT = { timeout: 240_000 };
-let cluster;
-before(async () => { cluster = await PostgresCluster.start(); });
-after(() => cluster?.stop());
+const cluster = postgresForThisFile();
 
 test("a refused subscribe rejects with the server's message and the client stays usable", TEST_LIMIT, async (t) => {
-  const { database, server } = await itemsServer(t, cluster);
+  const { database, server } = await itemsServer(t, cluster());
   await database.sql("CREATE TABLE hidden (id int)");
   const client = newClient(t, server.url);
   await client.start();
@@ -36,7 +32,7 @@ test("a refused subscribe rejects with the server's message and the client stays
 });
 
 test("stream() yields events in order and ends when its signal aborts, mid-batch or while waiting", TEST_LIMIT, async (t) => {
-  const { database, server } = await itemsServer(t, cluster);
+  const { database, server } = await itemsServer(t, cluster());
   const client = newClient(t, server.url);
   await client.start();
   await insertItems(database, 1, 10, 10);
@@ -61,7 +57,7 @@ test("stream() yields events in order and ends when its signal aborts, mid-batch
 });
 
 test("two subscriptions of one group share it until both are gone", TEST_LIMIT, async (t) => {
-  const { database, server } = await itemsServer(t, cluster);
+  const { database, server } = await itemsServer(t, cluster());
   const client = newClient(t, server.url);
   await client.start();
   const first = new Received();
@@ -88,7 +84,7 @@ test("two subscriptions of one group share it until both are gone", TEST_LIMIT, 
 });
 
 test("a handler that throws neither stops its own later events nor other subscriptions' events", TEST_LIMIT, async (t) => {
-  const { database, server } = await itemsServer(t, cluster);
+  const { database, server } = await itemsServer(t, cluster());
   const client = newClient(t, server.url);
   const failures = [];
   client.onHandlerError((error, event) => failures.push([error.message, event.data.seq]));
@@ -117,8 +113,7 @@ test("a handler that throws neither stops its own later events nor other subscri
 });
 
 test("start() keeps trying until the server comes up, and the token factory is called on every connect", TEST_LIMIT, async (t) => {
-  const database = await cluster.createDatabase();
-  await database.sql("CREATE TABLE items (id bigserial PRIMARY KEY, input_id int NOT NULL, seq int NOT NULL)");
+  const database = await itemsDatabase(cluster());
   const port = await freePort();
   let tokensIssued = 0;
   let firstTokenRequested;

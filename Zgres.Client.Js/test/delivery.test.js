@@ -1,19 +1,15 @@
 // Exactly once and in order: whatever breaks between the client and PostgreSQL, each handler sees every row's event
 // once, in commit order. Each test writes rows seq = 1..N in order and compares what arrived with 1..N.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { PostgresCluster } from "./support/postgres.js";
 import { SocketCutter } from "./support/socket-cutter.js";
 import { Received, range } from "./support/received.js";
-import { ITEMS, insertItems, itemsServer, newClient, onTestEnd, startServer } from "./support/harness.js";
+import { ITEMS, TEST_LIMIT, insertItems, itemsServer, newClient, onTestEnd, postgresForThisFile, startServer } from "./support/harness.js";
 
-const TEST_LIMIT = { timeout: 240_000 };
-let cluster;
-before(async () => { cluster = await PostgresCluster.start(); });
-after(() => cluster?.stop());
+const cluster = postgresForThisFile();
 
 test("each event arrives once and in order across a server restart", TEST_LIMIT, async (t) => {
-  const { database, server } = await itemsServer(t, cluster);
+  const { database, server } = await itemsServer(t, cluster());
   const tableClient = newClient(t, server.url);
   const inputClient = newClient(t, server.url);
   const states = [];
@@ -41,7 +37,7 @@ test("each event arrives once and in order across a server restart", TEST_LIMIT,
 });
 
 test("each event arrives once and in order when the server is killed while rows are being written", TEST_LIMIT, async (t) => {
-  const { database, server } = await itemsServer(t, cluster);
+  const { database, server } = await itemsServer(t, cluster());
   const client = newClient(t, server.url);
   await client.start();
   const table = new Received();
@@ -58,7 +54,7 @@ test("each event arrives once and in order when the server is killed while rows 
 });
 
 test("each event arrives once and in order when every hub connection is cut, again and again", TEST_LIMIT, async (t) => {
-  const { database, server } = await itemsServer(t, cluster);
+  const { database, server } = await itemsServer(t, cluster());
   const cutter = await SocketCutter.start(server.port);
   onTestEnd(t, () => cutter.close());
   // Two clients: one client following a table and one of its inputs may, right after a re-subscribe, see a few of
@@ -90,7 +86,7 @@ test("each event arrives once and in order when every hub connection is cut, aga
 });
 
 test("each event arrives once and in order when every database connection of the server is killed", TEST_LIMIT, async (t) => {
-  const { database, server } = await itemsServer(t, cluster);
+  const { database, server } = await itemsServer(t, cluster());
   const client = newClient(t, server.url);
   await client.start();
   const table = new Received();

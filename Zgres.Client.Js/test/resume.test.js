@@ -1,18 +1,14 @@
 // Resuming from a stored id: in a new process, and after the events it needed were pruned (a gap).
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { PostgresCluster } from "./support/postgres.js";
 import { Received, range } from "./support/received.js";
-import { ITEMS, insertItems, itemsServer, newClient, onTestEnd } from "./support/harness.js";
+import { ITEMS, TEST_LIMIT, insertItems, itemsServer, newClient, onTestEnd, postgresForThisFile } from "./support/harness.js";
 
-const TEST_LIMIT = { timeout: 240_000 };
 const consumerScript = fileURLToPath(new URL("./support/consumer.js", import.meta.url));
-let cluster;
-before(async () => { cluster = await PostgresCluster.start(); });
-after(() => cluster?.stop());
+const cluster = postgresForThisFile();
 
 /** Runs support/consumer.js; `lines` yields what it prints, parsed. */
 function startConsumer(t, url, afterId, count) {
@@ -39,7 +35,7 @@ async function readSeqsAndLastId(consumer) {
 }
 
 test("a client in a new process that resumes after its stored lastId gets every later event once, in order", TEST_LIMIT, async (t) => {
-  const { database, server } = await itemsServer(t, cluster);
+  const { database, server } = await itemsServer(t, cluster());
 
   const first = startConsumer(t, server.url, null, 10);
   assert.deepEqual(await first.next(), { subscribed: true });
@@ -56,7 +52,7 @@ test("a client in a new process that resumes after its stored lastId gets every 
 });
 
 test("a resume after its events were pruned reports a gap and starts at the oldest event kept", TEST_LIMIT, async (t) => {
-  const { database, server } = await itemsServer(t, cluster, {
+  const { database, server } = await itemsServer(t, cluster(), {
     settings: { Zgres__Retention__MaxEvents: "5", Zgres__Retention__PruneInterval: "00:00:00.200" },
   });
   const client = newClient(t, server.url);

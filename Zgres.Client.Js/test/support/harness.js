@@ -1,10 +1,24 @@
 // What the end-to-end tests share: the table they write (`items`, input_id = seq % 3), a writer, and clients and
 // servers that are stopped when the test ends.
+import { after, before } from "node:test";
 import { LogLevel } from "@microsoft/signalr";
 import { ZgresClient } from "../../src/index.js";
+import { PostgresCluster } from "./postgres.js";
 import { ServerProcess } from "./server.js";
 
 export const ITEMS = "public.items";
+
+/** Each test's limit: generous, for a loaded two-core machine; a test that hangs fails here. */
+export const TEST_LIMIT = { timeout: 240_000 };
+
+/** One PostgreSQL for the test file, started before its first test and stopped after its last; call the returned
+ *  function inside a test to get it. */
+export function postgresForThisFile() {
+  let cluster;
+  before(async () => { cluster = await PostgresCluster.start(); });
+  after(() => cluster?.stop());
+  return () => cluster;
+}
 
 const cleanups = new WeakMap();
 
@@ -23,10 +37,16 @@ export function onTestEnd(t, cleanup, { isClient = false } = {}) {
   (isClient ? pending.clients : pending.others).push(cleanup);
 }
 
-/** A new database holding an empty `items` table, and a server watching it. */
-export async function itemsServer(t, cluster, options) {
+/** A new database holding an empty `items` table. */
+export async function itemsDatabase(cluster) {
   const database = await cluster.createDatabase();
   await database.sql("CREATE TABLE items (id bigserial PRIMARY KEY, input_id int NOT NULL, seq int NOT NULL)");
+  return database;
+}
+
+/** A new database holding an empty `items` table, and a server watching it. */
+export async function itemsServer(t, cluster, options) {
+  const database = await itemsDatabase(cluster);
   const server = await startServer(t, database, options);
   return { database, server };
 }
