@@ -153,8 +153,9 @@ export class ZgresClient {
     this.#connection = null;
     for (const subscriptions of this.#groups.values()) for (const subscription of subscriptions) subscription.close();
     this.#groups = new Map();
-    await connection?.stop();
+    // Before the await, so that a start() right after stop() is not followed by a late "disconnected".
     this.#setState("disconnected");
+    await connection?.stop();
   }
 
   /** Connects and joins every group again, retrying with backoff until both succeed or `stopped` aborts. */
