@@ -27,15 +27,6 @@ const ui = {
 const accessToken = () => sessionStorage.getItem(TOKEN_KEY) ?? "";
 const authorization = () => (accessToken() ? { Authorization: `Bearer ${accessToken()}` } : {});
 
-ui.token.value = accessToken();
-ui.token.addEventListener("change", () => {
-  const token = ui.token.value.trim();
-  if (token) sessionStorage.setItem(TOKEN_KEY, token);
-  else sessionStorage.removeItem(TOKEN_KEY);
-  // A token is used from the next connect on: connect again now (loading the tables retries with it by itself).
-  if (client.state !== "disconnected") restartWithNewToken();
-});
-
 // ---------------------------------------------------------------------------------------------------------------
 // Connection: @zgres/client reconnects forever, joins the subscription again and resumes after the last change it
 // delivered, dropping repeats; the page only shows its state.
@@ -78,16 +69,23 @@ async function startAndSubscribe() {
   try {
     await client.start(); // retries by itself until the hub answers
   } catch {
-    return; // start() rejects only when stop() came first: restartWithNewToken started over.
+    return; // start() rejects only when stop() came first: a new token started over.
   }
   await subscribeTarget();
 }
 
-async function restartWithNewToken() {
+ui.token.value = accessToken();
+ui.token.addEventListener("change", async () => {
+  const token = ui.token.value.trim();
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
+  // A token is used from the next connect on, so connect again now. Before the first connect there is nothing to
+  // restart: loading the tables retries with the new token by itself.
+  if (client.state === "disconnected") return;
   await client.stop(); // also ends a start() still trying with the old token
   subscription = null;
   serially(startAndSubscribe);
-}
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 // Subscription: what the user asked for (target), and the package's subscription to it.
