@@ -33,7 +33,8 @@ test("each event arrives once and in order across a server restart", TEST_LIMIT,
   assert.deepEqual(table.seqs, range(1, 60));
   assert.deepEqual(inputOne.seqs, range(1, 60).filter((seq) => seq % 3 === 1));
   assert.deepEqual(inputTwo.seqs, range(1, 60).filter((seq) => seq % 3 === 2));
-  assert.deepEqual(states, ["connecting", "connected", "reconnecting", "connected"]);
+  // A server shutting down may still accept a reconnect and close it later: reconnecting once or more is right.
+  assert.match(states.join(" "), /^connecting connected( reconnecting connected)+$/);
 });
 
 test("each event arrives once and in order when the server is killed while rows are being written", TEST_LIMIT, async (t) => {
