@@ -122,23 +122,30 @@ export class ZgresClient {
       arrived.push(event);
       wake();
     });
-    const aborted = new Promise((resolve) => signal?.addEventListener("abort", resolve, { once: true }));
     let ended = false;
-    subscription.ended.then(() => { ended = true; });
+    subscription.ended.then(() => {
+      ended = true;
+      wake();
+    });
+    const endOnAbort = () => subscription.unsubscribe();
+    signal?.addEventListener("abort", endOnAbort, { once: true });
     try {
-      while (!signal?.aborted && !ended) {
+      // The subscription ends on abort and on stop(); `signal.aborted` is checked too, since an abort inside the
+      // consumer's loop body comes before `ended` is set.
+      while (!ended && !signal?.aborted) {
         if (arrived.length === 0) {
-          await Promise.race([new Promise((resolve) => { wake = resolve; }), aborted, subscription.ended]);
+          await new Promise((resolve) => { wake = resolve; });
           continue;
         }
         const batch = arrived;
         arrived = [];
         for (const event of batch) {
-          if (signal?.aborted || ended) break;
+          if (ended || signal?.aborted) break;
           yield event;
         }
       }
     } finally {
+      signal?.removeEventListener("abort", endOnAbort);
       await subscription.unsubscribe();
     }
   }

@@ -31,7 +31,7 @@ test("a refused subscribe rejects with the server's message and the client stays
   assert.equal(client.state, "connected");
 });
 
-test("stream() yields events in order and ends when its signal aborts, mid-batch or while waiting", TEST_LIMIT, async (t) => {
+test("stream() yields events in order and ends when its signal aborts, mid-batch or while waiting, or when the client stops", TEST_LIMIT, async (t) => {
   const { database, server } = await itemsServer(t, cluster());
   const client = newClient(t, server.url);
   await client.start();
@@ -54,6 +54,16 @@ test("stream() yields events in order and ends when its signal aborts, mid-batch
   whileWaiting.abort();
   await consuming;
   assert.deepEqual(all.seqs, range(1, 10));
+
+  // With no signal, stop() ends it.
+  const untilStopped = new Received();
+  const consumingUntilStop = (async () => {
+    for await (const event of client.stream(ITEMS, { after: 0 })) untilStopped.handler(event);
+  })();
+  await untilStopped.untilSeq(10);
+  await client.stop();
+  await consumingUntilStop;
+  assert.deepEqual(untilStopped.seqs, range(1, 10));
 });
 
 test("two subscriptions of one group share it until both are gone", TEST_LIMIT, async (t) => {
