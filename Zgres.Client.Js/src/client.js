@@ -18,9 +18,9 @@ export class SubscriptionRefusedError extends Error {
  * connect fails), joins every live subscription's group again and resumes each after the last event it received, and
  * drops repeats, so each handler sees each event once and in order.
  *
- * It does not use SignalR's automatic reconnect: that one gives up after a few tries, and it keeps the connection's
- * message queue across the loss. A new HubConnection per connect attempt never gives up, calls the token factory on
- * every connect, and leaves nothing of a lost connection behind that could arrive after the resume point was taken.
+ * It does not use SignalR's automatic reconnect, which gives up after a few tries. Each connect attempt is a new
+ * HubConnection instead: retries never end, the token factory is called on every connect, and an event can only be
+ * routed from the current connection, so nothing of a lost one is delivered after the resume point was taken.
  */
 export class ZgresClient {
   #hubUrl;
@@ -54,7 +54,8 @@ export class ZgresClient {
       duplicateWindow: 100_000,
       ...options,
     };
-    this.#logger = typeof this.#options.logger === "object" ? this.#options.logger : consoleLogger(this.#options.logger ?? LogLevel.Warning);
+    const { logger } = this.#options;
+    this.#logger = typeof logger?.log === "function" ? logger : consoleLogger(logger ?? LogLevel.Warning);
   }
 
   /** "connecting" | "connected" | "reconnecting" | "disconnected" */
