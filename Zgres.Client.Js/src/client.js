@@ -93,9 +93,12 @@ export class ZgresClient {
    * Subscribes to a table ("table" means schema public, or "schema.table"), or to one input of it, and calls
    * `handler(event)` for each event, once and in order; an async handler finishes before the next event. `after`
    * resumes after an id stored by an earlier run (sub.lastId). While the client is reconnecting, waits for it.
-   * Rejects with a SubscriptionRefusedError carrying the server's message when the server refuses.
+   * Rejects with a SubscriptionRefusedError carrying the server's message when the server refuses. The options may
+   * be left out: subscribe(table, handler).
    */
-  async subscribe(table, { inputId = null, after = null } = {}, handler) {
+  async subscribe(table, options, handler) {
+    if (typeof options === "function") [options, handler] = [{}, options];
+    const { inputId = null, after = null } = options ?? {};
     if (typeof table !== "string" || table.trim() === "") throw new TypeError("table must be a table name.");
     if (typeof handler !== "function") throw new TypeError("handler must be a function.");
     const subscription = new ZgresSubscription({

@@ -89,6 +89,7 @@ export declare class ZgresClient {
   start(): Promise<void>;
   /** Rejects with SubscriptionRefusedError when the server refuses; waits while the client reconnects. */
   subscribe(table: string, options: SubscribeOptions | undefined, handler: (event: ChangeEvent) => unknown): Promise<ZgresSubscription>;
+  subscribe(table: string, handler: (event: ChangeEvent) => unknown): Promise<ZgresSubscription>;
   stream(table: string, options?: StreamOptions): AsyncGenerator<ChangeEvent, void, undefined>;
   /** Ends every subscription and stream and closes the connection; start() may be called again. */
   stop(): Promise<void>;

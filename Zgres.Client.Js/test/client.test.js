@@ -25,7 +25,7 @@ test("a refused subscribe rejects with the server's message and the client stays
     { name: "SubscriptionRefusedError", message: "inputId must not be empty; use null to follow the whole table." });
 
   const received = new Received();
-  await client.subscribe(ITEMS, {}, received.handler);
+  await client.subscribe(ITEMS, received.handler); // options left out
   await insertItems(database, 1, 1);
   await received.untilSeq(1);
   assert.equal(client.state, "connected");
