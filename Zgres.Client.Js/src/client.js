@@ -92,7 +92,8 @@ export class ZgresClient {
   /**
    * Subscribes to a table ("table" means schema public, or "schema.table"), or to one input of it, and calls
    * `handler(event)` for each event, once and in order; an async handler finishes before the next event. `after`
-   * resumes after an id stored by an earlier run (sub.lastId). While the client is reconnecting, waits for it.
+   * resumes after an id stored by an earlier run (sub.lastId); that replay reaches the handler before the returned
+   * promise resolves. While the client is reconnecting, waits for it.
    * Rejects with a SubscriptionRefusedError carrying the server's message when the server refuses. The options may
    * be left out: subscribe(table, handler).
    */

@@ -87,7 +87,8 @@ export declare class ZgresClient {
   onHandlerError(listener: (error: unknown, event: ChangeEvent, subscription: ZgresSubscription) => void): () => void;
   /** Resolves once connected (retrying with backoff until then); rejects only if stop() comes first. */
   start(): Promise<void>;
-  /** Rejects with SubscriptionRefusedError when the server refuses; waits while the client reconnects. */
+  /** Rejects with SubscriptionRefusedError when the server refuses; waits while the client reconnects. With `after`,
+   *  the replay reaches the handler before the returned promise resolves. */
   subscribe(table: string, options: SubscribeOptions | undefined, handler: (event: ChangeEvent) => unknown): Promise<ZgresSubscription>;
   subscribe(table: string, handler: (event: ChangeEvent) => unknown): Promise<ZgresSubscription>;
   stream(table: string, options?: StreamOptions): AsyncGenerator<ChangeEvent, void, undefined>;

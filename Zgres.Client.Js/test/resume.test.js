@@ -5,8 +5,11 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Received, range } from "./support/received.js";
+import { SocketCutter } from "./support/socket-cutter.js";
 import { ITEMS, TEST_LIMIT, insertItems, itemsServer, newClient, onTestEnd, postgresForThisFile } from "./support/harness.js";
 
+// The log keeps only the newest 5 events, pruned five times a second.
+const TINY_RETENTION = { Zgres__Retention__MaxEvents: "5", Zgres__Retention__PruneInterval: "00:00:00.200" };
 const consumerScript = fileURLToPath(new URL("./support/consumer.js", import.meta.url));
 const cluster = postgresForThisFile();
 
@@ -15,11 +18,22 @@ function startConsumer(t, url, afterId, count) {
   const child = spawn(process.execPath, [consumerScript, url, ITEMS, String(afterId ?? "none"), String(count)], { stdio: ["ignore", "pipe", "inherit"] });
   onTestEnd(t, () => { if (child.exitCode === null) child.kill("SIGKILL"); });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const printed = [];
   return {
+    /** The next line; fails (instead of waiting for the test's limit) when none comes within a minute. */
     async next() {
-      const { value, done } = await lines.next();
-      assert.ok(!done, "The consumer exited before printing what was expected.");
-      return JSON.parse(value);
+      let timer;
+      const silence = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`The consumer printed nothing more for a minute; it printed:\n${printed.join("\n")}`)), 60_000);
+      });
+      try {
+        const { value, done } = await Promise.race([lines.next(), silence]);
+        assert.ok(!done, `The consumer exited before printing what was expected; it printed:\n${printed.join("\n")}`);
+        printed.push(value);
+        return JSON.parse(value);
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }
@@ -52,9 +66,7 @@ test("a client in a new process that resumes after its stored lastId gets every 
 });
 
 test("a resume after its events were pruned reports a gap and starts at the oldest event kept", TEST_LIMIT, async (t) => {
-  const { database, server } = await itemsServer(t, cluster(), {
-    settings: { Zgres__Retention__MaxEvents: "5", Zgres__Retention__PruneInterval: "00:00:00.200" },
-  });
+  const { database, server } = await itemsServer(t, cluster(), { settings: TINY_RETENTION });
   const client = newClient(t, server.url);
   const gaps = [];
   client.onGap((gap) => gaps.push(gap));
@@ -75,6 +87,31 @@ test("a resume after its events were pruned reports a gap and starts at the olde
 
   assert.deepEqual(gaps, [{ table: ITEMS, inputId: null, after: storedId }]);
   assert.deepEqual(resumed.seqs, range(16, 21));
+});
+
+test("a client cut off for longer than retention keeps its events reports a gap when it is back, and goes on from the oldest event kept", TEST_LIMIT, async (t) => {
+  const { database, server } = await itemsServer(t, cluster(), { settings: TINY_RETENTION });
+  const cutter = await SocketCutter.start(server.port);
+  onTestEnd(t, () => cutter.close());
+  const client = newClient(t, cutter.url);
+  const gaps = [];
+  client.onGap((gap) => gaps.push(gap));
+  // The hub answers a resume (gap or not) after it has sent the replay, so the gap is reported after its events.
+  const backWithGap = new Promise((resolve) => client.onGap(resolve));
+  await client.start();
+  const received = new Received();
+  await client.subscribe(ITEMS, received.handler);
+  await insertItems(database, 1, 3);
+  await received.untilSeq(3);
+
+  assert.ok(cutter.cutOff() > 0);
+  await insertItems(database, 4, 20);
+  await untilTrue(async () => Number(await database.sql("SELECT count(*) FROM zgres.events")) === 5);
+  cutter.reopen();
+  await Promise.all([backWithGap, received.untilSeq(20)]);
+
+  assert.deepEqual(gaps, [{ table: ITEMS, inputId: null, after: received.events[2].id }]);
+  assert.deepEqual(received.seqs, [...range(1, 3), ...range(16, 20)]);
 });
 
 /** Asks again (every 100 ms) until the database says yes: retention runs on the server's own timer. */
