@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SocketCutter } from "./support/socket-cutter.js";
 import { Received, range } from "./support/received.js";
-import { ITEMS, TEST_LIMIT, insertItems, itemsServer, newClient, onTestEnd, postgresForThisFile, startServer } from "./support/harness.js";
+import { ITEMS, TEST_LIMIT, insertItems, itemsServer, newClient, onTestEnd, postgresForThisFile, startServer, untilConnected } from "./support/harness.js";
 
 const cluster = postgresForThisFile();
 
@@ -29,6 +29,7 @@ test("each event arrives once and in order across a server restart", TEST_LIMIT,
   await startServer(t, database, { port: server.port });
   await insertItems(database, 41, 60);
   await Promise.all([table.untilSeq(60), inputOne.untilSeq(58), inputTwo.untilSeq(59)]);
+  await untilConnected(tableClient);
 
   assert.deepEqual(table.seqs, range(1, 60));
   assert.deepEqual(inputOne.seqs, range(1, 60).filter((seq) => seq % 3 === 1));

@@ -75,3 +75,16 @@ export function newClient(t, url, options = {}) {
   onTestEnd(t, () => client.stop(), { isClient: true });
   return client;
 }
+
+/** Resolves once `client` is connected: after a reconnect, its state says so once every group has been joined again,
+ *  which can be after the replays' events have arrived. */
+export function untilConnected(client) {
+  if (client.state === "connected") return Promise.resolve();
+  return new Promise((resolve) => {
+    const remove = client.onStateChanged((current) => {
+      if (current !== "connected") return;
+      remove();
+      resolve();
+    });
+  });
+}
