@@ -1,18 +1,18 @@
-// The Zgres demo page: one SignalR connection to /hubs/changes, one subscription at a time, and a list of the
-// changes it delivers, newest first. No framework: the DOM is built with textContent only (row values are data,
-// never markup), and updates are batched into one animation frame so a fast stream never freezes the page.
+// The Zgres demo page: one subscription at a time through @zgres/client, and a list of the changes it delivers,
+// newest first. No framework: the DOM is built with textContent only (row values are data, never markup), and updates
+// are batched into one animation frame so a fast stream never freezes the page.
 
-/* global signalR */
+import { ZgresClient } from "@zgres/client";
 
 const MAX_ROWS = 500;          // rows kept in the list (and held while paused)
-const RECENT_IDS = 10_000;     // ids remembered to drop duplicates (two groups, replays)
 const STATS_WINDOW_MS = 2_000; // events/s and latency are measured over this window
-const MAX_RETRY_MS = 5_000;
+const TABLES_RETRY_MS = 2_000;
+const TOKEN_KEY = "zgres.accessToken";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
   connection: $("connection"), connectionText: $("connection-text"),
-  table: $("table"), follow: $("follow"), pause: $("pause"), clear: $("clear"),
+  table: $("table"), follow: $("follow"), token: $("token"), pause: $("pause"), clear: $("clear"),
   rate: $("rate"), latency: $("latency"), shown: $("shown"),
   notices: $("notices"), feed: $("feed"), feedScope: $("feed-scope"), empty: $("empty"), rowTemplate: $("row-template"),
   writer: $("writer"), writerTable: $("writer-table"), writerResult: $("writer-result"),
@@ -21,79 +21,93 @@ const ui = {
 };
 
 // ---------------------------------------------------------------------------------------------------------------
-// Connection: reconnects forever. SignalR's automatic reconnect covers a dropped connection; a connection that
-// closes for good (or never opened) is restarted by connect() with the same backoff.
+// Access token: kept for this tab only (sessionStorage), sent on the hub connection and on every API call. A server
+// that allows anonymous callers (the default on loopback) needs none.
 
-const backoff = (attempt) => attempt === 0 ? 0 : Math.min(500 * 2 ** (attempt - 1), MAX_RETRY_MS) * (0.8 + Math.random() * 0.4);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const accessToken = () => sessionStorage.getItem(TOKEN_KEY) ?? "";
+const authorization = () => (accessToken() ? { Authorization: `Bearer ${accessToken()}` } : {});
 
-const connection = new signalR.HubConnectionBuilder()
-  .withUrl("/hubs/changes")
-  .withAutomaticReconnect({ nextRetryDelayInMilliseconds: (context) => backoff(context.previousRetryCount + 1) })
-  .configureLogging(signalR.LogLevel.Warning)
-  .build();
+// ---------------------------------------------------------------------------------------------------------------
+// Connection: @zgres/client reconnects forever, joins the subscription again and resumes after the last change it
+// delivered, dropping repeats; the page only shows its state.
+
+const client = new ZgresClient(location.origin, { accessTokenFactory: accessToken });
 
 const STATES = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
+const PAGE_STATE = { connecting: "connecting", connected: "live", reconnecting: "reconnecting", disconnected: "offline" };
 
 function setState(state, detail = "") {
   ui.connection.dataset.state = state;
   ui.connectionText.textContent = detail ? `${STATES[state]} · ${detail}` : STATES[state];
 }
 
+client.onStateChanged((current) => {
+  setState(PAGE_STATE[current]);
+  // Connected means every subscription has been joined again.
+  if (current === "connected") showSubscribed();
+  else delete ui.feed.dataset.subscribed;
+});
+client.onGap(() => showNotice("warning", "gap",
+  "The server's log no longer holds every change since this page last saw one: some changes are missing from the list.",
+  { label: "Clear the list", action: clearFeed }));
+
 async function connect() {
-  for (let attempt = 0; ; attempt++) {
-    setState("connecting");
+  for (;;) {
     try {
-      if (tables.length === 0) await loadTables();
-      if (connection.state === signalR.HubConnectionState.Disconnected) await connection.start();
+      await loadTables();
       break;
     } catch (error) {
-      const delay = Math.max(backoff(attempt + 1), 500);
-      setState("offline", `retrying in ${Math.ceil(delay / 1000)} s`);
-      console.warn("Zgres: not connected yet:", error?.message ?? error);
-      await sleep(delay);
+      setState("offline", `retrying in ${TABLES_RETRY_MS / 1000} s`);
+      console.warn("Zgres: the tables could not be loaded yet:", error?.message ?? error);
+      await new Promise((resolve) => setTimeout(resolve, TABLES_RETRY_MS));
     }
   }
-  setState("live");
-  clearNotice("connection");
-  await serially(resubscribe);
+  serially(startAndSubscribe);
 }
 
-connection.onreconnecting(() => {
-  setState("reconnecting");
-  delete ui.feed.dataset.subscribed;
-});
-connection.onreconnected(() => {
-  setState("live");
-  // The server forgot this connection's groups: join again, resuming after the last event seen.
-  serially(resubscribe);
-});
-connection.onclose(() => {
-  setState("offline");
-  delete ui.feed.dataset.subscribed;
-  connect();
-});
+async function startAndSubscribe() {
+  try {
+    await client.start(); // retries by itself until the hub answers
+  } catch {
+    return; // start() rejects only when stop() came first: a new token started over.
+  }
+  await subscribeTarget();
+}
 
-connection.on("Change", (change) => receive(change));
+ui.token.value = accessToken();
+ui.token.addEventListener("change", async () => {
+  const token = ui.token.value.trim();
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
+  // A token is used from the next connect on, so connect again now. Before the first connect there is nothing to
+  // restart: loading the tables retries with the new token by itself.
+  if (client.state === "disconnected") return;
+  await client.stop(); // also ends a start() still trying with the old token
+  subscription = null;
+  serially(startAndSubscribe);
+});
 
 // ---------------------------------------------------------------------------------------------------------------
-// Subscription: what the user asked for (target) and, per target, where to resume from.
+// Subscription: what the user asked for (target), and the package's subscription to it.
 
 let tables = [];
 let target = { table: null, inputId: null };
-let resume = { highestId: null, resumeAfter: null }; // for the current target only
-let subscribed = null;                                // the { table, inputId } the server has joined us to
+let subscription = null;
 
-// Subscribe/Unsubscribe calls run one after another, so a switch during a reconnect never interleaves with it.
+// Subscribe and unsubscribe run one after another, so switching quickly never leaves two subscriptions behind.
 let chain = Promise.resolve();
 function serially(task) {
-  chain = chain.then(task).catch((error) => showNotice("error", "subscription", `Subscribing failed: ${hubMessage(error)}`));
+  chain = chain.then(task).catch((error) => showNotice("error", "subscription", `Subscribing failed: ${error?.message ?? error}`));
   return chain;
 }
 
 async function loadTables() {
-  const response = await fetch("/api/tables", { headers: { Accept: "application/json" } });
+  const response = await fetch("/api/tables", { headers: { Accept: "application/json", ...authorization() } });
+  if (response.status === 401 || response.status === 403) {
+    showNotice("warning", "token", "This server needs an access token: enter one in the Access token field.");
+  }
   if (!response.ok) throw new Error(`GET /api/tables answered ${response.status}`);
+  clearNotice("token");
   tables = await response.json();
   ui.table.replaceChildren(...tables.map((table) => new Option(table.name, table.name)));
   ui.table.disabled = tables.length === 0;
@@ -107,40 +121,33 @@ async function loadTables() {
   loadDemo(); // not awaited: the writer is optional
 }
 
-async function resubscribe() {
-  if (!target.table || connection.state !== signalR.HubConnectionState.Connected) return;
-  const after = resume.highestId ?? resume.resumeAfter;
-  const result = await connection.invoke("Subscribe", { table: target.table, inputId: target.inputId, after });
-  subscribed = { table: result.table, inputId: result.inputId };
-  resume.resumeAfter = result.resumeAfter;
-  // What the server has joined us to, as an attribute: tests wait for it before they write rows.
-  ui.feed.dataset.subscribed = result.inputId === null ? result.table : `${result.table}:${result.inputId}`;
+async function subscribeTarget() {
+  const previous = subscription;
+  subscription = null;
+  delete ui.feed.dataset.subscribed;
+  await previous?.unsubscribe();
+  if (!target.table) return;
+  subscription = await client.subscribe(target.table, { inputId: target.inputId }, receive);
+  showSubscribed();
   clearNotice("subscription");
-  if (result.gap) {
-    showNotice("warning", "gap",
-      "The server's log no longer holds every change since this page last saw one: some changes are missing from the list.",
-      { label: "Clear the list", action: clearFeed });
-  }
+}
+
+// What the server has joined the page to, as an attribute: tests wait for it before they write rows.
+function showSubscribed() {
+  if (!subscription) return;
+  ui.feed.dataset.subscribed = subscription.inputId === null ? subscription.table : `${subscription.table}:${subscription.inputId}`;
 }
 
 function switchTarget(next) {
   if (next.table === target.table && next.inputId === target.inputId) return;
   target = next;
-  resume = { highestId: null, resumeAfter: null };
   showScope();
   // The list shows only what the new target would have shown.
   for (const row of [...ui.feed.children]) if (!matches(row.dataset.table, row.dataset.inputId || null)) row.remove();
   pending = pending.filter((change) => matches(tableOf(change), change.inputId));
   held = held.filter((change) => matches(tableOf(change), change.inputId));
   updateCounts();
-  delete ui.feed.dataset.subscribed;
-  serially(async () => {
-    if (subscribed && connection.state === signalR.HubConnectionState.Connected) {
-      await connection.invoke("Unsubscribe", subscribed);
-    }
-    subscribed = null;
-    await resubscribe();
-  });
+  serially(subscribeTarget);
 }
 
 function showScope() {
@@ -153,10 +160,8 @@ const tableOf = (change) => `${change.schema}.${change.table}`;
 const matches = (table, inputId) => table === target.table && (target.inputId === null || inputId === target.inputId);
 
 // ---------------------------------------------------------------------------------------------------------------
-// Receiving: drop duplicates and other subscriptions' events, measure, then hold (paused) or queue for the next frame.
+// Receiving: measure, then hold (paused) or queue for the next frame. The package hands over each change once.
 
-const seen = new Set();
-const seenOrder = [];
 let arrivals = []; // [receivedAt, latencyMs] within the stats window
 let paused = false;
 let held = [];
@@ -164,12 +169,6 @@ let pending = [];
 let frame = 0;
 
 function receive(change) {
-  if (!matches(tableOf(change), change.inputId) || seen.has(change.id)) return;
-  seen.add(change.id);
-  seenOrder.push(change.id);
-  if (seenOrder.length > RECENT_IDS) seen.delete(seenOrder.shift());
-  if (resume.highestId === null || change.id > resume.highestId) resume.highestId = change.id;
-
   arrivals.push([performance.now(), Date.now() - parseTimestamp(change.timestamp)]);
   if (paused) {
     held.push(change);
@@ -379,15 +378,12 @@ function clearNotice(topic) {
   ui.notices.querySelector(`[data-topic="${topic}"]`)?.remove();
 }
 
-// SignalR wraps a HubException's message in its own words; keep the server's sentence.
-const hubMessage = (error) => String(error?.message ?? error).replace(/^.*HubException: /, "");
-
 // ---------------------------------------------------------------------------------------------------------------
 // Demo writer: only when the server runs its embedded database (GET /api/demo says so).
 
 async function loadDemo() {
   try {
-    const response = await fetch("/api/demo", { headers: { Accept: "application/json" } });
+    const response = await fetch("/api/demo", { headers: { Accept: "application/json", ...authorization() } });
     if (!response.ok) return;
     const demo = await response.json();
     if (!demo.enabled) return;
@@ -405,7 +401,7 @@ async function loadDemo() {
 async function write(method, path, body) {
   const response = await fetch(path, {
     method,
-    headers: { Accept: "application/json", ...(body ? { "Content-Type": "application/json" } : {}) },
+    headers: { Accept: "application/json", ...authorization(), ...(body ? { "Content-Type": "application/json" } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
   if (response.ok) return response.status === 204 ? null : response.json();

@@ -173,6 +173,29 @@ public sealed class DemoPageTests(PostgresFixture database, ChromiumFixture chro
     }
 
     [Fact]
+    public async Task An_access_token_entered_on_the_page_is_sent_to_the_hub_and_the_api_and_kept_for_the_tab()
+    {
+        await using var watched = await OpenOnNewTableAsync();
+        var page = watched.Page.Page;
+        const string Token = "token-entered-on-the-page";
+        static bool Carries(Microsoft.Playwright.IRequest request, string path) =>
+            request.Url.Contains(path, StringComparison.Ordinal)
+            && request.Headers.TryGetValue("authorization", out var value) && value == $"Bearer {Token}";
+
+        // A new token is used at once: the page connects to the hub again with it.
+        var negotiate = page.WaitForRequestAsync(request => Carries(request, "/hubs/changes/negotiate"));
+        await page.GetByLabel("Access token").FillAsync(Token).WithTimeout();
+        await page.GetByLabel("Access token").PressAsync("Tab").WithTimeout();
+        await negotiate.WithTimeout();
+
+        // Kept in sessionStorage: after a reload the page loads its tables with it.
+        var tables = page.WaitForRequestAsync(request => Carries(request, "/api/tables"));
+        await page.ReloadAsync().WithTimeout();
+        await tables.WithTimeout();
+        await Expect(page.GetByLabel("Access token")).ToHaveValueAsync(Token);
+    }
+
+    [Fact]
     public async Task After_the_server_restarts_the_page_reconnects_by_itself_and_shows_rows_written_while_it_was_down()
     {
         var table = await database.CreateTableAsync(InputsShape).WithTimeout();

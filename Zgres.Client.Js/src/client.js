@@ -1,0 +1,417 @@
+import { HubConnectionBuilder, HubConnectionState, LogLevel } from "@microsoft/signalr";
+import { ZgresSubscription } from "./subscription.js";
+
+const HUB_PATH = "/hubs/changes";
+
+/** subscribe() was refused by the server (an unknown or unexposed table, a bad inputId); the message is the server's. */
+export class SubscriptionRefusedError extends Error {
+  constructor(message, table, inputId) {
+    super(message);
+    this.name = "SubscriptionRefusedError";
+    this.table = table;
+    this.inputId = inputId;
+  }
+}
+
+/**
+ * A client of a Zgres server's hub. It reconnects by itself, forever, with backoff and jitter (also when the first
+ * connect fails), joins every live subscription's group again and resumes each after the last event it received, and
+ * drops repeats, so each handler sees each event once and in order.
+ *
+ * It does not use SignalR's automatic reconnect, which gives up after a few tries. Each connect attempt is a new
+ * HubConnection instead: retries never end, the token factory is called on every connect, and an event can only be
+ * routed from the current connection, so nothing of a lost one is delivered after the resume point was taken.
+ */
+export class ZgresClient {
+  #hubUrl;
+  #options;
+  #logger;
+  #state = "disconnected";
+  #stateListeners = new Set();
+  #gapListeners = new Set();
+  #handlerErrorListeners = new Set();
+  // Subscriptions by hub group name; each array is replaced whole on change, so routing never sees one half-changed.
+  #groups = new Map();
+  // The connection whose events are routed; null while none is up.
+  #connection = null;
+  // Aborted by stop(); one per start().
+  #run = null;
+  // Subscribe requests awaiting the hub's answer; while any is, received events do not move resume points
+  // (see ZgresSubscription.resumeAfter).
+  #joinsInFlight = 0;
+  // Joins and leaves run one after another, so a re-subscribe after a reconnect never interleaves with them.
+  #membership = Promise.resolve();
+
+  /**
+   * @param {string} url the server's base address, for example "http://localhost:5080"; the hub is at /hubs/changes
+   * @param {import("./index.js").ZgresClientOptions} [options]
+   */
+  constructor(url, options = {}) {
+    this.#hubUrl = new URL(HUB_PATH, url).href;
+    this.#options = {
+      initialReconnectDelay: 200,
+      maxReconnectDelay: 10_000,
+      duplicateWindow: 100_000,
+      ...options,
+    };
+    const { logger } = this.#options;
+    this.#logger = typeof logger?.log === "function" ? logger : consoleLogger(logger ?? LogLevel.Warning);
+  }
+
+  /** "connecting" | "connected" | "reconnecting" | "disconnected" */
+  get state() {
+    return this.#state;
+  }
+
+  /** Calls `listener(current, previous, error)` on every change of state; returns a function that removes it. */
+  onStateChanged(listener) {
+    return addListener(this.#stateListeners, listener);
+  }
+
+  /** Calls `listener({ table, inputId, after })` when a resume found that the server's log no longer held every event
+   *  after `after` (older than its retention): events were missed, so reload that state. Returns a remover. */
+  onGap(listener) {
+    return addListener(this.#gapListeners, listener);
+  }
+
+  /** Calls `listener(error, event, subscription)` when a handler throws; delivery goes on. Returns a remover. */
+  onHandlerError(listener) {
+    return addListener(this.#handlerErrorListeners, listener);
+  }
+
+  /** Connects, retrying with backoff until the server answers; resolves once connected. Rejects only when stop() is
+   *  called first. From then on the client reconnects by itself. */
+  async start() {
+    if (this.#run) throw new Error("The client is already started.");
+    const run = new AbortController();
+    this.#run = run;
+    this.#setState("connecting");
+    await this.#connect(run.signal);
+  }
+
+  /**
+   * Subscribes to a table ("table" means schema public, or "schema.table"), or to one input of it, and calls
+   * `handler(event)` for each event, once and in order; an async handler finishes before the next event. `after`
+   * resumes after an id stored by an earlier run (sub.lastId); that replay reaches the handler before the returned
+   * promise resolves. While the client is reconnecting, waits for it.
+   * Rejects with a SubscriptionRefusedError carrying the server's message when the server refuses. The options may
+   * be left out: subscribe(table, handler).
+   */
+  async subscribe(table, options, handler) {
+    if (typeof options === "function") [options, handler] = [{}, options];
+    const { inputId = null, after = null } = options ?? {};
+    if (typeof table !== "string" || table.trim() === "") throw new TypeError("table must be a table name.");
+    if (typeof handler !== "function") throw new TypeError("handler must be a function.");
+    const subscription = new ZgresSubscription({
+      table: table.includes(".") ? table : `public.${table}`,
+      inputId: inputId === null || inputId === undefined ? null : String(inputId),
+      after,
+      handler,
+      duplicateWindow: this.#options.duplicateWindow,
+      leave: (leaving) => this.#leave(leaving),
+      reportHandlerError: (error, event, failed) => this.#reportHandlerError(error, event, failed),
+    });
+    await this.#join(subscription);
+    return subscription;
+  }
+
+  /**
+   * The events of a table (or of one input) as an async iterator, after `after` when given, then live ones, until
+   * `signal` aborts (the loop then ends without an error), the consumer breaks out, or the client stops.
+   */
+  async *stream(table, { inputId = null, after = null, signal } = {}) {
+    if (signal?.aborted) return;
+    let arrived = [];
+    let wake = () => {};
+    const subscription = await this.subscribe(table, { inputId, after }, (event) => {
+      arrived.push(event);
+      wake();
+    });
+    let ended = false;
+    subscription.ended.then(() => {
+      ended = true;
+      wake();
+    });
+    const endOnAbort = () => subscription.unsubscribe();
+    signal?.addEventListener("abort", endOnAbort, { once: true });
+    try {
+      // The subscription ends on abort and on stop(); `signal.aborted` is checked too, since an abort inside the
+      // consumer's loop body comes before `ended` is set.
+      while (!ended && !signal?.aborted) {
+        if (arrived.length === 0) {
+          await new Promise((resolve) => { wake = resolve; });
+          continue;
+        }
+        const batch = arrived;
+        arrived = [];
+        for (const event of batch) {
+          if (ended || signal?.aborted) break;
+          yield event;
+        }
+      }
+    } finally {
+      signal?.removeEventListener("abort", endOnAbort);
+      await subscription.unsubscribe();
+    }
+  }
+
+  /** Ends every subscription (streams end) and closes the connection. The client can be started again. */
+  async stop() {
+    const run = this.#run;
+    if (!run) return;
+    this.#run = null;
+    run.abort(new Error("The client was stopped."));
+    const connection = this.#connection;
+    this.#connection = null;
+    for (const subscriptions of this.#groups.values()) for (const subscription of subscriptions) subscription.close();
+    this.#groups = new Map();
+    // Before the await, so that a start() right after stop() is not followed by a late "disconnected".
+    this.#setState("disconnected");
+    await connection?.stop();
+  }
+
+  /** Connects and joins every group again, retrying with backoff until both succeed or `stopped` aborts. */
+  async #connect(stopped) {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) await delay(this.#backoff(attempt - 1), stopped);
+      const connection = this.#createConnection();
+      try {
+        await connection.start();
+      } catch (error) {
+        this.#logger.log(LogLevel.Warning, `Zgres: connect attempt ${attempt + 1} failed (${error?.message ?? error}); retrying.`);
+        continue;
+      }
+      if (stopped.aborted) {
+        await connection.stop();
+        throw stopped.reason;
+      }
+      this.#connection = connection;
+      if (await this.#rejoinAll(connection, stopped) && this.#connection === connection) {
+        this.#setState("connected");
+        return;
+      }
+    }
+  }
+
+  #createConnection() {
+    const connection = new HubConnectionBuilder()
+      .withUrl(this.#hubUrl, { ...this.#options.connectionOptions, accessTokenFactory: this.#options.accessTokenFactory })
+      .configureLogging(this.#logger)
+      .build();
+    connection.on("Change", (event) => {
+      if (connection === this.#connection) this.#route(event);
+    });
+    connection.onclose((error) => this.#onClosed(connection, error));
+    return connection;
+  }
+
+  #onClosed(connection, error) {
+    if (connection !== this.#connection) return;
+    this.#connection = null;
+    // While connecting, the connect loop notices the loss itself and tries again.
+    if (this.#state !== "connected") return;
+    this.#setState("reconnecting", error);
+    this.#connect(this.#run.signal).catch(() => { /* stop() was called */ });
+  }
+
+  /** After (re)connecting: joins every group again, resuming after the lowest point its subscriptions need (each drops
+   *  what it already delivered). A refused re-join (the server's database briefly unreachable) is retried with backoff
+   *  for as long as the connection stays up. False when the connection was lost meanwhile. */
+  async #rejoinAll(connection, stopped) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#exclusive(async () => {
+          // Whole tables first: an input group's replay also reaches its table's subscriptions, and would run ahead
+          // of their own replay if it came first.
+          const groups = [...this.#groups.values()].sort((a, b) => (a[0].inputId !== null) - (b[0].inputId !== null));
+          for (const subscriptions of groups) {
+            const { table, inputId } = subscriptions[0];
+            await this.#invokeSubscribe(connection, table, inputId, subscriptions, lowestResumePoint(subscriptions));
+          }
+        });
+        return true;
+      } catch (error) {
+        if (connection.state !== HubConnectionState.Connected) return false;
+        this.#logger.log(LogLevel.Warning, `Zgres: re-subscribing after a reconnect failed (${serverMessage(error)}); retrying.`);
+      }
+      await delay(this.#backoff(attempt), stopped);
+    }
+  }
+
+  /** Joins a new subscription's group; when the connection drops before the hub answers, joins on the next one. */
+  async #join(subscription) {
+    const { table, inputId } = subscription;
+    for (;;) {
+      await this.#whenConnected();
+      const connection = this.#connection;
+      const joined = await this.#exclusive(async () => {
+        if (connection !== this.#connection) return false;
+        // Routed before the request, so that the replay the hub sends ahead of its answer reaches it.
+        this.#setGroup(table, inputId, [...this.#group(table, inputId), subscription]);
+        try {
+          await this.#invokeSubscribe(connection, table, inputId, [subscription], subscription.resumeAfter);
+          return true;
+        } catch (error) {
+          this.#forget(subscription);
+          if (isHubRefusal(error)) throw new SubscriptionRefusedError(serverMessage(error), table, inputId);
+          if (connection.state === HubConnectionState.Connected) throw error;
+          return false;
+        }
+      });
+      if (joined) return;
+    }
+  }
+
+  /** Asks the hub to join the group (replaying after `after`) and records the resume point it answers with. */
+  async #invokeSubscribe(connection, table, inputId, subscriptions, after) {
+    let result;
+    this.#joinsInFlight++;
+    try {
+      result = await connection.invoke("Subscribe", { table, inputId, after });
+    } finally {
+      this.#joinsInFlight--;
+    }
+    for (const subscription of subscriptions) subscription.joined(result.resumeAfter);
+    if (result.gap && after !== null) {
+      this.#logger.log(LogLevel.Warning, `Zgres: the resume of ${table}/${inputId ?? "*"} after ${after} found a gap: the server's log no longer holds every event since.`);
+      notify(this.#gapListeners, { table, inputId, after });
+    }
+  }
+
+  async #leave(subscription) {
+    await this.#exclusive(async () => {
+      const connection = this.#connection;
+      if (!this.#forget(subscription) || connection?.state !== HubConnectionState.Connected) return;
+      try {
+        await connection.invoke("Unsubscribe", { table: subscription.table, inputId: subscription.inputId });
+      } catch (error) {
+        // The connection went away, and the group with it.
+        this.#logger.log(LogLevel.Debug, `Zgres: unsubscribe failed (${serverMessage(error)}).`);
+      }
+    });
+  }
+
+  /** Stops routing to the subscription; true when it was its group's last, so the hub group can be left. */
+  #forget(subscription) {
+    const remaining = this.#group(subscription.table, subscription.inputId).filter((other) => other !== subscription);
+    this.#setGroup(subscription.table, subscription.inputId, remaining);
+    return remaining.length === 0;
+  }
+
+  #group(table, inputId) {
+    return this.#groups.get(groupName(table, inputId)) ?? [];
+  }
+
+  #setGroup(table, inputId, subscriptions) {
+    if (subscriptions.length === 0) this.#groups.delete(groupName(table, inputId));
+    else this.#groups.set(groupName(table, inputId), subscriptions);
+  }
+
+  #route(event) {
+    const joinInFlight = this.#joinsInFlight > 0;
+    const table = `${event.schema}.${event.table}`;
+    for (const subscription of this.#group(table, null)) subscription.offer(event, joinInFlight);
+    if (event.inputId !== null) {
+      for (const subscription of this.#group(table, event.inputId)) subscription.offer(event, joinInFlight);
+    }
+  }
+
+  #whenConnected() {
+    if (this.#state === "connected") return Promise.resolve();
+    if (this.#state === "disconnected") return Promise.reject(new Error("The client is not started: call start() first."));
+    return new Promise((resolve, reject) => {
+      const remove = this.onStateChanged((current) => {
+        if (current !== "connected" && current !== "disconnected") return;
+        remove();
+        if (current === "connected") resolve();
+        else reject(new Error("The client was stopped."));
+      });
+    });
+  }
+
+  #exclusive(task) {
+    const result = this.#membership.then(task);
+    this.#membership = result.catch(() => {});
+    return result;
+  }
+
+  #setState(current, error) {
+    const previous = this.#state;
+    if (previous === current) return;
+    this.#state = current;
+    this.#logger.log(LogLevel.Information, `Zgres: ${previous} -> ${current}${error ? ` (${error.message})` : ""}`);
+    notify(this.#stateListeners, current, previous, error);
+  }
+
+  #reportHandlerError(error, event, subscription) {
+    this.#logger.log(LogLevel.Error, `Zgres: a handler of ${subscription.table}/${subscription.inputId ?? "*"} failed on event ${event.id}: ${error?.stack ?? error}`);
+    notify(this.#handlerErrorListeners, error, event, subscription);
+  }
+
+  /** Exponential backoff with jitter, capped; the caller never gives up. */
+  #backoff(attempt) {
+    const capped = Math.min(this.#options.initialReconnectDelay * 2 ** Math.min(attempt, 20), this.#options.maxReconnectDelay);
+    return capped / 2 + Math.random() * (capped / 2);
+  }
+}
+
+/** The hub's own group names, so one map key stands for one hub group. */
+const groupName = (table, inputId) => (inputId === null ? `table:${table}` : `input:${table}:${inputId}`);
+
+function lowestResumePoint(subscriptions) {
+  const points = subscriptions.map((subscription) => subscription.resumeAfter).filter((point) => point !== null);
+  return points.length === 0 ? null : Math.min(...points);
+}
+
+// SignalR reports a HubException as an error whose message wraps the server's: "... HubException: <message>".
+const HUB_EXCEPTION = /HubException: ([\s\S]*)$/;
+const isHubRefusal = (error) => HUB_EXCEPTION.test(error?.message ?? "");
+const serverMessage = (error) => (error?.message ?? String(error)).match(HUB_EXCEPTION)?.[1] ?? error?.message ?? String(error);
+
+function addListener(listeners, listener) {
+  if (typeof listener !== "function") throw new TypeError("listener must be a function.");
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Calls every listener; one that throws does not keep the others from hearing it. */
+function notify(listeners, ...args) {
+  for (const listener of [...listeners]) {
+    try {
+      listener(...args);
+    } catch (error) {
+      console.error("Zgres: a listener failed:", error);
+    }
+  }
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
+function delay(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", abort);
+      resolve();
+    }, ms);
+    const abort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", abort, { once: true });
+  });
+}
+
+/** SignalR's ILogger on the console, from a minimum level: the client's messages and SignalR's own share it. */
+function consoleLogger(minimumLevel) {
+  return {
+    log(level, message) {
+      if (level < minimumLevel) return;
+      if (level >= LogLevel.Error) console.error(message);
+      else if (level >= LogLevel.Warning) console.warn(message);
+      else console.info(message);
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { ZgresClient, SubscriptionRefusedError } from "./client.js";
+export { ZgresSubscription } from "./subscription.js";

@@ -1,0 +1,111 @@
+/**
+ * A live subscription of a ZgresClient: it hands each event of its table (or of one input) to its handler once and in
+ * order, across reconnects, until unsubscribed. Created by ZgresClient.subscribe; the methods without a `#` that the
+ * type declarations leave out (offer, joined, resumeAfter, close, ended) are the client's, not the user's.
+ */
+export class ZgresSubscription {
+  #handler;
+  #leave;
+  #reportHandlerError;
+  #duplicateWindow;
+  #recentIds = new Set(); // insertion-ordered, so the oldest id is the first one
+  #queue = [];
+  #pumping = false;
+  #closed = false;
+  #endedSignal;
+  #lastId = null;
+  // The hub's newest id at this subscription's last join (or the caller's `after` before any join).
+  #confirmedResumeAfter;
+  // The highest id received while no join of any group was in flight.
+  #receivedInOrder = null;
+
+  /**
+   * @param {object} init
+   * @param {string} init.table "schema.table"
+   * @param {string | null} init.inputId
+   * @param {number | null} init.after
+   * @param {(event: object) => unknown} init.handler
+   * @param {number} init.duplicateWindow how many recent ids to remember to drop repeats
+   * @param {(subscription: ZgresSubscription) => Promise<void>} init.leave lets the client leave the group
+   * @param {(error: unknown, event: object, subscription: ZgresSubscription) => void} init.reportHandlerError
+   */
+  constructor({ table, inputId, after, handler, duplicateWindow, leave, reportHandlerError }) {
+    this.table = table;
+    this.inputId = inputId;
+    this.#confirmedResumeAfter = after;
+    this.#handler = handler;
+    this.#duplicateWindow = duplicateWindow;
+    this.#leave = leave;
+    this.#reportHandlerError = reportHandlerError;
+    this.ended = new Promise((resolve) => { this.#endedSignal = resolve; });
+  }
+
+  /** The highest event id handed to the handler so far (null before the first): store it to resume later with `after`. */
+  get lastId() {
+    return this.#lastId;
+  }
+
+  /** Stops the subscription: no handler call starts after this, and the client leaves the hub group when no other
+   *  subscription of the same group needs it. */
+  async unsubscribe() {
+    if (this.#closed) return;
+    this.close();
+    await this.#leave(this);
+  }
+
+  /**
+   * The id this subscription resumes after when the connection comes back: the newest id the hub confirmed at its
+   * last join, or the highest id received since, counting only events that arrived while no join of any group was in
+   * flight. During a join the hub replays one group's events, which also reach this subscription when they match it
+   * (an input's events match its table's subscription) but run ahead of this subscription's own group, so counting
+   * them would skip that group's events in between.
+   * @returns {number | null}
+   */
+  get resumeAfter() {
+    if (this.#confirmedResumeAfter === null) return null;
+    return Math.max(this.#confirmedResumeAfter, this.#receivedInOrder ?? this.#confirmedResumeAfter);
+  }
+
+  /** The hub answered a (re)subscribe: everything up to its newest id then has been replayed or is live from here. */
+  joined(newestAtJoin) {
+    this.#confirmedResumeAfter = Math.max(this.#confirmedResumeAfter ?? newestAtJoin, newestAtJoin);
+  }
+
+  /** Queues an event for the handler unless this subscription has seen its id already (a replay, or the same event
+   *  through the table group and the input group). */
+  offer(event, joinInFlight) {
+    if (this.#closed || this.#recentIds.has(event.id)) return;
+    this.#recentIds.add(event.id);
+    if (this.#recentIds.size > this.#duplicateWindow) this.#recentIds.delete(this.#recentIds.values().next().value);
+    if (!joinInFlight && (this.#receivedInOrder === null || event.id > this.#receivedInOrder)) this.#receivedInOrder = event.id;
+    this.#queue.push(event);
+    if (!this.#pumping) this.#pump();
+  }
+
+  /** Ends delivery without telling the hub (the client is stopping, or unsubscribe() tells it). */
+  close() {
+    this.#closed = true;
+    this.#queue = [];
+    this.#endedSignal();
+  }
+
+  /** Calls the handler for each queued event, one at a time: an async handler finishes before the next event. */
+  async #pump() {
+    this.#pumping = true;
+    while (this.#queue.length > 0) {
+      const batch = this.#queue;
+      this.#queue = [];
+      for (const event of batch) {
+        if (this.#closed) break;
+        try {
+          await this.#handler(event);
+        } catch (error) {
+          // One handler's failure must not stop the events after it, nor other subscriptions.
+          this.#reportHandlerError(error, event, this);
+        }
+        if (this.#lastId === null || event.id > this.#lastId) this.#lastId = event.id;
+      }
+    }
+    this.#pumping = false;
+  }
+}

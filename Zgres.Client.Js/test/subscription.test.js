@@ -1,0 +1,99 @@
+// ZgresSubscription alone, without a server: which events reach the handler, when, and where a resume would start.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ZgresSubscription } from "../src/subscription.js";
+
+function subscription({ after = null, duplicateWindow = 100, handler = () => {} } = {}) {
+  const errors = [];
+  const created = new ZgresSubscription({
+    table: "public.items", inputId: null, after, handler, duplicateWindow,
+    leave: async () => {},
+    reportHandlerError: (error, event) => errors.push([error.message, event.id]),
+  });
+  return { subscription: created, errors };
+}
+
+const event = (id) => ({ id, schema: "public", table: "items", inputId: null, data: {}, old: null });
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+test("an id seen before is dropped, within the duplicate window", async () => {
+  const handled = [];
+  const { subscription: sub } = subscription({ duplicateWindow: 2, handler: (e) => handled.push(e.id) });
+  for (const id of [1, 2, 1, 3, 2, 1]) sub.offer(event(id), false);
+  await settled();
+  // 1 was forgotten once 2 and 3 filled the window of two.
+  assert.deepEqual(handled, [1, 2, 3, 1]);
+});
+
+test("an async handler finishes before the next event starts, and lastId follows finished calls", async () => {
+  const log = [];
+  let release;
+  const { subscription: sub } = subscription({
+    handler: async (e) => {
+      log.push(`start ${e.id}`);
+      if (e.id === 5) await new Promise((resolve) => { release = resolve; });
+      log.push(`end ${e.id}`);
+    },
+  });
+  sub.offer(event(5), false);
+  sub.offer(event(7), false);
+  await settled();
+  assert.deepEqual(log, ["start 5"]);
+  assert.equal(sub.lastId, null);
+  release();
+  await settled();
+  assert.deepEqual(log, ["start 5", "end 5", "start 7", "end 7"]);
+  assert.equal(sub.lastId, 7);
+});
+
+test("a handler that throws is reported and the next events still reach it", async () => {
+  const handled = [];
+  const { subscription: sub, errors } = subscription({
+    handler: (e) => {
+      handled.push(e.id);
+      if (e.id === 2) throw new Error("broken");
+    },
+  });
+  for (const id of [1, 2, 3]) sub.offer(event(id), false);
+  await settled();
+  assert.deepEqual(handled, [1, 2, 3]);
+  assert.deepEqual(errors, [["broken", 2]]);
+  assert.equal(sub.lastId, 3);
+});
+
+test("the resume point is the caller's after, then the hub's answer, then ids received while no join was in flight", () => {
+  const { subscription: sub } = subscription({ after: 10 });
+  assert.equal(sub.resumeAfter, 10);
+  sub.joined(40);
+  assert.equal(sub.resumeAfter, 40);
+  // Received during another group's join: it may run ahead of this group's own events, so it does not count.
+  sub.offer(event(90), true);
+  assert.equal(sub.resumeAfter, 40);
+  sub.offer(event(50), false);
+  assert.equal(sub.resumeAfter, 50);
+  // An older answer never moves it back.
+  sub.joined(45);
+  assert.equal(sub.resumeAfter, 50);
+});
+
+test("without after, there is no resume point until the hub has answered", () => {
+  const { subscription: sub } = subscription();
+  assert.equal(sub.resumeAfter, null);
+  sub.joined(0);
+  assert.equal(sub.resumeAfter, 0);
+});
+
+test("after unsubscribe no handler call starts", async () => {
+  const handled = [];
+  let sub;
+  ({ subscription: sub } = subscription({
+    handler: (e) => {
+      handled.push(e.id);
+      if (e.id === 1) sub.unsubscribe();
+    },
+  }));
+  for (const id of [1, 2]) sub.offer(event(id), false);
+  sub.offer(event(3), false);
+  await settled();
+  assert.deepEqual(handled, [1]);
+});

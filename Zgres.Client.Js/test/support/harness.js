@@ -1,0 +1,90 @@
+// What the end-to-end tests share: the table they write (`items`, input_id = seq % 3), a writer, and clients and
+// servers that are stopped when the test ends.
+import { after, before } from "node:test";
+import { LogLevel } from "@microsoft/signalr";
+import { ZgresClient } from "../../src/index.js";
+import { PostgresCluster } from "./postgres.js";
+import { ServerProcess } from "./server.js";
+
+export const ITEMS = "public.items";
+
+/** Each test's limit: generous, for a loaded two-core machine; a test that hangs fails here. */
+export const TEST_LIMIT = { timeout: 240_000 };
+
+/** One PostgreSQL for the test file, started before its first test and stopped after its last; call the returned
+ *  function inside a test to get it. */
+export function postgresForThisFile() {
+  let cluster;
+  before(async () => { cluster = await PostgresCluster.start(); });
+  after(() => cluster?.stop());
+  return () => cluster;
+}
+
+const cleanups = new WeakMap();
+
+/** Runs `cleanup` when the test ends: clients first, then everything else in reverse order of registration, so a
+ *  server never waits for clients to let go (it accepts their reconnects while it shuts down, then waits for them). */
+export function onTestEnd(t, cleanup, { isClient = false } = {}) {
+  if (!cleanups.has(t)) {
+    const pending = { clients: [], others: [] };
+    cleanups.set(t, pending);
+    t.after(async () => {
+      await Promise.all(pending.clients.map((stop) => stop()));
+      while (pending.others.length > 0) await pending.others.pop()();
+    });
+  }
+  const pending = cleanups.get(t);
+  (isClient ? pending.clients : pending.others).push(cleanup);
+}
+
+/** A new database holding an empty `items` table. */
+export async function itemsDatabase(cluster) {
+  const database = await cluster.createDatabase();
+  await database.sql("CREATE TABLE items (id bigserial PRIMARY KEY, input_id int NOT NULL, seq int NOT NULL)");
+  return database;
+}
+
+/** A new database holding an empty `items` table, and a server watching it. */
+export async function itemsServer(t, cluster, options) {
+  const database = await itemsDatabase(cluster);
+  const server = await startServer(t, database, options);
+  return { database, server };
+}
+
+/** Starts a server watching `items` (on `options.port` when given) that is stopped when the test ends. */
+export async function startServer(t, database, options) {
+  const server = await ServerProcess.start(database, [ITEMS], options);
+  onTestEnd(t, () => server.stop());
+  return server;
+}
+
+/** Inserts the rows seq = from..to, `perTransaction` rows in each transaction, in order. */
+export function insertItems(database, from, to, perTransaction = 1) {
+  const statements = [];
+  for (let first = from; first <= to; first += perTransaction) {
+    const last = Math.min(first + perTransaction - 1, to);
+    statements.push(`INSERT INTO items (input_id, seq) SELECT s % 3, s FROM generate_series(${first}, ${last}) s ORDER BY s`);
+  }
+  return database.sql(...statements);
+}
+
+/** A client of `url` that is stopped when the test ends. SignalR's own messages stay quiet: the tests cut
+ *  connections on purpose. */
+export function newClient(t, url, options = {}) {
+  const client = new ZgresClient(url, { logger: LogLevel.None, ...options });
+  onTestEnd(t, () => client.stop(), { isClient: true });
+  return client;
+}
+
+/** Resolves once `client` is connected: after a reconnect, its state says so once every group has been joined again,
+ *  which can be after the replays' events have arrived. */
+export function untilConnected(client) {
+  if (client.state === "connected") return Promise.resolve();
+  return new Promise((resolve) => {
+    const remove = client.onStateChanged((current) => {
+      if (current !== "connected") return;
+      remove();
+      resolve();
+    });
+  });
+}
