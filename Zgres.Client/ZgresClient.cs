@@ -224,7 +224,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
         if (result.Gap && after is long requested)
         {
             LogGap(key.Table, key.InputId, requested);
-            GapDetected?.Invoke(this, new ZgresGap(key.Table, key.InputId, requested));
+            GapDetected?.Invoke(this, new ZgresGap(key.Table, key.InputId, requested, subscriptions.First().Filter));
         }
     }
 

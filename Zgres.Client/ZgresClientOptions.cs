@@ -57,7 +57,8 @@ public sealed record ZgresConnectionStateChange(ZgresConnectionState Previous, Z
 /// <param name="Table">The subscription's table.</param>
 /// <param name="InputId">The subscription's input id, or null.</param>
 /// <param name="After">The id the resume asked for.</param>
-public sealed record ZgresGap(string Table, string? InputId, long After);
+/// <param name="Filter">The subscription's filter, or null: several filtered subscriptions of one table tell their gaps apart by it.</param>
+public sealed record ZgresGap(string Table, string? InputId, long After, IReadOnlyList<FilterCondition>? Filter = null);
 
 /// <summary>What to subscribe to beyond the table: see <see cref="ZgresClient.SubscribeAsync(string, ZgresSubscribeOptions, Func{ChangeEvent, Task}, CancellationToken)"/>.</summary>
 public sealed class ZgresSubscribeOptions
