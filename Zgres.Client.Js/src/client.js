@@ -75,8 +75,9 @@ export class ZgresClient {
     return addListener(this.#stateListeners, listener);
   }
 
-  /** Calls `listener({ table, inputId, after })` when a resume found that the server's log no longer held every event
-   *  after `after` (older than its retention): events were missed, so reload that state. Returns a remover. */
+  /** Calls `listener({ table, inputId, filter, after })` when a resume found that the server's log no longer held
+   *  every event after `after` (older than its retention): events were missed, so reload that state. Returns a
+   *  remover. */
   onGap(listener) {
     return addListener(this.#gapListeners, listener);
   }
