@@ -12,7 +12,8 @@ const TOKEN_KEY = "zgres.accessToken";
 const $ = (id) => document.getElementById(id);
 const ui = {
   connection: $("connection"), connectionText: $("connection-text"),
-  table: $("table"), follow: $("follow"), token: $("token"), pause: $("pause"), clear: $("clear"),
+  table: $("table"), follow: $("follow"), filter: $("filter"), snapshot: $("snapshot"), token: $("token"),
+  pause: $("pause"), clear: $("clear"),
   rate: $("rate"), latency: $("latency"), shown: $("shown"),
   notices: $("notices"), feed: $("feed"), feedScope: $("feed-scope"), empty: $("empty"), rowTemplate: $("row-template"),
   writer: $("writer"), writerTable: $("writer-table"), writerResult: $("writer-result"),
@@ -88,10 +89,11 @@ ui.token.addEventListener("change", async () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// Subscription: what the user asked for (target), and the package's subscription to it.
+// Subscription: what the user asked for (target: a table, an input or all, a filter or none), and the package's
+// subscription to it.
 
 let tables = [];
-let target = { table: null, inputId: null };
+let target = { table: null, inputId: null, filter: null };
 let subscription = null;
 
 // Subscribe and unsubscribe run one after another, so switching quickly never leaves two subscriptions behind.
@@ -116,7 +118,7 @@ async function loadTables() {
     showNotice("warning", "tables", "This server exposes no tables: add one to Zgres:Tables in its settings.");
     return;
   }
-  target = { table: tables[0].name, inputId: null };
+  target = { table: tables[0].name, inputId: null, filter: null };
   showScope();
   loadDemo(); // not awaited: the writer is optional
 }
@@ -127,36 +129,74 @@ async function subscribeTarget() {
   delete ui.feed.dataset.subscribed;
   await previous?.unsubscribe();
   if (!target.table) return;
-  subscription = await client.subscribe(target.table, { inputId: target.inputId }, receive);
+  // The current rows replace whatever the list showed, so that it holds each row once.
+  const snapshot = ui.snapshot.checked;
+  if (snapshot) clearFeed();
+  subscription = await client.subscribe(target.table, { inputId: target.inputId, filter: target.filter, snapshot }, receive);
   showSubscribed();
   clearNotice("subscription");
 }
 
-// What the server has joined the page to, as an attribute: tests wait for it before they write rows.
+// What the server has joined the page to, as attributes: tests wait for them before they write rows.
 function showSubscribed() {
   if (!subscription) return;
   ui.feed.dataset.subscribed = subscription.inputId === null ? subscription.table : `${subscription.table}:${subscription.inputId}`;
+  if (subscription.filter === null) delete ui.feed.dataset.filter;
+  else ui.feed.dataset.filter = describeFilter(subscription.filter);
 }
 
 function switchTarget(next) {
-  if (next.table === target.table && next.inputId === target.inputId) return;
+  const filterChanged = JSON.stringify(next.filter) !== JSON.stringify(target.filter);
+  if (next.table === target.table && next.inputId === target.inputId && !filterChanged) return;
   target = next;
   showScope();
-  // The list shows only what the new target would have shown.
-  for (const row of [...ui.feed.children]) if (!matches(row.dataset.table, row.dataset.inputId || null)) row.remove();
-  pending = pending.filter((change) => matches(tableOf(change), change.inputId));
-  held = held.filter((change) => matches(tableOf(change), change.inputId));
-  updateCounts();
+  // The list shows only what the new target would have shown; whether a row passes a new filter is the server's to
+  // say, so a new filter starts the list afresh.
+  if (filterChanged) {
+    clearFeed();
+  } else {
+    for (const row of [...ui.feed.children]) if (!matches(row.dataset.table, row.dataset.inputId || null)) row.remove();
+    pending = pending.filter((change) => matches(tableOf(change), change.inputId));
+    held = held.filter((change) => matches(tableOf(change), change.inputId));
+    updateCounts();
+  }
   serially(subscribeTarget);
 }
 
 function showScope() {
-  ui.feedScope.textContent = target.inputId === null ? `in ${target.table}` : `in ${target.table}, input ${target.inputId}`;
+  const input = target.inputId === null ? "" : `, input ${target.inputId}`;
+  const filter = target.filter === null ? "" : `, where ${describeFilter(target.filter)}`;
+  ui.feedScope.textContent = `in ${target.table}${input}${filter}`;
   // Only when the change came from elsewhere (a row's input chip): never rewrite what the user is typing.
   if ((ui.follow.value.trim() || null) !== target.inputId) ui.follow.value = target.inputId ?? "";
 }
 
 const tableOf = (change) => `${change.schema}.${change.table}`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The filter box: "column op value", conditions joined with "and"; the server checks columns and values and says
+// what is wrong with them, so the page only splits the text. Values go as text, which the server reads by the
+// column's type (numbers, timestamps); `in` takes values separated by commas, `is` null, true or false.
+
+const OPERATORS = ["eq", "neq", "lt", "lte", "gt", "gte", "in", "is"];
+const IS_VALUES = { null: null, true: true, false: false };
+
+function parseFilter(text) {
+  if (text.trim() === "") return null;
+  return text.trim().split(/\s+and\s+/i).map((condition) => {
+    const [, column, op, value] = /^(\S+)\s+(\S+)\s+(.+)$/.exec(condition) ?? [];
+    if (!column) throw new Error(`"${condition}" is not "column op value", for example "value eq hello".`);
+    const operator = op.toLowerCase();
+    if (!OPERATORS.includes(operator)) throw new Error(`"${op}" is not an operator: use ${OPERATORS.join(", ")}.`);
+    if (operator === "in") return { column, op: operator, value: value.split(",").map((item) => item.trim()) };
+    if (operator !== "is") return { column, op: operator, value };
+    if (!(value.toLowerCase() in IS_VALUES)) throw new Error(`"is" takes null, true or false, not "${value}".`);
+    return { column, op: operator, value: IS_VALUES[value.toLowerCase()] };
+  });
+}
+
+const describeFilter = (filter) =>
+  filter.map(({ column, op, value }) => `${column} ${op} ${Array.isArray(value) ? value.join(", ") : String(value)}`).join(" and ");
 const matches = (table, inputId) => table === target.table && (target.inputId === null || inputId === target.inputId);
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -209,7 +249,9 @@ function renderChange(change) {
   Object.assign(row.dataset, { eventId: change.id, operation: change.operation, table: tableOf(change), inputId: change.inputId ?? "" });
 
   row.querySelector(".op").textContent = change.operation;
-  row.querySelector(".event-id").textContent = `#${change.id}`;
+  // A snapshot row is the row as it is, not a logged change: it has no event id (its id is 0).
+  if (change.operation === "SNAPSHOT") row.querySelector(".event-id").remove();
+  else row.querySelector(".event-id").textContent = `#${change.id}`;
   const chip = row.querySelector(".input-chip");
   if (change.inputId === null) {
     chip.remove();
@@ -235,6 +277,9 @@ function renderChange(change) {
   }
   if (change.operation === "UPDATE" && change.old && changed.length === 0) {
     values.before(Object.assign(document.createElement("p"), { className: "note", textContent: "No published column changed." }));
+  }
+  if (change.operation === "UPDATE" && change.inFilter === false) {
+    values.before(Object.assign(document.createElement("p"), { className: "note", textContent: "The row no longer matches the filter." }));
   }
   const columns = Object.keys(change.data ?? {}).filter((column) => !changed.includes(column));
   if (change.operation === "TRUNCATE") {
@@ -316,27 +361,43 @@ const formatDuration = (ms) => ms < 1_000 ? `${Math.max(0, Math.round(ms))} ms` 
 // ---------------------------------------------------------------------------------------------------------------
 // Controls.
 
-ui.table.addEventListener("change", () => switchTarget({ table: ui.table.value, inputId: target.inputId }));
+ui.table.addEventListener("change", () => switchTarget({ ...target, table: ui.table.value }));
 
+// The follow box applies as the user types (after a pause); the filter box on Enter or when it loses focus, since a
+// half-typed filter is an error.
 let followTimer = 0;
-function applyFollow() {
+function applyToolbar() {
   clearTimeout(followTimer);
-  const inputId = ui.follow.value.trim() || null;
-  switchTarget({ table: target.table, inputId });
+  let filter;
+  try {
+    filter = parseFilter(ui.filter.value);
+  } catch (error) {
+    ui.filter.setAttribute("aria-invalid", "true");
+    showNotice("error", "filter", `Filter: ${error.message}`);
+    return;
+  }
+  ui.filter.removeAttribute("aria-invalid");
+  clearNotice("filter");
+  switchTarget({ table: target.table, inputId: ui.follow.value.trim() || null, filter });
 }
 ui.follow.addEventListener("input", () => {
   clearTimeout(followTimer);
-  followTimer = setTimeout(applyFollow, 400);
+  followTimer = setTimeout(applyToolbar, 400);
 });
-ui.follow.addEventListener("change", applyFollow);
+ui.follow.addEventListener("change", applyToolbar);
+ui.filter.addEventListener("change", applyToolbar);
 $("controls").addEventListener("submit", (event) => {
   event.preventDefault();
-  applyFollow();
+  applyToolbar();
+});
+// Checked, it loads the current rows now; it also applies to every later subscribe (a new table, input or filter).
+ui.snapshot.addEventListener("change", () => {
+  if (ui.snapshot.checked && target.table) serially(subscribeTarget);
 });
 
 ui.feed.addEventListener("click", (event) => {
   const chip = event.target.closest("[data-follow]");
-  if (chip) switchTarget({ table: target.table, inputId: chip.dataset.follow });
+  if (chip) switchTarget({ ...target, inputId: chip.dataset.follow });
 });
 
 // Pause buffers: changes keep arriving (and count) but are held, the newest MAX_ROWS of them, until resumed.

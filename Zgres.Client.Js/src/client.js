@@ -3,13 +3,15 @@ import { ZgresSubscription } from "./subscription.js";
 
 const HUB_PATH = "/hubs/changes";
 
-/** subscribe() was refused by the server (an unknown or unexposed table, a bad inputId); the message is the server's. */
+/** subscribe() was refused by the server (an unknown or unexposed table, a bad inputId or filter, a snapshot too
+ *  large); the message is the server's. */
 export class SubscriptionRefusedError extends Error {
-  constructor(message, table, inputId) {
+  constructor(message, table, inputId, filter) {
     super(message);
     this.name = "SubscriptionRefusedError";
     this.table = table;
     this.inputId = inputId;
+    this.filter = filter;
   }
 }
 
@@ -30,15 +32,20 @@ export class ZgresClient {
   #stateListeners = new Set();
   #gapListeners = new Set();
   #handlerErrorListeners = new Set();
-  // Subscriptions by hub group name; each array is replaced whole on change, so routing never sees one half-changed.
+  // Subscriptions by what the hub groups by (see groupKey); each array is replaced whole on change, so routing never
+  // sees one half-changed.
   #groups = new Map();
+  // The groups the hub named in its answers, to their keys: events of filtered subscriptions and snapshot rows name
+  // their group, and go to its subscriptions only.
+  #keysByGroup = new Map();
   // The connection whose events are routed; null while none is up.
   #connection = null;
   // Aborted by stop(); one per start().
   #run = null;
-  // Subscribe requests awaiting the hub's answer; while any is, received events do not move resume points
-  // (see ZgresSubscription.resumeAfter).
-  #joinsInFlight = 0;
+  // The subscribe request awaiting the hub's answer ({ key, subscriptions }), or null. Joins run one at a time, so an
+  // event naming a group the hub has not named yet is this join's; and while it is in flight, received events do not
+  // move resume points (see ZgresSubscription.resumeAfter).
+  #joining = null;
   // Joins and leaves run one after another, so a re-subscribe after a reconnect never interleaves with them.
   #membership = Promise.resolve();
 
@@ -68,8 +75,9 @@ export class ZgresClient {
     return addListener(this.#stateListeners, listener);
   }
 
-  /** Calls `listener({ table, inputId, after })` when a resume found that the server's log no longer held every event
-   *  after `after` (older than its retention): events were missed, so reload that state. Returns a remover. */
+  /** Calls `listener({ table, inputId, filter, after })` when a resume found that the server's log no longer held
+   *  every event after `after` (older than its retention): events were missed, so reload that state. Returns a
+   *  remover. */
   onGap(listener) {
     return addListener(this.#gapListeners, listener);
   }
@@ -93,37 +101,45 @@ export class ZgresClient {
    * Subscribes to a table ("table" means schema public, or "schema.table"), or to one input of it, and calls
    * `handler(event)` for each event, once and in order; an async handler finishes before the next event. `after`
    * resumes after an id stored by an earlier run (sub.lastId); that replay reaches the handler before the returned
-   * promise resolves. While the client is reconnecting, waits for it.
+   * promise resolves. `filter` ([{ column, op, value }], all must hold) limits the rows; `snapshot: true` first hands
+   * over every row that matches now as "SNAPSHOT" events, also before the promise resolves (not with `after`).
+   * While the client is reconnecting, waits for it.
    * Rejects with a SubscriptionRefusedError carrying the server's message when the server refuses. The options may
    * be left out: subscribe(table, handler).
    */
   async subscribe(table, options, handler) {
     if (typeof options === "function") [options, handler] = [{}, options];
-    const { inputId = null, after = null } = options ?? {};
+    const { inputId = null, after = null, filter = null, snapshot = false } = options ?? {};
     if (typeof table !== "string" || table.trim() === "") throw new TypeError("table must be a table name.");
     if (typeof handler !== "function") throw new TypeError("handler must be a function.");
+    if (filter !== null && !Array.isArray(filter)) throw new TypeError("filter must be an array of { column, op, value } conditions, or null.");
+    const qualified = table.includes(".") ? table : `public.${table}`;
+    const input = inputId === null || inputId === undefined ? null : String(inputId);
     const subscription = new ZgresSubscription({
-      table: table.includes(".") ? table : `public.${table}`,
-      inputId: inputId === null || inputId === undefined ? null : String(inputId),
+      key: groupKey(qualified, input, filter),
+      table: qualified,
+      inputId: input,
+      filter,
       after,
       handler,
       duplicateWindow: this.#options.duplicateWindow,
       leave: (leaving) => this.#leave(leaving),
       reportHandlerError: (error, event, failed) => this.#reportHandlerError(error, event, failed),
     });
-    await this.#join(subscription);
+    await this.#join(subscription, snapshot === true);
     return subscription;
   }
 
   /**
-   * The events of a table (or of one input) as an async iterator, after `after` when given, then live ones, until
-   * `signal` aborts (the loop then ends without an error), the consumer breaks out, or the client stops.
+   * The events of a subscription (the options are subscribe()'s) as an async iterator: the replay after `after` or the
+   * snapshot rows when asked for, then live ones, until `signal` aborts (the loop then ends without an error), the
+   * consumer breaks out, or the client stops.
    */
-  async *stream(table, { inputId = null, after = null, signal } = {}) {
+  async *stream(table, { signal, ...options } = {}) {
     if (signal?.aborted) return;
     let arrived = [];
     let wake = () => {};
-    const subscription = await this.subscribe(table, { inputId, after }, (event) => {
+    const subscription = await this.subscribe(table, options, (event) => {
       arrived.push(event);
       wake();
     });
@@ -165,6 +181,7 @@ export class ZgresClient {
     this.#connection = null;
     for (const subscriptions of this.#groups.values()) for (const subscription of subscriptions) subscription.close();
     this.#groups = new Map();
+    this.#keysByGroup = new Map();
     // Before the await, so that a start() right after stop() is not followed by a late "disconnected".
     this.#setState("disconnected");
     await connection?.stop();
@@ -224,9 +241,9 @@ export class ZgresClient {
           // Whole tables first: an input group's replay also reaches its table's subscriptions, and would run ahead
           // of their own replay if it came first.
           const groups = [...this.#groups.values()].sort((a, b) => (a[0].inputId !== null) - (b[0].inputId !== null));
+          // Never a new snapshot: a snapshot subscription resumes after its last event like any other.
           for (const subscriptions of groups) {
-            const { table, inputId } = subscriptions[0];
-            await this.#invokeSubscribe(connection, table, inputId, subscriptions, lowestResumePoint(subscriptions));
+            await this.#invokeSubscribe(connection, subscriptions, lowestResumePoint(subscriptions), false);
           }
         });
         return true;
@@ -239,21 +256,21 @@ export class ZgresClient {
   }
 
   /** Joins a new subscription's group; when the connection drops before the hub answers, joins on the next one. */
-  async #join(subscription) {
-    const { table, inputId } = subscription;
+  async #join(subscription, snapshot) {
+    const { table, inputId, filter } = subscription;
     for (;;) {
       await this.#whenConnected();
       const connection = this.#connection;
       const joined = await this.#exclusive(async () => {
         if (connection !== this.#connection) return false;
         // Routed before the request, so that the replay the hub sends ahead of its answer reaches it.
-        this.#setGroup(table, inputId, [...this.#group(table, inputId), subscription]);
+        this.#setGroup(subscription.key, [...this.#group(subscription.key), subscription]);
         try {
-          await this.#invokeSubscribe(connection, table, inputId, [subscription], subscription.resumeAfter);
+          await this.#invokeSubscribe(connection, [subscription], subscription.resumeAfter, snapshot);
           return true;
         } catch (error) {
           this.#forget(subscription);
-          if (isHubRefusal(error)) throw new SubscriptionRefusedError(serverMessage(error), table, inputId);
+          if (isHubRefusal(error)) throw new SubscriptionRefusedError(serverMessage(error), table, inputId, filter);
           if (connection.state === HubConnectionState.Connected) throw error;
           return false;
         }
@@ -262,19 +279,22 @@ export class ZgresClient {
     }
   }
 
-  /** Asks the hub to join the group (replaying after `after`) and records the resume point it answers with. */
-  async #invokeSubscribe(connection, table, inputId, subscriptions, after) {
+  /** Asks the hub to join the subscriptions' group (replaying after `after`, or sending the snapshot first) and records
+   *  the group's name and the resume point it answers with. */
+  async #invokeSubscribe(connection, subscriptions, after, snapshot) {
+    const { key, table, inputId, filter } = subscriptions[0];
     let result;
-    this.#joinsInFlight++;
+    this.#joining = { key, subscriptions };
     try {
-      result = await connection.invoke("Subscribe", { table, inputId, after });
+      result = await connection.invoke("Subscribe", { table, inputId, after, filter, snapshot });
     } finally {
-      this.#joinsInFlight--;
+      this.#joining = null;
     }
+    this.#keysByGroup.set(result.group, key);
     for (const subscription of subscriptions) subscription.joined(result.resumeAfter);
     if (result.gap && after !== null) {
-      this.#logger.log(LogLevel.Warning, `Zgres: the resume of ${table}/${inputId ?? "*"} after ${after} found a gap: the server's log no longer holds every event since.`);
-      notify(this.#gapListeners, { table, inputId, after });
+      this.#logger.log(LogLevel.Warning, `Zgres: the resume of ${describe(subscriptions[0])} after ${after} found a gap: the server's log no longer holds every event since.`);
+      notify(this.#gapListeners, { table, inputId, filter, after });
     }
   }
 
@@ -283,7 +303,8 @@ export class ZgresClient {
       const connection = this.#connection;
       if (!this.#forget(subscription) || connection?.state !== HubConnectionState.Connected) return;
       try {
-        await connection.invoke("Unsubscribe", { table: subscription.table, inputId: subscription.inputId });
+        const { table, inputId, filter } = subscription;
+        await connection.invoke("Unsubscribe", { table, inputId, filter });
       } catch (error) {
         // The connection went away, and the group with it.
         this.#logger.log(LogLevel.Debug, `Zgres: unsubscribe failed (${serverMessage(error)}).`);
@@ -293,26 +314,40 @@ export class ZgresClient {
 
   /** Stops routing to the subscription; true when it was its group's last, so the hub group can be left. */
   #forget(subscription) {
-    const remaining = this.#group(subscription.table, subscription.inputId).filter((other) => other !== subscription);
-    this.#setGroup(subscription.table, subscription.inputId, remaining);
+    const remaining = this.#group(subscription.key).filter((other) => other !== subscription);
+    this.#setGroup(subscription.key, remaining);
     return remaining.length === 0;
   }
 
-  #group(table, inputId) {
-    return this.#groups.get(groupName(table, inputId)) ?? [];
+  #group(key) {
+    return this.#groups.get(key) ?? [];
   }
 
-  #setGroup(table, inputId, subscriptions) {
-    if (subscriptions.length === 0) this.#groups.delete(groupName(table, inputId));
-    else this.#groups.set(groupName(table, inputId), subscriptions);
+  #setGroup(key, subscriptions) {
+    if (subscriptions.length === 0) this.#groups.delete(key);
+    else this.#groups.set(key, subscriptions);
   }
 
   #route(event) {
-    const joinInFlight = this.#joinsInFlight > 0;
+    const joining = this.#joining;
+    const joinInFlight = joining !== null;
+    if (event.operation === "SNAPSHOT") {
+      // Sent only to the connection that asked, before the hub answers: they are the joining subscription's alone,
+      // not its group's (another subscription of the group never asked for them).
+      for (const subscription of joining?.subscriptions ?? []) subscription.offer(event, joinInFlight);
+      return;
+    }
+    if (event.group != null) {
+      // A filtered subscription's event: its group's only. Before the hub's answer names the group, it can only be
+      // the joining one's.
+      const key = this.#keysByGroup.get(event.group) ?? joining?.key;
+      for (const subscription of this.#group(key)) subscription.offer(event, joinInFlight);
+      return;
+    }
     const table = `${event.schema}.${event.table}`;
-    for (const subscription of this.#group(table, null)) subscription.offer(event, joinInFlight);
+    for (const subscription of this.#group(groupKey(table, null, null))) subscription.offer(event, joinInFlight);
     if (event.inputId !== null) {
-      for (const subscription of this.#group(table, event.inputId)) subscription.offer(event, joinInFlight);
+      for (const subscription of this.#group(groupKey(table, event.inputId, null))) subscription.offer(event, joinInFlight);
     }
   }
 
@@ -344,7 +379,7 @@ export class ZgresClient {
   }
 
   #reportHandlerError(error, event, subscription) {
-    this.#logger.log(LogLevel.Error, `Zgres: a handler of ${subscription.table}/${subscription.inputId ?? "*"} failed on event ${event.id}: ${error?.stack ?? error}`);
+    this.#logger.log(LogLevel.Error, `Zgres: a handler of ${describe(subscription)} failed on event ${event.id}: ${error?.stack ?? error}`);
     notify(this.#handlerErrorListeners, error, event, subscription);
   }
 
@@ -355,8 +390,11 @@ export class ZgresClient {
   }
 }
 
-/** The hub's own group names, so one map key stands for one hub group. */
-const groupName = (table, inputId) => (inputId === null ? `table:${table}` : `input:${table}:${inputId}`);
+/** One key per hub group: the hub groups subscriptions by table, input and filter (equal JSON text shares a group). */
+const groupKey = (table, inputId, filter) => JSON.stringify([table, inputId, filter]);
+
+/** "schema.table/inputId" (or "/*"), and the filter when there is one, for log messages. */
+const describe = ({ table, inputId, filter }) => `${table}/${inputId ?? "*"}${filter === null ? "" : ` ${JSON.stringify(filter)}`}`;
 
 function lowestResumePoint(subscriptions) {
   const points = subscriptions.map((subscription) => subscription.resumeAfter).filter((point) => point !== null);

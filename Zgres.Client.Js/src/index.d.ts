@@ -3,13 +3,14 @@ import type { IHttpConnectionOptions, ILogger, LogLevel } from "@microsoft/signa
 /** A JSON value as the trigger wrote it: numbers, booleans, null, arrays and json columns keep their types. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-/** One row change, as the hub sends it (the wire's ChangeEvent). */
+/** One row change, or one row of a snapshot, as the hub sends it (the wire's ChangeEvent). */
 export interface ChangeEvent {
-  /** Unique per database, taken when the change was written (an int64; exact below 2^53). */
+  /** Unique per database, taken when the change was written (an int64; exact below 2^53); 0 for a snapshot row. */
   id: number;
   /** When the trigger ran, ISO 8601 in UTC ending in "Z" (microseconds). */
   timestamp: string;
-  operation: "INSERT" | "UPDATE" | "DELETE" | "TRUNCATE";
+  /** "SNAPSHOT": a row as it was when a `snapshot: true` subscription began (they come before its changes). */
+  operation: "INSERT" | "UPDATE" | "DELETE" | "TRUNCATE" | "SNAPSHOT";
   schema: string;
   table: string;
   /** The row's input column as text, or null. */
@@ -18,6 +19,20 @@ export interface ChangeEvent {
   data: { [column: string]: JsonValue };
   /** For UPDATE, the published columns before the change; otherwise null. */
   old: { [column: string]: JsonValue } | null;
+  /** On events of a filtered subscription and on snapshot rows: the hub group the event was sent to. */
+  group?: string;
+  /** On events of a filtered subscription and on snapshot rows: whether the row matches the filter now. False (an
+   *  UPDATE that moved it out, a DELETE, a TRUNCATE) means a view should drop it. */
+  inFilter?: boolean;
+}
+
+/** One condition of a filter; every condition of a filter must hold. */
+export interface FilterCondition {
+  /** A published column. */
+  column: string;
+  op: "eq" | "neq" | "lt" | "lte" | "gt" | "gte" | "in" | "is";
+  /** A value of the column's type; for "in" a list of 1 to 100 of them; for "is" null, true or false. */
+  value: JsonValue;
 }
 
 export type ZgresConnectionState = "connecting" | "connected" | "reconnecting" | "disconnected";
@@ -27,6 +42,7 @@ export interface ZgresGap {
   /** "schema.table" */
   table: string;
   inputId: string | null;
+  filter: FilterCondition[] | null;
   after: number;
 }
 
@@ -50,6 +66,13 @@ export interface SubscribeOptions {
   inputId?: string | number | null;
   /** Replay every event after this id first (for example a stored `lastId`), then live ones. */
   after?: number | null;
+  /** Only rows for which every condition holds; each event then says with `inFilter` whether its row still does.
+   *  Subscriptions with the same table, inputId and filter (as JSON text) share one hub group. */
+  filter?: FilterCondition[] | null;
+  /** First hand over every row that matches now as "SNAPSHOT" events, then each change after them. After a
+   *  reconnect it resumes after its last event, without a new snapshot (a gap is reported by onGap: reload then).
+   *  Not together with `after`. */
+  snapshot?: boolean;
 }
 
 export interface StreamOptions extends SubscribeOptions {
@@ -63,16 +86,20 @@ export declare class ZgresSubscription {
   /** "schema.table" */
   readonly table: string;
   readonly inputId: string | null;
-  /** The highest event id handed to the handler so far (null before the first): store it to resume with `after`. */
+  readonly filter: FilterCondition[] | null;
+  /** The highest event id handed to the handler so far (null before the first; snapshot rows do not count): store it
+   *  to resume with `after`. */
   readonly lastId: number | null;
   /** No handler call starts after this; the hub group is left once no other subscription of it remains. */
   unsubscribe(): Promise<void>;
 }
 
-/** The server refused a subscribe (unknown or unexposed table, bad inputId); `message` is the server's. */
+/** The server refused a subscribe (unknown or unexposed table, bad inputId or filter, snapshot too large); `message`
+ *  is the server's. */
 export declare class SubscriptionRefusedError extends Error {
   readonly table: string;
   readonly inputId: string | null;
+  readonly filter: FilterCondition[] | null;
 }
 
 export declare class ZgresClient {
@@ -88,7 +115,7 @@ export declare class ZgresClient {
   /** Resolves once connected (retrying with backoff until then); rejects only if stop() comes first. */
   start(): Promise<void>;
   /** Rejects with SubscriptionRefusedError when the server refuses; waits while the client reconnects. With `after`,
-   *  the replay reaches the handler before the returned promise resolves. */
+   *  the replay (with `snapshot`, the snapshot rows) reaches the handler before the returned promise resolves. */
   subscribe(table: string, options: SubscribeOptions | undefined, handler: (event: ChangeEvent) => unknown): Promise<ZgresSubscription>;
   subscribe(table: string, handler: (event: ChangeEvent) => unknown): Promise<ZgresSubscription>;
   stream(table: string, options?: StreamOptions): AsyncGenerator<ChangeEvent, void, undefined>;

@@ -1,7 +1,8 @@
 /**
- * A live subscription of a ZgresClient: it hands each event of its table (or of one input) to its handler once and in
- * order, across reconnects, until unsubscribed. Created by ZgresClient.subscribe; the methods without a `#` that the
- * type declarations leave out (offer, joined, resumeAfter, close, ended) are the client's, not the user's.
+ * A live subscription of a ZgresClient: it hands each event of its table (or of one input, or of a filter) to its
+ * handler once and in order, across reconnects, until unsubscribed. Created by ZgresClient.subscribe; the members
+ * without a `#` that the type declarations leave out (key, offer, joined, resumeAfter, close, ended) are the client's,
+ * not the user's.
  */
 export class ZgresSubscription {
   #handler;
@@ -21,17 +22,21 @@ export class ZgresSubscription {
 
   /**
    * @param {object} init
+   * @param {string} init.key the client's key of the hub group this subscription shares
    * @param {string} init.table "schema.table"
    * @param {string | null} init.inputId
+   * @param {object[] | null} init.filter the conditions as given to subscribe(), or null
    * @param {number | null} init.after
    * @param {(event: object) => unknown} init.handler
    * @param {number} init.duplicateWindow how many recent ids to remember to drop repeats
    * @param {(subscription: ZgresSubscription) => Promise<void>} init.leave lets the client leave the group
    * @param {(error: unknown, event: object, subscription: ZgresSubscription) => void} init.reportHandlerError
    */
-  constructor({ table, inputId, after, handler, duplicateWindow, leave, reportHandlerError }) {
+  constructor({ key, table, inputId, filter = null, after, handler, duplicateWindow, leave, reportHandlerError }) {
+    this.key = key;
     this.table = table;
     this.inputId = inputId;
+    this.filter = filter;
     this.#confirmedResumeAfter = after;
     this.#handler = handler;
     this.#duplicateWindow = duplicateWindow;
@@ -72,12 +77,22 @@ export class ZgresSubscription {
   }
 
   /** Queues an event for the handler unless this subscription has seen its id already (a replay, or the same event
-   *  through the table group and the input group). */
+   *  through the table group and the input group). Snapshot rows all have id 0 and stand before the stream: they are
+   *  never dropped as repeats and never move the resume point. */
   offer(event, joinInFlight) {
-    if (this.#closed || this.#recentIds.has(event.id)) return;
+    if (this.#closed) return;
+    if (isSnapshotRow(event)) {
+      this.#enqueue(event);
+      return;
+    }
+    if (this.#recentIds.has(event.id)) return;
     this.#recentIds.add(event.id);
     if (this.#recentIds.size > this.#duplicateWindow) this.#recentIds.delete(this.#recentIds.values().next().value);
     if (!joinInFlight && (this.#receivedInOrder === null || event.id > this.#receivedInOrder)) this.#receivedInOrder = event.id;
+    this.#enqueue(event);
+  }
+
+  #enqueue(event) {
     this.#queue.push(event);
     if (!this.#pumping) this.#pump();
   }
@@ -103,9 +118,12 @@ export class ZgresSubscription {
           // One handler's failure must not stop the events after it, nor other subscriptions.
           this.#reportHandlerError(error, event, this);
         }
-        if (this.#lastId === null || event.id > this.#lastId) this.#lastId = event.id;
+        // A snapshot row's id 0 is no point to resume after: `after: 0` would replay the whole log.
+        if (!isSnapshotRow(event) && (this.#lastId === null || event.id > this.#lastId)) this.#lastId = event.id;
       }
     }
     this.#pumping = false;
   }
 }
+
+const isSnapshotRow = (event) => event.operation === "SNAPSHOT";

@@ -85,7 +85,7 @@ test("a resume after its events were pruned reports a gap and starts at the olde
   await insertItems(database, 21, 21);
   await resumed.untilSeq(21);
 
-  assert.deepEqual(gaps, [{ table: ITEMS, inputId: null, after: storedId }]);
+  assert.deepEqual(gaps, [{ table: ITEMS, inputId: null, filter: null, after: storedId }]);
   assert.deepEqual(resumed.seqs, range(16, 21));
 });
 
@@ -110,7 +110,7 @@ test("a client cut off for longer than retention keeps its events reports a gap 
   cutter.reopen();
   await Promise.all([backWithGap, received.untilSeq(20)]);
 
-  assert.deepEqual(gaps, [{ table: ITEMS, inputId: null, after: received.events[2].id }]);
+  assert.deepEqual(gaps, [{ table: ITEMS, inputId: null, filter: null, after: received.events[2].id }]);
   assert.deepEqual(received.seqs, [...range(1, 3), ...range(16, 20)]);
 });
 

@@ -83,6 +83,23 @@ test("without after, there is no resume point until the hub has answered", () =>
   assert.equal(sub.resumeAfter, 0);
 });
 
+test("snapshot rows, all id 0, are never dropped as repeats and move neither lastId nor the resume point", async () => {
+  const handled = [];
+  const { subscription: sub } = subscription({ handler: (e) => handled.push(`${e.operation} ${e.data.id}`) });
+  const row = (id) => ({ ...event(0), operation: "SNAPSHOT", data: { id } });
+  sub.offer(row(1), true);
+  sub.offer(row(2), true);
+  await settled();
+  assert.deepEqual(handled, ["SNAPSHOT 1", "SNAPSHOT 2"]);
+  assert.equal(sub.lastId, null);
+  assert.equal(sub.resumeAfter, null);
+  sub.joined(30);
+  sub.offer({ ...event(31), operation: "INSERT", data: { id: 3 } }, false);
+  await settled();
+  assert.equal(sub.lastId, 31);
+  assert.equal(sub.resumeAfter, 31);
+});
+
 test("after unsubscribe no handler call starts", async () => {
   const handled = [];
   let sub;

@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json;
 using Zgres.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 
@@ -193,6 +195,61 @@ public sealed class DemoPageTests(PostgresFixture database, ChromiumFixture chro
         await page.ReloadAsync().WithTimeout();
         await tables.WithTimeout();
         await Expect(page.GetByLabel("Access token")).ToHaveValueAsync(Token);
+    }
+
+    [Fact]
+    public async Task The_filter_box_and_load_current_rows_show_the_matching_rows_as_they_are_then_only_their_changes()
+    {
+        // The embedded default: the server's own database with public.inputs, written through its demo API.
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [],
+            settings: new Dictionary<string, string?> { ["ConnectionStrings:Postgres"] = "" });
+        using var http = new HttpClient { BaseAddress = server.Address, Timeout = Timeouts.Default };
+        async Task<long> InsertAsync(int inputId, string value)
+        {
+            using var response = await http.PostAsJsonAsync("/api/demo/inputs", new { inputId, value }).WithTimeout();
+            response.EnsureSuccessStatusCode();
+            return (await response.Content.ReadFromJsonAsync<JsonElement>().WithTimeout()).GetProperty("id").GetInt64();
+        }
+        async Task UpdateAsync(long id, string value) =>
+            (await http.PutAsJsonAsync($"/api/demo/inputs/{id}", new { value }).WithTimeout()).EnsureSuccessStatusCode();
+
+        var first = await InsertAsync(1, "hello");
+        await InsertAsync(2, "hello");
+        var other = await InsertAsync(1, "other");
+        await using var page = await DemoPageSession.OpenAsync(chromium.Browser, server.Address);
+        await page.WaitSubscribedAsync("public.inputs");
+
+        await page.Page.GetByLabel("Load current rows").CheckAsync().WithTimeout();
+        await page.Page.GetByLabel("Filter").FillAsync("value eq hello").WithTimeout();
+        await page.Page.GetByLabel("Filter").PressAsync("Enter").WithTimeout();
+        await Expect(page.Feed).ToHaveAttributeAsync("data-filter", "value eq hello");
+        await Expect(page.Page.Locator("#feed-scope")).ToHaveTextAsync("in public.inputs, where value eq hello");
+
+        // The two matching rows as they are now, shown with their operation; nothing of the row that does not match.
+        await Expect(page.Rows).ToHaveCountAsync(2);
+        await Expect(page.Page.Locator("#feed > li[data-operation='SNAPSHOT']")).ToHaveCountAsync(2);
+        await Expect(page.Row("SNAPSHOT", "hello").First.Locator(".op")).ToHaveTextAsync("SNAPSHOT");
+        await Expect(page.Page.Locator("#feed > li[data-input-id='2'][data-operation='SNAPSHOT']")).ToHaveCountAsync(1);
+
+        // Then only changes of matching rows: one inserted, one moving in, one moving out (said so); not the others.
+        await InsertAsync(3, "bye");
+        await InsertAsync(3, "hello");
+        await UpdateAsync(other, "hello");
+        await UpdateAsync(first, "changed");
+        var movedOut = page.Row("UPDATE", "changed");
+        await Expect(movedOut).ToHaveCountAsync(1);
+        await Expect(movedOut.Locator(".note")).ToHaveTextAsync("The row no longer matches the filter.");
+        await Expect(page.Row("INSERT", "hello")).ToHaveCountAsync(1);
+        await Expect(page.Page.Locator("#feed > li[data-operation='UPDATE'][data-input-id='1']")).ToHaveCountAsync(2);
+        await Expect(page.Rows).ToHaveCountAsync(5);
+        await Expect(page.Row("INSERT", "bye")).ToHaveCountAsync(0);
+        await page.SaveScreenshotAsync("filter-and-current-rows");
+        Assert.Empty(page.Errors);
+
+        // A filter the server refuses says why, in the server's words.
+        await page.Page.GetByLabel("Filter").FillAsync("value gt hello").WithTimeout();
+        await page.Page.GetByLabel("Filter").PressAsync("Enter").WithTimeout();
+        await Expect(page.Page.Locator("#notices")).ToContainTextAsync("not supported on a text column");
     }
 
     [Fact]

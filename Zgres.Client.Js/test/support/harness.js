@@ -51,9 +51,10 @@ export async function itemsServer(t, cluster, options) {
   return { database, server };
 }
 
-/** Starts a server watching `items` (on `options.port` when given) that is stopped when the test ends. */
-export async function startServer(t, database, options) {
-  const server = await ServerProcess.start(database, [ITEMS], options);
+/** Starts a server watching `tables` (`items` unless given; on `options.port` when given) that is stopped when the
+ *  test ends. */
+export async function startServer(t, database, { tables = [ITEMS], ...options } = {}) {
+  const server = await ServerProcess.start(database, tables, options);
   onTestEnd(t, () => server.stop());
   return server;
 }
