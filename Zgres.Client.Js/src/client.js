@@ -348,6 +348,14 @@ export class ZgresClient {
     for (const subscription of this.#group(groupKey(table, null, null))) subscription.offer(event, joinInFlight);
     if (event.inputId !== null) {
       for (const subscription of this.#group(groupKey(table, event.inputId, null))) subscription.offer(event, joinInFlight);
+    } else if (event.operation === "TRUNCATE") {
+      // A TRUNCATE (inputId null) empties every input of the table: each input subscription gets it once (it arrives
+      // once per group the connection is in; subscriptions drop ids they delivered).
+      for (const subscriptions of this.#groups.values()) {
+        for (const subscription of subscriptions) {
+          if (subscription.inputId !== null && subscription.table === table) subscription.offer(event, joinInFlight);
+        }
+      }
     }
   }
 

@@ -155,3 +155,25 @@ test("start() keeps trying until the server comes up, and the token factory is c
   assert.ok(tokensIssued > tokensAtFirstConnect, "the token factory was not called again for the reconnect");
   assert.deepEqual(states, ["connecting", "connected", "reconnecting", "connected"]);
 });
+
+test("a truncate reaches the whole table's subscription and each input subscription of the table, once each", TEST_LIMIT, async (t) => {
+  const { database, server } = await itemsServer(t, cluster());
+  const client = newClient(t, server.url);
+  await client.start();
+  const table = new Received();
+  const one = new Received();
+  const two = new Received();
+  await client.subscribe(ITEMS, table.handler);
+  await client.subscribe(ITEMS, { inputId: 1 }, one.handler);
+  await client.subscribe(ITEMS, { inputId: 2 }, two.handler);
+
+  await database.sql("TRUNCATE items");
+  await insertItems(database, 1, 2); // input 1 and input 2: each subscription's next event comes after the truncate
+
+  const truncatedThenSeq = (seq) => (events) => events.some((event) => event.data.seq === seq);
+  await Promise.all([table.until(truncatedThenSeq(2)), one.until(truncatedThenSeq(1)), two.until(truncatedThenSeq(2))]);
+  for (const received of [table, one, two]) {
+    assert.equal(received.events.filter((event) => event.operation === "TRUNCATE").length, 1);
+    assert.equal(received.events[0].operation, "TRUNCATE");
+  }
+});
