@@ -272,6 +272,12 @@ export class ZgresClient {
           this.#forget(subscription);
           if (isHubRefusal(error)) throw new SubscriptionRefusedError(serverMessage(error), table, inputId, filter);
           if (connection.state === HubConnectionState.Connected) throw error;
+          // A snapshot cut off after some rows cannot simply be asked for again: the handler would get those rows twice
+          // and keep any row deleted in between. The caller subscribes again into a fresh view.
+          if (subscription.snapshotRows > 0) {
+            subscription.close();
+            throw new Error(`The connection was lost while the snapshot of ${describe(subscription)} was being sent, after ${subscription.snapshotRows} rows; subscribe again for a fresh view.`);
+          }
           return false;
         }
       });

@@ -37,6 +37,8 @@ export class ZgresSubscription {
     this.table = table;
     this.inputId = inputId;
     this.filter = filter;
+    /** Snapshot rows received so far: a snapshot cut off after some cannot be asked for again into the same handler. */
+    this.snapshotRows = 0;
     this.#confirmedResumeAfter = after;
     this.#handler = handler;
     this.#duplicateWindow = duplicateWindow;
@@ -82,6 +84,7 @@ export class ZgresSubscription {
   offer(event, joinInFlight) {
     if (this.#closed) return;
     if (isSnapshotRow(event)) {
+      this.snapshotRows++;
       this.#enqueue(event);
       return;
     }

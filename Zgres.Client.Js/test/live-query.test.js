@@ -3,7 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Received } from "./support/received.js";
-import { TEST_LIMIT, newClient, postgresForThisFile, startServer } from "./support/harness.js";
+import { TEST_LIMIT, newClient, onTestEnd, postgresForThisFile, startServer } from "./support/harness.js";
+import { SocketCutter } from "./support/socket-cutter.js";
 import { SubscriptionRefusedError } from "../src/index.js";
 
 const cluster = postgresForThisFile();
@@ -151,3 +152,29 @@ async function write(database, writer, writing) {
     await database.sql(...statements);
   }
 }
+
+test("a snapshot cut off by a lost connection rejects subscribe(), and subscribing again gives a whole, fresh snapshot", TEST_LIMIT, async (t) => {
+  const { database, server } = await ordersServer(t, 20_000);
+  const cutter = await SocketCutter.start(server.port);
+  onTestEnd(t, () => cutter.close());
+  const client = newClient(t, cutter.url);
+  await client.start();
+
+  let cut = false;
+  const first = [];
+  await assert.rejects(client.subscribe(ORDERS, { snapshot: true }, (event) => {
+    first.push(event);
+    if (!cut) {
+      cut = true;
+      cutter.cutAll();
+    }
+  }), /The connection was lost while the snapshot of public\.orders\/\* was being sent, after \d+ rows/);
+  assert.ok(first.length > 0 && first.length < 20_000, `rows before the cut: ${first.length}`);
+
+  const again = new Received();
+  await client.subscribe(ORDERS, { snapshot: true }, again.handler);
+  const snapshotRows = () => again.events.filter((event) => event.operation === "SNAPSHOT").length;
+  await database.sql("UPDATE orders SET total = -1 WHERE id = 7");
+  await again.until((events) => events.some((event) => event.operation === "UPDATE" && event.data.id === 7));
+  assert.equal(snapshotRows(), 20_000);
+});
