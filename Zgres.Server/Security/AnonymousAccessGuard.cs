@@ -53,7 +53,7 @@ public sealed partial class AnonymousAccessGuard(ClientAccess access, IServer se
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(EventId = 700, EventName = "AnonymousAccessRefused", Level = LogLevel.Critical, Message = "Refusing to start: {Reason}")]
+    [LoggerMessage(EventId = 800, EventName = "AnonymousAccessRefused", Level = LogLevel.Critical, Message = "Refusing to start: {Reason}")]
     private partial void LogRefused(string reason);
 }
 

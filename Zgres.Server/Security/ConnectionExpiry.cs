@@ -46,7 +46,7 @@ public sealed partial class ConnectionExpiry(ChangeFanout fanout, IOptions<Zgres
         }
     }
 
-    [LoggerMessage(EventId = 701, EventName = "TokenExpired", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 801, EventName = "TokenExpired", Level = LogLevel.Information,
         Message = "Closing connection {ConnectionId}: its access token expired; the client may reconnect with a new one")]
     private partial void LogTokenExpired(string connectionId);
 }
