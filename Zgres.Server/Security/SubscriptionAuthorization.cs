@@ -36,9 +36,13 @@ public sealed class TableAccessHandler : AuthorizationHandler<SubscribeRequireme
 /// <summary>The <c>Access</c> rules of a table, and the sentence that says what a refused user lacks.</summary>
 public static class TableAccess
 {
+    /// <summary>Role claims as issuers write them: <c>role</c> (a JSON array gives several), <c>roles</c> (Entra ID and
+    /// others) and .NET's own claim type (tokens minted from a <see cref="ClaimsIdentity"/> without outbound mapping).</summary>
+    private static readonly string[] RoleClaimTypes = ["role", "roles", ClaimTypes.Role];
+
     public static bool Allows(ClaimsPrincipal user, TableAccessOptions? access, string? inputId) =>
         access is null
-        || access.Roles.Any(user.IsInRole)
+        || access.Roles.Any(role => user.IsInRole(role) || user.HasClaim(claim => RoleClaimTypes.Contains(claim.Type) && claim.Value == role))
         || (inputId is not null && access.InputClaim is { } claim && user.FindAll(claim).Any(c => string.Equals(c.Value, inputId, StringComparison.Ordinal)));
 
     /// <summary>Whether the user may subscribe to the table in some way: the whole table, or an input of their own.</summary>

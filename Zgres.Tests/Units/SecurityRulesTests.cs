@@ -34,6 +34,13 @@ public sealed class SecurityRulesTests
     public void A_role_of_the_list_may_follow_the_table_and_any_input(string? inputId) =>
         Assert.True(TableAccess.Allows(User(("role", "admin")), CustomerAccess, inputId));
 
+    [Theory]
+    [InlineData("role")]
+    [InlineData("roles")]
+    [InlineData(ClaimTypes.Role)]
+    public void A_role_counts_whichever_of_the_usual_claim_types_carries_it(string claimType) =>
+        Assert.True(TableAccess.Allows(new ClaimsPrincipal(new ClaimsIdentity([new Claim(claimType, "support")], "test")), CustomerAccess, null));
+
     [Fact]
     public void A_table_without_access_rules_is_open_and_one_with_rules_is_closed_to_a_user_without_claims()
     {
