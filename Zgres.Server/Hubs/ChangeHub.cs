@@ -100,7 +100,7 @@ public sealed class ChangeHub(
             await foreach (var page in snapshot.ReadPagesAsync(cancellationToken))
             {
                 await fanout.SendToConnectionAsync(connectionId,
-                    page.Select(row => ChangeMessages.Create(snapshot.EventJson(target.Table, row.InputId, row.Data), target.Group, inFilter: true)),
+                    page.Select(row => ChangeMessages.Create(row, target.Group, inFilter: true)),
                     cancellationToken);
             }
             snapshotTaken = snapshot.Snapshot;
@@ -124,7 +124,7 @@ public sealed class ChangeHub(
         {
             throw new HubException("The server's change stream did not catch up with the snapshot (is its database connection down?); retry the subscribe in a moment.");
         }
-        var between = await TableSnapshot.ChangesBetweenAsync(database.DataSource, retry, snapshotTaken, upTo, target.Table, target.InputId, cancellationToken);
+        var between = await EventLogReader.ReadCommittedBetweenAsync(database.DataSource, retry, snapshotTaken, upTo, target.Table.Name, target.InputId, cancellationToken);
         await fanout.SendToConnectionAsync(connectionId, target.Frames(between), cancellationToken);
         return target.Result(gap: false, upTo);
     }

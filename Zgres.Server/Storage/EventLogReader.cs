@@ -51,28 +51,8 @@ public static class EventLogReader
     public static async Task<(LogPosition Next, int Count)> ReadCommittedSinceAsync(NpgsqlConnection connection, LogPosition from,
         Action<ChangeRecord> dispatch, CancellationToken cancellationToken)
     {
-        // The first row carries the snapshot that ends the read (so it comes back when nothing is new); the events
-        // follow in order: their narrow sort keys are sorted, then each event is fetched by id (OFFSET 0 keeps that a
-        // lookup per key, in order, rather than a join that re-sorts whole events).
-        await using var command = new NpgsqlCommand("""
-            WITH upto AS MATERIALIZED (SELECT pg_current_snapshot() AS s)
-            SELECT s::text, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text FROM upto
-            UNION ALL
-            (SELECT NULL, k.id, (x.e).schema_name, (x.e).table_name, (x.e).input_id, zgres.event_json(x.e), (x.e).operation
-             FROM (
-                 SELECT c.id, max(c.id) OVER (PARTITION BY c.xid) AS last_id
-                 FROM (
-                     -- Two index ranges on xid, not one OR, which the planner serves by scanning the whole index.
-                     SELECT e.id, e.xid FROM zgres.events e WHERE e.xid >= pg_snapshot_xmax($1::pg_snapshot)
-                     UNION ALL
-                     SELECT e.id, e.xid FROM zgres.events e WHERE e.xid = ANY (ARRAY(SELECT pg_snapshot_xip($1::pg_snapshot)))
-                 ) c, upto
-                 WHERE pg_visible_in_snapshot(c.xid, upto.s)
-                 ORDER BY 2, 1
-             ) k
-             CROSS JOIN LATERAL (SELECT e FROM zgres.events e WHERE e.id = k.id OFFSET 0) x (e)
-             ORDER BY k.last_id, k.id)
-            """, connection)
+        // The first row carries the snapshot that ends the read (so it comes back when nothing is new); the events follow.
+        await using var command = new NpgsqlCommand(ReadSinceSql, connection)
         {
             CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
             Parameters = { new() { Value = from.Snapshot, NpgsqlDbType = NpgsqlDbType.Text } },
@@ -96,6 +76,62 @@ public static class EventLogReader
         }
         return (new LogPosition(upTo ?? throw new InvalidOperationException("A log read returned no snapshot."), newest), count);
     }
+
+    private static readonly string ReadSinceSql = $"""
+        WITH upto AS MATERIALIZED (SELECT pg_current_snapshot() AS s)
+        SELECT s::text, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text FROM upto
+        UNION ALL
+        ({CommittedAfter(leading: "NULL, ", where: "true")})
+        """;
+
+    private static readonly string ReadBetweenSql = $"""
+        WITH upto AS MATERIALIZED (SELECT $2::pg_snapshot AS s)
+        {CommittedAfter(leading: "", where: "(x.e).schema_name = $3 AND (x.e).table_name = $4 AND ($5::text IS NULL OR (x.e).input_id = $5 OR (x.e).operation = 'TRUNCATE')")}
+        """;
+
+    /// <summary>
+    /// The events of the transactions the snapshot in <c>upto.s</c> sees and the one in <c>$1</c> did not, in commit
+    /// order, as <see cref="ReadRecord"/> reads them: their narrow sort keys are sorted, then each event is fetched by id
+    /// (OFFSET 0 keeps that a lookup per key, in order, rather than a join that re-sorts whole events).
+    /// </summary>
+    private static string CommittedAfter(string leading, string where) => $"""
+        SELECT {leading}k.id, (x.e).schema_name, (x.e).table_name, (x.e).input_id, zgres.event_json(x.e), (x.e).operation
+        FROM (
+            SELECT c.id, max(c.id) OVER (PARTITION BY c.xid) AS last_id
+            FROM (
+                -- Two index ranges on xid, not one OR, which the planner serves by scanning the whole index.
+                SELECT e.id, e.xid FROM zgres.events e WHERE e.xid >= pg_snapshot_xmax($1::pg_snapshot)
+                UNION ALL
+                SELECT e.id, e.xid FROM zgres.events e WHERE e.xid = ANY (ARRAY(SELECT pg_snapshot_xip($1::pg_snapshot)))
+            ) c, upto
+            WHERE pg_visible_in_snapshot(c.xid, upto.s)
+            ORDER BY 2, 1
+        ) k
+        CROSS JOIN LATERAL (SELECT e FROM zgres.events e WHERE e.id = k.id OFFSET 0) x (e)
+        WHERE {where}
+        ORDER BY k.last_id, k.id
+        """;
+
+    /// <summary>
+    /// The table's events (one input's and every TRUNCATE, when <paramref name="inputId"/> is set) of the transactions
+    /// <paramref name="snapshot"/> did not see and <paramref name="upTo"/> does, in commit order: what committed between
+    /// a table snapshot and the stream position its subscriber joined at — the listener's read, between two given points.
+    /// </summary>
+    public static async Task<IReadOnlyList<ChangeRecord>> ReadCommittedBetweenAsync(NpgsqlDataSource dataSource, DatabaseRetry retry,
+        string snapshot, LogPosition upTo, TableName table, string? inputId, CancellationToken cancellationToken) =>
+        await retry.ExecuteAsync(async token =>
+        {
+            await using var command = dataSource.CreateCommand(ReadBetweenSql);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = snapshot, NpgsqlDbType = NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = upTo.Snapshot, NpgsqlDbType = NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = table.Schema });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = table.Name });
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)inputId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            var changes = new List<ChangeRecord>();
+            await using var reader = await command.ExecuteReaderAsync(token);
+            while (await reader.ReadAsync(token)) changes.Add(ReadRecord(reader, 0));
+            return (IReadOnlyList<ChangeRecord>)changes;
+        }, cancellationToken);
 
     /// <summary>How far a reader at <paramref name="position"/> is behind: the age of the oldest event that committed
     /// but is not covered by the position (zero when there is none). Ages count from when the trigger ran, so a long

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
-using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 using Zgres.Server.Filtering;
@@ -74,20 +73,17 @@ public sealed class TableSnapshot : IAsyncDisposable
     private readonly NpgsqlTransaction _transaction;
     private readonly NpgsqlCommand _rows;
 
-    private TableSnapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, NpgsqlCommand rows, string snapshot, string timestamp)
+    private TableSnapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, NpgsqlCommand rows, string snapshot)
     {
         _connection = connection;
         _transaction = transaction;
         _rows = rows;
         Snapshot = snapshot;
-        Timestamp = timestamp;
     }
 
     /// <summary>The <c>pg_snapshot</c> the rows were read in: every transaction it sees is in the rows.</summary>
     public string Snapshot { get; }
 
-    /// <summary>When the snapshot was taken, in the events' timestamp format.</summary>
-    public string Timestamp { get; }
 
     /// <summary>Opens the snapshot; null with the row count when more than <paramref name="maxRows"/> rows match.</summary>
     public static async Task<(TableSnapshot? Snapshot, long Count)> OpenAsync(NpgsqlDataSource dataSource, WatchedTable table, string? inputId,
@@ -103,11 +99,10 @@ public sealed class TableSnapshot : IAsyncDisposable
                 await setup.ExecuteNonQueryAsync(cancellationToken);
             }
             var (where, parameters) = Where(table, inputId, filter);
-            string snapshot, timestamp;
+            string snapshot;
             long count;
             await using (var head = new NpgsqlCommand($"""
                 SELECT pg_current_snapshot()::text,
-                       to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                        (SELECT count(*) FROM (SELECT 1 FROM {table.Name} t WHERE {where} LIMIT {maxRows + 1L}) n)
                 """, connection, transaction))
             {
@@ -116,7 +111,7 @@ public sealed class TableSnapshot : IAsyncDisposable
                 foreach (var parameter in parameters()) head.Parameters.Add(parameter);
                 await using var reader = await head.ExecuteReaderAsync(cancellationToken);
                 await reader.ReadAsync(cancellationToken);
-                (snapshot, timestamp, count) = (reader.GetString(0), reader.GetString(1), reader.GetInt64(2));
+                (snapshot, count) = (reader.GetString(0), reader.GetInt64(1));
             }
             if (count > maxRows)
             {
@@ -125,12 +120,15 @@ public sealed class TableSnapshot : IAsyncDisposable
                 return (null, count);
             }
             var rows = new NpgsqlCommand($"""
-                SELECT t.{Quote(table.InputColumn)}::text, zgres.published(to_json(t), $1::text[])::text
+                SELECT zgres.event_json(json_populate_record(NULL::zgres.events, json_build_object(
+                           'id', 0, 'created_at', now(), 'operation', 'SNAPSHOT',
+                           'schema_name', {Literal(table.Name.Schema)}, 'table_name', {Literal(table.Name.Name)},
+                           'input_id', t.{Quote(table.InputColumn)}::text, 'data', zgres.published(to_json(t), $1::text[]))))
                 FROM {table.Name} t WHERE {where}
                 """, connection, transaction);
             rows.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. table.PublishedColumns] });
             foreach (var parameter in parameters()) rows.Parameters.Add(parameter);
-            return (new TableSnapshot(connection, transaction, rows, snapshot, timestamp), count);
+            return (new TableSnapshot(connection, transaction, rows, snapshot), count);
         }
         catch
         {
@@ -139,60 +137,21 @@ public sealed class TableSnapshot : IAsyncDisposable
         }
     }
 
-    /// <summary>The rows as (input id, published columns' JSON), in pages.</summary>
-    public async IAsyncEnumerable<IReadOnlyList<(string? InputId, string Data)>> ReadPagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>The rows as events (<c>SNAPSHOT</c>, id 0, the published columns in <c>data</c>), framed by
+    /// <c>zgres.event_json()</c> like every other event, in pages.</summary>
+    public async IAsyncEnumerable<IReadOnlyList<string>> ReadPagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var reader = await _rows.ExecuteReaderAsync(cancellationToken);
-        var page = new List<(string?, string)>(PageSize);
+        var page = new List<string>(PageSize);
         while (await reader.ReadAsync(cancellationToken))
         {
-            page.Add((reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetString(1)));
+            page.Add(reader.GetString(0));
             if (page.Count < PageSize) continue;
             yield return page;
-            page = new List<(string?, string)>(PageSize);
+            page = new List<string>(PageSize);
         }
         if (page.Count > 0) yield return page;
     }
-
-    /// <summary>
-    /// The table's events (one input's and every TRUNCATE, when <paramref name="inputId"/> is set) of the transactions
-    /// a snapshot did not see and <paramref name="upTo"/> does, in commit order: what happened between a snapshot and
-    /// the stream position its subscriber joined at (as the listener's read, between two given snapshots).
-    /// </summary>
-    public static async Task<IReadOnlyList<ChangeRecord>> ChangesBetweenAsync(NpgsqlDataSource dataSource, DatabaseRetry retry,
-        string snapshot, LogPosition upTo, WatchedTable table, string? inputId, CancellationToken cancellationToken) =>
-        await retry.ExecuteAsync(async token =>
-        {
-            await using var command = dataSource.CreateCommand("""
-                SELECT k.id, (x.e).schema_name, (x.e).table_name, (x.e).input_id, zgres.event_json(x.e)
-                FROM (
-                    SELECT c.id, max(c.id) OVER (PARTITION BY c.xid) AS last_id
-                    FROM (
-                        SELECT e.id, e.xid FROM zgres.events e WHERE e.xid >= pg_snapshot_xmax($1::pg_snapshot)
-                        UNION ALL
-                        SELECT e.id, e.xid FROM zgres.events e WHERE e.xid = ANY (ARRAY(SELECT pg_snapshot_xip($1::pg_snapshot)))
-                    ) c
-                    WHERE pg_visible_in_snapshot(c.xid, $2::pg_snapshot)
-                ) k
-                CROSS JOIN LATERAL (SELECT e FROM zgres.events e WHERE e.id = k.id OFFSET 0) x (e)
-                WHERE (x.e).schema_name = $3 AND (x.e).table_name = $4
-                  AND ($5::text IS NULL OR (x.e).input_id = $5 OR (x.e).operation = 'TRUNCATE')
-                ORDER BY k.last_id, k.id
-                """);
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = snapshot, NpgsqlDbType = NpgsqlDbType.Text });
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = upTo.Snapshot, NpgsqlDbType = NpgsqlDbType.Text });
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = table.Name.Schema });
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = table.Name.Name });
-            command.Parameters.Add(new NpgsqlParameter { Value = (object?)inputId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-            var changes = new List<ChangeRecord>();
-            await using var reader = await command.ExecuteReaderAsync(token);
-            while (await reader.ReadAsync(token))
-            {
-                changes.Add(new ChangeRecord(reader.GetInt64(0), new TableName(reader.GetString(1), reader.GetString(2)),
-                    reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4)));
-            }
-            return (IReadOnlyList<ChangeRecord>)changes;
-        }, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
@@ -258,24 +217,5 @@ public sealed class TableSnapshot : IAsyncDisposable
 
     private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
-    /// <summary>A snapshot row as an event: id 0, operation <c>SNAPSHOT</c>, the published columns in <c>data</c>.</summary>
-    public string EventJson(WatchedTable table, string? inputId, string data)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteNumber("id", 0);
-            writer.WriteString("timestamp", Timestamp);
-            writer.WriteString("operation", "SNAPSHOT");
-            writer.WriteString("schema", table.Name.Schema);
-            writer.WriteString("table", table.Name.Name);
-            if (inputId is null) writer.WriteNull("inputId"); else writer.WriteString("inputId", inputId);
-            writer.WritePropertyName("data");
-            writer.WriteRawValue(data, skipInputValidation: true);
-            writer.WriteNull("old");
-            writer.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+    private static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
 }
