@@ -251,6 +251,11 @@ public sealed partial class ZgresClient : IAsyncDisposable
     {
         var remaining = _groups.GetValueOrDefault(subscription.Key, []).Remove(subscription);
         _groups = remaining.IsEmpty ? _groups.Remove(subscription.Key) : _groups.SetItem(subscription.Key, remaining);
+        if (remaining.IsEmpty)
+        {
+            // The hub's name for the group goes with it: a client that subscribes and unsubscribes all day keeps no trail.
+            _keysByGroup = _keysByGroup.RemoveRange(_keysByGroup.Where(named => named.Value == subscription.Key).Select(named => named.Key));
+        }
         return remaining.IsEmpty;
     }
 

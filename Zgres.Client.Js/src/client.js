@@ -330,8 +330,13 @@ export class ZgresClient {
   }
 
   #setGroup(key, subscriptions) {
-    if (subscriptions.length === 0) this.#groups.delete(key);
-    else this.#groups.set(key, subscriptions);
+    if (subscriptions.length > 0) {
+      this.#groups.set(key, subscriptions);
+      return;
+    }
+    this.#groups.delete(key);
+    // The hub's name for the group goes with it: a client that subscribes and unsubscribes all day keeps no trail.
+    for (const [group, owner] of this.#keysByGroup) if (owner === key) this.#keysByGroup.delete(group);
   }
 
   #route(event) {

@@ -43,10 +43,8 @@ public sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeFanout 
     private void SendFiltered(WatchedTable table, ChangeRecord change)
     {
         using var json = JsonDocument.Parse(change.Json);
-        var root = json.RootElement;
         _matched.Clear();
-        filters.Match(table.Name, root.GetProperty("operation").GetString()!, change.InputId,
-            root.GetProperty("data"), root.TryGetProperty("old", out var old) ? old : default, _matched);
+        filters.Match(table.Name, EventRow.Of(json), change.InputId, _matched);
         foreach (var (group, inFilter) in _matched)
         {
             if (fanout.HasMembers(group.Name)) fanout.SendToGroup(group.Name, ChangeMessages.Create(change.Json, group.Name, inFilter));

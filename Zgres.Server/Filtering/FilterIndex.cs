@@ -40,10 +40,10 @@ public sealed class FilterIndex
     }
 
     /// <summary>Adds to <paramref name="into"/> each group of the table the event goes to, with whether its row is in.</summary>
-    public void Match(TableName table, string operation, string? inputId, JsonElement data, JsonElement old, List<(FilteredGroup Group, bool InFilter)> into)
+    public void Match(TableName table, EventRow row, string? inputId, List<(FilteredGroup Group, bool InFilter)> into)
     {
         if (!_tables.TryGetValue(table, out var filters)) return;
-        if (operation == "TRUNCATE")
+        if (row.Operation == "TRUNCATE")
         {
             foreach (var group in filters.Groups.Values) into.Add((group, false));
             return;
@@ -51,14 +51,14 @@ public sealed class FilterIndex
         var seen = into.Count;
         foreach (var (column, index) in filters.Indexed)
         {
-            Candidates(index, column, data);
-            if (old.ValueKind == JsonValueKind.Object) Candidates(index, column, old);
+            Candidates(index, column, row.Data);
+            if (row.Old.ValueKind == JsonValueKind.Object) Candidates(index, column, row.Old);
         }
         foreach (var group in filters.Scanned) Decide(group);
 
-        void Candidates(ColumnIndex index, string column, JsonElement row)
+        void Candidates(ColumnIndex index, string column, JsonElement values)
         {
-            if (row.ValueKind != JsonValueKind.Object || !row.TryGetProperty(column, out var json) || !FilterValue.TryRead(json, index.Kind, out var value)) return;
+            if (values.ValueKind != JsonValueKind.Object || !values.TryGetProperty(column, out var json) || !FilterValue.TryRead(json, index.Kind, out var value)) return;
             if (!index.ByValue.TryGetValue(value.Key, out var groups)) return;
             foreach (var group in groups) Decide(group);
         }
@@ -70,7 +70,7 @@ public sealed class FilterIndex
             {
                 if (ReferenceEquals(into[i].Group, group)) return;
             }
-            var decision = group.Decide(operation, inputId, data, old);
+            var decision = group.Decide(row, inputId);
             if (decision.Send) into.Add((group, decision.InFilter));
         }
     }

@@ -23,16 +23,16 @@ public sealed record FilteredGroup(string Name, TableName Table, string? InputId
 
     /// <summary>An INSERT whose row matches; a DELETE whose old row matched; an UPDATE whose new or old row matches
     /// (in the filter when the new one does); every TRUNCATE; a SNAPSHOT row (already filtered by its query).</summary>
-    public FilterDecision Decide(string operation, string? inputId, JsonElement data, JsonElement old)
+    public FilterDecision Decide(EventRow row, string? inputId)
     {
-        if (operation == "TRUNCATE") return new(true, false);
+        if (row.Operation == "TRUNCATE") return new(true, false);
         if (InputId is not null && !string.Equals(InputId, inputId, StringComparison.Ordinal)) return FilterDecision.Skip;
-        return operation switch
+        return row.Operation switch
         {
-            "INSERT" or "SNAPSHOT" => Filter.Matches(data) ? new(true, true) : FilterDecision.Skip,
-            "DELETE" => Filter.Matches(data) ? new(true, false) : FilterDecision.Skip,
-            "UPDATE" when Filter.Matches(data) => new(true, true),
-            "UPDATE" => old.ValueKind == JsonValueKind.Object && Filter.Matches(old) ? new(true, false) : FilterDecision.Skip,
+            "INSERT" or "SNAPSHOT" => Filter.Matches(row.Data) ? new(true, true) : FilterDecision.Skip,
+            "DELETE" => Filter.Matches(row.Data) ? new(true, false) : FilterDecision.Skip,
+            "UPDATE" when Filter.Matches(row.Data) => new(true, true),
+            "UPDATE" => row.Old.ValueKind == JsonValueKind.Object && Filter.Matches(row.Old) ? new(true, false) : FilterDecision.Skip,
             _ => FilterDecision.Skip,
         };
     }

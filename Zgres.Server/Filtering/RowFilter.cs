@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using static Zgres.Server.Hubs.RequestJson;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Zgres.Server.Filtering;
@@ -177,7 +178,5 @@ public sealed class RowFilter
         _ => "a comparable value",
     };
 
-    private static bool Is(JsonProperty property, string name) => string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase);
 
-    private static string Cut(string text) => text.Length <= 64 ? text : text[..64] + "…";
 }

@@ -131,9 +131,23 @@ public sealed partial class ChangeFanout(
     public async Task CloseAsync(string connectionId, string reason, TimeSpan grace, CancellationToken connectionAborted)
     {
         if (!_members.TryGetValue(connectionId, out var member)) return;
-        await member.Connection.WriteAsync(new CloseMessage(reason, allowReconnect: true), connectionAborted);
+        await TellToReconnectAsync(member.Connection, reason, connectionAborted);
         await Task.Delay(grace, connectionAborted);
         member.Connection.Abort();
+    }
+
+    /// <summary>Writes SignalR's close message with <paramref name="reason"/> and reconnection allowed: the client closes
+    /// its side and comes back (to this server or another). A connection already going is left to go.</summary>
+    public static async Task TellToReconnectAsync(HubConnectionContext connection, string reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await connection.WriteAsync(new CloseMessage(reason, allowReconnect: true), cancellationToken);
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Already going.
+        }
     }
 
     /// <summary>Writes a serialized message to every member of the group, waiting for none of them.</summary>

@@ -197,9 +197,7 @@ public sealed class ChangeHub(
                     continue;
                 }
                 using var json = JsonDocument.Parse(change.Json);
-                var root = json.RootElement;
-                var decision = Filtered.Decide(root.GetProperty("operation").GetString()!, change.InputId, root.GetProperty("data"),
-                    root.TryGetProperty("old", out var old) ? old : default);
+                var decision = Filtered.Decide(EventRow.Of(json), change.InputId);
                 if (decision.Send) yield return ChangeMessages.Create(change.Json, Filtered.Name, decision.InFilter);
             }
         }

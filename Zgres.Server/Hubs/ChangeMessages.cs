@@ -21,28 +21,23 @@ public static class ChangeMessages
     // "]}" closes the arguments and the message; 0x1E ends a message in the JSON protocol.
     private static ReadOnlySpan<byte> Suffix => "]}\u001e"u8;
 
+    public static SerializedHubMessage Create(string eventJson) => Frame(eventJson, "");
+
     /// <summary>The frame of an event for a filtered subscription (or a snapshot row): the event with <c>group</c> and
     /// <c>inFilter</c> added, so the client knows whose it is and whether its row is in the filter now.</summary>
-    public static SerializedHubMessage Create(string eventJson, string group, bool inFilter)
+    public static SerializedHubMessage Create(string eventJson, string group, bool inFilter) =>
+        // The event object's closing brace is its last character; the two fields go in front of it.
+        Frame(eventJson.AsSpan(0, eventJson.LastIndexOf('}')),
+            $",\"group\":{JsonSerializer.Serialize(group, ZgresJsonContext.Default.String)},\"inFilter\":{(inFilter ? "true" : "false")}}}");
+
+    /// <summary>The invocation around <paramref name="body"/> and <paramref name="tail"/>, encoded once into one array.</summary>
+    private static SerializedHubMessage Frame(ReadOnlySpan<char> body, ReadOnlySpan<char> tail)
     {
-        // The event object's closing brace is its last character; the two fields go in front of it. Group names are
-        // built by the server from a table name, a hash and an input id, so they are JSON-escaped once here.
-        var fields = $",\"group\":{JsonSerializer.Serialize(group, ZgresJsonContext.Default.String)},\"inFilter\":{(inFilter ? "true" : "false")}}}";
-        var body = eventJson.AsSpan(0, eventJson.LastIndexOf('}'));
-        var frame = new byte[Prefix.Length + Encoding.UTF8.GetByteCount(body) + Encoding.UTF8.GetByteCount(fields) + Suffix.Length];
+        var frame = new byte[Prefix.Length + Encoding.UTF8.GetByteCount(body) + Encoding.UTF8.GetByteCount(tail) + Suffix.Length];
         Prefix.CopyTo(frame, 0);
         var written = Prefix.Length + Encoding.UTF8.GetBytes(body, frame.AsSpan(Prefix.Length));
-        written += Encoding.UTF8.GetBytes(fields, frame.AsSpan(written));
+        written += Encoding.UTF8.GetBytes(tail, frame.AsSpan(written));
         Suffix.CopyTo(frame.AsSpan(written));
-        return new SerializedHubMessage([new SerializedMessage(Protocol, frame)]);
-    }
-
-    public static SerializedHubMessage Create(string eventJson)
-    {
-        var frame = new byte[Prefix.Length + Encoding.UTF8.GetByteCount(eventJson) + Suffix.Length];
-        Prefix.CopyTo(frame, 0);
-        var written = Encoding.UTF8.GetBytes(eventJson, frame.AsSpan(Prefix.Length));
-        Suffix.CopyTo(frame.AsSpan(Prefix.Length + written));
         return new SerializedHubMessage([new SerializedMessage(Protocol, frame)]);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using static Zgres.Server.Hubs.RequestJson;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Zgres.Server.Hubs;
@@ -83,8 +84,6 @@ public sealed record SubscriptionRequest(string Table, string? InputId, long? Af
         return new SubscriptionRequest(table ?? "", inputId, after, filter, snapshot);
     }
 
-    // The JSON protocol matches property names case-insensitively; so does this.
-    private static bool Is(JsonProperty property, string name) => string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase);
 
     private static string Describe(JsonElement value) => value.ValueKind switch
     {
@@ -96,5 +95,4 @@ public sealed record SubscriptionRequest(string Table, string? InputId, long? Af
         _ => "null",
     };
 
-    private static string Cut(string text) => text.Length <= 64 ? text : text[..64] + "…";
 }

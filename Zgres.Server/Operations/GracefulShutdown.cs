@@ -57,19 +57,11 @@ public sealed partial class GracefulShutdown(
         LogStopping(connections.Count);
         // A client closes its side when it reads the message; one that does not is cut off by the host after this.
         using var drain = new CancellationTokenSource(options.Value.ShutdownTimeout / 3);
-        var close = new CloseMessage(Reason, allowReconnect: true);
         var gone = new List<Task>(connections.Count);
         foreach (var connection in connections)
         {
             gone.Add(Closed(connection.ConnectionAborted));
-            try
-            {
-                await connection.WriteAsync(close, drain.Token);
-            }
-            catch (Exception exception) when (exception is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
-            {
-                // Already going.
-            }
+            await ChangeFanout.TellToReconnectAsync(connection, Reason, drain.Token);
         }
         try
         {

@@ -29,14 +29,20 @@ public sealed partial class AnonymousAccessGuard(ClientAccess access, IServer se
     /// <c>*</c>, <c>+</c>) and every other name.</summary>
     public static bool IsLoopback(string address)
     {
+        var host = HostOf(address);
+        return string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
+            || (IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+    }
+
+    /// <summary>The host of a listen address (<c>http://host:port/…</c>, or without scheme), an IPv6 one with its brackets:
+    /// Kestrel's address syntax, which takes <c>*</c> and <c>+</c> that <see cref="Uri"/> refuses.</summary>
+    public static string HostOf(string address)
+    {
         var start = address.IndexOf("://", StringComparison.Ordinal);
         var authority = start < 0 ? address : address[(start + 3)..];
-        var end = authority.IndexOf('/', StringComparison.Ordinal);
-        if (end >= 0) authority = authority[..end];
-        var host = authority.StartsWith('[') ? authority[1..Math.Max(1, authority.IndexOf(']', StringComparison.Ordinal))]
-            : authority.Split(':')[0];
-        return string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
-            || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
+        return authority.StartsWith('[')
+            ? authority[..(authority.IndexOf(']', StringComparison.Ordinal) + 1)]
+            : authority.Split(':', '/')[0];
     }
 
     /// <summary>Whether a request reached the server on a loopback address (for anonymous clients).</summary>

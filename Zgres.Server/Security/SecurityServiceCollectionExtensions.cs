@@ -65,8 +65,7 @@ public static class SecurityServiceCollectionExtensions
         var hosts = new List<string> { "localhost", "127.0.0.1", "[::1]" };
         foreach (var url in urls)
         {
-            var authority = url.Contains("://", StringComparison.Ordinal) ? url[(url.IndexOf("://", StringComparison.Ordinal) + 3)..] : url;
-            var host = authority.StartsWith('[') ? authority[..(authority.IndexOf(']', StringComparison.Ordinal) + 1)] : authority.Split(':', '/')[0];
+            var host = AnonymousAccessGuard.HostOf(url);
             if (host is "*" or "+" or "0.0.0.0" or "[::]" or "") return ["*"];
             if (!hosts.Contains(host, StringComparer.OrdinalIgnoreCase)) hosts.Add(host);
         }

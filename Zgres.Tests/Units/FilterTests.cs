@@ -99,7 +99,7 @@ public sealed class FilterTests
         index.Add(big);
         var matched = new List<(FilteredGroup Group, bool InFilter)>();
 
-        index.Match(Orders, operation, null, JsonDocument.Parse(data).RootElement, old is null ? default : JsonDocument.Parse(old).RootElement, matched);
+        index.Match(Orders, new EventRow(operation, JsonDocument.Parse(data).RootElement, old is null ? default : JsonDocument.Parse(old).RootElement), null, matched);
 
         var forOpen = matched.Where(m => m.Group == open).ToList();
         Assert.Equal(sent ? 1 : 0, forOpen.Count);
@@ -116,9 +116,9 @@ public sealed class FilterTests
         var row = JsonDocument.Parse("""{"status":"held"}""").RootElement;
         var matched = new List<(FilteredGroup Group, bool InFilter)>();
 
-        index.Match(Orders, "INSERT", "43", row, default, matched);
+        index.Match(Orders, new EventRow("INSERT", row, default), "43", matched);
         Assert.Empty(matched);
-        index.Match(Orders, "INSERT", "42", row, default, matched);
+        index.Match(Orders, new EventRow("INSERT", row, default), "42", matched);
         Assert.Single(matched);
 
         index.Remove(group.Name);
