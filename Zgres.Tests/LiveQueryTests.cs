@@ -132,6 +132,11 @@ public sealed class LiveQueryTests(PostgresFixture database)
             var marker = await database.ScalarAsync<long>($"INSERT INTO {table} (status, total) VALUES ('open', -1) RETURNING id");
             await view.WaitForRowAsync(marker);
             var expected = await ReadAsync(table);
+            // On a difference, say which rows and what the client received for them.
+            var held = view.Rows;
+            var differing = expected.Keys.Where(id => !held.TryGetValue(id, out var row) || row != expected[id]).Concat(held.Keys.Where(id => !expected.ContainsKey(id))).ToList();
+            Assert.True(differing.Count == 0, string.Join(Environment.NewLine, differing.Take(5).Select(id =>
+                $"row {id}: database {expected.GetValueOrDefault(id, "none")}, client {held.GetValueOrDefault(id, "none")}; received: {string.Join(" | ", view.Received(id))}")));
             Assert.Equal(expected.Count, view.Rows.Count);
             Assert.Equal(expected, view.Rows);
         }
@@ -184,10 +189,22 @@ public sealed class LiveQueryTests(PostgresFixture database)
             get { lock (_gate) return new Dictionary<long, string>(_rows); }
         }
 
+        private readonly List<ChangeEvent> _received = [];
+
+        public List<string> Received(long id)
+        {
+            lock (_gate)
+            {
+                return _received.Where(e => e.Data.TryGetProperty("id", out var row) && row.GetInt64() == id)
+                    .Select(e => $"{e.Id} {e.Operation} in={e.InFilter} {e.Data.GetRawText()}").ToList();
+            }
+        }
+
         public Task ApplyAsync(ChangeEvent change)
         {
             lock (_gate)
             {
+                _received.Add(change);
                 if (change.Operation == ChangeOperation.Truncate)
                 {
                     _rows.Clear();
