@@ -74,8 +74,12 @@ public sealed class EmbeddedDefaultTests
         var credentials = url.UserInfo.Split(':');
         return new NpgsqlConnectionStringBuilder
         {
-            Host = url.Host, Port = url.Port, Username = credentials[0], Password = Uri.UnescapeDataString(credentials[1]),
-            Database = url.AbsolutePath.TrimStart('/'), Pooling = false,
+            Host = url.Host,
+            Port = url.Port,
+            Username = credentials[0],
+            Password = Uri.UnescapeDataString(credentials[1]),
+            Database = url.AbsolutePath.TrimStart('/'),
+            Pooling = false,
         }.ConnectionString;
     }
 }

@@ -77,8 +77,8 @@ public sealed class SchemaChangeTests(PostgresFixture database)
         Assert.StartsWith("the table was dropped", await ProblemAsync(live.Server, live.Name), StringComparison.Ordinal);
         await database.ExecuteAsync($"CREATE TABLE public.{live.Name} (id bigserial PRIMARY KEY, input_id int, value text)");
 
-        Assert.True(await live.Server.Log.WaitForAsync("TriggersReattached"));
-        Assert.Contains(live.Server.Log.Entries, e => e.EventId.Name == "TriggersReattached" && e.Message.Contains("dropped and created again", StringComparison.Ordinal));
+        Assert.True(await live.Server.Log.WaitForAsync("CaptureReattached"));
+        Assert.Contains(live.Server.Log.Entries, e => e.EventId.Name == "CaptureReattached" && e.Message.Contains("dropped and created again", StringComparison.Ordinal));
         Assert.Null(await ProblemAsync(live.Server, live.Name));
         await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'in the new table')");
         Assert.Equal("in the new table", (await whole.WaitForAsync(1))[0].Data.GetProperty("value").GetString());
@@ -97,8 +97,8 @@ public sealed class SchemaChangeTests(PostgresFixture database)
 
         await database.ExecuteAsync($"CREATE TABLE public.{later} (id bigserial PRIMARY KEY, input_id int, value text)");
 
-        Assert.True(await server.Log.WaitForAsync("TriggersReattached"));
-        Assert.Contains(server.Log.Entries, e => e.EventId.Name == "TriggersReattached" && e.Message.Contains("the table appeared", StringComparison.Ordinal));
+        Assert.True(await server.Log.WaitForAsync("CaptureReattached"));
+        Assert.Contains(server.Log.Entries, e => e.EventId.Name == "CaptureReattached" && e.Message.Contains("the table appeared", StringComparison.Ordinal));
         await database.ExecuteAsync($"INSERT INTO {later} (input_id, value) VALUES (7, 'first row')");
         Assert.Equal("first row", (await received.WaitForAsync(1))[0].Data.GetProperty("value").GetString());
     }

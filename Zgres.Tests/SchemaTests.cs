@@ -46,14 +46,14 @@ public sealed class SchemaTests(PostgresFixture database)
         var table = await database.CreateTableAsync();
         await using (var first = await ZgresTestServer.StartAsync(database.ConnectionString, [table]))
         {
-            Assert.Equal(1, first.Log.Count("TriggerAttached"));
+            Assert.Equal(1, first.Log.Count("CaptureAttached"));
         }
         var triggersBefore = await TriggerOidsAsync(table);
 
         await using var second = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
 
-        Assert.Equal(0, second.Log.Count("TriggerAttached"));
-        Assert.Equal(1, second.Log.Count("TriggerAlreadyAttached"));
+        Assert.Equal(0, second.Log.Count("CaptureAttached"));
+        Assert.Equal(1, second.Log.Count("CaptureAlreadyAttached"));
         Assert.Equal(1, second.Log.Count("SchemaUpToDate"));
         Assert.Equal(triggersBefore, await TriggerOidsAsync(table));
     }
@@ -67,7 +67,7 @@ public sealed class SchemaTests(PostgresFixture database)
         await using var narrowed = await ZgresTestServer.StartAsync(database.ConnectionString, [table],
             settings: new Dictionary<string, string?> { ["Zgres:Tables:0:Columns:0"] = "value" });
 
-        Assert.Equal(1, narrowed.Log.Count("TriggerAttached"));
+        Assert.Equal(1, narrowed.Log.Count("CaptureAttached"));
     }
 
     [Fact]
@@ -79,16 +79,16 @@ public sealed class SchemaTests(PostgresFixture database)
 
         await using (var switched = await ZgresTestServer.StartAsync(database.ConnectionString, [table], settings: statementMode))
         {
-            Assert.Equal(1, switched.Log.Count("TriggerAttached"));
+            Assert.Equal(1, switched.Log.Count("CaptureAttached"));
         }
         Assert.Equal(["zgres_notify", "zgres_notify_delete", "zgres_notify_insert", "zgres_notify_truncate"], await TriggerNamesAsync(table));
         await using (var again = await ZgresTestServer.StartAsync(database.ConnectionString, [table], settings: statementMode))
         {
-            Assert.Equal(1, again.Log.Count("TriggerAlreadyAttached"));
+            Assert.Equal(1, again.Log.Count("CaptureAlreadyAttached"));
         }
         await using var back = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
 
-        Assert.Equal(1, back.Log.Count("TriggerAttached"));
+        Assert.Equal(1, back.Log.Count("CaptureAttached"));
         Assert.Equal(["zgres_notify", "zgres_notify_truncate"], await TriggerNamesAsync(table));
     }
 

@@ -23,7 +23,7 @@ public sealed class SeveralInstancesTests(PostgresFixture database)
         // One of them migrated and attached; the other found it done (the advisory lock made them take turns).
         Assert.Equal(1, first.Log.Count("SchemaMigrated") + second.Log.Count("SchemaMigrated"));
         Assert.Equal(1, first.Log.Count("SchemaUpToDate") + second.Log.Count("SchemaUpToDate"));
-        Assert.Equal(1, first.Log.Count("TriggerAttached") + second.Log.Count("TriggerAttached"));
+        Assert.Equal(1, first.Log.Count("CaptureAttached") + second.Log.Count("CaptureAttached"));
         await using var onFirst = await first.ConnectClientAsync();
         await using var onSecond = await second.ConnectClientAsync();
         var firstEvents = new EventCollector();

@@ -1,7 +1,12 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Zgres.Server.Hosting;
-using Zgres.Server.Storage;
+using Microsoft.Extensions.Options;
+using Zgres.Server.Capture.Trigger;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Snapshots;
+using Zgres.Server.Tables;
 using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;
@@ -58,7 +63,10 @@ public sealed class UpgradeTests(PostgresFixture database)
         // As the v1 server left it: its trigger attached with the same arguments v2 uses.
         await using (var connection = await scratch.OpenAsync())
         {
-            await TriggerAttacher.CheckAsync(connection, "db_notifications", new WatchedTableOptions { Name = table }, before: null, CancellationToken.None);
+            var options = new WatchedTableOptions { Name = table };
+            var triggers = new TriggerCapture(Options.Create(new ZgresOptions()));
+            var shape = await TableShape.ReadAsync(connection, new TableName("public", table), CancellationToken.None);
+            await triggers.AttachAsync(connection, options, new WatchedTable(new TableName("public", table), [.. shape!.Columns.Select(c => c.Name)], options.InputColumn), CancellationToken.None);
         }
 
         using var stop = new CancellationTokenSource();
@@ -104,7 +112,7 @@ public sealed class UpgradeTests(PostgresFixture database)
         // Doing what it says lets the same server start.
         await MigrateAsync(scratch.ConnectionString, version: null);
         await using var server = await ZgresTestServer.StartAsync(scratch.ConnectionString, [table], settings: new Dictionary<string, string?> { ["Zgres:Migrate"] = "false" });
-        Assert.Equal(1, server.Log.Count("TriggerAttached"));
+        Assert.Equal(1, server.Log.Count("CaptureAttached"));
     }
 
     private static async Task MigrateAsync(string connectionString, long? version)

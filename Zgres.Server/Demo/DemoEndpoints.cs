@@ -3,7 +3,10 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
 using Zgres.Server.Security;
-using Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Snapshots;
+using Zgres.Server.Tables;
 
 namespace Zgres.Server.Demo;
 
@@ -19,9 +22,6 @@ public static class DemoEndpoints
     public const int MaxValueLength = 1_000;
 
     private const string Columns = "id, input_id, value, created_at";
-    private static readonly TableName DemoTable = TableName.TryParse(SchemaSetup.DemoTable.Name, out var name, out _)
-        ? name
-        : throw new InvalidOperationException($"The demo table's name '{SchemaSetup.DemoTable.Name}' does not parse.");
 
     /// <summary>Maps <c>GET /api/demo</c> (is the writer on, and how to reach the embedded database with psql) and,
     /// behind it, <c>POST /api/demo/inputs</c>, <c>PUT /api/demo/inputs/{id}</c> and <c>DELETE /api/demo/inputs/{id}</c>.</summary>
@@ -51,12 +51,12 @@ public static class DemoEndpoints
     // Only loopback callers get the writer and the psql line (which holds the password): with Urls opened to a
     // network, the page still works read-only for everyone else.
     private static bool IsEnabled(HttpContext http, ZgresDatabase database, TableCatalog catalog) =>
-        database.Embedded is not null && catalog.TryGet(DemoTable, out _)
+        database.Embedded is not null && catalog.TryGet(DemoTable.Name, out _)
         && http.Connection.RemoteIpAddress is { } caller && System.Net.IPAddress.IsLoopback(caller);
 
     private static Ok<DemoStatus> GetStatus(HttpContext http, ZgresDatabase database, TableCatalog catalog) =>
         TypedResults.Ok(IsEnabled(http, database, catalog)
-            ? new DemoStatus(true, DemoTable.ToString(), $"psql \"{database.Embedded!.Url}\"")
+            ? new DemoStatus(true, DemoTable.Name.ToString(), $"psql \"{database.Embedded!.Url}\"")
             : new DemoStatus(false, null, null));
 
     private static async Task<Results<Created<DemoRow>, BadRequest<ProblemDetails>>> InsertAsync(
@@ -67,7 +67,7 @@ public static class DemoEndpoints
         if (error is not null) return TypedResults.BadRequest(Problem(StatusCodes.Status400BadRequest, error));
 
         await using var command = database.DataSource.CreateCommand(
-            $"INSERT INTO {DemoTable} (input_id, value) VALUES ($1, $2) RETURNING {Columns}");
+            $"INSERT INTO {DemoTable.Name.Quoted} (input_id, value) VALUES ($1, $2) RETURNING {Columns}");
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = body!.InputId!.Value });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = body.Value });
         var row = await ReadRowAsync(command, cancellationToken);
@@ -81,7 +81,7 @@ public static class DemoEndpoints
         error ??= CheckId(id) ?? CheckValue(body!.Value);
         if (error is not null) return TypedResults.BadRequest(Problem(StatusCodes.Status400BadRequest, error));
 
-        await using var command = database.DataSource.CreateCommand($"UPDATE {DemoTable} SET value = $2 WHERE id = $1 RETURNING {Columns}");
+        await using var command = database.DataSource.CreateCommand($"UPDATE {DemoTable.Name.Quoted} SET value = $2 WHERE id = $1 RETURNING {Columns}");
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = body!.Value });
         return await ReadRowAsync(command, cancellationToken) is { } row
@@ -94,7 +94,7 @@ public static class DemoEndpoints
     {
         if (CheckId(id) is { } error) return TypedResults.BadRequest(Problem(StatusCodes.Status400BadRequest, error));
 
-        await using var command = database.DataSource.CreateCommand($"DELETE FROM {DemoTable} WHERE id = $1");
+        await using var command = database.DataSource.CreateCommand($"DELETE FROM {DemoTable.Name.Quoted} WHERE id = $1");
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0
             ? TypedResults.NoContent()
@@ -144,7 +144,7 @@ public static class DemoEndpoints
             reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3));
     }
 
-    private static ProblemDetails NoSuchRow(long id) => Problem(StatusCodes.Status404NotFound, $"There is no row with id {id} in {DemoTable}.");
+    private static ProblemDetails NoSuchRow(long id) => Problem(StatusCodes.Status404NotFound, $"There is no row with id {id} in {DemoTable.Name}.");
 
     private static ProblemDetails Problem(int status, string detail) => new()
     {

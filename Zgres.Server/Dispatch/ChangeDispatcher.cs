@@ -3,7 +3,10 @@ using Microsoft.AspNetCore.SignalR;
 using Zgres.Server.Filtering;
 using Zgres.Server.Hosting;
 using Zgres.Server.Hubs;
-using Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Snapshots;
+using Zgres.Server.Tables;
 
 namespace Zgres.Server.Dispatch;
 

@@ -38,7 +38,11 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     /// <summary>An Npgsql connection string for the <c>postgres</c> superuser.</summary>
     public string ConnectionString => new NpgsqlConnectionStringBuilder
     {
-        Host = "127.0.0.1", Port = Port, Username = "postgres", Password = Password, Database = "postgres",
+        Host = "127.0.0.1",
+        Port = Port,
+        Username = "postgres",
+        Password = Password,
+        Database = "postgres",
     }.ConnectionString;
 
     /// <summary>The same database as a URL, for <c>psql "…"</c>.</summary>

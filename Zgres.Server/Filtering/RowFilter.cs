@@ -111,8 +111,14 @@ public sealed class RowFilter
         }
         var @operator = op switch
         {
-            "eq" => FilterOperator.Eq, "neq" => FilterOperator.Neq, "lt" => FilterOperator.Lt, "lte" => FilterOperator.Lte,
-            "gt" => FilterOperator.Gt, "gte" => FilterOperator.Gte, "in" => FilterOperator.In, "is" => FilterOperator.Is,
+            "eq" => FilterOperator.Eq,
+            "neq" => FilterOperator.Neq,
+            "lt" => FilterOperator.Lt,
+            "lte" => FilterOperator.Lte,
+            "gt" => FilterOperator.Gt,
+            "gte" => FilterOperator.Gte,
+            "in" => FilterOperator.In,
+            "is" => FilterOperator.Is,
             null => throw new HubException($"filter on '{column}' needs an op: eq, neq, lt, lte, gt, gte, in or is."),
             _ => throw new HubException($"filter on '{column}': unknown op '{Cut(op)}'; use eq, neq, lt, lte, gt, gte, in or is."),
         };

@@ -6,7 +6,10 @@ using Zgres.Server.Hubs;
 using Zgres.Server.Listening;
 using Zgres.Server.Operations;
 using Zgres.Server.Security;
-using Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Snapshots;
+using Zgres.Server.Tables;
 
 namespace Zgres.Server.Hosting;
 

@@ -8,7 +8,13 @@ using Zgres.Server.Hubs;
 using Zgres.Server.Listening;
 using Zgres.Server.Operations;
 using Zgres.Server.Security;
-using Zgres.Server.Storage;
+using Zgres.Server.Capture;
+using Zgres.Server.Capture.Trigger;
+using Zgres.Server.Database;
+using Zgres.Server.Demo;
+using Zgres.Server.Embedded;
+using Zgres.Server.EventLog;
+using Zgres.Server.Tables;
 
 namespace Zgres.Server.Hosting;
 
@@ -20,22 +26,31 @@ public static class ZgresServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddZgres(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<ZgresOptions>().Bind(configuration.GetSection(ZgresOptions.Section)).ValidateOnStart();
+        services.AddOptions<ZgresOptions>().Bind(configuration.GetSection(ZgresOptions.Section))
+            .PostConfigure(options => DemoTable.AddToEmbeddedDefault(options, configuration))
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<ZgresOptions>, ZgresOptionsValidator>();
         services.AddOptions<EmbeddedOptions>().Bind(configuration.GetSection(EmbeddedOptions.Section));
         services.AddMetrics();
         services.AddSingleton<ZgresMetrics>();
 
-        // Storage: the database first, so it is ready before anything needs it and stops after everything else.
+        // The database first, so it is ready before anything needs it and stops after everything else; then its schema,
+        // the demo table of the embedded default, and the watched tables with the capture attached to them.
         services.AddSingleton<ZgresDatabase>();
         services.AddHostedService(sp => sp.GetRequiredService<ZgresDatabase>());
-        services.AddSingleton<SchemaMigrator>();
-        services.AddSingleton<TableCatalog>();
         services.AddSingleton<DatabaseRetry>();
-        services.AddHostedService<SchemaSetup>();
+        services.AddSingleton<SchemaMigrator>();
+        services.AddHostedService<MigrateOnStart>();
+        services.AddSingleton<DemoTable>();
+        services.AddHostedService(sp => sp.GetRequiredService<DemoTable>());
+        services.AddSingleton<TableCatalog>();
+        services.AddSingleton<ITableCapture, TriggerCapture>();
+        services.AddHostedService<TableWatch>();
+
+        // The log: retention, and the listener that reads it in commit order.
         services.AddHostedService<RetentionService>();
 
-        // Listening, and dispatch on the listener's loop; the stream position the hub joins at.
+        // Dispatch on the listener's loop; the stream position the hub joins at.
         services.AddSingleton<StreamPosition>();
         services.AddSingleton<ChangeDispatcher>();
         services.AddHostedService<ListenerService>();

@@ -7,7 +7,10 @@ using Zgres.Server.Filtering;
 using Zgres.Server.Hosting;
 using Zgres.Server.Listening;
 using Zgres.Server.Security;
-using Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Snapshots;
+using Zgres.Server.Tables;
 
 namespace Zgres.Server.Hubs;
 

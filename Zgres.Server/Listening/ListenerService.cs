@@ -4,7 +4,10 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Zgres.Server.Dispatch;
 using Zgres.Server.Hosting;
-using Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Snapshots;
+using Zgres.Server.Tables;
 
 namespace Zgres.Server.Listening;
 

@@ -1,7 +1,10 @@
 using System.Diagnostics.Metrics;
 using Zgres.Server.Hosting;
 using Zgres.Server.Hubs;
-using Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Snapshots;
+using Zgres.Server.Tables;
 
 namespace Zgres.Server.Operations;
 

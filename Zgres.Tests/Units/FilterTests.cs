@@ -9,12 +9,17 @@ public sealed class FilterTests
 {
     private static readonly Dictionary<string, ColumnKind> Columns = new()
     {
-        ["total"] = ColumnKind.Number, ["status"] = ColumnKind.Text, ["paid"] = ColumnKind.Boolean,
-        ["at"] = ColumnKind.Instant, ["local"] = ColumnKind.LocalTimestamp, ["day"] = ColumnKind.Date,
-        ["ref"] = ColumnKind.Uuid, ["doc"] = ColumnKind.Other,
+        ["total"] = ColumnKind.Number,
+        ["status"] = ColumnKind.Text,
+        ["paid"] = ColumnKind.Boolean,
+        ["at"] = ColumnKind.Instant,
+        ["local"] = ColumnKind.LocalTimestamp,
+        ["day"] = ColumnKind.Date,
+        ["ref"] = ColumnKind.Uuid,
+        ["doc"] = ColumnKind.Other,
     };
 
-    private static readonly Zgres.Server.Storage.TableName Orders = new("public", "orders");
+    private static readonly Zgres.Server.Tables.TableName Orders = new("public", "orders");
 
     private static RowFilter Filter(string json) => RowFilter.Parse(JsonDocument.Parse(json).RootElement, Columns);
 

@@ -1,5 +1,8 @@
 using Zgres.Server.Hosting;
-using Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Snapshots;
+using Zgres.Server.Tables;
 
 namespace Zgres.Tests.Units;
 

@@ -7,7 +7,10 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Zgres.Server.Hubs;
 using Zgres.Server.Security;
-using Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Snapshots;
+using Zgres.Server.Tables;
 
 namespace Zgres.Tests.Units;
 

@@ -1,6 +1,9 @@
 using Npgsql;
 
-namespace Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Tables;
+namespace Zgres.Server.EventLog;
 
 /// <summary>
 /// <c>zgres.listeners</c>: where each running listener (of any server instance) stands, refreshed by its self-check.

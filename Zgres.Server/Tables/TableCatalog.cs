@@ -1,6 +1,9 @@
 using System.Collections.Frozen;
 
-namespace Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Tables;
+namespace Zgres.Server.Tables;
 
 /// <summary>The tables this server exposes, fixed once the schema setup has checked and attached them.</summary>
 public sealed class TableCatalog

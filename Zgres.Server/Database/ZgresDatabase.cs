@@ -3,7 +3,10 @@ using Npgsql;
 using Zgres.Server.Embedded;
 using Zgres.Server.Hosting;
 
-namespace Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Tables;
+namespace Zgres.Server.Database;
 
 /// <summary>
 /// The watched database: the one named by <c>ConnectionStrings:Postgres</c>, or, when none is set, an embedded
@@ -20,7 +23,10 @@ public sealed partial class ZgresDatabase(IConfiguration configuration, IOptions
     private string? _connectionString;
 
     /// <summary>True when no connection string was configured and the server runs its own cluster.</summary>
-    public bool IsEmbedded => configuration.GetConnectionString(ConnectionStringName) is not { Length: > 0 };
+    public bool IsEmbedded => IsEmbeddedIn(configuration);
+
+    /// <summary>Whether <paramref name="configuration"/> leaves the database to the server (no connection string).</summary>
+    public static bool IsEmbeddedIn(IConfiguration configuration) => configuration.GetConnectionString(ConnectionStringName) is not { Length: > 0 };
 
     /// <summary>The embedded cluster, once started (null when a connection string is configured).</summary>
     public EmbeddedPostgres? Embedded => _embedded;
@@ -35,7 +41,7 @@ public sealed partial class ZgresDatabase(IConfiguration configuration, IOptions
     {
         if (_dataSource is not null) return;
         var connectionString = configuration.GetConnectionString(ConnectionStringName);
-        if (connectionString is not { Length: > 0 })
+        if (IsEmbedded)
         {
             var options = embeddedOptions.Value;
             _embedded = await EmbeddedPostgres.StartAsync(options.BinDirectory, options.RootDirectory, cancellationToken);
@@ -90,16 +96,4 @@ public sealed partial class ZgresDatabase(IConfiguration configuration, IOptions
 
     [LoggerMessage(EventId = 101, EventName = "EmbeddedDatabaseStopped", Level = LogLevel.Information, Message = "Embedded PostgreSQL stopped and removed")]
     private partial void LogEmbeddedStopped();
-}
-
-/// <summary>The <c>Zgres:Embedded</c> section: where the embedded cluster comes from and lives.</summary>
-public sealed class EmbeddedOptions
-{
-    public const string Section = "Zgres:Embedded";
-
-    /// <summary>Folder of initdb/pg_ctl/postgres; default: PATH, then the distributions' usual folders.</summary>
-    public string? BinDirectory { get; set; }
-
-    /// <summary>Folder under which each run's cluster is created; default: <c>zgres-embedded</c> in the temporary folder.</summary>
-    public string? RootDirectory { get; set; }
 }

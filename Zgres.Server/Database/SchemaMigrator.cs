@@ -4,7 +4,10 @@ using FluentMigrator.Runner.VersionTableInfo;
 using Npgsql;
 using Zgres.Migrations;
 
-namespace Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Tables;
+namespace Zgres.Server.Database;
 
 /// <summary>Applies Zgres's FluentMigrator migrations under an advisory lock, so concurrent starts are safe.</summary>
 public sealed partial class SchemaMigrator(ILoggerFactory loggerFactory, ILogger<SchemaMigrator> logger)

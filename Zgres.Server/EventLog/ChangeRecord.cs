@@ -1,4 +1,7 @@
-namespace Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Tables;
+namespace Zgres.Server.EventLog;
 
 /// <summary>
 /// One logged change as the server moves it: what routing needs, and the event's wire JSON exactly as

@@ -2,7 +2,10 @@ using System.Runtime.CompilerServices;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Tables;
+namespace Zgres.Server.EventLog;
 
 /// <summary>
 /// Reads <c>zgres.events</c> in commit order, by PostgreSQL snapshots (as PgQ reads its queue): the listener reads

@@ -3,7 +3,10 @@ using Npgsql;
 using Polly;
 using Polly.Retry;
 
-namespace Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Tables;
+namespace Zgres.Server.Database;
 
 /// <summary>
 /// Retries a database read that failed for a passing reason: a pooled connection whose backend was terminated or

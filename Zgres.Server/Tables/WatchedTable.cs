@@ -1,7 +1,10 @@
 using Zgres.Client;
 using Zgres.Server.Security;
 
-namespace Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Tables;
+namespace Zgres.Server.Tables;
 
 /// <summary>A configured table as checked against the catalog: what it publishes and the hub groups of its events, and
 /// what is wrong with it, if anything (see <see cref="SchemaChanges"/>). A table with a problem stays exposed, so its

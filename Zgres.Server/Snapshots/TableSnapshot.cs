@@ -5,60 +5,10 @@ using Npgsql;
 using NpgsqlTypes;
 using Zgres.Server.Filtering;
 
-namespace Zgres.Server.Storage;
-
-/// <summary>
-/// The column facts filters and snapshots need, read from the catalog and kept for a few seconds: a reconnecting fleet
-/// re-subscribes thousands of filtered subscriptions at once, and should not ask the catalog thousands of times. A
-/// column renamed or retyped meanwhile is seen at the next read, as the schema watch sees it.
-/// </summary>
-public sealed class TableColumnsCache(ZgresDatabase database, DatabaseRetry retry, TimeProvider time)
-{
-    private static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(5);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<TableName, (TableColumns Columns, DateTimeOffset Until)> _cache = new();
-
-    public async ValueTask<TableColumns> GetAsync(WatchedTable table, CancellationToken cancellationToken)
-    {
-        var now = time.GetUtcNow();
-        if (_cache.TryGetValue(table.Name, out var cached) && cached.Until > now && ReferenceEquals(cached.Columns.Table, table)) return cached.Columns;
-        var columns = await TableColumns.LoadAsync(database.DataSource, retry, table, cancellationToken);
-        _cache[table.Name] = (columns, now + Lifetime);
-        return columns;
-    }
-}
-
-/// <summary>The column facts a filter or a snapshot needs, read from the catalog.</summary>
-/// <param name="Kinds">Each published column's kind, by name.</param>
-/// <param name="PrimaryKey">The primary key's columns in key order (empty when the table has none).</param>
-/// <param name="Table">The table as configured when they were read (a re-check of the catalog makes a new one).</param>
-public sealed record TableColumns(IReadOnlyDictionary<string, ColumnKind> Kinds, IReadOnlyList<string> PrimaryKey, WatchedTable Table)
-{
-    public static async Task<TableColumns> LoadAsync(NpgsqlDataSource dataSource, DatabaseRetry retry, WatchedTable table, CancellationToken cancellationToken) =>
-        await retry.ExecuteAsync(async token =>
-        {
-            await using var command = dataSource.CreateCommand("""
-                SELECT a.attname::text,
-                       coalesce(base.typname, t.typname)::text,
-                       coalesce((SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY k (attnum, n) WHERE k.attnum = a.attnum), 0)::int
-                FROM pg_attribute a
-                JOIN pg_type t ON t.oid = a.atttypid
-                LEFT JOIN pg_type base ON t.typtype = 'd' AND base.oid = t.typbasetype
-                LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
-                WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
-                """);
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = table.Name.ToString() });
-            var kinds = new Dictionary<string, ColumnKind>(StringComparer.Ordinal);
-            var key = new SortedList<int, string>();
-            await using var reader = await command.ExecuteReaderAsync(token);
-            while (await reader.ReadAsync(token))
-            {
-                var name = reader.GetString(0);
-                if (reader.GetInt32(2) > 0) key.Add(reader.GetInt32(2), name);
-                if (table.PublishedColumns.Contains(name, StringComparer.Ordinal)) kinds[name] = ColumnKinds.FromTypeName(reader.GetString(1));
-            }
-            return new TableColumns(kinds, [.. key.Values], table);
-        }, cancellationToken);
-}
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Tables;
+namespace Zgres.Server.Snapshots;
 
 /// <summary>
 /// The rows of a table (one input's, the filter's) as one REPEATABLE READ snapshot sees them, streamed page by page
@@ -189,8 +139,12 @@ public sealed class TableSnapshot : IAsyncDisposable
 
     private static string Operator(FilterOperator op) => op switch
     {
-        FilterOperator.Eq => "=", FilterOperator.Neq => "<>", FilterOperator.Lt => "<", FilterOperator.Lte => "<=",
-        FilterOperator.Gt => ">", FilterOperator.Gte => ">=",
+        FilterOperator.Eq => "=",
+        FilterOperator.Neq => "<>",
+        FilterOperator.Lt => "<",
+        FilterOperator.Lte => "<=",
+        FilterOperator.Gt => ">",
+        FilterOperator.Gte => ">=",
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 

@@ -1,6 +1,9 @@
 using Zgres.Server.Hosting;
 
-namespace Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Tables;
+namespace Zgres.Server.Tables;
 
 /// <summary>
 /// What is wrong with a watched table, compared with its configuration and with how it looked at the previous check:

@@ -1,48 +1,36 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Zgres.Server.Capture;
 using Zgres.Server.Hosting;
 
-namespace Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Tables;
+namespace Zgres.Server.Tables;
 
 /// <summary>
-/// Prepares the database at start, before the listener and the hub need it: migrations (when <c>Zgres:Migrate</c>),
-/// the demo table of the embedded default, and the triggers of the configured tables. Then, every
-/// <see cref="ZgresOptions.SchemaCheckInterval"/>, compares each table with the catalog again: a renamed or dropped
-/// column, or a dropped table, is logged once and reported (<see cref="WatchedTable.Problem"/>, in
-/// <c>/api/tables</c> and <c>/healthz/ready</c>); a table dropped and created again, or one that appeared, gets its
-/// triggers. A table with a problem never stops the server, at start or later: every other table is served.
+/// The schema watch: at start, before the listener and the hub need it, checks each configured table against the
+/// catalog and has the capture attach to it; then, every <see cref="ZgresOptions.SchemaCheckInterval"/>, compares each
+/// table with the catalog again: a renamed or dropped column, or a dropped table, is logged once and reported
+/// (<see cref="WatchedTable.Problem"/>, in <c>/api/tables</c> and <c>/healthz/ready</c>); a table dropped and created
+/// again, or one that appeared, is attached again. A table with a problem never stops the server, at start or later:
+/// every other table is served.
 /// </summary>
-public sealed partial class SchemaSetup(
+public sealed partial class TableWatch(
     ZgresDatabase database,
-    SchemaMigrator migrator,
+    ITableCapture capture,
     TableCatalog catalog,
     IOptions<ZgresOptions> options,
-    ILogger<SchemaSetup> logger) : BackgroundService
+    ILogger<TableWatch> logger) : BackgroundService
 {
-    /// <summary>The table the embedded default creates and watches, so a newcomer sees events at once.</summary>
-    public static readonly WatchedTableOptions DemoTable = new() { Name = "public.inputs" };
-
     private readonly ZgresOptions _settings = options.Value;
-    private List<WatchedTableOptions> _tables = options.Value.Tables;
+    private readonly List<WatchedTableOptions> _tables = options.Value.Tables;
 
     // Touched only by the start and then by the one loop: each table as the previous check saw it.
     private readonly Dictionary<string, TableCheck> _checked = new(StringComparer.Ordinal);
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (_settings.Migrate)
-        {
-            await migrator.MigrateAsync(database, cancellationToken);
-        }
-        else
-        {
-            await SchemaMigrator.EnsureMigratedAsync(database, cancellationToken);
-        }
-        if (database.IsEmbedded && _tables.Count == 0)
-        {
-            await CreateDemoTableAsync(database.DataSource, cancellationToken);
-            _tables = [DemoTable];
-        }
         if (_tables.Count == 0)
         {
             LogNothingExposed();
@@ -80,7 +68,7 @@ public sealed partial class SchemaSetup(
         foreach (var table in _tables)
         {
             var previous = _checked.GetValueOrDefault(table.Name);
-            var check = await TriggerAttacher.CheckAsync(connection, _settings.Channel, table, previous?.Shape, cancellationToken);
+            var check = await CheckAsync(connection, table, previous?.Shape, cancellationToken);
             Report(table, previous, check, starting);
             // A dropped table is remembered as it was last seen, so that it stays "dropped" (not "does not exist") and
             // its re-creation is told from a table that merely appeared.
@@ -88,6 +76,29 @@ public sealed partial class SchemaSetup(
         }
         // Published in one piece, after every table was looked at, so a reader never sees half a check.
         catalog.Publish(_checked.Values.Select(check => check.Table));
+    }
+
+    /// <summary>
+    /// Checks one configured table against the catalog and, when it matches its configuration, has the capture attach
+    /// to it where it is missing or differs (a table dropped and created again has nothing attached). A table that does
+    /// not match is returned with its <see cref="WatchedTable.Problem"/> and left as it is.
+    /// </summary>
+    /// <param name="before">The table at the previous check, to tell a renamed column from a dropped one; null at start.</param>
+    public async Task<TableCheck> CheckAsync(NpgsqlConnection connection, WatchedTableOptions options, TableShape? before, CancellationToken cancellationToken)
+    {
+        if (!TableName.TryParse(options.Name, out var name, out var error))
+        {
+            throw new InvalidOperationException($"Zgres:Tables: {error}.");
+        }
+        var shape = await TableShape.ReadAsync(connection, name, cancellationToken);
+        var columns = shape?.Columns.Select(c => c.Name).ToArray() ?? [];
+        var published = options.Columns is null ? columns : columns.Where(options.Columns.Contains).ToArray();
+        if (SchemaChanges.Describe(options, before, shape) is { } problem)
+        {
+            return new TableCheck(new WatchedTable(name, published, options.InputColumn, problem, options.Access), shape, Attached: false);
+        }
+        var table = new WatchedTable(name, published, options.InputColumn, access: options.Access);
+        return new TableCheck(table, shape, await capture.AttachAsync(connection, options, table, cancellationToken));
     }
 
     private void Report(WatchedTableOptions options, TableCheck? previous, TableCheck check, bool starting)
@@ -98,10 +109,10 @@ public sealed partial class SchemaSetup(
             if (problem != previous?.Table.Problem) LogTableProblem(name, problem);
             return;
         }
-        var granularity = options.StatementTriggers ? "per statement for INSERT and DELETE" : "per row";
+        var what = capture.Describe(options);
         if (starting)
         {
-            if (check.Attached) LogAttached(name, granularity); else LogAlreadyAttached(name);
+            if (check.Attached) LogAttached(name, what); else LogAlreadyAttached(name, what);
             return;
         }
         if (previous?.Table.Problem is not null) LogTableRepaired(name);
@@ -109,8 +120,8 @@ public sealed partial class SchemaSetup(
         {
             var why = previous?.Shape is null ? "the table appeared"
                 : previous.Shape.Oid != check.Shape?.Oid ? "the table was dropped and created again"
-                : "its Zgres triggers were dropped or changed";
-            LogReattached(name, why, granularity);
+                : "what was attached to it was dropped or changed";
+            LogReattached(name, why, what);
         }
         else if (previous is not null && !previous.Table.PublishedColumns.SequenceEqual(check.Table.PublishedColumns))
         {
@@ -118,36 +129,23 @@ public sealed partial class SchemaSetup(
         }
     }
 
-    private static async Task CreateDemoTableAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("""
-            CREATE TABLE IF NOT EXISTS public.inputs (
-                id         bigserial PRIMARY KEY,
-                input_id   int,
-                value      text,
-                created_at timestamptz DEFAULT now()
-            )
-            """);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
     [LoggerMessage(EventId = 220, EventName = "NothingExposed", Level = LogLevel.Warning,
         Message = "No tables are configured in Zgres:Tables: nothing is watched or exposed. Add entries such as {{ \"Name\": \"public.orders\" }}.")]
     private partial void LogNothingExposed();
 
-    [LoggerMessage(EventId = 210, EventName = "TriggerAttached", Level = LogLevel.Information, Message = "Attached Zgres's triggers to {Table} ({Granularity})")]
-    private partial void LogAttached(string table, string granularity);
+    [LoggerMessage(EventId = 210, EventName = "CaptureAttached", Level = LogLevel.Information, Message = "Attached {Capture} to {Table}")]
+    private partial void LogAttached(string table, string capture);
 
-    [LoggerMessage(EventId = 211, EventName = "TriggerAlreadyAttached", Level = LogLevel.Information, Message = "Zgres's triggers already attached to {Table} as configured; nothing changed")]
-    private partial void LogAlreadyAttached(string table);
+    [LoggerMessage(EventId = 211, EventName = "CaptureAlreadyAttached", Level = LogLevel.Information, Message = "{Capture} already attached to {Table} as configured; nothing changed")]
+    private partial void LogAlreadyAttached(string table, string capture);
 
     [LoggerMessage(EventId = 212, EventName = "TableChanged", Level = LogLevel.Warning,
         Message = "Watched table {Table} no longer matches Zgres:Tables: {Change}. Its other columns are still served, and so is every other table; fix the table or its entry in Zgres:Tables")]
     private partial void LogTableProblem(string table, string change);
 
-    [LoggerMessage(EventId = 213, EventName = "TriggersReattached", Level = LogLevel.Warning,
-        Message = "Attached Zgres's triggers to {Table} again ({Granularity}): {Reason}. Changes written to it before this were not logged")]
-    private partial void LogReattached(string table, string reason, string granularity);
+    [LoggerMessage(EventId = 213, EventName = "CaptureReattached", Level = LogLevel.Warning,
+        Message = "Attached {Capture} to {Table} again: {Reason}. Changes written to it before this were not logged")]
+    private partial void LogReattached(string table, string reason, string capture);
 
     [LoggerMessage(EventId = 214, EventName = "TableRepaired", Level = LogLevel.Information, Message = "Watched table {Table} matches Zgres:Tables again")]
     private partial void LogTableRepaired(string table);

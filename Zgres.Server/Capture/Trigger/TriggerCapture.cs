@@ -1,19 +1,25 @@
 using System.Globalization;
 using System.Text;
 using Npgsql;
+using Microsoft.Extensions.Options;
+using Zgres.Server.Database;
 using Zgres.Server.Hosting;
+using Zgres.Server.Tables;
 
-namespace Zgres.Server.Storage;
+namespace Zgres.Server.Capture.Trigger;
 
 /// <summary>
-/// Checks each configured table against the catalog and attaches Zgres's triggers where they are missing or differ:
+/// Capture by triggers, which works on any PostgreSQL with ordinary privileges: attaches Zgres's triggers to each
+/// watched table where they are missing or differ:
 /// <c>zgres.notify_trigger()</c> for each row changed and for TRUNCATE, or, for a table with
 /// <see cref="WatchedTableOptions.StatementTriggers"/>, <c>zgres.notify_statement_trigger()</c> once per INSERT and
 /// DELETE statement (UPDATE and TRUNCATE as before). When every trigger is already as configured nothing is written
 /// and no table lock is taken.
 /// </summary>
-public static class TriggerAttacher
+public sealed class TriggerCapture(IOptions<ZgresOptions> options) : ITableCapture
 {
+    private readonly string _channel = options.Value.Channel;
+
     // pg_trigger.tgtype bits: ROW 1, INSERT 4, DELETE 8, UPDATE 16, TRUNCATE 32 (AFTER is the absence of BEFORE 2).
     private static readonly ZgresTrigger RowChanges = new("zgres_notify", 1 | 4 | 8 | 16, "zgres.notify_trigger()",
         "AFTER INSERT OR UPDATE OR DELETE ON {0} FOR EACH ROW");
@@ -30,50 +36,15 @@ public static class TriggerAttacher
     private static readonly ZgresTrigger[] PerStatement = [RowUpdates, InsertStatements, DeleteStatements, Truncates];
     private static readonly string[] Names = [.. PerStatement.Select(t => t.Name).Distinct()];
 
-    /// <summary>
-    /// Checks one configured table against the catalog and, when it matches its configuration, attaches the triggers
-    /// where they are missing or differ (a table dropped and created again has none). A table that does not match is
-    /// returned with its <see cref="WatchedTable.Problem"/> and left as it is.
-    /// </summary>
-    /// <param name="before">The table at the previous check, to tell a renamed column from a dropped one; null at start.</param>
-    public static async Task<TableCheck> CheckAsync(NpgsqlConnection connection, string channel, WatchedTableOptions options, TableShape? before,
-        CancellationToken cancellationToken)
-    {
-        if (!TableName.TryParse(options.Name, out var name, out var error))
-        {
-            throw new InvalidOperationException($"Zgres:Tables: {error}.");
-        }
-        var shape = await ReadShapeAsync(connection, name, cancellationToken);
-        var columns = shape?.Columns.Select(c => c.Name).ToArray() ?? [];
-        var published = options.Columns is null ? columns : columns.Where(options.Columns.Contains).ToArray();
-        if (SchemaChanges.Describe(options, before, shape) is { } problem)
-        {
-            return new TableCheck(new WatchedTable(name, published, options.InputColumn, problem, options.Access), shape, Attached: false);
-        }
-        var table = new WatchedTable(name, published, options.InputColumn, access: options.Access);
-        var arguments = TriggerArguments(channel, table, options.Columns is not null);
-        var triggers = options.StatementTriggers ? PerStatement : PerRow;
-        var attached = !await IsAttachedAsync(connection, name, triggers, arguments, cancellationToken)
-            && await AttachAsync(connection, name, triggers, arguments, cancellationToken);
-        return new TableCheck(table, shape, attached);
-    }
+    public string Describe(WatchedTableOptions options) =>
+        options.StatementTriggers ? "Zgres's triggers (per statement for INSERT and DELETE)" : "Zgres's triggers (per row)";
 
-    /// <summary>The table's oid and live columns; null when there is no such table.</summary>
-    private static async Task<TableShape?> ReadShapeAsync(NpgsqlConnection connection, TableName name, CancellationToken cancellationToken)
+    public async Task<bool> AttachAsync(NpgsqlConnection connection, WatchedTableOptions options, WatchedTable table, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("""
-            SELECT c.oid, array_agg(a.attnum ORDER BY a.attnum), array_agg(a.attname::text ORDER BY a.attnum)
-            FROM pg_class c
-            JOIN pg_namespace n ON n.oid = c.relnamespace
-            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-            WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
-            GROUP BY c.oid
-            """, connection) { CommandTimeout = ZgresDatabase.CommandTimeoutSeconds, Parameters = { new() { Value = name.Schema }, new() { Value = name.Name } } };
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken)) return null;
-        var numbers = reader.GetFieldValue<short[]>(1);
-        var names = reader.GetFieldValue<string[]>(2);
-        return new TableShape(reader.GetFieldValue<uint>(0), [.. numbers.Zip(names, (number, column) => new TableColumn(number, column))]);
+        var arguments = TriggerArguments(_channel, table, options.Columns is not null);
+        var triggers = options.StatementTriggers ? PerStatement : PerRow;
+        return !await IsAttachedAsync(connection, table.Name, triggers, arguments, cancellationToken)
+            && await AttachAsync(connection, table.Name, triggers, arguments, cancellationToken);
     }
 
     /// <summary>(channel, input column, published column…); no published columns means all of them, so new columns are published too.</summary>
@@ -114,8 +85,8 @@ public static class TriggerAttacher
     /// instances notice a re-created table at about the same time, and one table lock is enough).</summary>
     private static async Task<bool> AttachAsync(NpgsqlConnection connection, TableName table, ZgresTrigger[] triggers, string[] arguments, CancellationToken cancellationToken)
     {
-        var target = $"{Identifier(table.Schema)}.{Identifier(table.Name)}";
-        var argumentList = string.Join(", ", arguments.Select(Literal));
+        var target = table.Quoted;
+        var argumentList = string.Join(", ", arguments.Select(Sql.Literal));
         var drops = Names.Select(name => $"DROP TRIGGER IF EXISTS {name} ON {target};");
         var creates = triggers.Select(t => $"CREATE TRIGGER {t.Name} {string.Format(CultureInfo.InvariantCulture, t.When, target)} EXECUTE FUNCTION {t.Function[..^2]}({argumentList});");
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -134,17 +105,9 @@ public static class TriggerAttacher
         return true;
     }
 
-    private static string Identifier(string name) => $"\"{name.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
-
-    private static string Literal(string value) => $"'{value.Replace("'", "''", StringComparison.Ordinal)}'";
-
     /// <param name="Name">Its name on the table.</param>
     /// <param name="Type">Its <c>pg_trigger.tgtype</c>.</param>
     /// <param name="Function">The function it runs, as <c>regprocedure</c> prints it.</param>
     /// <param name="When">What fires it, with <c>{0}</c> for the table.</param>
     private sealed record ZgresTrigger(string Name, short Type, string Function, string When);
 }
-
-/// <summary>One table after a check: as exposed (with its problem, if any), as the catalog showed it (null: no such
-/// table), and whether this check (re)attached its triggers.</summary>
-public sealed record TableCheck(WatchedTable Table, TableShape? Shape, bool Attached);

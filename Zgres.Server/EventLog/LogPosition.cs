@@ -1,4 +1,7 @@
-namespace Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Tables;
+namespace Zgres.Server.EventLog;
 
 /// <summary>
 /// A point in the log's commit order: the PostgreSQL snapshot (<c>pg_snapshot</c> text, <c>xmin:xmax:xip,…</c>) of

@@ -1,6 +1,7 @@
+using Zgres.Server.Database;
 using System.Diagnostics.CodeAnalysis;
 
-namespace Zgres.Server.Storage;
+namespace Zgres.Server.Tables;
 
 /// <summary>A table named as <c>table</c> (schema <c>public</c>) or <c>schema.table</c>, taken literally (no case folding, no quotes).</summary>
 public readonly record struct TableName(string Schema, string Name)
@@ -8,6 +9,9 @@ public readonly record struct TableName(string Schema, string Name)
     private const int MaxIdentifierBytes = 63;
 
     public override string ToString() => $"{Schema}.{Name}";
+
+    /// <summary><c>"schema"."table"</c>, for SQL.</summary>
+    public string Quoted => $"{Sql.Identifier(Schema)}.{Sql.Identifier(Name)}";
 
     public static bool TryParse(string? text, out TableName name, [NotNullWhen(false)] out string? error)
     {

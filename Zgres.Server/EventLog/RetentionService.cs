@@ -2,7 +2,10 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Zgres.Server.Hosting;
 
-namespace Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Tables;
+namespace Zgres.Server.EventLog;
 
 /// <summary>
 /// Prunes <c>zgres.events</c> by age (<see cref="RetentionOptions.MaxAge"/>) and by count (the newest

@@ -1,4 +1,7 @@
-namespace Zgres.Server.Storage;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Tables;
+namespace Zgres.Server.Database;
 
 /// <summary>Advisory lock keys ("zgres" in ASCII, then a number), shared with the SQL of the migrations.</summary>
 internal static class AdvisoryLocks

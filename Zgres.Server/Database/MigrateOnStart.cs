@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Options;
+using Zgres.Server.Hosting;
+
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
+using Zgres.Server.Tables;
+namespace Zgres.Server.Database;
+
+/// <summary>Brings the database's Zgres schema to this server's version before anything needs it
+/// (<c>Zgres:Migrate</c>), or, with migrations left to an operator, checks that they ran.</summary>
+public sealed class MigrateOnStart(ZgresDatabase database, SchemaMigrator migrator, IOptions<ZgresOptions> options) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => options.Value.Migrate
+        ? migrator.MigrateAsync(database, cancellationToken)
+        : SchemaMigrator.EnsureMigratedAsync(database, cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
