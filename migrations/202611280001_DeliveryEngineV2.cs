@@ -10,7 +10,11 @@ namespace Zgres.Migrations;
 [Migration(202611280001, "Delivery engine v2: log-only trigger with a doorbell NOTIFY, writer snapshots, listener positions")]
 public sealed class DeliveryEngineV2 : Migration
 {
-    public override void Up() => Execute.EmbeddedScript("0003_delivery_engine_v2.up.sql");
+    public override void Up()
+    {
+        Execute.EmbeddedScript("0003_delivery_engine_v2.up.sql");
+        Execute.EmbeddedScript("0003_notify_trigger_v2.sql");
+    }
 
     public override void Down()
     {

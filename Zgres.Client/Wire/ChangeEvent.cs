@@ -16,6 +16,8 @@ namespace Zgres.Client;
 /// so a client with several subscriptions of one table knows whose event it is.</param>
 /// <param name="InFilter">On events of a filtered subscription: whether the row matches the filter now (false when an
 /// UPDATE moved it out, for a DELETE and a TRUNCATE), so a view knows to keep or drop it.</param>
+/// <param name="Txid">The writer's transaction id, as PostgreSQL's <c>pg_current_xact_id()</c> returned it to the
+/// writer (the same for every event of one transaction); <see langword="null"/> on snapshot rows.</param>
 public sealed record ChangeEvent(
     long Id,
     [property: JsonConverter(typeof(UtcTimestampJsonConverter))] DateTimeOffset Timestamp,
@@ -26,7 +28,8 @@ public sealed record ChangeEvent(
     JsonElement Data,
     JsonElement? Old,
     string? Group = null,
-    bool? InFilter = null);
+    bool? InFilter = null,
+    string? Txid = null);
 
 /// <summary>The kind of change an event describes.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<ChangeOperation>))]
