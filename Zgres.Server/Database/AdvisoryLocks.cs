@@ -1,6 +1,6 @@
-using Zgres.Server.Database;
 using Zgres.Server.EventLog;
 using Zgres.Server.Tables;
+
 namespace Zgres.Server.Database;
 
 /// <summary>Advisory lock keys ("zgres" in ASCII, then a number), shared with the SQL of the migrations.</summary>

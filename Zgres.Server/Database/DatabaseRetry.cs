@@ -2,10 +2,9 @@ using System.Net.Sockets;
 using Npgsql;
 using Polly;
 using Polly.Retry;
-
-using Zgres.Server.Database;
 using Zgres.Server.EventLog;
 using Zgres.Server.Tables;
+
 namespace Zgres.Server.Database;
 
 /// <summary>

@@ -1,9 +1,8 @@
 using Microsoft.Extensions.Options;
-using Zgres.Server.Hosting;
-
-using Zgres.Server.Database;
 using Zgres.Server.EventLog;
+using Zgres.Server.Hosting;
 using Zgres.Server.Tables;
+
 namespace Zgres.Server.Database;
 
 /// <summary>Brings the database's Zgres schema to this server's version before anything needs it

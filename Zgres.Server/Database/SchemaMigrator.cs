@@ -1,12 +1,11 @@
 using FluentMigrator.Runner;
-using FluentMigrator.Runner.Versioning;
 using FluentMigrator.Runner.VersionTableInfo;
+using FluentMigrator.Runner.Versioning;
 using Npgsql;
 using Zgres.Migrations;
-
-using Zgres.Server.Database;
 using Zgres.Server.EventLog;
 using Zgres.Server.Tables;
+
 namespace Zgres.Server.Database;
 
 /// <summary>Applies Zgres's FluentMigrator migrations under an advisory lock, so concurrent starts are safe.</summary>

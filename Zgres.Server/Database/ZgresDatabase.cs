@@ -1,11 +1,10 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Zgres.Server.Embedded;
-using Zgres.Server.Hosting;
-
-using Zgres.Server.Database;
 using Zgres.Server.EventLog;
+using Zgres.Server.Hosting;
 using Zgres.Server.Tables;
+
 namespace Zgres.Server.Database;
 
 /// <summary>

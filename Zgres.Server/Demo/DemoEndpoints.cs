@@ -2,9 +2,9 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
-using Zgres.Server.Security;
 using Zgres.Server.Database;
 using Zgres.Server.EventLog;
+using Zgres.Server.Security;
 using Zgres.Server.Snapshots;
 using Zgres.Server.Tables;
 

@@ -1,10 +1,10 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
 using Zgres.Server.Filtering;
 using Zgres.Server.Hosting;
 using Zgres.Server.Hubs;
-using Zgres.Server.Database;
-using Zgres.Server.EventLog;
 using Zgres.Server.Snapshots;
 using Zgres.Server.Tables;
 

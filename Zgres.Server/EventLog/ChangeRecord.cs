@@ -1,6 +1,6 @@
 using Zgres.Server.Database;
-using Zgres.Server.EventLog;
 using Zgres.Server.Tables;
+
 namespace Zgres.Server.EventLog;
 
 /// <summary>

@@ -1,10 +1,9 @@
 using System.Runtime.CompilerServices;
 using Npgsql;
 using NpgsqlTypes;
-
 using Zgres.Server.Database;
-using Zgres.Server.EventLog;
 using Zgres.Server.Tables;
+
 namespace Zgres.Server.EventLog;
 
 /// <summary>

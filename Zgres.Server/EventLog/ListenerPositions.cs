@@ -1,8 +1,7 @@
 using Npgsql;
-
 using Zgres.Server.Database;
-using Zgres.Server.EventLog;
 using Zgres.Server.Tables;
+
 namespace Zgres.Server.EventLog;
 
 /// <summary>

@@ -1,10 +1,9 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Zgres.Server.Hosting;
-
 using Zgres.Server.Database;
-using Zgres.Server.EventLog;
+using Zgres.Server.Hosting;
 using Zgres.Server.Tables;
+
 namespace Zgres.Server.EventLog;
 
 /// <summary>

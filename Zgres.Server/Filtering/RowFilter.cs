@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using static Zgres.Server.Hubs.RequestJson;
 using Microsoft.AspNetCore.SignalR;
+using static Zgres.Server.Hubs.RequestJson;
 
 namespace Zgres.Server.Filtering;
 

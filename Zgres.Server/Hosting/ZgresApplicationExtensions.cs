@@ -1,13 +1,13 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Zgres.Client;
 using Microsoft.Extensions.Options;
+using Zgres.Client;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
 using Zgres.Server.Hubs;
 using Zgres.Server.Listening;
 using Zgres.Server.Operations;
 using Zgres.Server.Security;
-using Zgres.Server.Database;
-using Zgres.Server.EventLog;
 using Zgres.Server.Snapshots;
 using Zgres.Server.Tables;
 

@@ -3,12 +3,12 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Zgres.Client;
+using Zgres.Server.Database;
+using Zgres.Server.EventLog;
 using Zgres.Server.Filtering;
 using Zgres.Server.Hosting;
 using Zgres.Server.Listening;
 using Zgres.Server.Security;
-using Zgres.Server.Database;
-using Zgres.Server.EventLog;
 using Zgres.Server.Snapshots;
 using Zgres.Server.Tables;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using static Zgres.Server.Hubs.RequestJson;
 using Microsoft.AspNetCore.SignalR;
+using static Zgres.Server.Hubs.RequestJson;
 
 namespace Zgres.Server.Hubs;
 

@@ -1,7 +1,7 @@
 using Npgsql;
-using Zgres.Server.Hosting;
 using Zgres.Server.Database;
 using Zgres.Server.EventLog;
+using Zgres.Server.Hosting;
 using Zgres.Server.Snapshots;
 using Zgres.Server.Tables;
 

@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Zgres.Server.Dispatch;
-using Zgres.Server.Hosting;
 using Zgres.Server.Database;
+using Zgres.Server.Dispatch;
 using Zgres.Server.EventLog;
+using Zgres.Server.Hosting;
 using Zgres.Server.Snapshots;
 using Zgres.Server.Tables;
 

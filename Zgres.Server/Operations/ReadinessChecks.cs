@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using Zgres.Server.Hosting;
 using Zgres.Server.Database;
 using Zgres.Server.EventLog;
+using Zgres.Server.Hosting;
 using Zgres.Server.Snapshots;
 using Zgres.Server.Tables;
 

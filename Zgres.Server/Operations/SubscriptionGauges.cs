@@ -1,8 +1,8 @@
 using System.Diagnostics.Metrics;
-using Zgres.Server.Hosting;
-using Zgres.Server.Hubs;
 using Zgres.Server.Database;
 using Zgres.Server.EventLog;
+using Zgres.Server.Hosting;
+using Zgres.Server.Hubs;
 using Zgres.Server.Snapshots;
 using Zgres.Server.Tables;
 

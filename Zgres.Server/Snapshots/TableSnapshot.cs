@@ -3,11 +3,11 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Npgsql;
 using NpgsqlTypes;
-using Zgres.Server.Filtering;
-
 using Zgres.Server.Database;
 using Zgres.Server.EventLog;
+using Zgres.Server.Filtering;
 using Zgres.Server.Tables;
+
 namespace Zgres.Server.Snapshots;
 
 /// <summary>

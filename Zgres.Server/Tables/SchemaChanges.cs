@@ -1,8 +1,7 @@
-using Zgres.Server.Hosting;
-
 using Zgres.Server.Database;
 using Zgres.Server.EventLog;
-using Zgres.Server.Tables;
+using Zgres.Server.Hosting;
+
 namespace Zgres.Server.Tables;
 
 /// <summary>

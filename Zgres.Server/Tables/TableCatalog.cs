@@ -1,8 +1,7 @@
 using System.Collections.Frozen;
-
 using Zgres.Server.Database;
 using Zgres.Server.EventLog;
-using Zgres.Server.Tables;
+
 namespace Zgres.Server.Tables;
 
 /// <summary>The tables this server exposes, fixed once the schema setup has checked and attached them.</summary>

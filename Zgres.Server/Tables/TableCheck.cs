@@ -1,6 +1,6 @@
 using Zgres.Server.Database;
 using Zgres.Server.EventLog;
-using Zgres.Server.Tables;
+
 namespace Zgres.Server.Tables;
 
 /// <summary>One table after a check: as exposed (with its problem, if any), as the catalog showed it (null: no such

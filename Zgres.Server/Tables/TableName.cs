@@ -1,5 +1,5 @@
-using Zgres.Server.Database;
 using System.Diagnostics.CodeAnalysis;
+using Zgres.Server.Database;
 
 namespace Zgres.Server.Tables;
 

@@ -1,11 +1,10 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Zgres.Server.Capture;
-using Zgres.Server.Hosting;
-
 using Zgres.Server.Database;
 using Zgres.Server.EventLog;
-using Zgres.Server.Tables;
+using Zgres.Server.Hosting;
+
 namespace Zgres.Server.Tables;
 
 /// <summary>

@@ -1,9 +1,8 @@
 using Zgres.Client;
-using Zgres.Server.Security;
-
 using Zgres.Server.Database;
 using Zgres.Server.EventLog;
-using Zgres.Server.Tables;
+using Zgres.Server.Security;
+
 namespace Zgres.Server.Tables;
 
 /// <summary>A configured table as checked against the catalog: what it publishes and the hub groups of its events, and

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
-using Npgsql;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Zgres.Server.Database;
 using Zgres.Server.Hosting;
 using Zgres.Server.Tables;
