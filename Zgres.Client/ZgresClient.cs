@@ -33,13 +33,8 @@ public sealed partial class ZgresClient : IAsyncDisposable
     private HubConnection _connection;
     private int _epoch;
 
-    // Subscribe requests awaiting their answer; while any is, delivered events do not move resume points (see
-    // ZgresSubscription.ResumeAfter).
-    private int _joinsInFlight;
-    // Groups the hub named in its answers, for events that name their group (filtered ones, snapshot rows); and the
-    // subscription being joined now, whose events arrive before the answer that names its group.
-    private ImmutableDictionary<string, SubscriptionKey> _keysByGroup = ImmutableDictionary<string, SubscriptionKey>.Empty;
-    private SubscriptionKey? _joining;
+    // What routing reads, replaced whole (by joins and leaves, one at a time) so that an event sees one consistent state.
+    private volatile Routes _routes = Routes.Empty;
     private ZgresConnectionState _state;
     private Task _restart = Task.CompletedTask;
 
@@ -207,18 +202,20 @@ public sealed partial class ZgresClient : IAsyncDisposable
     private async Task JoinAsync(SubscriptionKey key, IReadOnlyCollection<ZgresSubscription> subscriptions, long? after, CancellationToken cancellationToken, bool snapshot = false)
     {
         SubscribeResult result;
-        Interlocked.Increment(ref _joinsInFlight);
-        _joining = key;
+        var join = new Join(key, subscriptions);
+        _routes = _routes with { Joining = join };
         try
         {
             result = await _connection.InvokeAsync<SubscribeResult>(ChangeHubContract.Subscribe,
                 new Subscription(key.Table, key.InputId, after, subscriptions.First().Filter, snapshot), cancellationToken).ConfigureAwait(false);
-            _keysByGroup = _keysByGroup.SetItem(result.Group, key);
+            _routes = _routes with { KeysByGroup = _routes.KeysByGroup.SetItem(result.Group, key) };
+            // SignalR hands events to handlers on a loop of their own, which may still hold snapshot rows sent before the
+            // answer: they are the joining subscriptions' alone, so the join lasts until the last of them is routed.
+            await join.SnapshotRoutedAsync(result.SnapshotRows, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            _joining = null;
-            Interlocked.Decrement(ref _joinsInFlight);
+            _routes = _routes with { Joining = null };
         }
         foreach (var subscription in subscriptions) subscription.Joined(result.ResumeAfter);
         if (result.Gap && after is long requested)
@@ -233,12 +230,22 @@ public sealed partial class ZgresClient : IAsyncDisposable
         await _membership.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (!Forget(subscription) || _connection.State != HubConnectionState.Connected) return;
-            await _connection.InvokeAsync(ChangeHubContract.Unsubscribe, new Subscription(subscription.Key.Table, subscription.Key.InputId, Filter: subscription.Filter)).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (exception is HubException or IOException or InvalidOperationException or OperationCanceledException)
-        {
-            // The connection went away; the group went with it.
+            if (!Forget(subscription)) return;
+            try
+            {
+                if (_connection.State == HubConnectionState.Connected)
+                {
+                    await _connection.InvokeAsync(ChangeHubContract.Unsubscribe, new Subscription(subscription.Key.Table, subscription.Key.InputId, Filter: subscription.Filter)).ConfigureAwait(false);
+                }
+            }
+            catch (Exception exception) when (exception is HubException or IOException or InvalidOperationException or OperationCanceledException)
+            {
+                // The connection went away; the group went with it.
+            }
+            // Known until the hub has left the group, so that an event still on its way is dropped rather than taken
+            // for a joining subscription's. A client that subscribes and unsubscribes all day keeps no trail.
+            var known = _routes.KeysByGroup;
+            _routes = _routes with { KeysByGroup = known.RemoveRange(known.Where(named => named.Value == subscription.Key).Select(named => named.Key)) };
         }
         finally
         {
@@ -251,52 +258,32 @@ public sealed partial class ZgresClient : IAsyncDisposable
     {
         var remaining = _groups.GetValueOrDefault(subscription.Key, []).Remove(subscription);
         _groups = remaining.IsEmpty ? _groups.Remove(subscription.Key) : _groups.SetItem(subscription.Key, remaining);
-        if (remaining.IsEmpty)
-        {
-            // The hub's name for the group goes with it: a client that subscribes and unsubscribes all day keeps no trail.
-            _keysByGroup = _keysByGroup.RemoveRange(_keysByGroup.Where(named => named.Value == subscription.Key).Select(named => named.Key));
-        }
         return remaining.IsEmpty;
     }
 
+    /// <summary>Every event names the hub group it was sent for, and goes to that group's subscriptions only; before
+    /// the hub's answer names a group, an event of a group not known yet is the joining subscription's (joins run one at
+    /// a time), which is how a replay or a snapshot reaches it.</summary>
     private async Task RouteAsync(ChangeEvent change, int epoch)
     {
         await _routing.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (epoch != _epoch) return;
-            var joinInFlight = Volatile.Read(ref _joinsInFlight) > 0;
-            var groups = _groups;
-            if (change.Group is { } group)
+            if (epoch != _epoch || change.Group is not { } group) return;
+            var routes = _routes;
+            IReadOnlyCollection<ZgresSubscription>? subscriptions;
+            if (change.Operation == ChangeOperation.Snapshot)
             {
-                // A filtered event or a snapshot row: for its group's subscriptions only (before the hub's answer names
-                // the group, the subscription being joined, the only one whose group can be unknown).
-                var key = _keysByGroup.TryGetValue(group, out var known) ? known : _joining;
-                if (key is { } owner && groups.TryGetValue(owner, out var owners))
-                {
-                    foreach (var subscription in owners) await subscription.OfferAsync(change, joinInFlight).ConfigureAwait(false);
-                }
-                return;
+                // The joining subscriptions' alone: another subscription of their group never asked for them.
+                subscriptions = routes.Joining?.Subscriptions;
             }
-            var table = string.Concat(change.Schema, ".", change.Table);
-            if (groups.TryGetValue(new SubscriptionKey(table, null), out var tableSubscriptions))
+            else
             {
-                foreach (var subscription in tableSubscriptions) await subscription.OfferAsync(change, joinInFlight).ConfigureAwait(false);
+                var key = routes.KeysByGroup.TryGetValue(group, out var known) ? known : routes.Joining?.Key;
+                subscriptions = key is { } owner && _groups.TryGetValue(owner, out var owners) ? owners : null;
             }
-            if (change.InputId is not null && groups.TryGetValue(new SubscriptionKey(table, change.InputId), out var inputSubscriptions))
-            {
-                foreach (var subscription in inputSubscriptions) await subscription.OfferAsync(change, joinInFlight).ConfigureAwait(false);
-            }
-            else if (change.Operation == ChangeOperation.Truncate)
-            {
-                // A TRUNCATE (inputId null) empties every input of the table: each input subscription gets it once
-                // (it arrives once per group the connection is in; subscriptions drop ids they delivered).
-                foreach (var (key, subscriptions) in groups)
-                {
-                    if (key.InputId is null || key.Table != table) continue;
-                    foreach (var subscription in subscriptions) await subscription.OfferAsync(change, joinInFlight).ConfigureAwait(false);
-                }
-            }
+            foreach (var subscription in subscriptions ?? []) await subscription.OfferAsync(change).ConfigureAwait(false);
+            if (change.Operation == ChangeOperation.Snapshot) routes.Joining?.SnapshotRowRouted();
         }
         finally
         {
@@ -314,9 +301,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
             await _membership.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                // Whole tables first: an input group's replay also reaches its table's subscriptions, and would run
-                // ahead of their own replay if it came first.
-                foreach (var (key, subscriptions) in _groups.OrderBy(group => group.Key.InputId is not null))
+                foreach (var (key, subscriptions) in _groups)
                 {
                     var after = subscriptions.Select(s => s.ResumeAfter).Min();
                     await JoinAsync(key, subscriptions, after, cancellationToken).ConfigureAwait(false);
@@ -345,6 +330,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
             return Task.CompletedTask;
         }
         if (closed != _connection) return Task.CompletedTask;
+        _routes.Joining?.Abandon();
         SetState(ZgresConnectionState.Reconnecting, error);
         _restart = ReconnectAsync(closed, _disposed.Token);
         return Task.CompletedTask;
@@ -446,4 +432,40 @@ public sealed partial class ZgresClient : IAsyncDisposable
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "A handler of {Table}/{InputId} failed on event {Id}")]
     private partial void LogHandlerFailed(Exception exception, long id, string table, string? inputId);
+
+    /// <summary>Groups the hub named in its answers, by which every event is routed; and the join in flight, whose events
+    /// (a replay, a snapshot) arrive before the answer that names its group.</summary>
+    private sealed record Routes(ImmutableDictionary<string, SubscriptionKey> KeysByGroup, Join? Joining)
+    {
+        public static readonly Routes Empty = new(ImmutableDictionary<string, SubscriptionKey>.Empty, null);
+    }
+
+    /// <summary>One subscribe request in flight, and how many of its snapshot rows have been routed.</summary>
+    private sealed class Join(SubscriptionKey key, IReadOnlyCollection<ZgresSubscription> subscriptions)
+    {
+        private readonly TaskCompletionSource _routed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _rows;
+        private int _expected = -1;
+
+        public SubscriptionKey Key => key;
+
+        public IReadOnlyCollection<ZgresSubscription> Subscriptions => subscriptions;
+
+        // Called by routing, one event at a time.
+        public void SnapshotRowRouted()
+        {
+            var rows = Interlocked.Increment(ref _rows);
+            if (rows == Volatile.Read(ref _expected)) _routed.TrySetResult();
+        }
+
+        /// <summary>The connection was lost: the rows still on their way will not be routed.</summary>
+        public void Abandon() => _routed.TrySetException(new IOException("The connection was lost while the snapshot was being delivered."));
+
+        public Task SnapshotRoutedAsync(int expected, CancellationToken cancellationToken)
+        {
+            Volatile.Write(ref _expected, expected);
+            if (Volatile.Read(ref _rows) >= expected) return Task.CompletedTask;
+            return _routed.Task.WaitAsync(cancellationToken);
+        }
+    }
 }

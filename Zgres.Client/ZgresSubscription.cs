@@ -39,21 +39,19 @@ public sealed class ZgresSubscription : IAsyncDisposable
     public long? LastId { get; private set; }
 
     /// <summary>The id this subscription resumes after when the connection comes back: the newest id the hub confirmed
-    /// at its last join, or the highest id delivered since, counting only events that arrived while no join of any group
-    /// was in flight. During a join the hub replays one group's events, which also reach this subscription when they
-    /// match it (an input's events match its table's subscription) but run ahead of this subscription's own group, so
-    /// counting them would skip that group's events in between.</summary>
+    /// at its last join, or the highest id received since (its group's events arrive in commit order; the replay after
+    /// it covers lower ids of transactions still open then).</summary>
     internal long? ResumeAfter
     {
         get
         {
             var confirmed = Volatile.Read(ref _resumeAfter);
-            return confirmed < 0 ? null : Math.Max(confirmed, Volatile.Read(ref _deliveredInOrder));
+            return confirmed < 0 ? null : Math.Max(confirmed, Volatile.Read(ref _received));
         }
     }
 
-    // The highest id delivered while no join was in flight.
-    private long _deliveredInOrder;
+    // The highest id received.
+    private long _received;
 
     /// <summary>The hub answered a (re)subscribe: everything up to its newest id at join time has been replayed or
     /// is live from here, so that id is a valid resume point.</summary>
@@ -62,7 +60,7 @@ public sealed class ZgresSubscription : IAsyncDisposable
     internal ChannelReader<ChangeEvent> Events => _pending.Reader;
 
     /// <summary>Queues an event unless this subscription already delivered it; waits when the handler is behind.</summary>
-    internal async ValueTask OfferAsync(ChangeEvent change, bool joinInFlight)
+    internal async ValueTask OfferAsync(ChangeEvent change)
     {
         // Snapshot rows all carry id 0 and stand before the stream: no duplicate check, no resume point.
         if (change.Operation == ChangeOperation.Snapshot)
@@ -73,7 +71,7 @@ public sealed class ZgresSubscription : IAsyncDisposable
         if (_delivered.Contains(change.Id)) return;
         _delivered.Add(change.Id);
         LastId = Math.Max(LastId ?? 0, change.Id);
-        if (!joinInFlight && change.Id > _deliveredInOrder) Volatile.Write(ref _deliveredInOrder, change.Id);
+        if (change.Id > _received) Volatile.Write(ref _received, change.Id);
         await WriteAsync(change).ConfigureAwait(false);
     }
 

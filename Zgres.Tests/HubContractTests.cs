@@ -37,7 +37,8 @@ public sealed class HubContractTests(PostgresFixture database)
 
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
         var result = await connection.InvokeAsync<SubscribeResult>("Subscribe", new { table, inputId = 42 });
-        Assert.Equal(new SubscribeResult($"public.{table}", "42", $"input:public.{table}:42", false, result.ResumeAfter), result);
+        Assert.Equal(new SubscribeResult($"public.{table}", "42", $"input:public.{table}:42", false, result.ResumeAfter, result.Key), result);
+        Assert.Equal(["id"], result.Key!);
     }
 
     [Fact]

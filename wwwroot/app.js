@@ -268,26 +268,27 @@ function renderChange(change) {
 
   const diff = row.querySelector(".diff");
   const values = row.querySelector(".values");
-  const changed = change.operation === "UPDATE" && change.old ? changedColumns(change.old, change.data) : [];
+  // A row that left the view carries its key alone in data, and in old the row as this view knew it: show that.
+  const leaving = change.operation === "UPDATE" && change.inFilter === false;
+  const shown = leaving ? change.old : change.data;
+  const changed = change.operation === "UPDATE" && change.old && !leaving ? changedColumns(change.old, change.data) : [];
   if (changed.length === 0) diff.remove();
   for (const column of changed) {
     diff.append(pair(column, [
       span("old", formatValue(change.old[column])), span("arrow", " → "), span("new", formatValue(change.data[column])),
     ]));
   }
-  if (change.operation === "UPDATE" && change.old && changed.length === 0) {
-    values.before(Object.assign(document.createElement("p"), { className: "note", textContent: "No published column changed." }));
-  }
-  if (change.operation === "UPDATE" && change.inFilter === false) {
-    values.before(Object.assign(document.createElement("p"), { className: "note", textContent: "The row no longer matches the filter." }));
-  }
-  const columns = Object.keys(change.data ?? {}).filter((column) => !changed.includes(column));
+  const note = (text) => values.before(Object.assign(document.createElement("p"), { className: "note", textContent: text }));
+  if (leaving) note(target.filter ? "The row no longer matches the filter." : "The row moved to another input.");
+  else if (change.operation === "UPDATE" && change.inFilter === true && !change.old) note("The row entered this view.");
+  else if (change.operation === "UPDATE" && change.old && changed.length === 0) note("No published column changed.");
+  const columns = Object.keys(shown ?? {}).filter((column) => !changed.includes(column));
   if (change.operation === "TRUNCATE") {
     values.replaceWith(Object.assign(document.createElement("p"), { className: "note", textContent: `Every row of ${tableOf(change)} was removed.` }));
   } else if (columns.length === 0) {
     values.remove();
   }
-  for (const column of columns) values.append(pair(column, [span("", formatValue(change.data[column]))]));
+  for (const column of columns) values.append(pair(column, [span("", formatValue(shown[column]))]));
   return row;
 }
 

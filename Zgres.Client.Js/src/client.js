@@ -35,16 +35,15 @@ export class ZgresClient {
   // Subscriptions by what the hub groups by (see groupKey); each array is replaced whole on change, so routing never
   // sees one half-changed.
   #groups = new Map();
-  // The groups the hub named in its answers, to their keys: events of filtered subscriptions and snapshot rows name
-  // their group, and go to its subscriptions only.
+  // The groups the hub named in its answers, to their keys: every event names its group, and goes to its
+  // subscriptions only.
   #keysByGroup = new Map();
   // The connection whose events are routed; null while none is up.
   #connection = null;
   // Aborted by stop(); one per start().
   #run = null;
   // The subscribe request awaiting the hub's answer ({ key, subscriptions }), or null. Joins run one at a time, so an
-  // event naming a group the hub has not named yet is this join's; and while it is in flight, received events do not
-  // move resume points (see ZgresSubscription.resumeAfter).
+  // event naming a group the hub has not named yet is this join's.
   #joining = null;
   // Joins and leaves run one after another, so a re-subscribe after a reconnect never interleaves with them.
   #membership = Promise.resolve();
@@ -238,11 +237,8 @@ export class ZgresClient {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.#exclusive(async () => {
-          // Whole tables first: an input group's replay also reaches its table's subscriptions, and would run ahead
-          // of their own replay if it came first.
-          const groups = [...this.#groups.values()].sort((a, b) => (a[0].inputId !== null) - (b[0].inputId !== null));
           // Never a new snapshot: a snapshot subscription resumes after its last event like any other.
-          for (const subscriptions of groups) {
+          for (const subscriptions of [...this.#groups.values()]) {
             await this.#invokeSubscribe(connection, subscriptions, lowestResumePoint(subscriptions), false);
           }
         });
@@ -307,14 +303,17 @@ export class ZgresClient {
   async #leave(subscription) {
     await this.#exclusive(async () => {
       const connection = this.#connection;
-      if (!this.#forget(subscription) || connection?.state !== HubConnectionState.Connected) return;
+      if (!this.#forget(subscription)) return;
       try {
         const { table, inputId, filter } = subscription;
-        await connection.invoke("Unsubscribe", { table, inputId, filter });
+        if (connection?.state === HubConnectionState.Connected) await connection.invoke("Unsubscribe", { table, inputId, filter });
       } catch (error) {
         // The connection went away, and the group with it.
         this.#logger.log(LogLevel.Debug, `Zgres: unsubscribe failed (${serverMessage(error)}).`);
       }
+      // Known until the hub has left the group, so that an event still on its way is dropped rather than taken for a
+      // joining subscription's. A client that subscribes and unsubscribes all day keeps no trail.
+      for (const [group, owner] of this.#keysByGroup) if (owner === subscription.key && !this.#groups.has(owner)) this.#keysByGroup.delete(group);
     });
   }
 
@@ -335,39 +334,18 @@ export class ZgresClient {
       return;
     }
     this.#groups.delete(key);
-    // The hub's name for the group goes with it: a client that subscribes and unsubscribes all day keeps no trail.
-    for (const [group, owner] of this.#keysByGroup) if (owner === key) this.#keysByGroup.delete(group);
   }
 
+  /** Every event names the hub group it was sent for and goes to that group's subscriptions only. Before the hub's
+   *  answer names a group, an event of a group not known yet is the joining subscription's (joins run one at a time):
+   *  its replay, or its snapshot rows, which are that subscription's alone, not its group's (another subscription of
+   *  the group never asked for them). */
   #route(event) {
     const joining = this.#joining;
-    const joinInFlight = joining !== null;
-    if (event.operation === "SNAPSHOT") {
-      // Sent only to the connection that asked, before the hub answers: they are the joining subscription's alone,
-      // not its group's (another subscription of the group never asked for them).
-      for (const subscription of joining?.subscriptions ?? []) subscription.offer(event, joinInFlight);
-      return;
-    }
-    if (event.group != null) {
-      // A filtered subscription's event: its group's only. Before the hub's answer names the group, it can only be
-      // the joining one's.
-      const key = this.#keysByGroup.get(event.group) ?? joining?.key;
-      for (const subscription of this.#group(key)) subscription.offer(event, joinInFlight);
-      return;
-    }
-    const table = `${event.schema}.${event.table}`;
-    for (const subscription of this.#group(groupKey(table, null, null))) subscription.offer(event, joinInFlight);
-    if (event.inputId !== null) {
-      for (const subscription of this.#group(groupKey(table, event.inputId, null))) subscription.offer(event, joinInFlight);
-    } else if (event.operation === "TRUNCATE") {
-      // A TRUNCATE (inputId null) empties every input of the table: each input subscription gets it once (it arrives
-      // once per group the connection is in; subscriptions drop ids they delivered).
-      for (const subscriptions of this.#groups.values()) {
-        for (const subscription of subscriptions) {
-          if (subscription.inputId !== null && subscription.table === table) subscription.offer(event, joinInFlight);
-        }
-      }
-    }
+    const subscriptions = event.operation === "SNAPSHOT"
+      ? joining?.subscriptions
+      : this.#group(this.#keysByGroup.get(event.group) ?? joining?.key);
+    for (const subscription of subscriptions ?? []) subscription.offer(event);
   }
 
   #whenConnected() {

@@ -19,11 +19,14 @@ export interface ChangeEvent {
   data: { [column: string]: JsonValue };
   /** For UPDATE, the published columns before the change; otherwise null. */
   old: { [column: string]: JsonValue } | null;
-  /** On events of a filtered subscription and on snapshot rows: the hub group the event was sent to. */
-  group?: string;
-  /** On events of a filtered subscription and on snapshot rows: whether the row matches the filter now. False (an
-   *  UPDATE that moved it out, a DELETE, a TRUNCATE) means a view should drop it. */
+  /** The hub group the event was sent for: whose event it is (the client routes by it). */
+  group: string;
+  /** Whether the row is in the subscription now, where that is news: on events of a filtered subscription and on
+   *  snapshot rows, and on a row that moved to (true; `old` is then null) or from (false; `data` then holds only the
+   *  row's key) an input. False (also a DELETE or TRUNCATE of a filtered subscription) means a view should drop it. */
   inFilter?: boolean;
+  /** The writer's transaction id as pg_current_xact_id() returned it to the writer (absent on snapshot rows). */
+  txid?: string;
 }
 
 /** One condition of a filter; every condition of a filter must hold. */

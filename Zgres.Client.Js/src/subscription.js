@@ -17,8 +17,8 @@ export class ZgresSubscription {
   #lastId = null;
   // The hub's newest id at this subscription's last join (or the caller's `after` before any join).
   #confirmedResumeAfter;
-  // The highest id received while no join of any group was in flight.
-  #receivedInOrder = null;
+  // The highest id received.
+  #received = null;
 
   /**
    * @param {object} init
@@ -62,15 +62,13 @@ export class ZgresSubscription {
 
   /**
    * The id this subscription resumes after when the connection comes back: the newest id the hub confirmed at its
-   * last join, or the highest id received since, counting only events that arrived while no join of any group was in
-   * flight. During a join the hub replays one group's events, which also reach this subscription when they match it
-   * (an input's events match its table's subscription) but run ahead of this subscription's own group, so counting
-   * them would skip that group's events in between.
+   * last join, or the highest id received since (its group's events arrive in commit order; the replay after it
+   * covers lower ids of transactions still open then).
    * @returns {number | null}
    */
   get resumeAfter() {
     if (this.#confirmedResumeAfter === null) return null;
-    return Math.max(this.#confirmedResumeAfter, this.#receivedInOrder ?? this.#confirmedResumeAfter);
+    return Math.max(this.#confirmedResumeAfter, this.#received ?? this.#confirmedResumeAfter);
   }
 
   /** The hub answered a (re)subscribe: everything up to its newest id then has been replayed or is live from here. */
@@ -79,9 +77,9 @@ export class ZgresSubscription {
   }
 
   /** Queues an event for the handler unless this subscription has seen its id already (a replay, or the same event
-   *  through the table group and the input group). Snapshot rows all have id 0 and stand before the stream: they are
+   *  after a resume). Snapshot rows all have id 0 and stand before the stream: they are
    *  never dropped as repeats and never move the resume point. */
-  offer(event, joinInFlight) {
+  offer(event) {
     if (this.#closed) return;
     if (isSnapshotRow(event)) {
       this.snapshotRows++;
@@ -91,7 +89,7 @@ export class ZgresSubscription {
     if (this.#recentIds.has(event.id)) return;
     this.#recentIds.add(event.id);
     if (this.#recentIds.size > this.#duplicateWindow) this.#recentIds.delete(this.#recentIds.values().next().value);
-    if (!joinInFlight && (this.#receivedInOrder === null || event.id > this.#receivedInOrder)) this.#receivedInOrder = event.id;
+    if (this.#received === null || event.id > this.#received) this.#received = event.id;
     this.#enqueue(event);
   }
 

@@ -57,8 +57,12 @@ test("a filtered subscription gets only matching rows, and rows moving out with 
   assert.deepEqual(small.events.map(describe),
     ["INSERT 1 in", "UPDATE 1 out", "UPDATE 2 in", "UPDATE 2 in", "TRUNCATE - out", "INSERT 6 in"]);
   assert.notEqual(big.events[0].group, small.events[0].group);
-  // Unfiltered events name no group, and the filtered groups' events did not reach the whole-table subscription.
-  assert.ok(whole.events.every((event) => event.group === undefined && event.inFilter === undefined));
+  // A row moving out names its key only, none of the values that took it out; one moving in carries no old values.
+  const movedOut = big.events.find((event) => event.operation === "UPDATE" && event.inFilter === false);
+  assert.deepEqual([movedOut.data, movedOut.old.total], [{ id: 2 }, 250]);
+  assert.equal(big.events.find((event) => event.operation === "UPDATE" && event.data.id === 1).old, null);
+  // Whole-table events name their own group and say nothing of filters; the filtered groups' events did not reach it.
+  assert.ok(whole.events.every((event) => event.group === `table:${ORDERS}` && event.inFilter === undefined));
 
   // stream() takes the same options: the matching row as it is now, then the changes.
   const done = new AbortController();

@@ -19,7 +19,7 @@ const settled = () => new Promise((resolve) => setImmediate(resolve));
 test("an id seen before is dropped, within the duplicate window", async () => {
   const handled = [];
   const { subscription: sub } = subscription({ duplicateWindow: 2, handler: (e) => handled.push(e.id) });
-  for (const id of [1, 2, 1, 3, 2, 1]) sub.offer(event(id), false);
+  for (const id of [1, 2, 1, 3, 2, 1]) sub.offer(event(id));
   await settled();
   // 1 was forgotten once 2 and 3 filled the window of two.
   assert.deepEqual(handled, [1, 2, 3, 1]);
@@ -35,8 +35,8 @@ test("an async handler finishes before the next event starts, and lastId follows
       log.push(`end ${e.id}`);
     },
   });
-  sub.offer(event(5), false);
-  sub.offer(event(7), false);
+  sub.offer(event(5));
+  sub.offer(event(7));
   await settled();
   assert.deepEqual(log, ["start 5"]);
   assert.equal(sub.lastId, null);
@@ -54,22 +54,21 @@ test("a handler that throws is reported and the next events still reach it", asy
       if (e.id === 2) throw new Error("broken");
     },
   });
-  for (const id of [1, 2, 3]) sub.offer(event(id), false);
+  for (const id of [1, 2, 3]) sub.offer(event(id));
   await settled();
   assert.deepEqual(handled, [1, 2, 3]);
   assert.deepEqual(errors, [["broken", 2]]);
   assert.equal(sub.lastId, 3);
 });
 
-test("the resume point is the caller's after, then the hub's answer, then ids received while no join was in flight", () => {
+test("the resume point is the caller's after, then the hub's answer, then the highest id received", () => {
   const { subscription: sub } = subscription({ after: 10 });
   assert.equal(sub.resumeAfter, 10);
   sub.joined(40);
   assert.equal(sub.resumeAfter, 40);
-  // Received during another group's join: it may run ahead of this group's own events, so it does not count.
-  sub.offer(event(90), true);
+  sub.offer(event(30));
   assert.equal(sub.resumeAfter, 40);
-  sub.offer(event(50), false);
+  sub.offer(event(50));
   assert.equal(sub.resumeAfter, 50);
   // An older answer never moves it back.
   sub.joined(45);
@@ -87,14 +86,14 @@ test("snapshot rows, all id 0, are never dropped as repeats and move neither las
   const handled = [];
   const { subscription: sub } = subscription({ handler: (e) => handled.push(`${e.operation} ${e.data.id}`) });
   const row = (id) => ({ ...event(0), operation: "SNAPSHOT", data: { id } });
-  sub.offer(row(1), true);
-  sub.offer(row(2), true);
+  sub.offer(row(1));
+  sub.offer(row(2));
   await settled();
   assert.deepEqual(handled, ["SNAPSHOT 1", "SNAPSHOT 2"]);
   assert.equal(sub.lastId, null);
   assert.equal(sub.resumeAfter, null);
   sub.joined(30);
-  sub.offer({ ...event(31), operation: "INSERT", data: { id: 3 } }, false);
+  sub.offer({ ...event(31), operation: "INSERT", data: { id: 3 } });
   await settled();
   assert.equal(sub.lastId, 31);
   assert.equal(sub.resumeAfter, 31);
@@ -109,8 +108,8 @@ test("after unsubscribe no handler call starts", async () => {
       if (e.id === 1) sub.unsubscribe();
     },
   }));
-  for (const id of [1, 2]) sub.offer(event(id), false);
-  sub.offer(event(3), false);
+  for (const id of [1, 2]) sub.offer(event(id));
+  sub.offer(event(3));
   await settled();
   assert.deepEqual(handled, [1]);
 });

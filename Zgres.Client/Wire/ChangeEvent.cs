@@ -12,10 +12,12 @@ namespace Zgres.Client;
 /// <param name="InputId">The value of the table's input column as text, or <see langword="null"/>.</param>
 /// <param name="Data">The published columns of the new row (of the old row for DELETE; empty for TRUNCATE), JSON-typed.</param>
 /// <param name="Old">For UPDATE, the published columns before the change; otherwise <see langword="null"/>.</param>
-/// <param name="Group">Set on events of a filtered subscription and on snapshot rows: the group the subscribe returned,
-/// so a client with several subscriptions of one table knows whose event it is.</param>
-/// <param name="InFilter">On events of a filtered subscription: whether the row matches the filter now (false when an
-/// UPDATE moved it out, for a DELETE and a TRUNCATE), so a view knows to keep or drop it.</param>
+/// <param name="Group">The hub group the event was sent for, as the subscribe answered it: whose event it is, so a
+/// client with several subscriptions routes each event to the right one.</param>
+/// <param name="InFilter">Whether the row is in the subscription now, where that is news: on events of a filtered
+/// subscription and on snapshot rows, and on a row that moved to (<see langword="true"/>; <see cref="Old"/> is then
+/// null) or from (<see langword="false"/>; <see cref="Data"/> then holds only the row's key) an input. False means a
+/// view should drop the row; null on the other events of whole-table and input subscriptions.</param>
 /// <param name="Txid">The writer's transaction id, as PostgreSQL's <c>pg_current_xact_id()</c> returned it to the
 /// writer (the same for every event of one transaction); <see langword="null"/> on snapshot rows.</param>
 public sealed record ChangeEvent(

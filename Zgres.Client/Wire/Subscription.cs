@@ -64,12 +64,17 @@ public sealed record FilterCondition(string Column, string Op, JsonElement Value
 /// the replay started at the oldest event kept, so the client should reload its state.</param>
 /// <param name="ResumeAfter">The id to pass as <c>after</c> to resume this subscription if no event arrives before the
 /// connection drops; once events arrive, resume from the highest id delivered instead.</param>
-public sealed record SubscribeResult(string Table, string? InputId, string Group, bool Gap, long ResumeAfter);
+/// <param name="Key">The table's primary key columns (all published; empty when it has none or some are not published):
+/// what a live view keys its rows by, and all that a row that leaves the subscription carries in <c>data</c>.</param>
+/// <param name="SnapshotRows">How many snapshot rows were sent ahead of this answer (0 without <c>snapshot</c>).</param>
+public sealed record SubscribeResult(string Table, string? InputId, string Group, bool Gap, long ResumeAfter, IReadOnlyList<string>? Key = null, int SnapshotRows = 0);
 
 /// <summary>A table the server exposes, as listed by <c>GET /api/tables</c>.</summary>
 /// <param name="Name">The table as <c>schema.table</c>.</param>
 /// <param name="Columns">The columns each event publishes, in table order.</param>
-/// <param name="InputColumn">The column whose value names the <c>input:</c> group of a row.</param>
+/// <param name="InputColumn">The column whose value names the <c>input:</c> group of a row; null when the table has
+/// none (it can be followed whole or filtered, not by input).</param>
 /// <param name="Problem">Why the table no longer matches its configuration (a renamed or dropped column, a dropped
 /// table), as the server's last catalog check found it; null when it matches.</param>
-public sealed record ExposedTable(string Name, IReadOnlyList<string> Columns, string InputColumn, string? Problem = null);
+/// <param name="Key">The primary key's columns, when all are published: what tells the rows apart. Empty otherwise.</param>
+public sealed record ExposedTable(string Name, IReadOnlyList<string> Columns, string? InputColumn, string? Problem = null, IReadOnlyList<string>? Key = null);

@@ -1,70 +1,62 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.SignalR;
-using Zgres.Server.Database;
 using Zgres.Server.EventLog;
 using Zgres.Server.Filtering;
 using Zgres.Server.Hosting;
 using Zgres.Server.Hubs;
-using Zgres.Server.Snapshots;
+using Zgres.Server.Routing;
 using Zgres.Server.Tables;
 
 namespace Zgres.Server.Dispatch;
 
 /// <summary>
-/// Sends each event, in commit order, to its table's group and to its input's group: one frame per event, built only
-/// when someone is listening (a TRUNCATE goes to every input group of its table too). Called by the listener on its own loop, so it never waits: the fan-out does not await
-/// clients. Events of tables this server does not expose (a trigger left by another configuration) are dropped,
-/// counted, and logged once per table.
+/// Sends each event, in commit order, to the groups that receive it: its table's group; its input's group (a TRUNCATE
+/// to every input group of its table; a row that moves to another input reaches the new input as a row arriving and
+/// leaves the old one named by its key only, see <see cref="Delivery"/>); and the filtered groups it matches. A frame
+/// is built only for a group with members. Called by the listener on its own loop, so it never waits: the fan-out does
+/// not await clients. Events of tables this server does not expose (a trigger left by another configuration) are
+/// dropped, counted, and logged once per table.
 /// </summary>
 public sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeFanout fanout, FilterIndex filters, ZgresMetrics metrics, ILogger<ChangeDispatcher> logger)
 {
     // Touched only from the listener's loop.
     private readonly HashSet<TableName> _reportedUnexposed = [];
-    private readonly List<(FilteredGroup Group, bool InFilter)> _matched = [];
+    private readonly List<(FilteredGroup Group, Delivery Delivery)> _matched = [];
 
     public void Dispatch(ChangeRecord change)
     {
-        if (catalog.TryGet(change.Table, out var table))
-        {
-            SerializedFrame frame = new(change.Json);
-            Send(table.TableGroup, ref frame);
-            if (change.InputId is { } inputId) Send(table.InputGroup(inputId), ref frame);
-            // A TRUNCATE empties every input of the table, so each input's subscribers must hear of it.
-            else if (change.IsTruncate) fanout.SendToGroupsStartingWith(table.InputGroupPrefix, frame.Message);
-            if (filters.HasGroups(table.Name)) SendFiltered(table, change);
-            metrics.Dispatched();
-        }
-        else
+        if (!catalog.TryGet(change.Table, out var table))
         {
             metrics.Unexposed();
             if (_reportedUnexposed.Add(change.Table)) LogUnexposed(change.Table.ToString());
+            return;
         }
+        Send(table, change, table.TableGroup, Delivery.AsIs);
+        if (change.IsTruncate)
+        {
+            // A TRUNCATE empties every input of the table, so each input's subscribers must hear of it.
+            foreach (var group in fanout.GroupsStartingWith(table.InputGroupPrefix)) Send(table, change, group, Delivery.AsIs);
+        }
+        else
+        {
+            if (change.InputId is { } input) Send(table, change, table.InputGroup(input), Delivery.ForInput(change, input));
+            if (change.MovesInput && change.OldInputId is { } left) Send(table, change, table.InputGroup(left), Delivery.ForInput(change, left));
+        }
+        if (filters.HasGroups(table.Name)) SendFiltered(table, change);
+        metrics.Dispatched();
     }
 
-    /// <summary>Only tables with filtered subscriptions pay for parsing their events; each matching group gets the event
-    /// framed with its name and whether the row is in its filter.</summary>
+    /// <summary>Only tables with filtered subscriptions pay for parsing their events.</summary>
     private void SendFiltered(WatchedTable table, ChangeRecord change)
     {
         using var json = JsonDocument.Parse(change.Json);
         _matched.Clear();
-        filters.Match(table.Name, EventRow.Of(json), change.InputId, _matched);
-        foreach (var (group, inFilter) in _matched)
-        {
-            if (fanout.HasMembers(group.Name)) fanout.SendToGroup(group.Name, ChangeMessages.Create(change.Json, group.Name, inFilter));
-        }
+        filters.Match(table.Name, EventRow.Of(json, change), _matched);
+        foreach (var (group, delivery) in _matched) Send(table, change, group.Name, delivery);
     }
 
-    private void Send(string group, ref SerializedFrame frame)
+    private void Send(WatchedTable table, ChangeRecord change, string group, Delivery delivery)
     {
-        if (fanout.HasMembers(group)) fanout.SendToGroup(group, frame.Message);
-    }
-
-    /// <summary>The event's frame, made on first use: most events of a busy table have no one on one of their groups.</summary>
-    private struct SerializedFrame(string json)
-    {
-        private SerializedHubMessage? _message;
-
-        public SerializedHubMessage Message => _message ??= ChangeMessages.Create(json);
+        if (delivery.Kind != DeliveryKind.Skip && fanout.HasMembers(group)) fanout.SendToGroup(group, ChangeFrames.For(change, group, delivery, table.Key));
     }
 
     [LoggerMessage(EventId = 500, EventName = "UnexposedTableEvent", Level = LogLevel.Warning,

@@ -24,9 +24,10 @@ public static class EventLogReader
     private static ChangeRecord ReadRecord(NpgsqlDataReader reader, int first) => new(
         reader.GetInt64(first),
         new TableName(reader.GetString(first + 1), reader.GetString(first + 2)),
+        reader.GetString(first + 5),
         reader.IsDBNull(first + 3) ? null : reader.GetString(first + 3),
-        reader.GetString(first + 4),
-        reader.GetString(first + 5) == "TRUNCATE");
+        reader.IsDBNull(first + 6) ? null : reader.GetString(first + 6),
+        reader.GetString(first + 4));
 
     /// <summary>Where the log stands now: the current snapshot and the newest id visible in it.</summary>
     public static async Task<LogPosition> CurrentAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
@@ -81,14 +82,14 @@ public static class EventLogReader
 
     private static readonly string ReadSinceSql = $"""
         WITH upto AS MATERIALIZED (SELECT pg_current_snapshot() AS s)
-        SELECT s::text, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text FROM upto
+        SELECT s::text, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text FROM upto
         UNION ALL
         ({CommittedAfter(leading: "NULL, ", where: "true")})
         """;
 
     private static readonly string ReadBetweenSql = $"""
         WITH upto AS MATERIALIZED (SELECT $2::pg_snapshot AS s)
-        {CommittedAfter(leading: "", where: "(x.e).schema_name = $3 AND (x.e).table_name = $4 AND ($5::text IS NULL OR (x.e).input_id = $5 OR (x.e).operation = 'TRUNCATE')")}
+        {CommittedAfter(leading: "", where: "(x.e).schema_name = $3 AND (x.e).table_name = $4 AND ($5::text IS NULL OR (x.e).input_id = $5 OR (x.e).old_input_id = $5 OR (x.e).operation = 'TRUNCATE')")}
         """;
 
     /// <summary>
@@ -97,7 +98,7 @@ public static class EventLogReader
     /// (OFFSET 0 keeps that a lookup per key, in order, rather than a join that re-sorts whole events).
     /// </summary>
     private static string CommittedAfter(string leading, string where) => $"""
-        SELECT {leading}k.id, (x.e).schema_name, (x.e).table_name, (x.e).input_id, zgres.event_json(x.e), (x.e).operation
+        SELECT {leading}k.id, (x.e).schema_name, (x.e).table_name, (x.e).input_id, zgres.event_json(x.e), (x.e).operation, (x.e).old_input_id
         FROM (
             SELECT c.id, max(c.id) OVER (PARTITION BY c.xid) AS last_id
             FROM (
@@ -216,7 +217,7 @@ public static class EventLogReader
     {
         var below = cursor < anchor.After;
         await using var command = dataSource.CreateCommand(below ? """
-            SELECT (e).id, (e).schema_name, (e).table_name, (e).input_id, zgres.event_json(e), (e).operation
+            SELECT (e).id, (e).schema_name, (e).table_name, (e).input_id, zgres.event_json(e), (e).operation, (e).old_input_id
             FROM (
                 SELECT e FROM zgres.events e WHERE e.xid >= $8::xid8
                 UNION ALL
@@ -224,15 +225,15 @@ public static class EventLogReader
             ) candidates (e)
             WHERE (e).id < $1 AND (e).id > $2 AND (e).xid IS DISTINCT FROM $10::xid8
               AND pg_visible_in_snapshot((e).xid, $3::pg_snapshot)
-              AND (e).schema_name = $4 AND (e).table_name = $5 AND ($6::text IS NULL OR (e).input_id = $6 OR (e).operation = 'TRUNCATE')
+              AND (e).schema_name = $4 AND (e).table_name = $5 AND ($6::text IS NULL OR (e).input_id = $6 OR (e).old_input_id = $6 OR (e).operation = 'TRUNCATE')
             ORDER BY (e).id
             LIMIT $7
             """ : """
-            SELECT e.id, e.schema_name, e.table_name, e.input_id, zgres.event_json(e), e.operation
+            SELECT e.id, e.schema_name, e.table_name, e.input_id, zgres.event_json(e), e.operation, e.old_input_id
             FROM zgres.events e
             WHERE e.id > greatest($1, $2) AND e.id <= $8
               AND pg_visible_in_snapshot(e.xid, $3::pg_snapshot)
-              AND e.schema_name = $4 AND e.table_name = $5 AND ($6::text IS NULL OR e.input_id = $6 OR e.operation = 'TRUNCATE')
+              AND e.schema_name = $4 AND e.table_name = $5 AND ($6::text IS NULL OR e.input_id = $6 OR e.old_input_id = $6 OR e.operation = 'TRUNCATE')
             ORDER BY e.id
             LIMIT $7
             """);

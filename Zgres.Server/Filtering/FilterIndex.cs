@@ -4,6 +4,7 @@ using System.Text.Json;
 using Zgres.Server.Database;
 using Zgres.Server.EventLog;
 using Zgres.Server.Snapshots;
+using Zgres.Server.Routing;
 using Zgres.Server.Tables;
 
 namespace Zgres.Server.Filtering;
@@ -42,20 +43,20 @@ public sealed class FilterIndex
         }
     }
 
-    /// <summary>Adds to <paramref name="into"/> each group of the table the event goes to, with whether its row is in.</summary>
-    public void Match(TableName table, EventRow row, string? inputId, List<(FilteredGroup Group, bool InFilter)> into)
+    /// <summary>Adds to <paramref name="into"/> each group of the table the event goes to, with what it receives.</summary>
+    public void Match(TableName table, EventRow row, List<(FilteredGroup Group, Delivery Delivery)> into)
     {
         if (!_tables.TryGetValue(table, out var filters)) return;
         if (row.Operation == "TRUNCATE")
         {
-            foreach (var group in filters.Groups.Values) into.Add((group, false));
+            foreach (var group in filters.Groups.Values) into.Add((group, group.Decide(row)));
             return;
         }
         var seen = into.Count;
         foreach (var (column, index) in filters.Indexed)
         {
-            Candidates(index, column, row.Data);
-            if (row.Old.ValueKind == JsonValueKind.Object) Candidates(index, column, row.Old);
+            Candidates(index, column, row.After);
+            Candidates(index, column, row.Before);
         }
         foreach (var group in filters.Scanned) Decide(group);
 
@@ -73,8 +74,8 @@ public sealed class FilterIndex
             {
                 if (ReferenceEquals(into[i].Group, group)) return;
             }
-            var decision = group.Decide(row, inputId);
-            if (decision.Send) into.Add((group, decision.InFilter));
+            var delivery = group.Decide(row);
+            if (delivery.Kind != DeliveryKind.Skip) into.Add((group, delivery));
         }
     }
 

@@ -60,9 +60,10 @@ public sealed class WatchedTableOptions
     /// <summary>The columns each event publishes; absent means every column.</summary>
     public List<string>? Columns { get; set; }
 
-    /// <summary>The column whose value names a row's <c>input:</c> group.</summary>
-    [Required]
-    public string InputColumn { get; set; } = "input_id";
+    /// <summary>The column whose value names a row's <c>input:</c> group. Absent: <c>input_id</c> when the table has
+    /// one; a table without an input column (or with <c>""</c> here) has whole-table and filtered subscriptions only,
+    /// and its events carry <c>inputId</c> null.</summary>
+    public string? InputColumn { get; set; }
 
     /// <summary>Log INSERTs and DELETEs once per statement (a statement-level trigger with a transition table) instead
     /// of once per row: cheaper for tables written in batches, dearer for single-row statements. The events are the same.</summary>

@@ -13,6 +13,7 @@ using Zgres.Server.Filtering;
 using Zgres.Server.Hubs;
 using Zgres.Server.Listening;
 using Zgres.Server.Operations;
+using Zgres.Server.Routing;
 using Zgres.Server.Security;
 using Zgres.Server.Tables;
 
@@ -59,11 +60,11 @@ public static class ZgresServiceCollectionExtensions
         services.AddZgresSecurity(configuration);
 
         // The hub, with the fan-out that never waits for a slow client. JSON only: events are framed once, in its
-        // format, from the JSON PostgreSQL wrote (ChangeMessages).
+        // format, from the JSON PostgreSQL wrote (ChangeFrames).
         services.AddSignalR()
             .AddJsonProtocol(json => json.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default))
             // AddHubOptions also makes SignalR use the hub's own options, which the limits below go into.
-            .AddHubOptions<ChangeHub>(hub => hub.SupportedProtocols = [ChangeMessages.Protocol]);
+            .AddHubOptions<ChangeHub>(hub => hub.SupportedProtocols = [ChangeFrames.Protocol]);
         services.AddOptions<HubOptions<ChangeHub>>().Configure<IOptions<ZgresOptions>>((hub, zgres) =>
         {
             hub.MaximumReceiveMessageSize = zgres.Value.Limits.MaxMessageSize;

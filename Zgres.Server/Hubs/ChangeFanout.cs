@@ -157,16 +157,10 @@ public sealed partial class ChangeFanout(
         foreach (var member in members) member.Send(message);
     }
 
-    /// <summary>Writes a serialized message to every member of every group whose name starts with the prefix (a TRUNCATE
-    /// to all the input groups of its table): a walk over every group, fine for a rare event.</summary>
-    public void SendToGroupsStartingWith(string prefix, SerializedHubMessage message)
-    {
-        foreach (var (group, members) in _groups)
-        {
-            if (!group.StartsWith(prefix, StringComparison.Ordinal)) continue;
-            foreach (var member in members) member.Send(message);
-        }
-    }
+    /// <summary>The groups whose name starts with the prefix (a TRUNCATE goes to all the input groups of its table):
+    /// a walk over every group, fine for a rare event.</summary>
+    public IEnumerable<string> GroupsStartingWith(string prefix) =>
+        _groups.Keys.Where(group => group.StartsWith(prefix, StringComparison.Ordinal));
 
     /// <summary>How many connections each group has now (for the subscriptions gauge).</summary>
     public IEnumerable<(string Group, int Members)> GroupSizes() => _groups.Select(group => (group.Key, group.Value.Length));

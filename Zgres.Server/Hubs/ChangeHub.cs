@@ -8,6 +8,7 @@ using Zgres.Server.EventLog;
 using Zgres.Server.Filtering;
 using Zgres.Server.Hosting;
 using Zgres.Server.Listening;
+using Zgres.Server.Routing;
 using Zgres.Server.Security;
 using Zgres.Server.Snapshots;
 using Zgres.Server.Tables;
@@ -98,12 +99,14 @@ public sealed class ChangeHub(
         {
             throw new HubException($"The snapshot would send more than {maxRows} rows (Zgres:Limits:MaxSnapshotRows); narrow it with a filter or an inputId.");
         }
+        var rows = 0;
         await using (snapshot)
         {
             await foreach (var page in snapshot.ReadPagesAsync(cancellationToken))
             {
+                rows += page.Count;
                 await fanout.SendToConnectionAsync(connectionId,
-                    page.Select(row => ChangeMessages.Create(row, target.Group, inFilter: true)),
+                    page.Select(row => ChangeFrames.Snapshot(row, target.Group)),
                     cancellationToken);
             }
             snapshotTaken = snapshot.Snapshot;
@@ -129,7 +132,7 @@ public sealed class ChangeHub(
         }
         var between = await EventLogReader.ReadCommittedBetweenAsync(database.DataSource, retry, snapshotTaken, upTo, target.Table.Name, target.InputId, cancellationToken);
         await fanout.SendToConnectionAsync(connectionId, target.Frames(between), cancellationToken);
-        return target.Result(gap: false, upTo);
+        return target.Result(gap: false, upTo, rows);
     }
 
     private static readonly TimeSpan SnapshotJoinTimeout = TimeSpan.FromSeconds(30);
@@ -187,22 +190,27 @@ public sealed class ChangeHub(
 
     private sealed record Target(WatchedTable Table, string? InputId, string Group, FilteredGroup? Filtered, TableColumns? Columns)
     {
-        public SubscribeResult Result(bool gap, LogPosition joinedAt) => new(Table.Name.ToString(), InputId, Group, gap, joinedAt.NewestId);
+        public SubscribeResult Result(bool gap, LogPosition joinedAt, int snapshotRows = 0) =>
+            new(Table.Name.ToString(), InputId, Group, gap, joinedAt.NewestId, Table.Key, snapshotRows);
 
-        /// <summary>The frames of replayed events: as they are, or, for a filter, those it lets through, marked.</summary>
+        /// <summary>The frames of replayed events, as the group received them live (<see cref="Delivery"/>).</summary>
         public IEnumerable<SerializedHubMessage> Frames(IEnumerable<ChangeRecord> changes)
         {
             foreach (var change in changes)
             {
-                if (Filtered is null)
-                {
-                    yield return ChangeMessages.Create(change.Json);
-                    continue;
-                }
-                using var json = JsonDocument.Parse(change.Json);
-                var decision = Filtered.Decide(EventRow.Of(json), change.InputId);
-                if (decision.Send) yield return ChangeMessages.Create(change.Json, Filtered.Name, decision.InFilter);
+                var delivery = Deliver(change);
+                if (delivery.Kind != DeliveryKind.Skip) yield return ChangeFrames.For(change, Group, delivery, Table.Key);
             }
+        }
+
+        private Delivery Deliver(ChangeRecord change)
+        {
+            if (Filtered is not null)
+            {
+                using var json = JsonDocument.Parse(change.Json);
+                return Filtered.Decide(EventRow.Of(json, change));
+            }
+            return InputId is null || change.IsTruncate ? Delivery.AsIs : Delivery.ForInput(change, InputId);
         }
     }
 
@@ -221,6 +229,8 @@ public sealed class ChangeHub(
         }
         switch (subscription.InputId)
         {
+            case not null when table.InputColumn is null:
+                throw new HubException($"Table '{name}' has no input column, so it cannot be followed by input; subscribe to the whole table (inputId null), with a filter if you need fewer rows.");
             case "":
                 throw new HubException("inputId must not be empty; use null to follow the whole table.");
             case { Length: > ChangeHubContract.MaxInputIdLength } tooLong:

@@ -53,7 +53,7 @@ public sealed class TableSnapshot : IAsyncDisposable
             long count;
             await using (var head = new NpgsqlCommand($"""
                 SELECT pg_current_snapshot()::text,
-                       (SELECT count(*) FROM (SELECT 1 FROM {table.Name} t WHERE {where} LIMIT {maxRows + 1L}) n)
+                       (SELECT count(*) FROM (SELECT 1 FROM {table.Name.Quoted} t WHERE {where} LIMIT {maxRows + 1L}) n)
                 """, connection, transaction))
             {
                 // $1 is the rows statement's; the head has the same numbering for the filter's values.
@@ -72,9 +72,9 @@ public sealed class TableSnapshot : IAsyncDisposable
             var rows = new NpgsqlCommand($"""
                 SELECT zgres.event_json(json_populate_record(NULL::zgres.events, json_build_object(
                            'id', 0, 'created_at', now(), 'operation', 'SNAPSHOT',
-                           'schema_name', {Literal(table.Name.Schema)}, 'table_name', {Literal(table.Name.Name)},
-                           'input_id', t.{Quote(table.InputColumn)}::text, 'data', zgres.published(to_json(t), $1::text[]))))
-                FROM {table.Name} t WHERE {where}
+                           'schema_name', {Sql.Literal(table.Name.Schema)}, 'table_name', {Sql.Literal(table.Name.Name)},
+                           'input_id', {(table.InputColumn is { } input ? $"t.{Sql.Identifier(input)}::text" : "NULL")}, 'data', zgres.published(to_json(t), $1::text[]))))
+                FROM {table.Name.Quoted} t WHERE {where}
                 """, connection, transaction);
             rows.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. table.PublishedColumns] });
             foreach (var parameter in parameters()) rows.Parameters.Add(parameter);
@@ -121,10 +121,11 @@ public sealed class TableSnapshot : IAsyncDisposable
             values.Add((text, isList));
             return $"${values.Count + 1}";
         }
-        if (inputId is not null) sql.Append($" AND t.{Quote(table.InputColumn)}::text = {Next(inputId, false)}");
+        // Refused at subscribe for a table without an input column.
+        if (inputId is not null) sql.Append($" AND t.{Sql.Identifier(table.InputColumn!)}::text = {Next(inputId, false)}");
         foreach (var condition in filter?.Conditions ?? [])
         {
-            var column = $"t.{Quote(condition.Column)}";
+            var column = $"t.{Sql.Identifier(condition.Column)}";
             sql.Append(" AND ").Append(condition.Operator switch
             {
                 FilterOperator.Is => condition.IsValue switch { null => $"{column} IS NULL", true => $"{column} IS TRUE", false => $"{column} IS FALSE" },
@@ -169,7 +170,4 @@ public sealed class TableSnapshot : IAsyncDisposable
         _ => value.Key,
     };
 
-    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
-
-    private static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
 }

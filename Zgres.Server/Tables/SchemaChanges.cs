@@ -12,6 +12,20 @@ namespace Zgres.Server.Tables;
 /// </summary>
 public static class SchemaChanges
 {
+    public const string DefaultInputColumn = "input_id";
+
+    /// <summary>The column inputs are named by, if any: the configured one; with none configured <c>input_id</c>, unless
+    /// the table exists without it and did not have it at the previous check either (so that renaming it is reported
+    /// rather than silently dropping every input subscriber, and a table not created yet may be followed by input);
+    /// <c>""</c> configured means none.</summary>
+    public static string? InputColumnOf(WatchedTableOptions options, TableShape? before, TableShape? now) => options.InputColumn switch
+    {
+        "" => null,
+        { } configured => configured,
+        null when now is null || now.Has(DefaultInputColumn) || before?.Has(DefaultInputColumn) == true => DefaultInputColumn,
+        null => null,
+    };
+
     /// <returns>null when the table matches its configuration.</returns>
     public static string? Describe(WatchedTableOptions options, TableShape? before, TableShape? now)
     {
@@ -24,9 +38,9 @@ public static class SchemaChanges
         {
             if (!now.Has(column)) problems.Add($"published column '{column}' {Fate(column, before, now)} (events no longer carry it)");
         }
-        if (!now.Has(options.InputColumn))
+        if (InputColumnOf(options, before, now) is { } input && !now.Has(input))
         {
-            problems.Add($"input column '{options.InputColumn}' {Fate(options.InputColumn, before, now)} (events carry inputId null, so its input subscribers get nothing)");
+            problems.Add($"input column '{input}' {Fate(input, before, now)} (events carry inputId null, so its input subscribers get nothing)");
         }
         return problems.Count == 0 ? null : string.Join("; ", problems);
     }

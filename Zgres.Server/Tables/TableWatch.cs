@@ -92,11 +92,12 @@ public sealed partial class TableWatch(
         var shape = await TableShape.ReadAsync(connection, name, cancellationToken);
         var columns = shape?.Columns.Select(c => c.Name).ToArray() ?? [];
         var published = options.Columns is null ? columns : columns.Where(options.Columns.Contains).ToArray();
+        var input = SchemaChanges.InputColumnOf(options, before, shape);
         if (SchemaChanges.Describe(options, before, shape) is { } problem)
         {
-            return new TableCheck(new WatchedTable(name, published, options.InputColumn, problem, options.Access), shape, Attached: false);
+            return new TableCheck(new WatchedTable(name, published, input, shape?.PrimaryKey, problem, options.Access), shape, Attached: false);
         }
-        var table = new WatchedTable(name, published, options.InputColumn, access: options.Access);
+        var table = new WatchedTable(name, published, input, shape!.PrimaryKey, access: options.Access);
         return new TableCheck(table, shape, await capture.AttachAsync(connection, options, table, cancellationToken));
     }
 

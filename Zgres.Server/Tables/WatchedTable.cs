@@ -1,21 +1,26 @@
 using Zgres.Client;
-using Zgres.Server.Database;
-using Zgres.Server.EventLog;
 using Zgres.Server.Security;
 
 namespace Zgres.Server.Tables;
 
-/// <summary>A configured table as checked against the catalog: what it publishes and the hub groups of its events, and
-/// what is wrong with it, if anything (see <see cref="SchemaChanges"/>). A table with a problem stays exposed, so its
-/// subscribers keep their groups and get its events again once it is repaired.</summary>
-public sealed class WatchedTable(TableName name, IReadOnlyList<string> publishedColumns, string inputColumn, string? problem = null, TableAccessOptions? access = null)
+/// <summary>A configured table as checked against the catalog: what it publishes, its key and input column, the hub
+/// groups of its events, and what is wrong with it, if anything (see <see cref="SchemaChanges"/>). A table with a
+/// problem stays exposed, so its subscribers keep their groups and get its events again once it is repaired.</summary>
+public sealed class WatchedTable(TableName name, IReadOnlyList<string> publishedColumns, string? inputColumn,
+    IReadOnlyList<string>? primaryKey = null, string? problem = null, TableAccessOptions? access = null)
 {
     public TableName Name { get; } = name;
 
     /// <summary>The columns events carry, in table order.</summary>
     public IReadOnlyList<string> PublishedColumns { get; } = publishedColumns;
 
-    public string InputColumn { get; } = inputColumn;
+    /// <summary>The column whose value names a row's input; null when the table has none (input subscriptions are then refused).</summary>
+    public string? InputColumn { get; } = inputColumn;
+
+    /// <summary>The primary key's columns in key order, when every one of them is published (a client can then tell
+    /// rows apart, and a row that leaves a subscription is named by it); empty otherwise.</summary>
+    public IReadOnlyList<string> Key { get; } =
+        primaryKey is { Count: > 0 } key && key.All(publishedColumns.Contains) ? key : [];
 
     /// <summary>Why the table does not match its configuration (a renamed or dropped column, a dropped table); null when it does.</summary>
     public string? Problem { get; } = problem;
@@ -32,5 +37,5 @@ public sealed class WatchedTable(TableName name, IReadOnlyList<string> published
     /// <summary><c>input:{schema}.{table}:{inputId}</c>: the changes of one input.</summary>
     public string InputGroup(string inputId) => string.Concat(InputGroupPrefix, inputId);
 
-    public ExposedTable ToExposed() => new(Name.ToString(), PublishedColumns, InputColumn, Problem);
+    public ExposedTable ToExposed() => new(Name.ToString(), PublishedColumns, InputColumn, Problem, Key);
 }

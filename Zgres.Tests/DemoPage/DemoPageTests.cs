@@ -231,14 +231,17 @@ public sealed class DemoPageTests(PostgresFixture database, ChromiumFixture chro
         await Expect(page.Row("SNAPSHOT", "hello").First.Locator(".op")).ToHaveTextAsync("SNAPSHOT");
         await Expect(page.Page.Locator("#feed > li[data-input-id='2'][data-operation='SNAPSHOT']")).ToHaveCountAsync(1);
 
-        // Then only changes of matching rows: one inserted, one moving in, one moving out (said so); not the others.
+        // Then only changes of matching rows: one inserted, one moving in, one moving out (said so, shown as the view
+        // knew it, without the value that took it out); not the others.
         await InsertAsync(3, "bye");
         await InsertAsync(3, "hello");
         await UpdateAsync(other, "hello");
         await UpdateAsync(first, "changed");
-        var movedOut = page.Row("UPDATE", "changed");
+        var movedOut = page.Row("UPDATE", "The row no longer matches the filter.");
         await Expect(movedOut).ToHaveCountAsync(1);
-        await Expect(movedOut.Locator(".note")).ToHaveTextAsync("The row no longer matches the filter.");
+        await Expect(movedOut.Locator(".values")).ToContainTextAsync("hello");
+        await Expect(page.Row("UPDATE", "changed")).ToHaveCountAsync(0);
+        await Expect(page.Row("UPDATE", "The row entered this view.")).ToHaveCountAsync(1);
         await Expect(page.Row("INSERT", "hello")).ToHaveCountAsync(1);
         await Expect(page.Page.Locator("#feed > li[data-operation='UPDATE'][data-input-id='1']")).ToHaveCountAsync(2);
         await Expect(page.Rows).ToHaveCountAsync(5);

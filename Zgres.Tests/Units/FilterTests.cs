@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
+using Zgres.Server.EventLog;
 using Zgres.Server.Filtering;
+using Zgres.Server.Routing;
 
 namespace Zgres.Tests.Units;
 
@@ -87,29 +89,36 @@ public sealed class FilterTests
     }
 
     [Theory]
-    [InlineData("INSERT", """{"status":"open"}""", null, true, true)]
-    [InlineData("INSERT", """{"status":"done"}""", null, false, false)]
-    [InlineData("UPDATE", """{"status":"open"}""", """{"status":"new"}""", true, true)]
-    [InlineData("UPDATE", """{"status":"done"}""", """{"status":"open"}""", true, false)]
-    [InlineData("UPDATE", """{"status":"done"}""", """{"status":"new"}""", false, false)]
-    [InlineData("DELETE", """{"status":"open"}""", null, true, false)]
-    [InlineData("DELETE", """{"status":"done"}""", null, false, false)]
-    [InlineData("TRUNCATE", """{}""", null, true, false)]
-    public void A_row_entering_staying_in_or_leaving_the_filter_is_sent_saying_whether_it_is_in(string operation, string data, string? old, bool sent, bool inFilter)
+    [InlineData("INSERT", """{"status":"open"}""", null, "Event in")]
+    [InlineData("INSERT", """{"status":"done"}""", null, "Skip")]
+    [InlineData("UPDATE", """{"status":"open"}""", """{"status":"open"}""", "Event in")]
+    [InlineData("UPDATE", """{"status":"open"}""", """{"status":"new"}""", "MoveIn in")]
+    [InlineData("UPDATE", """{"status":"done"}""", """{"status":"open"}""", "MoveOut out")]
+    [InlineData("UPDATE", """{"status":"done"}""", """{"status":"new"}""", "Skip")]
+    [InlineData("DELETE", """{"status":"open"}""", null, "Event out")]
+    [InlineData("DELETE", """{"status":"done"}""", null, "Skip")]
+    [InlineData("TRUNCATE", """{}""", null, "Event out")]
+    public void A_row_entering_staying_in_or_leaving_the_filter_is_sent_saying_whether_it_is_in(string operation, string data, string? old, string expected)
     {
         var index = new FilterIndex();
         var open = new FilteredGroup("filter:public.orders:open", Orders, null, Filter("""[{"column":"status","op":"eq","value":"open"}]"""));
         var big = new FilteredGroup("filter:public.orders:big", Orders, null, Filter("""[{"column":"total","op":"gt","value":1000}]"""));
         index.Add(open);
         index.Add(big);
-        var matched = new List<(FilteredGroup Group, bool InFilter)>();
+        var matched = new List<(FilteredGroup Group, Delivery Delivery)>();
 
-        index.Match(Orders, new EventRow(operation, JsonDocument.Parse(data).RootElement, old is null ? default : JsonDocument.Parse(old).RootElement), null, matched);
+        index.Match(Orders, Row(operation, data, old), matched);
 
-        var forOpen = matched.Where(m => m.Group == open).ToList();
-        Assert.Equal(sent ? 1 : 0, forOpen.Count);
-        if (sent) Assert.Equal(inFilter, forOpen[0].InFilter);
+        var forOpen = matched.Where(m => m.Group == open).Select(m => $"{m.Delivery.Kind} {(m.Delivery.InFilter == true ? "in" : "out")}").SingleOrDefault() ?? "Skip";
+        Assert.Equal(expected, forOpen);
         Assert.Equal(operation == "TRUNCATE", matched.Any(m => m.Group == big));
+    }
+
+    /// <summary>An event's row parts as the log hands them over: the event JSON and the inputs before and after.</summary>
+    private static EventRow Row(string operation, string data, string? old, string? input = null, string? oldInput = null)
+    {
+        var json = JsonDocument.Parse($$"""{"operation":"{{operation}}","data":{{data}},"old":{{old ?? "null"}}}""");
+        return EventRow.Of(json, new ChangeRecord(1, Orders, operation, input, operation == "UPDATE" ? oldInput ?? input : null, json.RootElement.GetRawText()));
     }
 
     [Fact]
@@ -118,12 +127,12 @@ public sealed class FilterTests
         var index = new FilterIndex();
         var group = new FilteredGroup("filter:public.orders:x:42", Orders, "42", Filter("""[{"column":"status","op":"in","value":["open","held"]}]"""));
         index.Add(group);
-        var row = JsonDocument.Parse("""{"status":"held"}""").RootElement;
-        var matched = new List<(FilteredGroup Group, bool InFilter)>();
+        const string row = """{"status":"held"}""";
+        var matched = new List<(FilteredGroup Group, Delivery Delivery)>();
 
-        index.Match(Orders, new EventRow("INSERT", row, default), "43", matched);
+        index.Match(Orders, Row("INSERT", row, null, input: "43"), matched);
         Assert.Empty(matched);
-        index.Match(Orders, new EventRow("INSERT", row, default), "42", matched);
+        index.Match(Orders, Row("INSERT", row, null, input: "42"), matched);
         Assert.Single(matched);
 
         index.Remove(group.Name);

@@ -24,12 +24,4 @@ public sealed class StreamPositionTests
     [InlineData("102:110:102,107", "100:105:102", true)]
     public void A_position_covers_a_snapshot_when_it_sees_every_transaction_the_snapshot_saw(string position, string snapshot, bool covers) =>
         Assert.Equal(covers, new LogPosition(position, 0).Covers(snapshot));
-
-    [Fact]
-    public void A_filtered_event_is_framed_with_its_group_and_whether_the_row_is_in()
-    {
-        var frame = ChangeMessages.Create("""{"id":7,"data":{"a":"}"}}""", "filter:public.t:abc", inFilter: false);
-        var text = System.Text.Encoding.UTF8.GetString(frame.GetSerializedMessage(new Microsoft.AspNetCore.SignalR.Protocol.JsonHubProtocol()).Span);
-        Assert.Equal("""{"type":1,"target":"Change","arguments":[{"id":7,"data":{"a":"}"},"group":"filter:public.t:abc","inFilter":false}]}""" + "\u001e", text);
-    }
 }

@@ -6,9 +6,11 @@
 --
 -- txid: the writing transaction as pg_current_xact_id() names it, when it is not the transaction that wrote the log
 -- row (capture from the WAL writes the log in a transaction of its own); NULL when it is the same, as with triggers.
--- Both columns are nullable without a default, so adding them rewrites nothing.
+-- Both columns are nullable without a default, so adding them rewrites nothing but the UPDATEs already logged.
 ALTER TABLE zgres.events ADD COLUMN old_input_id text;
 ALTER TABLE zgres.events ADD COLUMN txid xid8;
+-- UPDATEs logged before this did not record their old input: take them as not moved, as they were delivered then.
+UPDATE zgres.events SET old_input_id = input_id WHERE operation = 'UPDATE';
 
 -- The wire shape of an event (ChangeEvent, camelCase), now with the writer's transaction id, so that a writer can wait
 -- until its change has reached its clients. Snapshot rows (no transaction: xid is NULL) carry none.

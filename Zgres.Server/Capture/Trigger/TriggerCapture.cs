@@ -47,9 +47,10 @@ public sealed class TriggerCapture(IOptions<ZgresOptions> options) : ITableCaptu
             && await AttachAsync(connection, table.Name, triggers, arguments, cancellationToken);
     }
 
-    /// <summary>(channel, input column, published column…); no published columns means all of them, so new columns are published too.</summary>
+    /// <summary>(channel, input column, published column…): no input column is <c>''</c> (which names no column, so every
+    /// event's input is null); no published columns means all of them, so new columns are published too.</summary>
     private static string[] TriggerArguments(string channel, WatchedTable table, bool explicitColumns) =>
-        [channel, table.InputColumn, .. explicitColumns ? table.PublishedColumns : []];
+        [channel, table.InputColumn ?? "", .. explicitColumns ? table.PublishedColumns : []];
 
     /// <summary>Whether the table carries exactly <paramref name="expected"/> of Zgres's triggers, enabled, with these arguments.</summary>
     private static async Task<bool> IsAttachedAsync(NpgsqlConnection connection, TableName table, ZgresTrigger[] expected, string[] arguments, CancellationToken cancellationToken)
