@@ -88,7 +88,7 @@ test("a bad filter rejects subscribe() with the server's message and the client 
     return true;
   });
   await assert.rejects(client.subscribe(ORDERS, { filter: [{ column: "total", op: "gt", value: "lots" }] }, () => {}),
-    { name: "SubscriptionRefusedError", message: /gt value "lots" is not a number/ });
+    { name: "SubscriptionRefusedError", message: /gt value "lots": not a whole number/ });
 
   const received = new Received();
   await client.subscribe(ORDERS, { filter: [{ column: "status", op: "eq", value: "open" }] }, received.handler);

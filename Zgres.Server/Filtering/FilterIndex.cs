@@ -62,7 +62,7 @@ public sealed class FilterIndex
 
         void Candidates(ColumnIndex index, string column, JsonElement values)
         {
-            if (values.ValueKind != JsonValueKind.Object || !values.TryGetProperty(column, out var json) || !FilterValue.TryRead(json, index.Kind, out var value)) return;
+            if (values.ValueKind != JsonValueKind.Object || !values.TryGetProperty(column, out var json) || !FilterValue.TryRead(json, index.Type, out var value)) return;
             if (!index.ByValue.TryGetValue(value.Key, out var groups)) return;
             foreach (var group in groups) Decide(group);
         }
@@ -80,7 +80,7 @@ public sealed class FilterIndex
     }
 
     /// <summary>The groups whose filter is indexed on one column, by the key of each value they look for.</summary>
-    private sealed record ColumnIndex(ColumnKind Kind, ImmutableDictionary<string, ImmutableArray<FilteredGroup>> ByValue);
+    private sealed record ColumnIndex(ColumnType Type, ImmutableDictionary<string, ImmutableArray<FilteredGroup>> ByValue);
 
     private sealed record TableFilters(
         ImmutableDictionary<string, FilteredGroup> Groups,
@@ -104,7 +104,7 @@ public sealed class FilterIndex
                 return new TableFilters(groups, Indexed, add ? Scanned.Add(group) : Scanned.Remove(group));
             }
             var index = Indexed.GetValueOrDefault(condition.Column)
-                ?? new ColumnIndex(condition.Kind, ImmutableDictionary.Create<string, ImmutableArray<FilteredGroup>>(StringComparer.Ordinal));
+                ?? new ColumnIndex(condition.Type, ImmutableDictionary.Create<string, ImmutableArray<FilteredGroup>>(StringComparer.Ordinal));
             var byValue = index.ByValue;
             foreach (var key in condition.Values.Select(value => value.Key).Distinct(StringComparer.Ordinal))
             {

@@ -11,7 +11,7 @@ public enum FilterOperator { Eq, Neq, Lt, Lte, Gt, Gte, In, Is }
 
 /// <summary>One condition: <c>{ column, op, value }</c>. <see cref="Values"/> holds one value, the list of <c>in</c>, or
 /// none for <c>is null</c>; <see cref="IsValue"/> is the <c>true</c>/<c>false</c> of <c>is true</c>/<c>is false</c>.</summary>
-public sealed record FilterCondition(string Column, ColumnKind Kind, FilterOperator Operator, IReadOnlyList<FilterValue> Values, bool? IsValue)
+public sealed record FilterCondition(string Column, ColumnType Type, FilterOperator Operator, IReadOnlyList<FilterValue> Values, bool? IsValue)
 {
     /// <summary>Whether the row's value of the column satisfies the condition, with SQL's meaning: a NULL satisfies
     /// only <c>is null</c>.</summary>
@@ -24,7 +24,7 @@ public sealed record FilterCondition(string Column, ColumnKind Kind, FilterOpera
             if (IsValue is not { } wanted) return !present;
             return present && json.ValueKind == (wanted ? JsonValueKind.True : JsonValueKind.False);
         }
-        if (!present || !FilterValue.TryRead(json, Kind, out var value)) return false;
+        if (!present || !FilterValue.TryRead(json, Type, out var value)) return false;
         return Operator switch
         {
             FilterOperator.Eq => value.EqualsValue(Values[0]),
@@ -73,8 +73,8 @@ public sealed class RowFilter
         return true;
     }
 
-    /// <summary>Reads <c>[{ column, op, value }, …]</c>; <paramref name="columns"/> are the published columns and their kinds.</summary>
-    public static RowFilter Parse(JsonElement json, IReadOnlyDictionary<string, ColumnKind> columns)
+    /// <summary>Reads <c>[{ column, op, value }, …]</c>; <paramref name="columns"/> are the published columns and their types.</summary>
+    public static RowFilter Parse(JsonElement json, IReadOnlyDictionary<string, ColumnType> columns)
     {
         if (json.ValueKind != JsonValueKind.Array) throw new HubException("filter must be a list of conditions such as [{ \"column\": \"status\", \"op\": \"eq\", \"value\": \"open\" }].");
         var count = json.GetArrayLength();
@@ -92,7 +92,7 @@ public sealed class RowFilter
         return new RowFilter(conditions, canonical.ToString());
     }
 
-    private static FilterCondition ParseCondition(JsonElement item, IReadOnlyDictionary<string, ColumnKind> columns)
+    private static FilterCondition ParseCondition(JsonElement item, IReadOnlyDictionary<string, ColumnType> columns)
     {
         if (item.ValueKind != JsonValueKind.Object) throw new HubException("Each filter condition must be an object { column, op, value }.");
         string? column = null, op = null;
@@ -105,7 +105,7 @@ public sealed class RowFilter
             else throw new HubException($"A filter condition has no property '{Cut(property.Name)}'; it has column, op and value.");
         }
         if (column is null) throw new HubException("A filter condition needs a column.");
-        if (!columns.TryGetValue(column, out var kind))
+        if (!columns.TryGetValue(column, out var type))
         {
             throw new HubException($"filter: column '{Cut(column)}' is not published by this table; filter on one of {string.Join(", ", columns.Keys)}.");
         }
@@ -128,61 +128,35 @@ public sealed class RowFilter
             case FilterOperator.Is:
                 return json.ValueKind switch
                 {
-                    JsonValueKind.Null or JsonValueKind.Undefined => new FilterCondition(column, kind, @operator, [], null),
-                    JsonValueKind.True or JsonValueKind.False when kind == ColumnKind.Boolean =>
-                        new FilterCondition(column, kind, @operator, [], json.ValueKind == JsonValueKind.True),
-                    JsonValueKind.True or JsonValueKind.False => throw new HubException($"filter on '{column}': is {json.GetRawText()} needs a boolean column; '{column}' is {Describe(kind)}."),
+                    JsonValueKind.Null or JsonValueKind.Undefined => new FilterCondition(column, type, @operator, [], null),
+                    JsonValueKind.True or JsonValueKind.False when type.Kind == ColumnKind.Boolean =>
+                        new FilterCondition(column, type, @operator, [], json.ValueKind == JsonValueKind.True),
+                    JsonValueKind.True or JsonValueKind.False => throw new HubException($"filter on '{column}': is {json.GetRawText()} needs a boolean column; '{column}' is {type.Describe()}."),
                     _ => throw new HubException($"filter on '{column}': is takes null, true or false."),
                 };
             case FilterOperator.In:
                 if (json.ValueKind != JsonValueKind.Array) throw new HubException($"filter on '{column}': in takes a list of values.");
                 var length = json.GetArrayLength();
                 if (length is 0 or > MaxInValues) throw new HubException($"filter on '{column}': in takes 1 to {MaxInValues} values, not {length}.");
-                return new FilterCondition(column, kind, @operator, [.. json.EnumerateArray().Select(v => ReadValue(v, column, kind, "in"))], null);
+                return new FilterCondition(column, type, @operator, [.. json.EnumerateArray().Select(v => ReadValue(v, column, type, "in"))], null);
             default:
-                if (@operator is FilterOperator.Lt or FilterOperator.Lte or FilterOperator.Gt or FilterOperator.Gte && kind is ColumnKind.Text or ColumnKind.Uuid or ColumnKind.Boolean)
+                if (@operator is FilterOperator.Lt or FilterOperator.Lte or FilterOperator.Gt or FilterOperator.Gte && !type.IsOrdered && type.Kind != ColumnKind.Other)
                 {
-                    throw new HubException($"filter on '{column}': {op} is not supported on {Describe(kind)} columns (their order depends on a collation or means little); use eq, neq, in or is.");
+                    var why = type.Kind == ColumnKind.Boolean ? "true and false have no order worth filtering by" : "its order depends on a collation";
+                    throw new HubException($"filter on '{column}': {op} is not supported on a {type.TypeName} column ({why}); use eq, neq, in or is.");
                 }
-                if (json.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined) throw new HubException($"filter on '{column}': {op} needs a value; to match NULL use {{ \"op\": \"is\", \"value\": null }}.");
-                return new FilterCondition(column, kind, @operator, [ReadValue(json, column, kind, op!)], null);
+                return new FilterCondition(column, type, @operator, [ReadValue(json, column, type, op!)], null);
         }
     }
 
-    private static FilterValue ReadValue(JsonElement json, string column, ColumnKind kind, string op)
+    private static FilterValue ReadValue(JsonElement json, string column, ColumnType type, string op)
     {
-        if (kind == ColumnKind.Other) throw new HubException($"filter on '{column}': its type cannot be compared; only is null is supported.");
-        // Numbers may come as strings too (bigints past JavaScript's 2^53).
-        if (kind == ColumnKind.Number && json.ValueKind == JsonValueKind.String && FilterValue.TryRead(JsonNumber(json.GetString()!), kind, out var fromText)) return fromText;
-        return FilterValue.TryRead(json, kind, out var value)
-            ? value
-            : throw new HubException($"filter on '{column}': {op} value {Cut(json.GetRawText())} is not {Describe(kind)}.");
-    }
-
-    private static JsonElement JsonNumber(string text)
-    {
-        try
+        if (type.Kind == ColumnKind.Other)
         {
-            using var document = JsonDocument.Parse(text);
-            return document.RootElement.ValueKind == JsonValueKind.Number ? document.RootElement.Clone() : default;
+            throw new HubException($"filter on '{column}': its type ({type.TypeName}) cannot be compared{(type.NotComparable is { } why ? $" ({why})" : "")}; only is null is supported.");
         }
-        catch (JsonException)
-        {
-            return default;
-        }
+        return FilterValue.Parse(json, type, out var reason)
+            ?? throw new HubException($"filter on '{column}': {op} value {Cut(json.ValueKind == JsonValueKind.Undefined ? "(none)" : json.GetRawText())}: {reason}; '{column}' takes {type.Describe()}.");
     }
-
-    private static string Describe(ColumnKind kind) => kind switch
-    {
-        ColumnKind.Number => "a number",
-        ColumnKind.Boolean => "a boolean",
-        ColumnKind.Text => "a text",
-        ColumnKind.Uuid => "a uuid",
-        ColumnKind.Instant => "a timestamp with time zone (ISO 8601, such as \"2026-11-28T12:00:00Z\")",
-        ColumnKind.LocalTimestamp => "a timestamp without time zone (ISO 8601 with no offset, such as \"2026-11-28T12:00:00\")",
-        ColumnKind.Date => "a date (\"2026-11-28\")",
-        _ => "a comparable value",
-    };
-
 
 }

@@ -86,7 +86,7 @@ public sealed class ChangeHub(
     private async Task<SubscribeResult> SubscribeWithSnapshotAsync(Target target, CancellationToken cancellationToken)
     {
         var connectionId = Context.ConnectionId;
-        if (target.Columns!.PrimaryKey.Count == 0 || target.Columns.PrimaryKey.Any(column => !target.Columns.Kinds.ContainsKey(column)))
+        if (target.Columns!.PrimaryKey.Count == 0 || target.Columns.PrimaryKey.Any(column => !target.Columns.Types.ContainsKey(column)))
         {
             throw new HubException(target.Columns.PrimaryKey.Count == 0
                 ? $"A snapshot of {target.Table.Name} needs a primary key, so that a client can apply each change to its row; the table has none."
@@ -183,7 +183,7 @@ public sealed class ChangeHub(
             throw new HubException("The database is unavailable right now, so the table's columns could not be read; retry the subscribe in a moment.");
         }
         if (request.Filter is not { } filterJson) return new Target(table, inputId, group, null, columns);
-        var filter = RowFilter.Parse(filterJson, columns.Kinds);
+        var filter = RowFilter.Parse(filterJson, columns.Types);
         var filtered = new FilteredGroup(FilteredGroup.GroupName(table.Name, inputId, filter), table.Name, inputId, filter);
         return new Target(table, inputId, filtered.Name, filtered, columns);
     }

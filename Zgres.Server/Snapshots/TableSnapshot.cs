@@ -110,32 +110,37 @@ public sealed class TableSnapshot : IAsyncDisposable
         await _connection.DisposeAsync();
     }
 
-    /// <summary>The filter in SQL, with PostgreSQL's own comparisons: each value cast to its column's kind of type.</summary>
-    private static (string Where, Func<IEnumerable<NpgsqlParameter>> Parameters) Where(WatchedTable table, string? inputId, RowFilter? filter)
+    /// <summary>
+    /// The subscription in SQL. Each condition compares the column with a parameter of the column's own (base) type,
+    /// written in the spelling <see cref="FilterValue.SqlText"/> gives, so that PostgreSQL decides it as the live path
+    /// does and the column's indexes serve it; an input is compared as text, as inputs are named.
+    /// </summary>
+    /// <returns>The condition, and a factory of its parameters ($2 on: $1 is the rows statement's published columns).</returns>
+    public static (string Where, Func<IEnumerable<NpgsqlParameter>> Parameters) Where(WatchedTable table, string? inputId, RowFilter? filter)
     {
         var sql = new StringBuilder("true");
-        var values = new List<(string Text, bool IsList)>();
-        // $1 is taken by the rows statement's published columns.
-        string Next(string text, bool isList)
+        var values = new List<object>();
+        string Next(object value)
         {
-            values.Add((text, isList));
+            values.Add(value);
             return $"${values.Count + 1}";
         }
         // Refused at subscribe for a table without an input column.
-        if (inputId is not null) sql.Append($" AND t.{Sql.Identifier(table.InputColumn!)}::text = {Next(inputId, false)}");
+        if (inputId is not null) sql.Append(CultureInfo.InvariantCulture, $" AND t.{Sql.Identifier(table.InputColumn!)}::text = {Next(inputId)}");
         foreach (var condition in filter?.Conditions ?? [])
         {
             var column = $"t.{Sql.Identifier(condition.Column)}";
+            var type = condition.Type.SqlName;
             sql.Append(" AND ").Append(condition.Operator switch
             {
                 FilterOperator.Is => condition.IsValue switch { null => $"{column} IS NULL", true => $"{column} IS TRUE", false => $"{column} IS FALSE" },
-                FilterOperator.In => $"{column} = ANY ({Next(string.Join('\u001f', condition.Values.Select(Text)), true)}::text[]::{SqlType(condition)}[])",
-                _ => $"{column} {Operator(condition.Operator)} {Next(Text(condition.Values[0]), false)}::{SqlType(condition)}",
+                FilterOperator.In => $"{column} = ANY ({Next(condition.Values.Select(v => v.SqlText).ToArray())}::text[]::{type}[])",
+                _ => $"{column} {Operator(condition.Operator)} {Next(condition.Values[0].SqlText)}::text::{type}",
             });
         }
-        return (sql.ToString(), () => values.Select(v => v.IsList
-            ? (NpgsqlParameter)new NpgsqlParameter<string[]> { TypedValue = v.Text.Split('\u001f') }
-            : new NpgsqlParameter<string> { TypedValue = v.Text, NpgsqlDbType = NpgsqlDbType.Text }));
+        return (sql.ToString(), () => values.Select(value => value is string[] list
+            ? (NpgsqlParameter)new NpgsqlParameter<string[]> { TypedValue = list }
+            : new NpgsqlParameter<string> { TypedValue = (string)value, NpgsqlDbType = NpgsqlDbType.Text }));
     }
 
     private static string Operator(FilterOperator op) => op switch
@@ -148,26 +153,4 @@ public sealed class TableSnapshot : IAsyncDisposable
         FilterOperator.Gte => ">=",
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
-
-    private static string SqlType(FilterCondition condition) => condition.Kind switch
-    {
-        ColumnKind.Number when condition.Values.Any(v => v.IsFloat) => "float8",
-        ColumnKind.Number => "numeric",
-        ColumnKind.Boolean => "boolean",
-        ColumnKind.Text => "text",
-        ColumnKind.Uuid => "uuid",
-        ColumnKind.Instant => "timestamptz",
-        ColumnKind.LocalTimestamp => "timestamp",
-        ColumnKind.Date => "date",
-        _ => throw new ArgumentOutOfRangeException(nameof(condition)),
-    };
-
-    private static string Text(FilterValue value) => value.Kind switch
-    {
-        ColumnKind.Instant => new DateTime(value.Ticks, DateTimeKind.Utc).ToString("O", CultureInfo.InvariantCulture),
-        ColumnKind.LocalTimestamp => new DateTime(value.Ticks, DateTimeKind.Unspecified).ToString("O", CultureInfo.InvariantCulture),
-        ColumnKind.Date => DateOnly.FromDayNumber((int)value.Ticks).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-        _ => value.Key,
-    };
-
 }

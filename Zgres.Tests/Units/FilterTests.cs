@@ -9,16 +9,21 @@ namespace Zgres.Tests.Units;
 /// <summary>Filters: PostgreSQL's meaning of each operator per column type, the refusals, and the dispatch index.</summary>
 public sealed class FilterTests
 {
-    private static readonly Dictionary<string, ColumnKind> Columns = new()
+    private static readonly Dictionary<string, ColumnType> Columns = new()
     {
-        ["total"] = ColumnKind.Number,
-        ["status"] = ColumnKind.Text,
-        ["paid"] = ColumnKind.Boolean,
-        ["at"] = ColumnKind.Instant,
-        ["local"] = ColumnKind.LocalTimestamp,
-        ["day"] = ColumnKind.Date,
-        ["ref"] = ColumnKind.Uuid,
-        ["doc"] = ColumnKind.Other,
+        ["total"] = ColumnType.Builtin("numeric"),
+        ["qty"] = ColumnType.Builtin("int4"),
+        ["ratio"] = ColumnType.Builtin("float8"),
+        ["score"] = ColumnType.Builtin("float4"),
+        ["status"] = ColumnType.Builtin("text"),
+        ["code"] = ColumnType.Builtin("bpchar"),
+        ["paid"] = ColumnType.Builtin("bool"),
+        ["at"] = ColumnType.Builtin("timestamptz"),
+        ["local"] = ColumnType.Builtin("timestamp"),
+        ["day"] = ColumnType.Builtin("date"),
+        ["ref"] = ColumnType.Builtin("uuid"),
+        ["doc"] = ColumnType.Builtin("jsonb"),
+        ["stage"] = ColumnType.FromCatalog("public", "stage", 'e', ["new", "open", "done"], deterministicCollation: true),
     };
 
     private static readonly Zgres.Server.Tables.TableName Orders = new("public", "orders");
@@ -54,6 +59,36 @@ public sealed class FilterTests
     [InlineData("""[{"column":"ref","op":"eq","value":"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"}]""", """{"ref":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}""", true)]
     [InlineData("""[{"column":"doc","op":"is","value":null}]""", """{"doc":{"a":1}}""", false)]
     [InlineData("""[{"column":"status","op":"eq","value":"open"},{"column":"total","op":"gt","value":100}]""", """{"status":"open","total":100}""", false)]
+    // Beyond decimal's 28 digits, exactly.
+    [InlineData("""[{"column":"total","op":"lt","value":"1.00000000000000000000000000000000001"}]""", """{"total":1.000000000000000000000000000000000009}""", true)]
+    // NaN equals NaN and is above every number, Infinity too, as in PostgreSQL (numeric and float alike).
+    [InlineData("""[{"column":"total","op":"eq","value":"NaN"}]""", """{"total":"NaN"}""", true)]
+    [InlineData("""[{"column":"total","op":"gt","value":"Infinity"}]""", """{"total":"NaN"}""", true)]
+    [InlineData("""[{"column":"total","op":"lt","value":1e30}]""", """{"total":"Infinity"}""", false)]
+    [InlineData("""[{"column":"total","op":"gt","value":"-Infinity"}]""", """{"total":-1e30}""", true)]
+    [InlineData("""[{"column":"ratio","op":"gte","value":"NaN"}]""", """{"ratio":"NaN"}""", true)]
+    [InlineData("""[{"column":"ratio","op":"lt","value":"NaN"}]""", """{"ratio":"Infinity"}""", true)]
+    [InlineData("""[{"column":"ratio","op":"eq","value":0}]""", """{"ratio":-0}""", true)]
+    [InlineData("""[{"column":"ratio","op":"eq","value":0.1}]""", """{"ratio":0.1}""", true)]
+    // A real compares at its own precision: 0.1 as a real is not 0.1 as a double, and 0.10000001 rounds to it.
+    [InlineData("""[{"column":"score","op":"eq","value":0.10000000149011612}]""", """{"score":0.1}""", true)]
+    [InlineData("""[{"column":"score","op":"gt","value":0.1}]""", """{"score":0.1}""", false)]
+    // char(n) ignores its padding.
+    [InlineData("""[{"column":"code","op":"eq","value":"ab"}]""", """{"code":"ab  "}""", true)]
+    [InlineData("""[{"column":"code","op":"in","value":["ab   ","x"]}]""", """{"code":"ab"}""", true)]
+    [InlineData("""[{"column":"qty","op":"eq","value":"42"}]""", """{"qty":42}""", true)]
+    [InlineData("""[{"column":"qty","op":"gte","value":-2147483648}]""", """{"qty":-2147483648}""", true)]
+    // infinity timestamps and dates, BC and years past 9999.
+    [InlineData("""[{"column":"at","op":"gt","value":"294276-12-31T00:00:00Z"}]""", """{"at":"infinity"}""", true)]
+    [InlineData("""[{"column":"at","op":"lt","value":"0044-03-15T12:00:00Z BC"}]""", """{"at":"-infinity"}""", true)]
+    [InlineData("""[{"column":"at","op":"lt","value":"0001-01-01T00:00:00Z"}]""", """{"at":"0044-03-15T12:00:00+00:00 BC"}""", true)]
+    [InlineData("""[{"column":"day","op":"gt","value":"9999-12-31"}]""", """{"day":"10000-01-01"}""", true)]
+    [InlineData("""[{"column":"day","op":"eq","value":"0001-12-31 BC"}]""", """{"day":"0001-12-31 BC"}""", true)]
+    [InlineData("""[{"column":"local","op":"eq","value":"2026-01-01T00:00:00.0000015"}]""", """{"local":"2026-01-01T00:00:00.000002"}""", true)]
+    // Enums in their declared order.
+    [InlineData("""[{"column":"stage","op":"gt","value":"new"}]""", """{"stage":"done"}""", true)]
+    [InlineData("""[{"column":"stage","op":"lt","value":"open"}]""", """{"stage":"done"}""", false)]
+    [InlineData("""[{"column":"ref","op":"lt","value":"b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}]""", """{"ref":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}""", true)]
     public void Each_operator_compares_as_PostgreSQL_does_for_the_column_type(string filter, string row, bool matches) =>
         Assert.Equal(matches, Matches(filter, row));
 
@@ -62,13 +97,20 @@ public sealed class FilterTests
     [InlineData("""[]""", "filter must have at least one condition")]
     [InlineData("""[{"column":"nope","op":"eq","value":1}]""", "filter: column 'nope' is not published by this table")]
     [InlineData("""[{"column":"total","op":"like","value":1}]""", "filter on 'total': unknown op 'like'")]
-    [InlineData("""[{"column":"total","op":"eq","value":"ten"}]""", "filter on 'total': eq value \"ten\" is not a number.")]
+    [InlineData("""[{"column":"total","op":"eq","value":"ten"}]""", "filter on 'total': eq value \"ten\": not a number within numeric's range")]
+    [InlineData("""[{"column":"qty","op":"eq","value":1.5}]""", "filter on 'qty': eq value 1.5: not a whole number")]
+    [InlineData("""[{"column":"qty","op":"eq","value":3000000000}]""", ": out of range for int4 (-2147483648 to 2147483647)")]
+    [InlineData("""[{"column":"ratio","op":"eq","value":1e400}]""", ": not a number within float8's range")]
+    [InlineData("""[{"column":"stage","op":"eq","value":"shipped"}]""", ": not one of the type's labels; 'stage' takes one of \"new\", \"open\", \"done\"")]
+    [InlineData("""[{"column":"status","op":"eq","value":"a\u0000b"}]""", "NUL character")]
+    [InlineData("""[{"column":"at","op":"eq","value":"2026-02-30T00:00:00Z"}]""", "no such date")]
+    [InlineData("""[{"column":"local","op":"eq","value":"2026-01-01T00:00:00+01:00"}]""", "takes no offset")]
     [InlineData("""[{"column":"total","op":"eq","value":null}]""", "to match NULL use")]
-    [InlineData("""[{"column":"status","op":"lt","value":"m"}]""", "filter on 'status': lt is not supported on a text columns")]
-    [InlineData("""[{"column":"status","op":"eq","value":5}]""", "filter on 'status': eq value 5 is not a text.")]
+    [InlineData("""[{"column":"status","op":"lt","value":"m"}]""", "filter on 'status': lt is not supported on a text column")]
+    [InlineData("""[{"column":"status","op":"eq","value":5}]""", "filter on 'status': eq value 5: a number is not a text (text)")]
     [InlineData("""[{"column":"status","op":"is","value":true}]""", "is true needs a boolean column")]
-    [InlineData("""[{"column":"at","op":"gt","value":"yesterday"}]""", "is not a timestamp with time zone")]
-    [InlineData("""[{"column":"doc","op":"eq","value":"x"}]""", "its type cannot be compared")]
+    [InlineData("""[{"column":"at","op":"gt","value":"yesterday"}]""", "\"yesterday\": expected a date such as 2026-11-28")]
+    [InlineData("""[{"column":"doc","op":"eq","value":"x"}]""", "its type (jsonb) cannot be compared")]
     [InlineData("""[{"column":"total","op":"in","value":5}]""", "in takes a list of values")]
     [InlineData("""[{"column":"total","op":"eq","value":1,"extra":1}]""", "has no property 'extra'")]
     public void A_bad_filter_is_refused_naming_the_column_operator_or_value(string filter, string message) =>
