@@ -22,6 +22,7 @@ public sealed record SubscriptionRequest(string Table, string? InputId, long? Af
     {
         if (json.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined) throw new HubException($"A subscription is required: {Shape}.");
         if (json.ValueKind != JsonValueKind.Object) throw new HubException($"A subscription must be an object {Shape}, not {Describe(json)}.");
+        RequireValidText(json, "the request");
 
         string? table = null, inputId = null;
         long? after = null;

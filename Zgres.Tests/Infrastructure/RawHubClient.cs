@@ -10,6 +10,8 @@ public sealed class RawHubClient : IDisposable
 {
     private readonly ClientWebSocket _socket = new();
     private readonly StringBuilder _received = new();
+    private readonly Decoder _utf8 = Encoding.UTF8.GetDecoder();
+    private int _returned;
 
     private RawHubClient() { }
 
@@ -21,6 +23,7 @@ public sealed class RawHubClient : IDisposable
         await client._socket.ConnectAsync(new Uri($"ws://{server.Authority}{ChangeHubContract.Path}"), CancellationToken.None);
         await client.SendAsync("""{"protocol":"json","version":1}""");
         await client.ReadUntilAsync("{}\u001e");
+        client._returned = client._received.Length;
         return client;
     }
 
@@ -35,8 +38,45 @@ public sealed class RawHubClient : IDisposable
         while (!_received.ToString().Contains(marker, StringComparison.Ordinal))
         {
             var read = await _socket.ReceiveAsync(buffer, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
-            _received.Append(Encoding.UTF8.GetString(buffer, 0, read.Count));
+            Append(buffer, read.Count);
         }
+    }
+
+    /// <summary>Sends <paramref name="message"/> as it is, the record separator appended, in a binary frame, so that
+    /// bytes that are not UTF-8 reach the hub protocol rather than the WebSocket's own checks of text frames.</summary>
+    public Task SendRawAsync(byte[] message) => _socket.SendAsync((byte[])[.. message, 0x1e], WebSocketMessageType.Binary, true, CancellationToken.None);
+
+    /// <summary>The next message the server sent (without its separator), or null once it has closed the connection.</summary>
+    public async Task<string?> NextMessageAsync()
+    {
+        var buffer = new byte[4096];
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            var end = _received.ToString().IndexOf('\u001e', _returned);
+            if (end >= 0)
+            {
+                var message = _received.ToString(_returned, end - _returned);
+                _returned = end + 1;
+                return message;
+            }
+            try
+            {
+                var read = await _socket.ReceiveAsync(buffer, deadline.Token);
+                if (read.MessageType == WebSocketMessageType.Close) return null;
+                Append(buffer, read.Count);
+            }
+            catch (WebSocketException)
+            {
+                return null;
+            }
+        }
+    }
+
+    private void Append(byte[] buffer, int count)
+    {
+        var chars = new char[_utf8.GetCharCount(buffer, 0, count)];
+        _received.Append(chars, 0, _utf8.GetChars(buffer, 0, count, chars, 0));
     }
 
     /// <summary>Reads what the server had buffered until it closes the socket; true when it did within 30 s.</summary>
