@@ -53,7 +53,8 @@ public enum ZgresConnectionState
 /// <param name="Error">What ended the connection, when a loss caused the change.</param>
 public sealed record ZgresConnectionStateChange(ZgresConnectionState Previous, ZgresConnectionState Current, Exception? Error);
 
-/// <summary>Arguments of <see cref="ZgresClient.GapDetected"/>: the log no longer held every event after <paramref name="After"/>.</summary>
+/// <summary>Arguments of <see cref="ZgresClient.GapDetected"/>: the log no longer held every event after <paramref name="After"/>,
+/// or never held it (a point above every id the log issued, from another database): reload what the subscription shows.</summary>
 /// <param name="Table">The subscription's table.</param>
 /// <param name="InputId">The subscription's input id, or null.</param>
 /// <param name="After">The id the resume asked for.</param>

@@ -34,6 +34,27 @@ public sealed class DurableDeliveryTests(PostgresFixture database)
     }
 
     [Fact]
+    public async Task A_resume_point_above_every_id_the_log_issued_replays_nothing_reports_a_gap_and_starts_live()
+    {
+        var table = await database.CreateTableAsync();
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) SELECT 1, 'history ' || i FROM generate_series(1, 5) i");
+        var newest = await database.ScalarAsync<long>("SELECT max(id) FROM zgres.events");
+        await using var client = await server.ConnectClientAsync();
+        var gaps = new List<ZgresGap>();
+        client.GapDetected += (_, gap) => gaps.Add(gap);
+
+        // A point from another log, as a client keeps it across a database restored from an older backup.
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: "1", after: newest + 1_000_000, received.OnChange);
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'live')");
+
+        Assert.Equal(new ZgresGap($"public.{table}", "1", newest + 1_000_000), Assert.Single(gaps));
+        Assert.Equal("live", (await received.WaitForAsync(1))[0].Data.GetProperty("value").GetString());
+        await received.AssertNoMoreAsync(1, TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
     public async Task A_resume_from_before_what_retention_kept_reports_the_gap_and_replays_from_the_oldest_kept()
     {
         var table = await database.CreateTableAsync();

@@ -163,6 +163,10 @@ public static class EventLogReader
         DatabaseRetry retry, long after, LogPosition upTo, TableName table, string? inputId, CancellationToken cancellationToken)
     {
         var anchor = await retry.ExecuteAsync(ct => ReadAnchorAsync(dataSource, after, ct), cancellationToken);
+        // A point above every id this log has issued is from another log (a restored or recreated database, another
+        // deployment): nothing here follows it, and what the client holds cannot be vouched for, so it is told of a gap
+        // and starts live, rather than being sent the whole history as if it had seen nothing.
+        if (after > anchor.NewestIssued) return (true, AsyncEnumerable.Empty<IReadOnlyList<ChangeRecord>>());
         return (after < anchor.PrunedThrough, PagesAsync(cancellationToken));
 
         async IAsyncEnumerable<IReadOnlyList<ChangeRecord>> PagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
@@ -185,12 +189,14 @@ public static class EventLogReader
     /// What a replay after event <c>after</c> needs to know of it: which lower ids may have committed after it. Those
     /// are the events of the transactions its writer's snapshot saw as open or not yet begun (the snapshot recorded on
     /// its transaction's first event); for an event written by v1, of those at or above its snapshot xmin; when neither
-    /// is left (pruned), every lower id kept. Also the highest id retention has removed, for the gap.
+    /// is left (pruned), every lower id kept. Also the highest id retention has removed, for the gap, and the highest id
+    /// the log has handed out (committed or not), to tell a point from another log.
     /// </summary>
     private static async ValueTask<ReplayAnchor> ReadAnchorAsync(NpgsqlDataSource dataSource, long after, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
             SELECT s.pruned_through,
+                   coalesce(pg_sequence_last_value(pg_get_serial_sequence('zgres.events', 'id')::regclass), 0),
                    a.xid::text,
                    coalesce(pg_snapshot_xmax(t.snapshot), a.snapshot_xmin, (SELECT min(xid) FROM zgres.events))::text,
                    coalesce(ARRAY(SELECT pg_snapshot_xip(t.snapshot)::text), '{}')
@@ -201,8 +207,8 @@ public static class EventLogReader
         command.Parameters.Add(new() { Value = after });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return new ReplayAnchor(after, reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetString(1),
-            reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetFieldValue<string[]>(3));
+        return new ReplayAnchor(after, reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+            reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetFieldValue<string[]>(4));
     }
 
     /// <summary>
@@ -264,5 +270,5 @@ public static class EventLogReader
     /// <param name="Xid">Its transaction (null when it is not in the log).</param>
     /// <param name="Bound">Lower ids of transactions at or above this xid may have committed after it…</param>
     /// <param name="Open">…and those of these transactions, open when it was written.</param>
-    private sealed record ReplayAnchor(long After, long PrunedThrough, string? Xid, string? Bound, string[] Open);
+    private sealed record ReplayAnchor(long After, long PrunedThrough, long NewestIssued, string? Xid, string? Bound, string[] Open);
 }
