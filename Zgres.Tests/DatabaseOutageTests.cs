@@ -57,6 +57,35 @@ public sealed class DatabaseOutageTests(PostgresFixture database)
     }
 
     [Fact]
+    public async Task A_snapshot_cut_by_a_database_outage_gets_a_hub_exception_saying_so_and_its_retry_sends_every_row_then_live_changes()
+    {
+        await using var live = await LiveTable.StartAsync(database, settings: new Dictionary<string, string?> { ["Zgres:Limits:MaxSnapshotRows"] = "200000" });
+        // Far more than the socket and pipe buffers hold, so the snapshot is still being read when its connection dies.
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) SELECT g % 10, repeat('x', 200) FROM generate_series(1, 100000) g");
+        var cut = 0;
+
+        var error = await Assert.ThrowsAsync<HubException>(() => live.Client.SubscribeAsync(live.Name, new ZgresSubscribeOptions { Snapshot = true }, async _ =>
+        {
+            if (Interlocked.Exchange(ref cut, 1) == 0)
+            {
+                await database.ExecuteAsync("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'zgres%' AND xact_start IS NOT NULL");
+            }
+        }));
+        Assert.Contains("database is unavailable right now, so the snapshot could not be read; retry", error.Message, StringComparison.Ordinal);
+        Assert.Equal(ZgresConnectionState.Connected, live.Client.State);
+
+        // The retry from a client of its own: on the cut client's connection, rows of the cut snapshot still queued in
+        // SignalR's handler loop cannot yet be told from the retry's (a known limit of the .NET client, see issue 18).
+        await using var retrying = await live.Server.ConnectClientAsync();
+        var retried = new EventCollector();
+        await using var subscription = await retrying.SubscribeAsync(live.Name, new ZgresSubscribeOptions { Snapshot = true }, retried.OnChange);
+        await database.ExecuteAsync($"UPDATE {live.Name} SET value = 'after the outage' WHERE id = (SELECT min(id) FROM {live.Name})");
+        var events = await retried.WaitForAsync(100001, TimeSpan.FromSeconds(60));
+        Assert.Equal(100000, events.Where(e => e.Operation == ChangeOperation.Snapshot).Select(e => e.Data.GetProperty("id").GetInt64()).Distinct().Count());
+        Assert.Equal("after the outage", events[^1].Data.GetProperty("value").GetString());
+    }
+
+    [Fact]
     public async Task Aggressive_retention_during_a_burst_of_large_events_loses_none_of_them()
     {
         await using var live = await LiveTable.StartAsync(database, settings: new Dictionary<string, string?>

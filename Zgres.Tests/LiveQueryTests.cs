@@ -80,6 +80,26 @@ public sealed class LiveQueryTests(PostgresFixture database)
     }
 
     [Fact]
+    public async Task A_table_without_an_input_column_is_snapshotted_and_followed_with_input_null_and_refuses_input_subscriptions_saying_why()
+    {
+        var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, label text");
+        await database.ExecuteAsync($"INSERT INTO {table} (label) VALUES ('first'), ('second')");
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var client = await server.ConnectClientAsync();
+
+        var refused = await Assert.ThrowsAsync<HubException>(() => client.SubscribeAsync(table, inputId: "1", _ => Task.CompletedTask));
+        Assert.Contains($"Table 'public.{table}' has no input column, so it cannot be followed by input", refused.Message, StringComparison.Ordinal);
+        var view = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, new ZgresSubscribeOptions { Snapshot = true }, view.OnChange);
+        await database.ExecuteAsync($"INSERT INTO {table} (label) VALUES ('third')");
+
+        var events = await view.WaitForAsync(3);
+        Assert.Equal([(ChangeOperation.Snapshot, "first"), (ChangeOperation.Snapshot, "second"), (ChangeOperation.Insert, "third")],
+            events.Select(e => (e.Operation, e.Data.GetProperty("label").GetString())).OrderBy(e => e.Item2));
+        Assert.All(events, e => Assert.Null(e.InputId));
+    }
+
+    [Fact]
     public async Task A_snapshot_larger_than_the_limit_is_refused_asking_for_a_filter()
     {
         var table = await database.CreateTableAsync(Orders);

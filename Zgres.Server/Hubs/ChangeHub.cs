@@ -74,7 +74,7 @@ public sealed class ChangeHub(
         {
             // Half a replay is no subscription: leave the group (unless it was joined before) so that a retry starts clean.
             if (joined) fanout.Leave(connectionId, target.Group);
-            throw new HubException("The database is unavailable right now, so the events after 'after' could not be read; retry the subscribe in a moment.");
+            throw DatabaseUnavailable("the events after 'after'");
         }
     }
 
@@ -93,47 +93,61 @@ public sealed class ChangeHub(
                 : $"A snapshot of {target.Table.Name} needs its primary key ({string.Join(", ", target.Columns.PrimaryKey)}) among the published columns.");
         }
         var maxRows = options.Value.Limits.MaxSnapshotRows;
-        string snapshotTaken;
-        var (snapshot, count) = await TableSnapshot.OpenAsync(database.DataSource, target.Table, target.InputId, target.Filtered?.Filter, maxRows, cancellationToken);
-        if (snapshot is null)
-        {
-            throw new HubException($"The snapshot would send more than {maxRows} rows (Zgres:Limits:MaxSnapshotRows); narrow it with a filter or an inputId.");
-        }
-        var rows = 0;
-        await using (snapshot)
-        {
-            await foreach (var page in snapshot.ReadPagesAsync(cancellationToken))
-            {
-                rows += page.Count;
-                await fanout.SendToConnectionAsync(connectionId,
-                    page.Select(row => ChangeFrames.Snapshot(row, target.Group)),
-                    cancellationToken);
-            }
-            snapshotTaken = snapshot.Snapshot;
-        }
-
-        using var hold = fanout.Hold(connectionId);
-        // The listener reads on its next doorbell; ring it rather than wait for a writer's.
-        await using (var ring = database.DataSource.CreateCommand("SELECT pg_notify($1, '')"))
-        {
-            ring.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = options.Value.Channel });
-            await ring.ExecuteNonQueryAsync(cancellationToken);
-        }
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(SnapshotJoinTimeout);
-        LogPosition upTo;
+        var joined = false;
         try
         {
-            upTo = await stream.JoinWhenAsync(position => position.Covers(snapshotTaken), () => fanout.Join(connectionId, target.Group, target.Filtered), deadline.Token);
+            string snapshotTaken;
+            var (snapshot, count) = await TableSnapshot.OpenAsync(database.DataSource, target.Table, target.InputId, target.Filtered?.Filter, maxRows, cancellationToken);
+            if (snapshot is null)
+            {
+                throw new HubException($"The snapshot would send more than {maxRows} rows (Zgres:Limits:MaxSnapshotRows); narrow it with a filter or an inputId.");
+            }
+            var rows = 0;
+            await using (snapshot)
+            {
+                await foreach (var page in snapshot.ReadPagesAsync(cancellationToken))
+                {
+                    rows += page.Count;
+                    await fanout.SendToConnectionAsync(connectionId,
+                        page.Select(row => ChangeFrames.Snapshot(row, target.Group)),
+                        cancellationToken);
+                }
+                snapshotTaken = snapshot.Snapshot;
+            }
+
+            using var hold = fanout.Hold(connectionId);
+            // The listener reads on its next doorbell; ring it rather than wait for a writer's.
+            await using (var ring = database.DataSource.CreateCommand("SELECT pg_notify($1, '')"))
+            {
+                ring.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = options.Value.Channel });
+                await ring.ExecuteNonQueryAsync(cancellationToken);
+            }
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(SnapshotJoinTimeout);
+            LogPosition upTo;
+            try
+            {
+                upTo = await stream.JoinWhenAsync(position => position.Covers(snapshotTaken), () => joined = fanout.Join(connectionId, target.Group, target.Filtered), deadline.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new HubException("The server's change stream did not catch up with the snapshot (is its database connection down?); retry the subscribe in a moment.");
+            }
+            var between = await EventLogReader.ReadCommittedBetweenAsync(database.DataSource, retry, snapshotTaken, upTo, target.Table.Name, target.InputId, cancellationToken);
+            await fanout.SendToConnectionAsync(connectionId, target.Frames(between), cancellationToken);
+            return target.Result(gap: false, upTo, rows);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
         {
-            throw new HubException("The server's change stream did not catch up with the snapshot (is its database connection down?); retry the subscribe in a moment.");
+            // The rows sent so far are not a snapshot: the retry sends them all again, from one snapshot of its own.
+            if (joined) fanout.Leave(connectionId, target.Group);
+            throw DatabaseUnavailable("the snapshot");
         }
-        var between = await EventLogReader.ReadCommittedBetweenAsync(database.DataSource, retry, snapshotTaken, upTo, target.Table.Name, target.InputId, cancellationToken);
-        await fanout.SendToConnectionAsync(connectionId, target.Frames(between), cancellationToken);
-        return target.Result(gap: false, upTo, rows);
     }
+
+    /// <summary>The answer to a subscribe that a database outage cut short, whichever read it needed.</summary>
+    private static HubException DatabaseUnavailable(string what) =>
+        new($"The database is unavailable right now, so {what} could not be read; retry the subscribe in a moment.");
 
     private static readonly TimeSpan SnapshotJoinTimeout = TimeSpan.FromSeconds(30);
 
@@ -180,7 +194,7 @@ public sealed class ChangeHub(
         }
         catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
         {
-            throw new HubException("The database is unavailable right now, so the table's columns could not be read; retry the subscribe in a moment.");
+            throw DatabaseUnavailable("the table's columns");
         }
         if (request.Filter is not { } filterJson) return new Target(table, inputId, group, null, columns);
         var filter = RowFilter.Parse(filterJson, columns.Types);
