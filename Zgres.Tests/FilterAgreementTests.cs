@@ -86,8 +86,7 @@ public sealed class FilterAgreementTests(PostgresFixture database)
             + string.Join(", ", Columns.Select(column => $"{column.Name} {TypeOf(column, suffix)}")));
         await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
         var name = new TableName("public", table);
-        Assert.True(server.Services.GetRequiredService<TableCatalog>().TryGet(name, out var watched));
-        var types = (await server.Services.GetRequiredService<TableColumnsCache>().GetAsync(watched, CancellationToken.None)).Types;
+        var (watched, types) = await ServedAsync(server, name);
         await using var connection = await database.OpenAsync();
         var batches = 0;
         var (decided, refused) = (0, 0);
@@ -153,8 +152,7 @@ public sealed class FilterAgreementTests(PostgresFixture database)
             ANALYZE {table};
             """);
         await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
-        Assert.True(server.Services.GetRequiredService<TableCatalog>().TryGet(new TableName("public", table), out var watched));
-        var types = (await server.Services.GetRequiredService<TableColumnsCache>().GetAsync(watched, CancellationToken.None)).Types;
+        var (watched, types) = await ServedAsync(server, new TableName("public", table));
         await using var connection = await database.OpenAsync();
 
         foreach (var json in new[]
@@ -175,6 +173,13 @@ public sealed class FilterAgreementTests(PostgresFixture database)
 
             Assert.True(plan.Any(line => line.Contains("Index", StringComparison.Ordinal)), $"{json} is not decided by an index:\n{string.Join("\n", plan)}");
         }
+    }
+
+    /// <summary>The table as the server serves it, and its column types as filters read them.</summary>
+    private static async Task<(WatchedTable Table, IReadOnlyDictionary<string, ColumnType> Types)> ServedAsync(ZgresTestServer server, TableName name)
+    {
+        Assert.True(server.Services.GetRequiredService<TableCatalog>().TryGet(name, out var watched));
+        return (watched, (await server.Services.GetRequiredService<TableColumnsCache>().GetAsync(watched, CancellationToken.None)).Types);
     }
 
     private static async Task<List<(long Id, JsonElement Data)>> WriteAsync(NpgsqlConnection connection, string table, int batch, string?[][] rows)
