@@ -4,8 +4,8 @@ using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;
 
-[Collection(DatabaseGroup.Name)]
-public sealed class ChangeDeliveryTests(PostgresFixture database)
+/// <summary>Changes reach subscribers, the same whichever way changes are captured: the suite runs once per capture mode.</summary>
+public abstract class ChangeDeliveryTests(TestDatabase database)
 {
     [Fact]
     public async Task Insert_update_delete_and_truncate_reach_a_table_subscriber_in_commit_order()
@@ -181,3 +181,9 @@ public sealed class ChangeDeliveryTests(PostgresFixture database)
         Assert.Equal(["a", "c"], values);
     }
 }
+
+[Collection(DatabaseGroup.Name)]
+public sealed class ChangeDeliveryByTriggerTests(PostgresFixture database) : ChangeDeliveryTests(database);
+
+[Collection(DatabaseGroup.Name)]
+public sealed class ChangeDeliveryFromWalTests(PostgresFixture database) : ChangeDeliveryTests(database.CapturingFromWal());

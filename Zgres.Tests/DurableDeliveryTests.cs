@@ -6,8 +6,8 @@ namespace Zgres.Tests;
 
 /// <summary>Every committed change reaches every subscriber once, across killed connections, database restarts,
 /// server restarts and resumes.</summary>
-[Collection(DatabaseGroup.Name)]
-public sealed class DurableDeliveryTests(PostgresFixture database)
+/// <summary>Resumes and replays, the same whichever way changes are captured (in WAL mode three cases still fail: resume replays, a resume point above the log, servers' connections killed each second; issue 17).</summary>
+public abstract class DurableDeliveryTests(TestDatabase database)
 {
     private const int Inputs = 20;
 
@@ -15,7 +15,7 @@ public sealed class DurableDeliveryTests(PostgresFixture database)
     public async Task Resuming_with_after_from_a_new_connection_replays_exactly_the_later_events_then_live_ones()
     {
         var table = await database.CreateTableAsync();
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var server = await ZgresTestServer.StartAsync(database, [table]);
         await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) SELECT i % 2, 'row ' || i FROM generate_series(1, 20) i");
         var rows = await IdsAsync(table, "input_id = 1");
         // What a client would have stored: the id of the last event it handled (the fifth of input 1).
@@ -37,7 +37,7 @@ public sealed class DurableDeliveryTests(PostgresFixture database)
     public async Task A_resume_point_above_every_id_the_log_issued_replays_nothing_reports_a_gap_and_starts_live()
     {
         var table = await database.CreateTableAsync();
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var server = await ZgresTestServer.StartAsync(database, [table]);
         await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) SELECT 1, 'history ' || i FROM generate_series(1, 5) i");
         var newest = await database.ScalarAsync<long>("SELECT max(id) FROM zgres.events");
         await using var client = await server.ConnectClientAsync();
@@ -59,7 +59,7 @@ public sealed class DurableDeliveryTests(PostgresFixture database)
     {
         var table = await database.CreateTableAsync();
         await database.ExecuteAsync($"INSERT INTO {table} (input_id) VALUES (0)");
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table], settings: new Dictionary<string, string?>
+        await using var server = await ZgresTestServer.StartAsync(database, [table], settings: new Dictionary<string, string?>
         {
             ["Zgres:Retention:MaxEvents"] = "5",
             ["Zgres:Retention:PruneInterval"] = "00:00:00.200",
@@ -117,7 +117,7 @@ public sealed class DurableDeliveryTests(PostgresFixture database)
     public async Task With_every_server_connection_killed_each_second_four_writers_rows_reach_each_input_subscriber_exactly_once_in_commit_order()
     {
         var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var server = await ZgresTestServer.StartAsync(database, [table]);
         var (clients, subscribers, subscriptions) = await SubscribeEveryInputAsync(server, table);
         using var stop = new CancellationTokenSource();
 
@@ -138,7 +138,7 @@ public sealed class DurableDeliveryTests(PostgresFixture database)
     public async Task A_database_restart_in_mid_stream_loses_nothing(string mode)
     {
         var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var server = await ZgresTestServer.StartAsync(database, [table]);
         var (clients, subscribers, subscriptions) = await SubscribeEveryInputAsync(server, table);
 
         var writers = Enumerable.Range(0, 2).Select(w => WriteUntilAsync(table, w, TimeSpan.FromSeconds(6), restartTolerant: true)).ToArray();
@@ -156,7 +156,7 @@ public sealed class DurableDeliveryTests(PostgresFixture database)
     {
         var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
         var port = ZgresTestServer.FreePort();
-        var environment = new Dictionary<string, string>
+        var environment = new Dictionary<string, string>(database.ServerEnvironment)
         {
             ["ConnectionStrings__Postgres"] = database.ConnectionString,
             ["Zgres__Tables__0__Name"] = table,
@@ -302,3 +302,6 @@ public sealed class DurableDeliveryTests(PostgresFixture database)
         foreach (var client in clients) await client.DisposeAsync();
     }
 }
+
+[Collection(DatabaseGroup.Name)]
+public sealed class DurableDeliveryByTriggerTests(PostgresFixture database) : DurableDeliveryTests(database);

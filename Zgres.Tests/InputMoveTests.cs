@@ -9,8 +9,8 @@ namespace Zgres.Tests;
 /// leave, named by its key only; the new input's see it arrive, without the values it had before; whole-table
 /// subscribers see the change as it is. Live and in a resume alike, and under per-input authorization.
 /// </summary>
-[Collection(DatabaseGroup.Name)]
-public sealed class InputMoveTests(PostgresFixture database)
+/// <summary>Input moves, the same whichever way changes are captured: the suite runs once per capture mode.</summary>
+public abstract class InputMoveTests(TestDatabase database)
 {
     private static readonly TestTokens Tokens = new();
 
@@ -71,7 +71,7 @@ public sealed class InputMoveTests(PostgresFixture database)
         var settings = TestTokens.Settings;
         settings["Zgres:Tables:0:Name"] = orders;
         settings["Zgres:Tables:0:Access:InputClaim"] = "customer_id";
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [], settings: settings);
+        await using var server = await ZgresTestServer.StartAsync(database, [], settings: settings);
         await using var first = server.CreateClient(() => Task.FromResult<string?>(Tokens.Mint("ann", claims: new Dictionary<string, object> { ["customer_id"] = "42" })));
         await using var second = server.CreateClient(() => Task.FromResult<string?>(Tokens.Mint("bob", claims: new Dictionary<string, object> { ["customer_id"] = "43" })));
         await first.StartAsync();
@@ -131,3 +131,9 @@ public sealed class InputMoveTests(PostgresFixture database)
         Assert.Equal(value, arrived.Data.GetProperty("value").GetString());
     }
 }
+
+[Collection(DatabaseGroup.Name)]
+public sealed class InputMoveByTriggerTests(PostgresFixture database) : InputMoveTests(database);
+
+[Collection(DatabaseGroup.Name)]
+public sealed class InputMoveFromWalTests(PostgresFixture database) : InputMoveTests(database.CapturingFromWal());

@@ -5,8 +5,8 @@ using Zgres.Tests.Infrastructure;
 namespace Zgres.Tests;
 
 /// <summary>Two server instances on one database, as behind a load balancer.</summary>
-[Collection(DatabaseGroup.Name)]
-public sealed class SeveralInstancesTests(PostgresFixture database)
+/// <summary>Several instances, the same whichever way changes are captured: the suite runs once per capture mode.</summary>
+public abstract class SeveralInstancesTests(TestDatabase database)
 {
     [Fact]
     public async Task Two_instances_started_at_once_migrate_and_attach_once_each_deliver_every_event_and_a_client_resumes_on_the_other_missing_nothing()
@@ -96,3 +96,9 @@ public sealed class SeveralInstancesTests(PostgresFixture database)
     private static async Task<long[]> IdsAsync(TestDatabase database, string table) =>
         await database.ScalarAsync<long[]>("SELECT array_agg(id ORDER BY id) FROM zgres.events WHERE table_name = $1", table);
 }
+
+[Collection(DatabaseGroup.Name)]
+public sealed class SeveralInstancesByTriggerTests(PostgresFixture database) : SeveralInstancesTests(database);
+
+[Collection(DatabaseGroup.Name)]
+public sealed class SeveralInstancesFromWalTests(PostgresFixture database) : SeveralInstancesTests(database.CapturingFromWal());

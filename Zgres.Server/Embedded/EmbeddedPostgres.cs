@@ -111,7 +111,9 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     // cluster is thrown away at exit and an operating-system crash is not its concern (commits are
     // still synchronous, so a killed server loses nothing that was acknowledged).
     private string ServerOptions() =>
-        $"-c listen_addresses=127.0.0.1 -c port={Port} -c unix_socket_directories='' -c fsync=off -c full_page_writes=off -c max_connections=200";
+        $"-c listen_addresses=127.0.0.1 -c port={Port} -c unix_socket_directories='' -c fsync=off -c full_page_writes=off -c max_connections=200" +
+        // Logical decoding, so that Zgres:Capture: Wal works out of the box (and the tests can run both modes).
+        " -c wal_level=logical -c max_wal_senders=20 -c max_replication_slots=20";
 
     private string Tool(string name) => Path.Combine(_binDirectory, name);
 

@@ -17,6 +17,13 @@ public sealed class ZgresOptions
     [ValidateEnumeratedItems]
     public List<WatchedTableOptions> Tables { get; set; } = [];
 
+    /// <summary>How the watched tables' changes reach the log: <see cref="CaptureMode.Trigger"/> (any PostgreSQL,
+    /// ordinary privileges) or <see cref="CaptureMode.Wal"/> (logical decoding: writers pay nothing).</summary>
+    public CaptureMode Capture { get; set; } = CaptureMode.Trigger;
+
+    [Required, ValidateObjectMembers]
+    public WalOptions Wal { get; set; } = new();
+
     /// <summary>Apply Zgres's migrations at start.</summary>
     public bool Migrate { get; set; } = true;
 
@@ -48,6 +55,41 @@ public sealed class ZgresOptions
     /// columns are reported, a table dropped and created again (or one that appeared) gets its triggers.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan SchemaCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>How changes reach the log.</summary>
+public enum CaptureMode
+{
+    /// <summary>Zgres's triggers write each change into the log inside the writer's transaction.</summary>
+    Trigger,
+
+    /// <summary>One instance decodes the write-ahead log (a logical slot, pgoutput, publication <c>zgres</c>) and writes
+    /// the log beside the writers; needs <c>wal_level = logical</c> and a role with REPLICATION.</summary>
+    Wal,
+}
+
+/// <summary>The <c>Zgres:Wal</c> section: capture from the write-ahead log.</summary>
+public sealed class WalOptions
+{
+    /// <summary>The logical replication slot the leader consumes. Slot names are cluster-wide: servers watching different
+    /// databases of one cluster need different slots.</summary>
+    [Required, RegularExpression("^[a-z0-9_]{1,63}$", ErrorMessage = "Zgres:Wal:Slot must be 1 to 63 lower-case letters, digits or underscores.")]
+    public string Slot { get; set; } = "zgres";
+
+    /// <summary>Changes written into the log per transaction of the leader, at most; a larger writer transaction is
+    /// written in several, and what is waiting is written at once, so batches grow only under load.</summary>
+    [Range(1, 100_000)]
+    public int BatchSize { get; set; } = 5_000;
+
+    /// <summary>How often an instance that does not hold the slot tries to take it: a dead leader is replaced within this
+    /// (and the time PostgreSQL takes to notice its connection is gone).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan LeaderRetryInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often the leader marks its place in the WAL, so the slot's confirmed position moves on (and releases
+    /// WAL) while no watched table is written.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>One entry of <c>Zgres:Tables</c>.</summary>

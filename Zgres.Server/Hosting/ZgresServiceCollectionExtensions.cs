@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Zgres.Client;
 using Zgres.Server.Capture;
 using Zgres.Server.Capture.Trigger;
+using Zgres.Server.Capture.Wal;
 using Zgres.Server.Database;
 using Zgres.Server.Demo;
 using Zgres.Server.Dispatch;
@@ -45,8 +46,21 @@ public static class ZgresServiceCollectionExtensions
         services.AddSingleton<DemoTable>();
         services.AddHostedService(sp => sp.GetRequiredService<DemoTable>());
         services.AddSingleton<TableCatalog>();
-        services.AddSingleton<ITableCapture, TriggerCapture>();
-        services.AddHostedService<TableWatch>();
+        if (configuration.GetValue<CaptureMode>($"{ZgresOptions.Section}:{nameof(ZgresOptions.Capture)}") == CaptureMode.Wal)
+        {
+            services.AddSingleton<WalCaptureState>();
+            // The slot before the schema watch takes triggers off a table; the decoder once the tables are known.
+            services.AddSingleton<WalSource>();
+            services.AddHostedService(sp => sp.GetRequiredService<WalSource>());
+            services.AddSingleton<ITableCapture, PublicationCapture>();
+            services.AddHostedService<TableWatch>();
+            services.AddHostedService<WalCaptureService>();
+        }
+        else
+        {
+            services.AddSingleton<ITableCapture, TriggerCapture>();
+            services.AddHostedService<TableWatch>();
+        }
 
         // The log: retention, and the listener that reads it in commit order.
         services.AddHostedService<RetentionService>();

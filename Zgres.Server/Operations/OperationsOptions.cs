@@ -20,6 +20,11 @@ public sealed class OperationsOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan ReadyMaxLag { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>With <c>Zgres:Capture: Wal</c>, how old the replication slot's unconfirmed WAL may be (no leader, or a
+    /// leader behind) before the server reports itself not ready.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan ReadyMaxSlotLag { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long a stop (SIGTERM) may take in all: closing clients, the listener and the embedded database.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(15);

@@ -27,6 +27,10 @@ public static class OperationsServiceCollectionExtensions
             .AddCheck<MigrationsHealthCheck>("migrations", tags: [ReadyTag], timeout: CheckTimeout)
             .AddCheck<ListenerHealthCheck>("listener", tags: [ReadyTag])
             .AddCheck<TablesHealthCheck>("tables", tags: [ReadyTag]);
+        if (configuration.GetValue<Hosting.CaptureMode>("Zgres:Capture") == Hosting.CaptureMode.Wal)
+        {
+            services.AddHealthChecks().AddCheck<WalCaptureHealthCheck>("capture", tags: [ReadyTag]);
+        }
 
         services.AddZgresTelemetry(configuration);
 

@@ -20,10 +20,10 @@ public sealed class LiveTable : IAsyncDisposable
 
     public ZgresClient Client { get; }
 
-    public static async Task<LiveTable> StartAsync(PostgresFixture database, string? columns = null, IDictionary<string, string?>? settings = null)
+    public static async Task<LiveTable> StartAsync(TestDatabase database, string? columns = null, IDictionary<string, string?>? settings = null)
     {
         var name = columns is null ? await database.CreateTableAsync() : await database.CreateTableAsync(columns);
-        var server = await ZgresTestServer.StartAsync(database.ConnectionString, [name], settings: settings);
+        var server = await ZgresTestServer.StartAsync(database, [name], settings: settings);
         return new LiveTable(name, server, await server.ConnectClientAsync());
     }
 

@@ -11,9 +11,6 @@ public sealed class PostgresFixture() : TestDatabase(""), IAsyncLifetime
 {
     private EmbeddedPostgres? _embedded;
 
-    /// <summary>The embedded cluster, for tests that restart the database.</summary>
-    public EmbeddedPostgres Embedded => _embedded ?? throw new InvalidOperationException("This test needs the embedded cluster; unset ZGRES_TEST_CONNECTION.");
-
     public async Task InitializeAsync()
     {
         var external = Environment.GetEnvironmentVariable("ZGRES_TEST_CONNECTION");
@@ -23,6 +20,7 @@ public sealed class PostgresFixture() : TestDatabase(""), IAsyncLifetime
             return;
         }
         _embedded = await EmbeddedPostgres.StartAsync();
+        Embedded = _embedded;
         ConnectionString = _embedded.ConnectionString;
     }
 

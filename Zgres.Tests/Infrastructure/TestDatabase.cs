@@ -1,11 +1,32 @@
 using Npgsql;
+using Zgres.Server.Embedded;
 
 namespace Zgres.Tests.Infrastructure;
 
-/// <summary>A database the tests talk to directly: statements, scalars, and tables named for one test.</summary>
+/// <summary>A database the tests talk to directly: statements, scalars, and tables named for one test; and the settings
+/// a server watching it starts with (how it captures changes).</summary>
 public class TestDatabase(string connectionString)
 {
+    private EmbeddedPostgres? _embedded;
+
     public string ConnectionString { get; protected set; } = connectionString;
+
+    /// <summary>The embedded cluster, for tests that restart the database.</summary>
+    public EmbeddedPostgres Embedded
+    {
+        get => _embedded ?? throw new InvalidOperationException("This test needs the embedded cluster; unset ZGRES_TEST_CONNECTION.");
+        protected set => _embedded = value;
+    }
+
+    /// <summary><see cref="ServerSettings"/> as a server process's environment variables.</summary>
+    public IEnumerable<KeyValuePair<string, string>> ServerEnvironment =>
+        ServerSettings.Select(s => KeyValuePair.Create(s.Key.Replace(":", "__", StringComparison.Ordinal), s.Value ?? ""));
+
+    /// <summary>What every server started on this database is configured with, besides a test's own settings.</summary>
+    public IReadOnlyDictionary<string, string?> ServerSettings { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>This database, watched by servers that capture from the WAL with <paramref name="slot"/>.</summary>
+    public TestDatabase CapturingFromWal(string slot = "zgres") => new(ConnectionString) { _embedded = _embedded, ServerSettings = Capture.Wal(slot) };
 
     public async Task<NpgsqlConnection> OpenAsync()
     {
@@ -35,7 +56,7 @@ public class TestDatabase(string connectionString)
     {
         var name = "zgres_" + Guid.NewGuid().ToString("N")[..12];
         await ExecuteAsync($"CREATE DATABASE {name}");
-        return new TestDatabase(new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name }.ConnectionString);
+        return new TestDatabase(new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name }.ConnectionString) { ServerSettings = ServerSettings };
     }
 
     /// <summary>A table named uniquely for one test, shaped like the demo table unless <paramref name="columns"/> says otherwise.</summary>

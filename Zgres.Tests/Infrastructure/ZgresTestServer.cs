@@ -32,6 +32,15 @@ public sealed class ZgresTestServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>Starts a server on <paramref name="database"/>, configured as the database says servers on it are
+    /// (<see cref="TestDatabase.ServerSettings"/>) and then with <paramref name="settings"/>.</summary>
+    public static Task<ZgresTestServer> StartAsync(TestDatabase database, IEnumerable<string> tables, int port = 0,
+        string channel = "db_notifications", IDictionary<string, string?>? settings = null, CapturedLog? log = null,
+        Action<WebApplicationBuilder>? configure = null) =>
+        StartAsync(database.ConnectionString, tables, port, channel,
+            new Dictionary<string, string?>(database.ServerSettings.Concat(settings ?? new Dictionary<string, string?>()).GroupBy(s => s.Key).Select(g => g.Last())),
+            log, configure);
+
     /// <summary>Starts a server watching <paramref name="tables"/> (names or full entries) on <paramref name="port"/> (0: a free one).</summary>
     public static async Task<ZgresTestServer> StartAsync(string connectionString, IEnumerable<string> tables, int port = 0,
         string channel = "db_notifications", IDictionary<string, string?>? settings = null, CapturedLog? log = null,

@@ -34,7 +34,8 @@ public sealed class TriggerCapture(IOptions<ZgresOptions> options) : ITableCaptu
 
     private static readonly ZgresTrigger[] PerRow = [RowChanges, Truncates];
     private static readonly ZgresTrigger[] PerStatement = [RowUpdates, InsertStatements, DeleteStatements, Truncates];
-    private static readonly string[] Names = [.. PerStatement.Select(t => t.Name).Distinct()];
+    /// <summary>Every trigger name Zgres attaches, in either configuration (capture from the WAL drops them all).</summary>
+    internal static readonly string[] Names = [.. PerStatement.Select(t => t.Name).Distinct()];
 
     public string Describe(WatchedTableOptions options) =>
         options.StatementTriggers ? "Zgres's triggers (per statement for INSERT and DELETE)" : "Zgres's triggers (per row)";

@@ -1,0 +1,1 @@
+DROP TABLE zgres.wal_progress;
