@@ -21,6 +21,10 @@ public sealed class ZgresOptions
     /// ordinary privileges) or <see cref="CaptureMode.Wal"/> (logical decoding: writers pay nothing).</summary>
     public CaptureMode Capture { get; set; } = CaptureMode.Trigger;
 
+    /// <summary>The capture mode as configured, read before the options are bound: it decides which services exist.</summary>
+    public static CaptureMode CaptureOf(IConfiguration configuration) =>
+        configuration.GetValue($"{Section}:{nameof(Capture)}", CaptureMode.Trigger);
+
     [Required, ValidateObjectMembers]
     public WalOptions Wal { get; set; } = new();
 

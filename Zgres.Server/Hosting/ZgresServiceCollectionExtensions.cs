@@ -46,21 +46,21 @@ public static class ZgresServiceCollectionExtensions
         services.AddSingleton<DemoTable>();
         services.AddHostedService(sp => sp.GetRequiredService<DemoTable>());
         services.AddSingleton<TableCatalog>();
-        if (configuration.GetValue<CaptureMode>($"{ZgresOptions.Section}:{nameof(ZgresOptions.Capture)}") == CaptureMode.Wal)
+        var fromWal = ZgresOptions.CaptureOf(configuration) == CaptureMode.Wal;
+        if (fromWal)
         {
             services.AddSingleton<WalCaptureState>();
             // The slot before the schema watch takes triggers off a table; the decoder once the tables are known.
             services.AddSingleton<WalSource>();
             services.AddHostedService(sp => sp.GetRequiredService<WalSource>());
             services.AddSingleton<ITableCapture, PublicationCapture>();
-            services.AddHostedService<TableWatch>();
-            services.AddHostedService<WalCaptureService>();
         }
         else
         {
             services.AddSingleton<ITableCapture, TriggerCapture>();
-            services.AddHostedService<TableWatch>();
         }
+        services.AddHostedService<TableWatch>();
+        if (fromWal) services.AddHostedService<WalCaptureService>();
 
         // The log: retention, and the listener that reads it in commit order.
         services.AddHostedService<RetentionService>();

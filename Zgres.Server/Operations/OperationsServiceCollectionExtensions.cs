@@ -27,7 +27,7 @@ public static class OperationsServiceCollectionExtensions
             .AddCheck<MigrationsHealthCheck>("migrations", tags: [ReadyTag], timeout: CheckTimeout)
             .AddCheck<ListenerHealthCheck>("listener", tags: [ReadyTag])
             .AddCheck<TablesHealthCheck>("tables", tags: [ReadyTag]);
-        if (configuration.GetValue<Hosting.CaptureMode>("Zgres:Capture") == Hosting.CaptureMode.Wal)
+        if (Hosting.ZgresOptions.CaptureOf(configuration) == Hosting.CaptureMode.Wal)
         {
             services.AddHealthChecks().AddCheck<WalCaptureHealthCheck>("capture", tags: [ReadyTag]);
         }

@@ -95,9 +95,9 @@ public sealed partial class TableWatch(
         var input = SchemaChanges.InputColumnOf(options, before, shape);
         if (SchemaChanges.Describe(options, before, shape) is { } problem)
         {
-            return new TableCheck(new WatchedTable(name, published, input, shape?.PrimaryKey, problem, options.Access), shape, Attached: false);
+            return new TableCheck(new WatchedTable(name, published, input, shape?.PrimaryKey, problem, options.Access, options.Columns is null), shape, Attached: false);
         }
-        var table = new WatchedTable(name, published, input, shape!.PrimaryKey, access: options.Access);
+        var table = new WatchedTable(name, published, input, shape!.PrimaryKey, access: options.Access, publishesAllColumns: options.Columns is null);
         return new TableCheck(table, shape, await capture.AttachAsync(connection, options, table, cancellationToken));
     }
 

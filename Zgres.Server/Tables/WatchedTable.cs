@@ -7,12 +7,15 @@ namespace Zgres.Server.Tables;
 /// groups of its events, and what is wrong with it, if anything (see <see cref="SchemaChanges"/>). A table with a
 /// problem stays exposed, so its subscribers keep their groups and get its events again once it is repaired.</summary>
 public sealed class WatchedTable(TableName name, IReadOnlyList<string> publishedColumns, string? inputColumn,
-    IReadOnlyList<string>? primaryKey = null, string? problem = null, TableAccessOptions? access = null)
+    IReadOnlyList<string>? primaryKey = null, string? problem = null, TableAccessOptions? access = null, bool publishesAllColumns = true)
 {
     public TableName Name { get; } = name;
 
     /// <summary>The columns events carry, in table order.</summary>
     public IReadOnlyList<string> PublishedColumns { get; } = publishedColumns;
+
+    /// <summary>No <c>Columns</c> configured: events carry every column, ones added later too.</summary>
+    public bool PublishesAllColumns { get; } = publishesAllColumns;
 
     /// <summary>The column whose value names a row's input; null when the table has none (input subscriptions are then refused).</summary>
     public string? InputColumn { get; } = inputColumn;

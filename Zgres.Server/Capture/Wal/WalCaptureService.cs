@@ -36,11 +36,6 @@ public sealed partial class WalCaptureService(
     // heartbeat, is what makes it the leader: so heartbeats go out while it asks, not only once it leads.
     private volatile bool _streaming;
 
-    // Whether the tables are published with every column (no Columns configured), by table.
-    private readonly Dictionary<TableName, bool> _allColumns = options.Value.Tables
-        .Select(t => (Parsed: TableName.TryParse(t.Name, out var name, out _), name, t.Columns is null))
-        .Where(t => t.Parsed).ToDictionary(t => t.name, t => t.Item3);
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -259,8 +254,8 @@ public sealed partial class WalCaptureService(
     private async Task<WalRelation?> MapAsync(RelationMessage relation, int id, CancellationToken cancellationToken)
     {
         var name = new TableName(relation.Namespace, relation.RelationName);
-        if (!catalog.TryGet(name, out var table) || !_allColumns.TryGetValue(name, out var allColumns)) return null;
-        return await WalRelation.MapAsync(database.DataSource, id, table, allColumns, [.. relation.Columns.Select(c => c.ColumnName)], cancellationToken);
+        if (!catalog.TryGet(name, out var table)) return null;
+        return await WalRelation.MapAsync(database.DataSource, id, table, [.. relation.Columns.Select(c => c.ColumnName)], cancellationToken);
     }
 
     /// <summary>Writes what the decoder hands over, as much as is waiting at a time, and confirms to the slot what the

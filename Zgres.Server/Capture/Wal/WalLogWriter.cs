@@ -130,6 +130,8 @@ internal sealed class WalLogWriter(string slot, string channel)
 
     private static string? Literal(WalRelation relation, string?[]? values) => values is null ? null : relation.RowLiteral(values);
 
+    private static string? UntypedLiteral(WalRelation relation, string?[]? values) => values is null ? null : relation.UntypedJson(values);
+
     private async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<WalChange> changes,
         HashSet<WalChange> untyped, CancellationToken cancellationToken)
     {
@@ -143,15 +145,15 @@ internal sealed class WalLogWriter(string slot, string channel)
             var typed = !untyped.Contains(change);
             relations[i] = typed ? relation.Id : Untyped;
             operations[i] = change.Operation;
-            rows[i] = change.Row is null ? null : typed ? relation.RowLiteral(change.Row) : relation.UntypedJson(change.Row);
-            olds[i] = change.Old is null ? null : typed ? relation.RowLiteral(change.Old) : relation.UntypedJson(change.Old);
+            rows[i] = typed ? Literal(relation, change.Row) : UntypedLiteral(relation, change.Row);
+            olds[i] = typed ? Literal(relation, change.Old) : UntypedLiteral(relation, change.Old);
             xids[i] = change.Xid;
             times[i] = change.CommitTime;
             schemas[i] = relation.Table.Name.Schema;
             tables[i] = relation.Table.Name.Name;
             // '' names no column, so a table without an input column logs a null input, as the trigger does.
             inputs[i] = relation.Table.InputColumn ?? "";
-            published[i] = relation.PublishesAllColumns ? null : ArrayLiteral(relation.Table.PublishedColumns);
+            published[i] = relation.Table.PublishesAllColumns ? null : ArrayLiteral(relation.Table.PublishedColumns);
         }
         var typedRelations = changes.Where(c => !untyped.Contains(c)).Select(c => c.Relation).DistinctBy(r => r.Id).OrderBy(r => r.Id).ToList();
         var sql = _statements.GetOrAdd(string.Join(',', typedRelations.Select(r => r.Id)), _ => InsertSql(typedRelations));

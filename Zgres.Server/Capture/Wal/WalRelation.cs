@@ -15,11 +15,10 @@ internal sealed class WalRelation
 {
     private readonly int[] _sourceOfAttribute;
 
-    private WalRelation(int id, WatchedTable table, bool allColumns, string[] sourceColumns, int[] sourceOfAttribute)
+    private WalRelation(int id, WatchedTable table, string[] sourceColumns, int[] sourceOfAttribute)
     {
         Id = id;
         Table = table;
-        PublishesAllColumns = allColumns;
         SourceColumns = sourceColumns;
         _sourceOfAttribute = sourceOfAttribute;
     }
@@ -30,15 +29,12 @@ internal sealed class WalRelation
 
     public WatchedTable Table { get; }
 
-    /// <summary>No <c>Columns</c> configured: events carry every column, new ones too.</summary>
-    public bool PublishesAllColumns { get; }
-
     /// <summary>The columns pgoutput sends, in its order.</summary>
     public IReadOnlyList<string> SourceColumns { get; }
 
-    /// <summary>Reads the table's live columns and maps the relation's columns onto them by name; null when the table is
-    /// gone (its changes are then written untyped, see <see cref="UntypedJson"/>).</summary>
-    public static async Task<WalRelation> MapAsync(NpgsqlDataSource dataSource, int id, WatchedTable table, bool allColumns,
+    /// <summary>Reads the table's live columns and maps the relation's columns onto them by name; a table that is gone
+    /// maps no column (<see cref="HasRowType"/> is false and its changes are written untyped, see <see cref="UntypedJson"/>).</summary>
+    public static async Task<WalRelation> MapAsync(NpgsqlDataSource dataSource, int id, WatchedTable table,
         IReadOnlyList<string> sourceColumns, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
@@ -54,7 +50,7 @@ internal sealed class WalRelation
             while (await reader.ReadAsync(cancellationToken)) attributes.Add(reader.GetString(0));
         }
         var source = sourceColumns.ToArray();
-        return new WalRelation(id, table, allColumns, source, [.. attributes.Select(name => Array.IndexOf(source, name))]);
+        return new WalRelation(id, table, source, [.. attributes.Select(name => Array.IndexOf(source, name))]);
     }
 
     /// <summary>Whether the table still exists as a row type to read rows into.</summary>
