@@ -47,7 +47,7 @@ public abstract class InputMoveTests(TestDatabase database)
     {
         await using var live = await LiveTable.StartAsync(database);
         await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'seed')");
-        var start = await database.ScalarAsync<long>("SELECT max(id) FROM zgres.events");
+        var start = (await database.LoggedEventIdsAsync(live.Name, 1))[^1];
         await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (42, 'private to 42')");
         await database.ExecuteAsync($"UPDATE {live.Name} SET input_id = 43, value = 'private to 43' WHERE input_id = 42");
 

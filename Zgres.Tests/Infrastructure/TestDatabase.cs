@@ -51,6 +51,23 @@ public class TestDatabase(string connectionString)
         return (T)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>
+    /// The ids of <paramref name="table"/>'s logged events that match <paramref name="condition"/>, in log order, once
+    /// there are <paramref name="count"/>: a trigger logs a change with its commit, WAL capture a moment after it.
+    /// </summary>
+    public async Task<long[]> LoggedEventIdsAsync(string table, int count, string condition = "true")
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var ids = await ScalarAsync<long[]>(
+                $"SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM zgres.events WHERE table_name = $1 AND ({condition})", table);
+            if (ids.Length >= count) return ids;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"The log holds {ids.Length} of {count} events of {table} where {condition}.");
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>A new, empty database on the same server, for tests that need a schema at a chosen version.</summary>
     public async Task<TestDatabase> CreateDatabaseAsync()
     {
