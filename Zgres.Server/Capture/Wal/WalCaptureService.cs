@@ -279,7 +279,7 @@ public sealed partial class WalCaptureService(
                         progress = new WalProgress(change.Transaction, change.Index + 1, Complete: false);
                         break;
                     case WalCommit commit:
-                        progress = progress with { Transaction = commit.Transaction, Complete = true };
+                        progress = progress.Committed(commit.Transaction);
                         confirm = commit.End;
                         break;
                     case WalHeartbeat mark:
