@@ -48,16 +48,20 @@ internal static class BenchRun
         var table = new ResultTable($"{options.Scenario.ToString().ToLowerInvariant()} ({options.Describe()})");
         var context = new BenchContext(options, database, table, token);
         // writes runs its Zgres servers on databases of their own (see WritesScenario).
-        await using var zgres = options.RunZgres && options.Scenario != Scenario.Writes ? new ZgresTarget(database, options.ServerDll, options.ZgresClient, options.ZgresEnvironment) : null;
+        await using var zgres = new TargetList();
+        if (options.RunZgres && options.Scenario != Scenario.Writes)
+        {
+            foreach (var capture in options.Captures) zgres.Add(await ZgresTarget.CreateAsync(database, capture, options, token));
+        }
         await using var baseline = seedFolder is not null ? new SeedTarget(database, seedFolder) : null;
-        var targets = new ITarget?[] { zgres, baseline }.OfType<ITarget>().ToArray();
+        var targets = zgres.Concat(new ITarget?[] { baseline }.OfType<ITarget>()).ToArray();
         switch (options.Scenario)
         {
             case Scenario.Writes:
                 await WritesScenario.RunAsync(baseline, context);
                 break;
             case Scenario.Filtered:
-                await FilteredScenario.RunAsync(zgres!, context);
+                await FilteredScenario.RunAsync(zgres[0], context);
                 break;
             case Scenario.Idle:
                 foreach (var target in targets) await IdleScenario.RunAsync(target, context);
@@ -67,7 +71,7 @@ internal static class BenchRun
                 break;
         }
 
-        if (zgres is not null)
+        if (zgres.Count > 0)
         {
             table.Note($"Zgres clients: {options.ZgresClient.ToString().ToLowerInvariant()} (see --help){(baseline is not null ? "; baseline clients: ClientWebSocket" : "")}.");
         }
