@@ -80,6 +80,30 @@ public sealed class WalCaptureTests(PostgresFixture database)
     }
 
     [Fact]
+    public async Task A_row_that_no_longer_reads_as_its_tables_type_when_it_is_decoded_is_delivered_with_its_values_as_text_and_the_next_rows_typed()
+    {
+        var table = await _wal.CreateTableAsync("id int PRIMARY KEY, input_id int, amount int");
+        await using (var first = await ZgresTestServer.StartAsync(_wal, [table]))
+        {
+            // Capture is set up; the server stops before the row below is decoded.
+        }
+        await _wal.ExecuteAsync($"INSERT INTO {table} VALUES (1, 1, 5)");
+        await _wal.ExecuteAsync($"ALTER TABLE {table} ALTER COLUMN amount TYPE boolean USING amount <> 0");
+        await _wal.ExecuteAsync($"INSERT INTO {table} VALUES (2, 1, true)");
+
+        await using var server = await ZgresTestServer.StartAsync(_wal, [table]);
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: "1", after: 0, received.OnChange);
+
+        var events = await received.WaitForAsync(2);
+        Assert.Equal("""{"id":"1","input_id":"1","amount":"5"}""", events[0].Data.GetRawText());
+        Assert.Equal("1", events[0].InputId);
+        Assert.Equal("""{"id":2,"input_id":1,"amount":true}""", events[1].Data.GetRawText());
+        Assert.True(await server.Log.WaitForAsync("WalRowUntyped"));
+    }
+
+    [Fact]
     public async Task A_slot_dropped_by_someone_else_is_created_again_the_loss_is_logged_and_ready_says_degraded_and_a_resume_from_before_it_is_told_of_the_gap()
     {
         const string slot = "zgres_dropped";
