@@ -43,7 +43,8 @@ internal sealed partial class WalSession(ZgresDatabase database, string slot, Wa
             WalReceiverStatusInterval = TimeSpan.FromSeconds(1),
         };
         await replication.Open(cancellationToken);
-        await using var connection = new NpgsqlConnection(SessionConnectionString("zgres-wal-writer"));
+        // The log writer's few statements run thousands of times a second under load: prepared, they are planned once.
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(SessionConnectionString("zgres-wal-writer")) { MaxAutoPrepare = 8 }.ConnectionString);
         await connection.OpenAsync(cancellationToken);
         var progress = await WalLogWriter.ReadProgressAsync(connection, slot, cancellationToken);
 

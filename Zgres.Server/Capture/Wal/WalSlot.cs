@@ -7,16 +7,16 @@ namespace Zgres.Server.Capture.Wal;
 internal static class WalSlot
 {
     /// <summary>
-    /// The slot servers capturing from the WAL used in this database, if it is still here: the one named
-    /// <paramref name="configured"/>, or one the log has a position in (a server switched back to triggers may no
-    /// longer name it).
+    /// The slot servers capturing from the WAL used in this database, if it is still here: one the log has a position
+    /// in (every slot Zgres creates is registered there at once), the one named <paramref name="configured"/> first.
+    /// A server switched back to triggers may no longer name it; another program's slot is never taken.
     /// </summary>
     public static async Task<string?> FindAsync(NpgsqlConnection connection, string configured, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
             SELECT slot_name::text FROM pg_replication_slots
             WHERE database = current_database() AND plugin = 'pgoutput'
-              AND (slot_name = $1 OR slot_name IN (SELECT slot FROM zgres.wal_progress))
+              AND slot_name IN (SELECT slot FROM zgres.wal_progress)
             ORDER BY slot_name = $1 DESC LIMIT 1
             """, connection)
         {

@@ -138,22 +138,31 @@ public sealed partial class WalSource(ZgresDatabase database, WalCaptureState st
         {
             return; // another instance created it meanwhile
         }
-        // The new slot starts where the log's position (of the lost one) cannot be compared: begin afresh.
+        // The new slot starts where the log's position (of the lost one) cannot be compared: begin afresh. The slot is
+        // registered at once, so that a server switched back to triggers knows it as Zgres's (see WalHandover).
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var forget = new NpgsqlCommand("DELETE FROM zgres.wal_progress WHERE slot = $1 RETURNING commit_lsn::text", connection, transaction)
         {
             Parameters = { new() { Value = Slot } },
         };
-        if (await forget.ExecuteScalarAsync(cancellationToken) is string lostAt)
+        var lostAt = await forget.ExecuteScalarAsync(cancellationToken) as string;
+        await using (var register = new NpgsqlCommand(
+            "INSERT INTO zgres.wal_progress (slot, commit_lsn, written, complete, confirmed_at) VALUES ($1, '0/0', 0, true, clock_timestamp())", connection, transaction)
         {
-            var through = await LogGap.MarkAsync(connection, transaction, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            state.SlotLost(lostAt, start.ToString());
-            LogSlotLost(Slot, lostAt, start.ToString(), through);
+            Parameters = { new() { Value = Slot } },
+        })
+        {
+            await register.ExecuteNonQueryAsync(cancellationToken);
+        }
+        var through = lostAt is null ? 0 : await LogGap.MarkAsync(connection, transaction, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        if (lostAt is null)
+        {
+            LogSlotCreated(Slot, start.ToString());
             return;
         }
-        await transaction.CommitAsync(cancellationToken);
-        LogSlotCreated(Slot, start.ToString());
+        state.SlotLost(lostAt, start.ToString());
+        LogSlotLost(Slot, lostAt, start.ToString(), through);
     }
 
     [LoggerMessage(EventId = 400, EventName = "WalSlotCreated", Level = LogLevel.Information, Message = "Created the replication slot {Slot}; changes are captured from {Position}")]
