@@ -172,7 +172,8 @@ internal sealed class WalLogWriter(string slot, string channel)
     /// <summary>
     /// The batch insert for rows of these relations. The writer's 32-bit xid is widened with the epoch of the leader's
     /// own, newer, transaction (one epoch back when it is above it). Ids are taken in stream order; the batch's first
-    /// event carries the leader's snapshot, as a writer transaction's first event does with triggers.
+    /// event carries the leader's snapshot, as a writer transaction's first event does with triggers. A writer
+    /// transaction the trigger logged (capture switched to the WAL under it) is looked up once per table, not per row.
     /// </summary>
     private static string InsertSql(List<WalRelation> relations)
     {
@@ -187,10 +188,14 @@ internal sealed class WalLogWriter(string slot, string channel)
                      WITH ORDINALITY AS c (relation, operation, row_text, old_text, xid32, created_at, schema_name, table_name, input_column, published, ord),
                      me
             ),
+            logged AS (
+                SELECT d.* FROM (SELECT DISTINCT txid, schema_name, table_name FROM c) d
+                WHERE EXISTS (SELECT 1 FROM zgres.events t WHERE t.xid = d.txid AND t.schema_name = d.schema_name AND t.table_name = d.table_name)
+            ),
             j AS (
                 SELECT c.*, {Cast("row_text")} AS n, {Cast("old_text")} AS o, row_number() OVER (ORDER BY c.ord) AS position
                 FROM c
-                WHERE NOT EXISTS (SELECT 1 FROM zgres.events t WHERE t.xid = c.txid AND t.schema_name = c.schema_name AND t.table_name = c.table_name)
+                WHERE NOT EXISTS (SELECT 1 FROM logged l WHERE l.txid = c.txid AND l.schema_name = c.schema_name AND l.table_name = c.table_name)
             )
             INSERT INTO zgres.events (xid, snapshot, created_at, schema_name, table_name, operation, input_id, old_input_id, data, old, txid)
             SELECT me.xact, CASE WHEN j.position = 1 THEN me.snap END, j.created_at, j.schema_name, j.table_name, j.operation,
