@@ -25,6 +25,9 @@ public class TestDatabase(string connectionString)
     /// <summary>What every server started on this database is configured with, besides a test's own settings.</summary>
     public IReadOnlyDictionary<string, string?> ServerSettings { get; init; } = new Dictionary<string, string?>();
 
+    /// <summary>Whether servers on this database capture changes from the WAL, rather than by triggers.</summary>
+    public bool CapturesFromWal => ServerSettings.GetValueOrDefault(Capture.ModeKey) == "Wal";
+
     /// <summary>Another database of this cluster, watched by servers started with <paramref name="settings"/>.</summary>
     protected TestDatabase Sibling(string connectionString, IReadOnlyDictionary<string, string?> settings) =>
         new(connectionString) { _embedded = _embedded, ServerSettings = settings };
