@@ -100,6 +100,26 @@ public abstract class LiveQueryTests(TestDatabase database)
     }
 
     [Fact]
+    public async Task A_snapshot_taken_right_after_a_large_write_holds_its_rows_and_the_stream_goes_on_without_sending_them_again()
+    {
+        await using var live = await LiveTable.StartAsync(database);
+        // Large, so that the snapshot is taken while a capture that logs after the commit is still logging it.
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) SELECT g % 10, 'before' FROM generate_series(1, 20000) g");
+        var view = new EventCollector();
+
+        await using var subscription = await live.Client.SubscribeAsync(live.Name, new ZgresSubscribeOptions { Snapshot = true }, view.OnChange);
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'after')");
+
+        var events = await view.WaitUntilAsync(events => events.Any(e => e.Data.GetProperty("value").GetString() == "after"), TimeSpan.FromSeconds(60),
+            () => "the row written after the snapshot");
+        await view.AssertNoMoreAsync(events.Count, TimeSpan.FromMilliseconds(300));
+        Assert.Equal(20_000, events.Where(e => e.Operation == ChangeOperation.Snapshot).Select(e => e.Data.GetProperty("id").GetInt64()).Distinct().Count());
+        var sentAgain = events.Where(e => e.Operation != ChangeOperation.Snapshot && e.Data.GetProperty("value").GetString() == "before").ToList();
+        Assert.True(sentAgain.Count == 0, $"{sentAgain.Count} rows of the snapshot were sent again after it, the first as {sentAgain.FirstOrDefault()?.Operation} event {sentAgain.FirstOrDefault()?.Id}");
+        Assert.Equal([ChangeOperation.Insert], events.Skip(20_000).Select(e => e.Operation));
+    }
+
+    [Fact]
     public async Task A_snapshot_larger_than_the_limit_is_refused_asking_for_a_filter()
     {
         var table = await database.CreateTableAsync(Orders);
