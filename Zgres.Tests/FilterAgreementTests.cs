@@ -14,10 +14,10 @@ namespace Zgres.Tests;
 
 /// <summary>
 /// A filter means one thing on both paths: which rows a live subscriber is sent (the dispatch index and the filter,
-/// deciding on the event the trigger wrote) and which rows its snapshot selects (the snapshot's WHERE in PostgreSQL).
+/// deciding on the event the capture logged) and which rows its snapshot selects (the snapshot's WHERE in PostgreSQL);
+/// the suite runs once per capture mode, so the live path decides on the trigger's events and on WAL capture's.
 /// </summary>
-[Collection(DatabaseGroup.Name)]
-public sealed class FilterAgreementTests(PostgresFixture database)
+public abstract class FilterAgreementTests(TestDatabase database)
 {
     /// <summary>Each filterable type with values PostgreSQL can store, its edges first: NaN, ±Infinity, -0, many
     /// digits, padded char(n), real's precision, ±infinity and BC times, ordering of enum labels, a domain.</summary>
@@ -84,7 +84,7 @@ public sealed class FilterAgreementTests(PostgresFixture database)
             """);
         var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, batch int NOT NULL, "
             + string.Join(", ", Columns.Select(column => $"{column.Name} {TypeOf(column, suffix)}")));
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var server = await ZgresTestServer.StartAsync(database, [table]);
         var name = new TableName("public", table);
         var (watched, types) = await ServedAsync(server, name);
         await using var connection = await database.OpenAsync();
@@ -151,7 +151,7 @@ public sealed class FilterAgreementTests(PostgresFixture database)
             CREATE INDEX ON {table} (amount); CREATE INDEX ON {table} (due); CREATE INDEX ON {table} (label);
             ANALYZE {table};
             """);
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var server = await ZgresTestServer.StartAsync(database, [table]);
         var (watched, types) = await ServedAsync(server, new TableName("public", table));
         await using var connection = await database.OpenAsync();
 
@@ -182,9 +182,9 @@ public sealed class FilterAgreementTests(PostgresFixture database)
         return (watched, (await server.Services.GetRequiredService<TableColumnsCache>().GetAsync(watched, CancellationToken.None)).Types);
     }
 
-    private static async Task<List<(long Id, JsonElement Data)>> WriteAsync(NpgsqlConnection connection, string table, int batch, string?[][] rows)
+    private async Task<List<(long Id, JsonElement Data)>> WriteAsync(NpgsqlConnection connection, string table, int batch, string?[][] rows)
     {
-        // Each row in a statement of its own, through the trigger; its event is read back as the listener reads it.
+        // Each row in a statement of its own; its event is read back as the listener reads it, once the capture logged it.
         var ids = new List<long>();
         foreach (var row in rows)
         {
@@ -197,6 +197,7 @@ public sealed class FilterAgreementTests(PostgresFixture database)
             insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = JsonSerializer.Serialize(Columns.Select((column, i) => (column.Name, row[i])).ToDictionary()) });
             ids.Add((long)(await insert.ExecuteScalarAsync())!);
         }
+        await database.LoggedEventIdsAsync(table, ids.Count, $"(data ->> 'id')::bigint = ANY ('{{{string.Join(",", ids)}}}')");
         await using var read = new NpgsqlCommand("SELECT zgres.event_json(e) FROM zgres.events e WHERE e.table_name = $1 AND (e.data ->> 'id')::bigint = ANY ($2) ORDER BY e.id", connection);
         read.Parameters.Add(new NpgsqlParameter<string> { TypedValue = table });
         read.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. ids] });
@@ -276,3 +277,9 @@ public sealed class FilterAgreementTests(PostgresFixture database)
         return point == 0 || point >= digits.Length ? digits : digits.Insert(digits.Length - point, ".");
     }
 }
+
+[Collection(DatabaseGroup.Name)]
+public sealed class FilterAgreementByTriggerTests(PostgresFixture database) : FilterAgreementTests(database);
+
+[Collection(DatabaseGroup.Name)]
+public sealed class FilterAgreementFromWalTests(PostgresFixture database) : FilterAgreementTests(database.CapturingFromWal());

@@ -7,9 +7,9 @@ using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;
 
-/// <summary>Live queries: a filter on subscribe, and a snapshot that the stream continues with no change missed or doubled.</summary>
-[Collection(DatabaseGroup.Name)]
-public sealed class LiveQueryTests(PostgresFixture database)
+/// <summary>Live queries: a filter on subscribe, and a snapshot that the stream continues with no change missed or doubled,
+/// the same whichever way changes are captured: the suite runs once per capture mode.</summary>
+public abstract class LiveQueryTests(TestDatabase database)
 {
     private const string Orders = "id bigserial PRIMARY KEY, input_id int, status text, total numeric, paid boolean, due timestamptz";
 
@@ -19,7 +19,7 @@ public sealed class LiveQueryTests(PostgresFixture database)
     public async Task A_filtered_subscription_gets_matching_inserts_rows_moving_in_and_out_and_deletes_of_matching_rows_saying_whether_each_is_in()
     {
         var table = await database.CreateTableAsync(Orders);
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var server = await ZgresTestServer.StartAsync(database, [table]);
         await using var client = await server.ConnectClientAsync();
         var big = new EventCollector();
         await using var subscription = await client.SubscribeAsync(table,
@@ -47,7 +47,7 @@ public sealed class LiveQueryTests(PostgresFixture database)
     public async Task A_resume_with_after_replays_only_what_the_filter_lets_through()
     {
         var table = await database.CreateTableAsync(Orders);
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var server = await ZgresTestServer.StartAsync(database, [table]);
         var before = await database.ScalarAsync<long>("SELECT coalesce(max(id), 0) FROM zgres.events");
         await database.ExecuteAsync($"INSERT INTO {table} (status, total) VALUES ('open', 1), ('closed', 2), ('held', 3), ('closed', 4)");
         await using var client = await server.ConnectClientAsync();
@@ -69,7 +69,7 @@ public sealed class LiveQueryTests(PostgresFixture database)
     public async Task A_bad_filter_or_snapshot_is_refused_with_its_message_and_the_connection_stays_usable(string filter, bool noKey, string message)
     {
         var table = await database.CreateTableAsync(noKey ? "id bigint, input_id int, status text" : Orders);
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var server = await ZgresTestServer.StartAsync(database, [table]);
         await using var connection = await server.ConnectHubAsync();
 
         var error = await Assert.ThrowsAsync<HubException>(() => connection.InvokeAsync<SubscribeResult>(ChangeHubContract.Subscribe,
@@ -84,7 +84,7 @@ public sealed class LiveQueryTests(PostgresFixture database)
     {
         var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, label text");
         await database.ExecuteAsync($"INSERT INTO {table} (label) VALUES ('first'), ('second')");
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table]);
+        await using var server = await ZgresTestServer.StartAsync(database, [table]);
         await using var client = await server.ConnectClientAsync();
 
         var refused = await Assert.ThrowsAsync<HubException>(() => client.SubscribeAsync(table, inputId: "1", _ => Task.CompletedTask));
@@ -100,11 +100,31 @@ public sealed class LiveQueryTests(PostgresFixture database)
     }
 
     [Fact]
+    public async Task A_snapshot_taken_right_after_a_large_write_holds_its_rows_and_the_stream_goes_on_without_sending_them_again()
+    {
+        await using var live = await LiveTable.StartAsync(database);
+        // Large, so that the snapshot is taken while a capture that logs after the commit is still logging it.
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) SELECT g % 10, 'before' FROM generate_series(1, 20000) g");
+        var view = new EventCollector();
+
+        await using var subscription = await live.Client.SubscribeAsync(live.Name, new ZgresSubscribeOptions { Snapshot = true }, view.OnChange);
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'after')");
+
+        var events = await view.WaitUntilAsync(events => events.Any(e => e.Data.GetProperty("value").GetString() == "after"), TimeSpan.FromSeconds(60),
+            () => "the row written after the snapshot");
+        await view.AssertNoMoreAsync(events.Count, TimeSpan.FromMilliseconds(300));
+        Assert.Equal(20_000, events.Where(e => e.Operation == ChangeOperation.Snapshot).Select(e => e.Data.GetProperty("id").GetInt64()).Distinct().Count());
+        var sentAgain = events.Where(e => e.Operation != ChangeOperation.Snapshot && e.Data.GetProperty("value").GetString() == "before").ToList();
+        Assert.True(sentAgain.Count == 0, $"{sentAgain.Count} rows of the snapshot were sent again after it, the first as {sentAgain.FirstOrDefault()?.Operation} event {sentAgain.FirstOrDefault()?.Id}");
+        Assert.Equal([ChangeOperation.Insert], events.Skip(20_000).Select(e => e.Operation));
+    }
+
+    [Fact]
     public async Task A_snapshot_larger_than_the_limit_is_refused_asking_for_a_filter()
     {
         var table = await database.CreateTableAsync(Orders);
         await database.ExecuteAsync($"INSERT INTO {table} (status, total) SELECT 'open', g FROM generate_series(1, 11) g");
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table],
+        await using var server = await ZgresTestServer.StartAsync(database, [table],
             settings: new Dictionary<string, string?> { ["Zgres:Limits:MaxSnapshotRows"] = "10" });
         await using var client = await server.ConnectClientAsync();
 
@@ -125,7 +145,7 @@ public sealed class LiveQueryTests(PostgresFixture database)
         var table = await database.CreateTableAsync(Orders);
         await database.ExecuteAsync($"INSERT INTO {table} (input_id, status, total) SELECT g % 50, (ARRAY['open','held','closed','void'])[1 + g % 4], g % 1000 FROM generate_series(1, 50000) g");
         var port = ZgresTestServer.FreePort();
-        var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table], port);
+        var server = await ZgresTestServer.StartAsync(database, [table], port);
         try
         {
             await using var client = server.CreateClient();
@@ -142,7 +162,7 @@ public sealed class LiveQueryTests(PostgresFixture database)
             {
                 await server.DisposeAsync();
                 await Task.Delay(500);
-                server = await ZgresTestServer.StartAsync(database.ConnectionString, [table], port);
+                server = await ZgresTestServer.StartAsync(database, [table], port);
                 await Task.Delay(1_000);
             }
             await stop.CancelAsync();
@@ -255,3 +275,9 @@ public sealed class LiveQueryTests(PostgresFixture database)
         }
     }
 }
+
+[Collection(DatabaseGroup.Name)]
+public sealed class LiveQueryByTriggerTests(PostgresFixture database) : LiveQueryTests(database);
+
+[Collection(DatabaseGroup.Name)]
+public sealed class LiveQueryFromWalTests(PostgresFixture database) : LiveQueryTests(database.CapturingFromWal());

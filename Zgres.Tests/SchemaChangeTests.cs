@@ -6,9 +6,9 @@ using Zgres.Tests.Infrastructure;
 namespace Zgres.Tests;
 
 /// <summary>Watched tables changed while the server runs: each change is noticed, logged and reported, the table is
-/// served again once repaired, and every other table is served throughout.</summary>
-[Collection(DatabaseGroup.Name)]
-public sealed class SchemaChangeTests(PostgresFixture database)
+/// served again once repaired, and every other table is served throughout; the same whichever way changes are captured:
+/// the suite runs once per capture mode.</summary>
+public abstract class SchemaChangeTests(TestDatabase database)
 {
     private static readonly Dictionary<string, string?> FastChecks = new() { ["Zgres:SchemaCheckInterval"] = "00:00:00.200" };
 
@@ -17,7 +17,7 @@ public sealed class SchemaChangeTests(PostgresFixture database)
     {
         var watched = await database.CreateTableAsync();
         var other = await database.CreateTableAsync();
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [watched, other], settings: new Dictionary<string, string?>(FastChecks)
+        await using var server = await ZgresTestServer.StartAsync(database, [watched, other], settings: new Dictionary<string, string?>(FastChecks)
         {
             ["Zgres:Tables:0:Columns:0"] = "id",
             ["Zgres:Tables:0:Columns:1"] = "value",
@@ -66,7 +66,7 @@ public sealed class SchemaChangeTests(PostgresFixture database)
     }
 
     [Fact]
-    public async Task A_table_dropped_and_created_again_gets_its_triggers_back_and_its_subscribers_receive_its_new_rows()
+    public async Task A_table_dropped_and_created_again_is_captured_again_and_its_subscribers_receive_its_new_rows()
     {
         await using var live = await LiveTable.StartAsync(database, settings: FastChecks);
         var whole = await live.SubscribeAsync(inputId: null);
@@ -90,7 +90,7 @@ public sealed class SchemaChangeTests(PostgresFixture database)
     {
         var present = await database.CreateTableAsync();
         var later = "t_" + Guid.NewGuid().ToString("N")[..12];
-        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [present, later], settings: FastChecks);
+        await using var server = await ZgresTestServer.StartAsync(database, [present, later], settings: FastChecks);
         await using var client = await server.ConnectClientAsync();
         var received = new EventCollector();
         await using var subscription = await client.SubscribeAsync(later, inputId: "7", received.OnChange);
@@ -131,3 +131,9 @@ public sealed class SchemaChangeTests(PostgresFixture database)
         return tables!.Single(t => t.Name == $"public.{table}").Problem;
     }
 }
+
+[Collection(DatabaseGroup.Name)]
+public sealed class SchemaChangeByTriggerTests(PostgresFixture database) : SchemaChangeTests(database);
+
+[Collection(DatabaseGroup.Name)]
+public sealed class SchemaChangeFromWalTests(PostgresFixture database) : SchemaChangeTests(database.CapturingFromWal());

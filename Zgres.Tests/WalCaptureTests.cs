@@ -167,6 +167,41 @@ public sealed class WalCaptureTests(PostgresFixture database)
     }
 
     [Fact]
+    public async Task A_fast_stop_of_postgres_is_not_held_up_by_the_leader_and_capture_goes_on_once_it_is_back()
+    {
+        // Heartbeats far apart, so that none is in flight when the stop comes (one that is ends the session by luck).
+        var live = await LiveTable.StartAsync(_wal, settings: new Dictionary<string, string?> { ["Zgres:Wal:HeartbeatInterval"] = "00:10:00" });
+        var running = true;
+        try
+        {
+            var received = await live.SubscribeAsync(inputId: null);
+            await _wal.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'before')");
+            await received.WaitForAsync(1);
+
+            // A fast stop waits for every walsender to have its client confirm all it sent, then ends in a moment.
+            var stopping = _wal.Embedded.StopServerAsync();
+            var stoppedAlone = await Task.WhenAny(stopping, Task.Delay(TimeSpan.FromSeconds(15))) == stopping;
+            if (!stoppedAlone)
+            {
+                // Stopping the server closes its replication connection, which lets PostgreSQL finish for the tests after this one.
+                running = false;
+                await live.DisposeAsync();
+            }
+            await stopping;
+            await _wal.Embedded.StartServerAsync();
+            NpgsqlConnection.ClearAllPools();
+
+            Assert.True(stoppedAlone, "PostgreSQL's fast stop had not ended after 15 s while a server captured from the WAL (it ended once that server stopped)");
+            await _wal.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'after')");
+            Assert.Equal("after", (await received.WaitForAsync(2, TimeSpan.FromSeconds(60)))[1].Data.GetProperty("value").GetString());
+        }
+        finally
+        {
+            if (running) await live.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_role_without_replication_stops_the_start_saying_how_to_grant_it_or_to_use_triggers()
     {
         var table = await _wal.CreateTableAsync();

@@ -25,6 +25,9 @@ public class TestDatabase(string connectionString)
     /// <summary>What every server started on this database is configured with, besides a test's own settings.</summary>
     public IReadOnlyDictionary<string, string?> ServerSettings { get; init; } = new Dictionary<string, string?>();
 
+    /// <summary>Whether servers on this database capture changes from the WAL, rather than by triggers.</summary>
+    public bool CapturesFromWal => ServerSettings.GetValueOrDefault(Capture.ModeKey) == "Wal";
+
     /// <summary>Another database of this cluster, watched by servers started with <paramref name="settings"/>.</summary>
     protected TestDatabase Sibling(string connectionString, IReadOnlyDictionary<string, string?> settings) =>
         new(connectionString) { _embedded = _embedded, ServerSettings = settings };
@@ -58,15 +61,15 @@ public class TestDatabase(string connectionString)
     /// </summary>
     public async Task<long[]> LoggedEventIdsAsync(string table, int count, string condition = "true")
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        // Counted while waiting, collected once: a wait for 100,000 events must not collect them on every look.
+        long logged;
+        while ((logged = await ScalarAsync<long>($"SELECT count(*) FROM zgres.events WHERE table_name = $1 AND ({condition})", table)) < count)
         {
-            var ids = await ScalarAsync<long[]>(
-                $"SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM zgres.events WHERE table_name = $1 AND ({condition})", table);
-            if (ids.Length >= count) return ids;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"The log holds {ids.Length} of {count} events of {table} where {condition}.");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"The log holds {logged} of {count} events of {table} where {condition}.");
             await Task.Delay(20);
         }
+        return await ScalarAsync<long[]>($"SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM zgres.events WHERE table_name = $1 AND ({condition})", table);
     }
 
     /// <summary>A new, empty database on the same server, for tests that need a schema at a chosen version.</summary>
