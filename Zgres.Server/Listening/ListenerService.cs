@@ -123,7 +123,7 @@ public sealed partial class ListenerService(
             await LockAsync(connection, "SELECT pg_advisory_lock_shared($1)", AdvisoryLocks.Listening, cancellationToken);
             if (position.Current is null)
             {
-                if (!await _pings.SendOnAsync(connection, StartupSelfTestTimeout, cancellationToken))
+                if (!await SelfTestAsync(connection, cancellationToken))
                 {
                     throw new ListenerSelfTestException(
                         $"LISTEN self-test failed: a NOTIFY on channel '{_channel}' did not come back within {StartupSelfTestTimeout.TotalSeconds:0} s. " +
@@ -143,6 +143,20 @@ public sealed partial class ListenerService(
             await connection.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Whether a NOTIFY sent on the new LISTEN connection comes back on it within <see cref="StartupSelfTestTimeout"/>.
+    /// The wait has been seen to outlast its own timeout (a start hung for a minute, its backend idle after the NOTIFY,
+    /// behind a proxy that swallows notifications), so a deadline of its own ends it; the caller then disposes the
+    /// connection, which ends the wait.
+    /// </summary>
+    private async Task<bool> SelfTestAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var ping = _pings.SendOnAsync(connection, StartupSelfTestTimeout, cancellationToken);
+        if (await Task.WhenAny(ping, Task.Delay(StartupSelfTestTimeout + StartupSelfTestTimeout, cancellationToken)) == ping) return await ping;
+        _ = ping.ContinueWith(static task => _ = task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        return false;
     }
 
     /// <summary>
