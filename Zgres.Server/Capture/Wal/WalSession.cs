@@ -176,7 +176,8 @@ internal sealed partial class WalSession(ZgresDatabase database, string slot, Wa
     {
         var writer = new WalLogWriter(slot, channel);
         var batch = new List<WalChange>();
-        while (await items.WaitToReadAsync(cancellationToken))
+        var through = NpgsqlLogSequenceNumber.Invalid;
+        while (await WaitForItemsAsync(items, connection, cancellationToken))
         {
             batch.Clear();
             NpgsqlLogSequenceNumber? confirm = null;
@@ -199,9 +200,10 @@ internal sealed partial class WalSession(ZgresDatabase database, string slot, Wa
                         break;
                 }
             }
+            if (confirm is { } end) through = end;
             if (batch.Count > 0 || marked)
             {
-                var untyped = await writer.WriteAsync(connection, batch, progress, cancellationToken);
+                var untyped = await writer.WriteAsync(connection, batch, progress, through, cancellationToken);
                 foreach (var change in untyped) LogUntyped(change.Relation.Table.Name.ToString(), change.Operation);
             }
             if (confirm is not { } position) continue;
@@ -213,6 +215,33 @@ internal sealed partial class WalSession(ZgresDatabase database, string slot, Wa
             }
         }
     }
+
+    /// <summary>
+    /// Waits for what the decoder hands over; every <see cref="QuietCheckInterval"/> of quiet, checks that the log
+    /// writer's connection is still there. A fast shutdown of PostgreSQL ends that connection, then waits for the slot's
+    /// client to confirm all the WAL it was sent, which a leader with nothing to decode never would: so the session ends
+    /// instead, and with it the replication connection the shutdown waits for.
+    /// </summary>
+    private static async Task<bool> WaitForItemsAsync(ChannelReader<WalItem> items, NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        while (!items.TryPeek(out _))
+        {
+            using var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            quiet.CancelAfter(QuietCheckInterval);
+            try
+            {
+                return await items.WaitToReadAsync(quiet.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                await using var check = new NpgsqlCommand("SELECT 1", connection);
+                await check.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+        return true;
+    }
+
+    private static readonly TimeSpan QuietCheckInterval = TimeSpan.FromSeconds(1);
 
     [LoggerMessage(EventId = 413, EventName = "WalRowUntyped", Level = LogLevel.Warning,
         Message = "A decoded {Operation} of {Table} could not be read as the table's row type (a column's type changed, or the table was dropped, before it was decoded): logged with every value as text")]
