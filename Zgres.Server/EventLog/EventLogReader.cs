@@ -89,7 +89,7 @@ public static class EventLogReader
 
     private static readonly string ReadBetweenSql = $"""
         WITH upto AS MATERIALIZED (SELECT $2::pg_snapshot AS s)
-        {CommittedAfter(leading: "", where: "(x.e).schema_name = $3 AND (x.e).table_name = $4 AND ($5::text IS NULL OR (x.e).input_id = $5 OR (x.e).old_input_id = $5 OR (x.e).operation = 'TRUNCATE')")}
+        {CommittedAfter(leading: "", where: "(x.e).schema_name = $3 AND (x.e).table_name = $4 AND ($5::text IS NULL OR (x.e).input_id = $5 OR (x.e).old_input_id = $5 OR (x.e).operation = 'TRUNCATE') AND NOT pg_visible_in_snapshot(coalesce((x.e).txid, (x.e).xid), $1::pg_snapshot)")}
         """;
 
     /// <summary>
@@ -119,6 +119,8 @@ public static class EventLogReader
     /// The table's events (one input's and every TRUNCATE, when <paramref name="inputId"/> is set) of the transactions
     /// <paramref name="snapshot"/> did not see and <paramref name="upTo"/> does, in commit order: what committed between
     /// a table snapshot and the stream position its subscriber joined at — the listener's read, between two given points.
+    /// A change the snapshot saw is left out even when its log transaction came later (capture from the WAL logs it
+    /// after its writer committed): the snapshot's rows hold it already.
     /// </summary>
     public static async Task<IReadOnlyList<ChangeRecord>> ReadCommittedBetweenAsync(NpgsqlDataSource dataSource, DatabaseRetry retry,
         string snapshot, LogPosition upTo, TableName table, string? inputId, CancellationToken cancellationToken) =>

@@ -54,6 +54,7 @@ public static class ZgresServiceCollectionExtensions
             services.AddSingleton<WalSource>();
             services.AddHostedService(sp => sp.GetRequiredService<WalSource>());
             services.AddSingleton<ITableCapture, PublicationCapture>();
+            services.AddSingleton<ILogCatchUp, WalLogCatchUp>();
         }
         else
         {
@@ -61,6 +62,7 @@ public static class ZgresServiceCollectionExtensions
             services.AddSingleton<WalHandover>();
             services.AddHostedService(sp => sp.GetRequiredService<WalHandover>());
             services.AddSingleton<ITableCapture, TriggerCapture>();
+            services.AddSingleton<ILogCatchUp, LoggedAtCommit>();
         }
         services.AddHostedService<TableWatch>();
         if (fromWal) services.AddHostedService<WalCaptureService>();

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Zgres.Client;
+using Zgres.Server.Capture;
 using Zgres.Server.Database;
 using Zgres.Server.EventLog;
 using Zgres.Server.Filtering;
@@ -26,6 +27,7 @@ public sealed class ChangeHub(
     DatabaseRetry retry,
     ChangeFanout fanout,
     StreamPosition stream,
+    ILogCatchUp logCatchUp,
     IAuthorizationService authorization,
     ConnectionExpiry expiry,
     TableColumnsCache columnFacts,
@@ -127,7 +129,8 @@ public sealed class ChangeHub(
             LogPosition upTo;
             try
             {
-                upTo = await stream.JoinWhenAsync(position => position.Covers(snapshotTaken), () => joined = fanout.Join(connectionId, target.Group, target.Filtered), deadline.Token);
+                var logged = await logCatchUp.SnapshotOnceLoggedAsync(snapshotTaken, deadline.Token);
+                upTo = await stream.JoinWhenAsync(position => position.Covers(logged), () => joined = fanout.Join(connectionId, target.Group, target.Filtered), deadline.Token);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {

@@ -37,19 +37,20 @@ internal sealed class WalLogWriter(string slot, string channel)
     }
 
     /// <summary>
-    /// Writes <paramref name="changes"/> (in stream order), records <paramref name="progress"/> and rings the listeners'
-    /// doorbell, in one transaction and, as a rule, one round trip. When PostgreSQL cannot read some row as its table's
-    /// type, the rows are tried one by one and those are written untyped; returns those.
+    /// Writes <paramref name="changes"/> (in stream order), records <paramref name="progress"/> and
+    /// <paramref name="through"/> (the WAL position before which every commit is now in the log) and rings the
+    /// listeners' doorbell, in one transaction and, as a rule, one round trip. When PostgreSQL cannot read some row as
+    /// its table's type, the rows are tried one by one and those are written untyped; returns those.
     /// </summary>
     public async Task<IReadOnlyList<WalChange>> WriteAsync(NpgsqlConnection connection, IReadOnlyList<WalChange> changes, WalProgress progress,
-        CancellationToken cancellationToken)
+        NpgsqlLogSequenceNumber through, CancellationToken cancellationToken)
     {
         try
         {
             // One implicit transaction: the batch's statements commit together or not at all.
             await using var batch = new NpgsqlBatch(connection) { Timeout = ZgresDatabase.CommandTimeoutSeconds };
             if (changes.Count > 0) batch.BatchCommands.Add(Insert(changes, untyped: []));
-            batch.BatchCommands.Add(Record(progress));
+            batch.BatchCommands.Add(Record(progress, through));
             if (changes.Count > 0) batch.BatchCommands.Add(Ring());
             await batch.ExecuteNonQueryAsync(cancellationToken);
             return [];
@@ -61,7 +62,7 @@ internal sealed class WalLogWriter(string slot, string channel)
             await using var batch = new NpgsqlBatch(connection, transaction)
             {
                 Timeout = ZgresDatabase.CommandTimeoutSeconds,
-                BatchCommands = { Insert(changes, [.. untyped]), Record(progress), Ring() },
+                BatchCommands = { Insert(changes, [.. untyped]), Record(progress, through), Ring() },
             };
             await batch.ExecuteNonQueryAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -69,15 +70,16 @@ internal sealed class WalLogWriter(string slot, string channel)
         }
     }
 
-    private NpgsqlBatchCommand Record(WalProgress progress) => new("""
-        INSERT INTO zgres.wal_progress (slot, commit_lsn, written, complete, confirmed_at) VALUES ($1, $2, $3, $4, clock_timestamp())
+    private NpgsqlBatchCommand Record(WalProgress progress, NpgsqlLogSequenceNumber through) => new("""
+        INSERT INTO zgres.wal_progress (slot, commit_lsn, written, complete, confirmed_at, logged_through) VALUES ($1, $2, $3, $4, clock_timestamp(), $5)
         ON CONFLICT (slot) DO UPDATE SET commit_lsn = excluded.commit_lsn, written = excluded.written, complete = excluded.complete,
-            confirmed_at = excluded.confirmed_at
+            confirmed_at = excluded.confirmed_at, logged_through = greatest(zgres.wal_progress.logged_through, excluded.logged_through)
         """)
     {
         Parameters =
         {
             new() { Value = slot }, new() { Value = progress.Transaction, NpgsqlDbType = NpgsqlDbType.PgLsn }, new() { Value = progress.Written }, new() { Value = progress.Complete },
+            new() { Value = through, NpgsqlDbType = NpgsqlDbType.PgLsn },
         },
     };
 
