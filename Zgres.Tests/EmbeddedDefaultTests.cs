@@ -8,11 +8,17 @@ namespace Zgres.Tests;
 /// <summary>`dotnet run --project Zgres.Server` with no connection string: a private PostgreSQL, the demo table, and a clean exit.</summary>
 public sealed class EmbeddedDefaultTests
 {
-    [Fact]
-    public async Task With_no_connection_string_the_server_runs_its_own_database_with_the_demo_table_and_on_sigterm_tells_clients_then_stops_it()
+    [Theory]
+    [InlineData("Trigger")]
+    [InlineData("Wal")]
+    public async Task With_no_connection_string_the_server_runs_its_own_database_with_the_demo_table_and_on_sigterm_tells_clients_then_stops_it(string capture)
     {
         var root = Directory.CreateTempSubdirectory("zgres-embedded-test-").FullName;
-        var server = await ServerProcess.StartAsync(ZgresTestServer.FreePort(), new Dictionary<string, string> { ["Zgres__Embedded__RootDirectory"] = root });
+        var server = await ServerProcess.StartAsync(ZgresTestServer.FreePort(), new Dictionary<string, string>
+        {
+            ["Zgres__Embedded__RootDirectory"] = root,
+            ["Zgres__Capture"] = capture,
+        });
         try
         {
             var psql = server.Output.Split('\n').Select(line => line.Trim()).Single(line => line.Contains("psql \"postgresql://", StringComparison.Ordinal));
@@ -33,6 +39,7 @@ public sealed class EmbeddedDefaultTests
                 await insert.ExecuteNonQueryAsync();
             }
             Assert.Equal("hello", (await received.WaitForAsync(1))[0].Data.GetProperty("value").GetString());
+            Assert.Equal(capture == "Wal", server.Output.Contains("Holding the replication slot zgres", StringComparison.Ordinal));
             Assert.Single(Directory.GetDirectories(root, "run-*"));
         }
         finally
