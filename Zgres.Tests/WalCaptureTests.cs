@@ -104,6 +104,55 @@ public sealed class WalCaptureTests(PostgresFixture database)
     }
 
     [Fact]
+    public async Task A_leader_that_freezes_is_taken_over_by_another_instance_whose_clients_get_every_row_once_and_it_stands_by_when_it_thaws()
+    {
+        var table = await _wal.CreateTableAsync();
+        var environment = new Dictionary<string, string>(_wal.ServerEnvironment)
+        {
+            ["ConnectionStrings__Postgres"] = _wal.ConnectionString,
+            ["Zgres__Tables__0__Name"] = table,
+        };
+        await using var first = await ServerProcess.StartAsync(ZgresTestServer.FreePort(), environment);
+        await WaitForOutputAsync(first, "Holding the replication slot");
+        await using var second = await ServerProcess.StartAsync(ZgresTestServer.FreePort(), environment);
+        await WaitForOutputAsync(second, "standing by");
+        await using var client = new ZgresClient(second.Address);
+        await client.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: null, received.OnChange);
+
+        // SIGSTOP: the leader's sockets stay open, as when its host hangs; PostgreSQL alone would wait a minute.
+        await Signals.SendAsync("STOP", first.ProcessId);
+        try
+        {
+            await _wal.ExecuteAsync($"INSERT INTO {table} (input_id, value) SELECT 1, 'while frozen ' || i FROM generate_series(1, 50) i");
+            await received.WaitForAsync(50, TimeSpan.FromSeconds(30));
+            await WaitForOutputAsync(second, "ended its stream to take the slot over");
+        }
+        finally
+        {
+            await Signals.SendAsync("CONT", first.ProcessId);
+        }
+
+        // Right after: the thawed leader stands by, and what follows is delivered once.
+        await _wal.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'after')");
+        var events = await received.WaitForAsync(51);
+        Assert.Equal("after", events[50].Data.GetProperty("value").GetString());
+        Assert.Equal(51, events.Select(e => e.Data.GetProperty("id").GetInt64()).Distinct().Count());
+        await received.AssertNoMoreAsync(51, TimeSpan.FromMilliseconds(500));
+    }
+
+    private static async Task WaitForOutputAsync(ServerProcess server, string text)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!server.Output.Contains(text, StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the server never said '{text}':\n{server.Output}");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
     public async Task A_slot_dropped_by_someone_else_is_created_again_the_loss_is_logged_and_ready_says_degraded_and_a_resume_from_before_it_is_told_of_the_gap()
     {
         const string slot = "zgres_dropped";

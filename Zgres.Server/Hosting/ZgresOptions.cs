@@ -90,6 +90,12 @@ public sealed class WalOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan LeaderRetryInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long the leader may go without confirming a position (it does every second) before another instance
+    /// ends its stream and takes the slot over: a leader whose host froze or lost the network would otherwise hold the
+    /// slot until PostgreSQL's <c>wal_sender_timeout</c>.</summary>
+    [Range(typeof(TimeSpan), "00:00:02", "00:10:00")]
+    public TimeSpan LeaderTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How often the leader marks its place in the WAL, so the slot's confirmed position moves on (and releases
     /// WAL) while no watched table is written.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]

@@ -23,6 +23,9 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The process, for signals (SIGSTOP freezes it as a hung host would).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Starts the server on <paramref name="port"/> with the given environment and waits until it says it is live.</summary>
     public static async Task<ServerProcess> StartAsync(int port, IDictionary<string, string> environment)
     {

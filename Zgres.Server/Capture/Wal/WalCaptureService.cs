@@ -61,9 +61,10 @@ public sealed partial class WalCaptureService(
             }
             catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.ObjectInUse)
             {
-                // Another instance leads; stand by and try again.
+                // Another instance leads; stand by and try again, unless it stopped answering.
                 if (!standing) LogStandingBy(_wal.Slot);
                 standing = true;
+                await EndUnresponsiveLeaderAsync(stoppingToken);
                 await DelayAsync(stoppingToken);
                 continue;
             }
@@ -98,6 +99,31 @@ public sealed partial class WalCaptureService(
                 state.Leading(false);
             }
             standing = false;
+        }
+    }
+
+    /// <summary>
+    /// A leader whose host froze or lost the network holds the slot until PostgreSQL's <c>wal_sender_timeout</c> (a
+    /// minute by default) ends its stream. A leader confirms its position every second, so one that has not for
+    /// <see cref="WalOptions.LeaderTimeout"/> has stopped: its stream is ended here, and the next try takes the slot.
+    /// The log loses and repeats nothing (its position is in the log), and a leader that was only slow stands by.
+    /// </summary>
+    private async Task EndUnresponsiveLeaderAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await using var command = database.DataSource.CreateCommand("""
+                SELECT pg_terminate_backend(s.active_pid), extract(epoch FROM clock_timestamp() - coalesce(r.reply_time, r.backend_start))
+                FROM pg_replication_slots s JOIN pg_stat_replication r ON r.pid = s.active_pid
+                WHERE s.slot_name = $1 AND s.database = current_database() AND coalesce(r.reply_time, r.backend_start) < clock_timestamp() - $2
+                """);
+            command.Parameters.Add(new() { Value = _wal.Slot });
+            command.Parameters.Add(new() { Value = _wal.LeaderTimeout });
+            if (await command.ExecuteScalarAsync(stoppingToken) is true) LogLeaderUnresponsive(_wal.Slot, _wal.LeaderTimeout);
+        }
+        catch (Exception exception) when (!stoppingToken.IsCancellationRequested && exception is NpgsqlException or TimeoutException or IOException)
+        {
+            // The database is away: nobody leads, and the next try says so.
         }
     }
 
@@ -163,6 +189,10 @@ public sealed partial class WalCaptureService(
 
     [LoggerMessage(EventId = 412, EventName = "WalLeadLost", Level = LogLevel.Warning, Message = "Capture from the WAL stopped ({Reason}); taking the slot again in {Delay}")]
     private partial void LogLeadLost(string reason, TimeSpan delay);
+
+    [LoggerMessage(EventId = 415, EventName = "WalLeaderUnresponsive", Level = LogLevel.Warning,
+        Message = "The instance holding the replication slot {Slot} has not confirmed a position for over {Timeout}; ended its stream to take the slot over")]
+    private partial void LogLeaderUnresponsive(string slot, TimeSpan timeout);
 
     [LoggerMessage(EventId = 414, EventName = "WalCaptureFailed", Level = LogLevel.Error, Message = "Capture from the WAL failed; taking the slot again in {Delay}")]
     private partial void LogCaptureFailed(Exception exception, TimeSpan delay);
