@@ -23,7 +23,8 @@ namespace Zgres.Server.Hubs;
 public sealed class ChangeHub(
     TableCatalog catalog,
     ZgresDatabase database,
-    DatabaseRetry retry,
+    ReadGate reads,
+    SnapshotTransactions snapshots,
     ChangeFanout fanout,
     StreamPosition stream,
     IAuthorizationService authorization,
@@ -63,7 +64,7 @@ public sealed class ChangeHub(
         var upTo = await stream.JoinAsync(() => joined = fanout.Join(connectionId, target.Group, target.Filtered), cancellationToken);
         try
         {
-            var (gap, pages) = await EventLogReader.ReplayAsync(database.DataSource, retry, after, upTo, target.Table.Name, target.InputId, cancellationToken);
+            var (gap, pages) = await EventLogReader.ReplayAsync(reads, after, upTo, target.Table.Name, target.InputId, cancellationToken);
             await foreach (var page in pages)
             {
                 await fanout.SendToConnectionAsync(connectionId, target.Frames(page), cancellationToken);
@@ -97,7 +98,7 @@ public sealed class ChangeHub(
         try
         {
             string snapshotTaken;
-            var (snapshot, count) = await TableSnapshot.OpenAsync(database.DataSource, target.Table, target.InputId, target.Filtered?.Filter, maxRows, cancellationToken);
+            var (snapshot, count) = await TableSnapshot.OpenAsync(snapshots, target.Table, target.InputId, target.Filtered?.Filter, maxRows, cancellationToken);
             if (snapshot is null)
             {
                 throw new HubException($"The snapshot would send more than {maxRows} rows (Zgres:Limits:MaxSnapshotRows); narrow it with a filter or an inputId.");
@@ -133,7 +134,7 @@ public sealed class ChangeHub(
             {
                 throw new HubException("The server's change stream did not catch up with the snapshot (is its database connection down?); retry the subscribe in a moment.");
             }
-            var between = await EventLogReader.ReadCommittedBetweenAsync(database.DataSource, retry, snapshotTaken, upTo, target.Table.Name, target.InputId, cancellationToken);
+            var between = await EventLogReader.ReadCommittedBetweenAsync(reads, snapshotTaken, upTo, target.Table.Name, target.InputId, cancellationToken);
             await fanout.SendToConnectionAsync(connectionId, target.Frames(between), cancellationToken);
             return target.Result(gap: false, upTo, rows);
         }
