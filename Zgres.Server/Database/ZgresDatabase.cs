@@ -74,16 +74,22 @@ public sealed partial class ZgresDatabase(IConfiguration configuration, IOptions
         _connectionString = connectionString;
         var readers = options.Value.Readers;
         _dataSource = Pool(connectionString, "zgres");
-        _readers = Pool(connectionString, "zgres-reader", readers.MaxConcurrentReads, "-c jit=off -c enable_seqscan=off");
+        _readers = Pool(connectionString, "zgres-reader", readers.MaxConcurrentReads, "-c jit=off -c enable_seqscan=off", prepared: true);
         _snapshots = Pool(connectionString, "zgres-snapshot", readers.MaxSnapshotTransactions);
         _selfCheck = Pool(connectionString, "zgres-self-check", 2);
     }
 
-    private static NpgsqlDataSource Pool(string? connectionString, string name, int? size = null, string? sessionOptions = null)
+    private static NpgsqlDataSource Pool(string? connectionString, string name, int? size = null, string? sessionOptions = null, bool prepared = false)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString) { ConnectionStringBuilder = { ApplicationName = name } };
         if (size is int most) builder.ConnectionStringBuilder.MaxPoolSize = most;
         if (sessionOptions is not null) builder.ConnectionStringBuilder.Options = sessionOptions;
+        if (prepared)
+        {
+            // A handful of statements run again and again: planned once per connection, not per page.
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 16;
+            builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+        }
         return builder.Build();
     }
 
@@ -114,6 +120,9 @@ public sealed partial class ZgresDatabase(IConfiguration configuration, IOptions
         // A large catch-up read is estimated expensive enough for JIT, which then spends longer compiling than the
         // read takes; its plan is index lookups and small sorts either way.
         Options = "-c jit=off",
+        // The same few statements run for every doorbell: planned once, not per read.
+        MaxAutoPrepare = 8,
+        AutoPrepareMinUsages = 2,
     }.ConnectionString);
 
     /// <summary>Stopped last of the hosted services: closes the pool and stops the embedded cluster, so that a stop is
