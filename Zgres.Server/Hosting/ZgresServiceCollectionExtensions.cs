@@ -95,8 +95,8 @@ public static class ZgresServiceCollectionExtensions
         services.AddLogging(logging => logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.Critical));
         services.AddSingleton<FilterIndex>();
         services.AddSingleton<TableColumnsCache>();
-        services.AddSingleton<ChangeFanout>();
-        services.AddSingleton<HubLifetimeManager<ChangeHub>>(sp => sp.GetRequiredService<ChangeFanout>());
+        services.AddSingleton<ChangeLifetimeManager>();
+        services.AddSingleton<HubLifetimeManager<ChangeHub>>(sp => sp.GetRequiredService<ChangeLifetimeManager>());
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));
 
         services.AddZgresOperations(configuration);

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Zgres.Client;
 using Zgres.Server.Database;
+using Zgres.Server.Dispatch;
 using Zgres.Server.EventLog;
 using Zgres.Server.Filtering;
 using Zgres.Server.Hosting;
@@ -25,7 +26,7 @@ public sealed class ChangeHub(
     ZgresDatabase database,
     ReadGate reads,
     SnapshotTransactions snapshots,
-    ChangeFanout fanout,
+    ChangeLifetimeManager clients,
     StreamPosition stream,
     IAuthorizationService authorization,
     ConnectionExpiry expiry,
@@ -55,26 +56,26 @@ public sealed class ChangeHub(
         if (request.Snapshot) return await SubscribeWithSnapshotAsync(target, cancellationToken);
         if (request.After is not long after)
         {
-            var joinedAt = await stream.JoinAsync(() => fanout.Join(connectionId, target.Group, target.Filtered), cancellationToken);
+            var joinedAt = await stream.JoinAsync(() => clients.Join(connectionId, target.Group, target.Filtered), cancellationToken);
             return target.Result(gap: false, joinedAt);
         }
 
-        using var hold = fanout.Hold(connectionId);
+        using var hold = clients.Hold(connectionId);
         var joined = false;
-        var upTo = await stream.JoinAsync(() => joined = fanout.Join(connectionId, target.Group, target.Filtered), cancellationToken);
+        var upTo = await stream.JoinAsync(() => joined = clients.Join(connectionId, target.Group, target.Filtered), cancellationToken);
         try
         {
             var (gap, pages) = await EventLogReader.ReplayAsync(reads, after, upTo, target.Table.Name, target.InputId, cancellationToken);
             await foreach (var page in pages)
             {
-                await fanout.SendToConnectionAsync(connectionId, target.Frames(page), cancellationToken);
+                await clients.SendInOrderAsync(connectionId, target.Frames(page), cancellationToken);
             }
             return target.Result(gap, upTo);
         }
         catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
         {
             // Half a replay is no subscription: leave the group (unless it was joined before) so that a retry starts clean.
-            if (joined) fanout.Leave(connectionId, target.Group);
+            if (joined) clients.Leave(connectionId, target.Group);
             throw DatabaseUnavailable("the events after 'after'");
         }
     }
@@ -109,14 +110,14 @@ public sealed class ChangeHub(
                 await foreach (var page in snapshot.ReadPagesAsync(cancellationToken))
                 {
                     rows += page.Count;
-                    await fanout.SendToConnectionAsync(connectionId,
+                    await clients.SendInOrderAsync(connectionId,
                         page.Select(row => ChangeFrames.Snapshot(row, target.Group)),
                         cancellationToken);
                 }
                 snapshotTaken = snapshot.Snapshot;
             }
 
-            using var hold = fanout.Hold(connectionId);
+            using var hold = clients.Hold(connectionId);
             // The listener reads on its next doorbell; ring it rather than wait for a writer's.
             await using (var ring = database.DataSource.CreateCommand("SELECT pg_notify($1, '')"))
             {
@@ -128,20 +129,20 @@ public sealed class ChangeHub(
             LogPosition upTo;
             try
             {
-                upTo = await stream.JoinWhenAsync(position => position.Covers(snapshotTaken), () => joined = fanout.Join(connectionId, target.Group, target.Filtered), deadline.Token);
+                upTo = await stream.JoinWhenAsync(position => position.Covers(snapshotTaken), () => joined = clients.Join(connectionId, target.Group, target.Filtered), deadline.Token);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 throw new HubException("The server's change stream did not catch up with the snapshot (is its database connection down?); retry the subscribe in a moment.");
             }
             var between = await EventLogReader.ReadCommittedBetweenAsync(reads, snapshotTaken, upTo, target.Table.Name, target.InputId, cancellationToken);
-            await fanout.SendToConnectionAsync(connectionId, target.Frames(between), cancellationToken);
+            await clients.SendInOrderAsync(connectionId, target.Frames(between), cancellationToken);
             return target.Result(gap: false, upTo, rows);
         }
         catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
         {
             // The rows sent so far are not a snapshot: the retry sends them all again, from one snapshot of its own.
-            if (joined) fanout.Leave(connectionId, target.Group);
+            if (joined) clients.Leave(connectionId, target.Group);
             throw DatabaseUnavailable("the snapshot");
         }
     }
@@ -158,7 +159,7 @@ public sealed class ChangeHub(
         var request = SubscriptionRequest.Parse(subscription);
         var (table, inputId, group) = Resolve(request);
         var target = await TargetAsync(request, table, inputId, group, needsColumns: request.Filter is not null);
-        fanout.Leave(Context.ConnectionId, target.Group);
+        clients.Leave(Context.ConnectionId, target.Group);
     }
 
     /// <summary>Asks every authorization handler (the table's <c>Access</c> rules, and any the hosting application
@@ -175,7 +176,7 @@ public sealed class ChangeHub(
     private void CheckSubscriptionLimit(string connectionId, string group)
     {
         var limit = options.Value.Limits.MaxSubscriptionsPerConnection;
-        var (count, isMember) = fanout.Membership(connectionId, group);
+        var (count, isMember) = clients.Membership(connectionId, group);
         if (!isMember && count >= limit)
         {
             throw new HubException($"This connection already has {count} subscriptions, the most allowed " +

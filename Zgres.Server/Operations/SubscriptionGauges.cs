@@ -1,8 +1,8 @@
 using System.Diagnostics.Metrics;
 using Zgres.Server.Database;
+using Zgres.Server.Dispatch;
 using Zgres.Server.EventLog;
 using Zgres.Server.Hosting;
-using Zgres.Server.Hubs;
 using Zgres.Server.Snapshots;
 using Zgres.Server.Tables;
 
@@ -15,20 +15,20 @@ namespace Zgres.Server.Operations;
 /// </summary>
 public sealed class SubscriptionGauges
 {
-    public SubscriptionGauges(ZgresMetrics metrics, ChangeFanout fanout, TableCatalog catalog)
+    public SubscriptionGauges(ZgresMetrics metrics, ChangeLifetimeManager clients, TableCatalog catalog)
     {
-        metrics.Meter.CreateObservableGauge("zgres.subscriptions", () => CountByTable(fanout, catalog),
+        metrics.Meter.CreateObservableGauge("zgres.subscriptions", () => CountByTable(clients, catalog),
             description: "Subscriptions (hub group memberships, whole-table and per-input) by table");
         metrics.Meter.CreateObservableGauge("zgres.tables.problems", () => catalog.Tables.Count(table => table.Problem is not null),
             description: "Watched tables that no longer match Zgres:Tables (see /healthz/ready and /api/tables)");
     }
 
-    public static IEnumerable<Measurement<int>> CountByTable(ChangeFanout fanout, TableCatalog catalog)
+    public static IEnumerable<Measurement<int>> CountByTable(ChangeLifetimeManager clients, TableCatalog catalog)
     {
         var counts = catalog.Tables.ToDictionary(table => table, _ => 0);
         // Longest prefix first: a table may be named like another's input group ("a" and "a:b").
         var byPrefix = counts.Keys.OrderByDescending(table => table.InputGroupPrefix.Length).ToArray();
-        foreach (var (group, members) in fanout.GroupSizes())
+        foreach (var (group, members) in clients.GroupSizes())
         {
             var table = Array.Find(byPrefix, t => group == t.TableGroup || group.StartsWith(t.InputGroupPrefix, StringComparison.Ordinal));
             if (table is not null) counts[table] += members;
