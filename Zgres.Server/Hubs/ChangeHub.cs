@@ -200,7 +200,7 @@ public sealed class ChangeHub(
         }
         if (request.Filter is not { } filterJson) return new Target(table, inputId, group, null, columns);
         var filter = RowFilter.Parse(filterJson, columns.Types);
-        var filtered = new FilteredGroup(FilteredGroup.GroupName(table.Name, inputId, filter), table.Name, inputId, filter);
+        var filtered = new FilteredGroup(table.Name, inputId, filter);
         return new Target(table, inputId, filtered.Name, filtered, columns);
     }
 

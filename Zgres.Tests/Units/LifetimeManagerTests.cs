@@ -206,7 +206,7 @@ public sealed class LifetimeManagerTests : IDisposable
         var table = new TableName("public", "orders");
         var filter = RowFilter.Parse(JsonDocument.Parse("""[{"column":"total","op":"gt","value":10}]""").RootElement,
             new Dictionary<string, ColumnType> { ["total"] = ColumnType.Builtin("numeric") });
-        var filtered = new FilteredGroup(FilteredGroup.GroupName(table, null, filter), table, null, filter);
+        var filtered = new FilteredGroup(table, null, filter);
 
         Assert.True(manager.Join(one.Id, filtered.Name, filtered));
         Assert.True(manager.Join(two.Id, filtered.Name, filtered));
