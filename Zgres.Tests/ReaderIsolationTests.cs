@@ -51,7 +51,7 @@ public sealed class ReaderIsolationTests(PostgresFixture database)
             var view = new EventCollector();
             await using (await reader.SubscribeAsync(live.Name, new ZgresSubscribeOptions { Snapshot = true, InputId = "7" }, view.OnChange))
             {
-                Assert.Equal(3000, view.Events.Count(e => e.Operation == ChangeOperation.Snapshot));
+                await view.WaitUntilAsync(events => events.Count(e => e.Operation == ChangeOperation.Snapshot) == 3000, TimeSpan.FromSeconds(30), () => "the 3,000 rows of input 7");
             }
 
             // The self-check kept running on connections of its own.

@@ -97,6 +97,7 @@ public static class ZgresServiceCollectionExtensions
         services.AddSingleton<TableColumnsCache>();
         services.AddSingleton<ChangeLifetimeManager>();
         services.AddSingleton<HubLifetimeManager<ChangeHub>>(sp => sp.GetRequiredService<ChangeLifetimeManager>());
+        services.AddSingleton<SubscriptionJoiner>();
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));
 
         services.AddZgresOperations(configuration);
