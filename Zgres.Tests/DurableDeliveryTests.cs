@@ -175,6 +175,44 @@ public abstract class DurableDeliveryTests(TestDatabase database)
         await DisposeAllAsync(clients, subscriptions);
     }
 
+    [Fact]
+    public async Task Killing_one_of_two_instances_under_four_writers_leaves_the_clients_of_the_other_with_every_row_once_in_commit_order()
+    {
+        var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
+        var environment = new Dictionary<string, string>(database.ServerEnvironment)
+        {
+            ["ConnectionStrings__Postgres"] = database.ConnectionString,
+            ["Zgres__Tables__0__Name"] = table,
+        };
+        await using var first = await ServerProcess.StartAsync(ZgresTestServer.FreePort(), environment);
+        // The first instance alone delivers a row: capturing from the WAL, it holds the slot, and keeps it once the
+        // second one stands by.
+        await using (var probe = new ZgresClient(first.Address))
+        {
+            await probe.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            var delivered = new EventCollector();
+            await using var subscription = await probe.SubscribeAsync(table, inputId: "-1", delivered.OnChange);
+            await database.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) VALUES (-1, -1, 0)");
+            await delivered.WaitForAsync(1);
+        }
+        await using var second = await ServerProcess.StartAsync(ZgresTestServer.FreePort(), environment);
+        var (clients, subscribers, subscriptions) = await SubscribeEveryInputAsync(second.Address, table);
+
+        var writers = Enumerable.Range(0, 4).Select(w => WriteUntilAsync(table, w, TimeSpan.FromSeconds(6), restartTolerant: false)).ToArray();
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await first.KillAsync();
+        await Task.WhenAll(writers);
+
+        await AssertEachSubscriberGotExactlyItsRowsInCommitOrderAsync(table, subscribers);
+        // Right after: a subscriber that joins the surviving instance now is served, as are those that were there.
+        var latecomer = new EventCollector();
+        subscriptions.Add(await clients[0].SubscribeAsync(table, "7", latecomer.OnChange));
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) VALUES (7, 9, 0)");
+        Assert.Equal(9, (await latecomer.WaitForAsync(1))[0].Data.GetProperty("writer").GetInt32());
+        await AssertEachSubscriberGotExactlyItsRowsInCommitOrderAsync(table, subscribers);
+        await DisposeAllAsync(clients, subscriptions);
+    }
+
     private static Task<(List<ZgresClient>, EventCollector[], List<ZgresSubscription>)> SubscribeEveryInputAsync(ZgresTestServer server, string table) =>
         SubscribeEveryInputAsync(server.Address, table);
 

@@ -15,8 +15,8 @@ public sealed class SchemaTests(PostgresFixture database)
     {
         var connectionString = (await database.CreateDatabaseAsync()).ConnectionString;
 
-        var first = await RunServerAsync(["migrate"], connectionString);
-        var second = await RunServerAsync(["migrate"], connectionString);
+        var first = await ServerProcess.RunCommandAsync(["migrate"], new Dictionary<string, string> { ["ConnectionStrings__Postgres"] = connectionString });
+        var second = await ServerProcess.RunCommandAsync(["migrate"], new Dictionary<string, string> { ["ConnectionStrings__Postgres"] = connectionString });
 
         Assert.True(first.ExitCode == 0, first.Output);
         Assert.True(second.ExitCode == 0, second.Output);
@@ -26,7 +26,7 @@ public sealed class SchemaTests(PostgresFixture database)
         await connection.OpenAsync();
         await using var versions = new NpgsqlCommand("SELECT array_agg(version ORDER BY version) FROM zgres.schema_version", connection);
         var applied = (long[])(await versions.ExecuteScalarAsync())!;
-        Assert.Equal(new long[] { 202611250001L, 202611250002L, 202611280001L, 202612010001L, 202612030001L }, applied);
+        Assert.Equal(new long[] { 202611250001L, 202611250002L, 202611280001L, 202612010001L, 202612030001L, 202612040101L }, applied);
     }
 
     [Fact]
@@ -34,10 +34,10 @@ public sealed class SchemaTests(PostgresFixture database)
     {
         var unreachable = $"Host=127.0.0.1;Port={ZgresTestServer.FreePort()};Username=nobody;Password=x;Timeout=3";
 
-        var result = await RunServerAsync(["migrate"], unreachable);
+        var result = await ServerProcess.RunCommandAsync(["migrate"], new Dictionary<string, string> { ["ConnectionStrings__Postgres"] = unreachable });
 
         Assert.NotEqual(0, result.ExitCode);
-        Assert.Contains("Migration failed", result.Output, StringComparison.Ordinal);
+        Assert.Contains("migrate failed", result.Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -196,18 +196,4 @@ public sealed class SchemaTests(PostgresFixture database)
         return (long[])(await command.ExecuteScalarAsync())!;
     }
 
-    /// <summary>Runs the built server (Zgres.Server.dll beside the tests) as its own process, as an operator would.</summary>
-    internal static async Task<(int ExitCode, string Output)> RunServerAsync(string[] arguments, string? connectionString)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Zgres.Server.dll"));
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        if (connectionString is not null) start.Environment["ConnectionStrings__Postgres"] = connectionString;
-        start.Environment["Logging__Console__FormatterName"] = "simple";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
-        return (process.ExitCode, await output + await error);
-    }
 }

@@ -4,8 +4,8 @@ using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;
 
-/// <summary>Two server instances on one database, as behind a load balancer.</summary>
-/// <summary>Several instances, the same whichever way changes are captured: the suite runs once per capture mode.</summary>
+/// <summary>Several server instances on one database, as behind a load balancer, the same whichever way changes are
+/// captured: the suite runs once per capture mode.</summary>
 public abstract class SeveralInstancesTests(TestDatabase database)
 {
     [Fact]
@@ -15,8 +15,8 @@ public abstract class SeveralInstancesTests(TestDatabase database)
         var table = await scratch.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
 
         var started = await Task.WhenAll(
-            ZgresTestServer.StartAsync(scratch.ConnectionString, [table]),
-            ZgresTestServer.StartAsync(scratch.ConnectionString, [table]));
+            ZgresTestServer.StartAsync(scratch, [table]),
+            ZgresTestServer.StartAsync(scratch, [table]));
         await using var first = started[0];
         await using var second = started[1];
 

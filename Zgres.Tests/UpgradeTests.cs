@@ -117,7 +117,8 @@ public sealed class UpgradeTests(PostgresFixture database)
 
     private static async Task MigrateAsync(string connectionString, long? version)
     {
-        var (exitCode, output) = await SchemaTests.RunServerAsync(version is long target ? ["migrate", target.ToString(System.Globalization.CultureInfo.InvariantCulture)] : ["migrate"], connectionString);
+        var (exitCode, output) = await ServerProcess.RunCommandAsync(version is long target ? ["migrate", target.ToString(System.Globalization.CultureInfo.InvariantCulture)] : ["migrate"],
+            new Dictionary<string, string> { ["ConnectionStrings__Postgres"] = connectionString });
         Assert.True(exitCode == 0, output);
     }
 }

@@ -1,4 +1,7 @@
+using System.Net;
 using Npgsql;
+using Zgres.Client;
+using Zgres.Server.Embedded;
 using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;
@@ -13,25 +16,29 @@ public sealed class WalCaptureTests(PostgresFixture database)
         ts timestamp, tz timestamptz, dt date, iv interval, by bytea, u uuid, ip inet, ch char(5), pt point, bits varbit, big text
         """;
 
+    private const string OddTypes = """
+        DO $$ BEGIN
+            CREATE TYPE zgres_test_pair AS (label text, amount numeric);
+            CREATE TYPE zgres_test_mood AS ENUM ('sad', 'ok', 'happy');
+            CREATE DOMAIN zgres_test_positive AS int CHECK (VALUE > 0);
+        EXCEPTION WHEN duplicate_object THEN NULL; END $$
+        """;
+
+    private readonly TestDatabase _wal = database.CapturingFromWal();
+
     [Fact]
     public async Task Every_type_the_trigger_handles_is_logged_byte_for_byte_the_same_from_the_wal()
     {
-        await database.ExecuteAsync("""
-            DO $$ BEGIN
-                CREATE TYPE zgres_test_pair AS (label text, amount numeric);
-                CREATE TYPE zgres_test_mood AS ENUM ('sad', 'ok', 'happy');
-                CREATE DOMAIN zgres_test_positive AS int CHECK (VALUE > 0);
-            EXCEPTION WHEN duplicate_object THEN NULL; END $$
-            """);
+        await database.ExecuteAsync(OddTypes);
+        await _wal.ExecuteAsync(OddTypes);
         var byTrigger = await database.CreateTableAsync(OddColumns);
-        var fromWal = await database.CreateTableAsync(OddColumns);
-        var wal = database.CapturingFromWal();
+        var fromWal = await _wal.CreateTableAsync(OddColumns);
         await using var triggerServer = await ZgresTestServer.StartAsync(database, [byTrigger]);
-        await using var walServer = await ZgresTestServer.StartAsync(wal, [fromWal]);
+        await using var walServer = await ZgresTestServer.StartAsync(_wal, [fromWal]);
 
-        foreach (var table in new[] { byTrigger, fromWal })
+        foreach (var (where, table) in new[] { (database, byTrigger), (_wal, fromWal) })
         {
-            await database.ExecuteAsync($$$"""
+            await where.ExecuteAsync($$$"""
                 SET TimeZone = 'Europe/Paris';
                 INSERT INTO {{{table}}} VALUES
                   (1, 'a', 'NaN', 'Infinity', '-0', true, e'quote " backslash \\ newline \n tab \t unicode é 😀 nul-free', '{"b" : 1,  "a":[1, 2.50], "b": 2}', '{"z": 1, "a": [true, null]}',
@@ -50,25 +57,255 @@ public sealed class WalCaptureTests(PostgresFixture database)
                 """);
         }
 
-        var expected = await EventsAsync(byTrigger);
-        var actual = await WaitForEventsAsync(fromWal, expected.Count);
+        var expected = await EventsAsync(database, byTrigger);
+        var actual = await WaitForEventsAsync(_wal, fromWal, expected.Count);
         Assert.Equal(7, expected.Count);
         Assert.Equal(expected, actual);
     }
 
-    private async Task<List<string>> WaitForEventsAsync(string table, int count)
+    [Fact]
+    public async Task A_transaction_of_a_hundred_thousand_rows_reaches_a_subscriber_whole_once_and_in_order_and_the_next_change_follows_it()
+    {
+        await using var live = await LiveTable.StartAsync(_wal);
+        var received = await live.SubscribeAsync(inputId: null);
+
+        await _wal.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) SELECT i % 10, 'row ' || i FROM generate_series(1, 100000) i");
+        await _wal.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'next')");
+
+        var events = await received.WaitForAsync(100_001, TimeSpan.FromSeconds(120));
+        Assert.Equal(Enumerable.Range(1, 100_000).Select(i => (long)i), events.Take(100_000).Select(e => e.Data.GetProperty("id").GetInt64()));
+        Assert.Single(events.Take(100_000).Select(e => e.Txid).Distinct());
+        Assert.Equal("next", events[100_000].Data.GetProperty("value").GetString());
+        await received.AssertNoMoreAsync(100_001, TimeSpan.FromMilliseconds(500));
+    }
+
+    [Fact]
+    public async Task A_row_that_no_longer_reads_as_its_tables_type_when_it_is_decoded_is_delivered_with_its_values_as_text_and_the_next_rows_typed()
+    {
+        var table = await _wal.CreateTableAsync("id int PRIMARY KEY, input_id int, amount int");
+        await using (var first = await ZgresTestServer.StartAsync(_wal, [table]))
+        {
+            // Capture is set up; the server stops before the row below is decoded.
+        }
+        await _wal.ExecuteAsync($"INSERT INTO {table} VALUES (1, 1, 5)");
+        await _wal.ExecuteAsync($"ALTER TABLE {table} ALTER COLUMN amount TYPE boolean USING amount <> 0");
+        await _wal.ExecuteAsync($"INSERT INTO {table} VALUES (2, 1, true)");
+
+        await using var server = await ZgresTestServer.StartAsync(_wal, [table]);
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: "1", after: 0, received.OnChange);
+
+        var events = await received.WaitForAsync(2);
+        Assert.Equal("""{"id":"1","input_id":"1","amount":"5"}""", events[0].Data.GetRawText());
+        Assert.Equal("1", events[0].InputId);
+        Assert.Equal("""{"id":2,"input_id":1,"amount":true}""", events[1].Data.GetRawText());
+        Assert.True(await server.Log.WaitForAsync("WalRowUntyped"));
+    }
+
+    [Fact]
+    public async Task A_slot_dropped_by_someone_else_is_created_again_the_loss_is_logged_and_ready_says_degraded_and_a_resume_from_before_it_is_told_of_the_gap()
+    {
+        const string slot = "zgres_dropped";
+        var wal = database.CapturingFromWal(slot);
+        await using var live = await LiveTable.StartAsync(wal);
+        var received = await live.SubscribeAsync(inputId: null);
+        await wal.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'before')");
+        var before = (await received.WaitForAsync(1))[0];
+
+        await DropActiveSlotAsync(wal, slot);
+
+        Assert.True(await live.Server.Log.WaitForAsync("WalSlotLost", TimeSpan.FromSeconds(30)));
+        var ready = await Management.WaitForReadyAsync(live.Server.Address, HttpStatusCode.OK);
+        Assert.Equal("Degraded", ready.Check("capture").GetProperty("status").GetString());
+        Assert.Contains("the replication slot was lost", ready.Check("capture").GetProperty("description").GetString(), StringComparison.Ordinal);
+        // Right after: a client resuming from before the loss is told of it, and both it and the live one get what follows.
+        var gaps = new List<ZgresGap>();
+        live.Client.GapDetected += (_, gap) => gaps.Add(gap);
+        var resumed = await live.SubscribeAsync(inputId: "1", after: before.Id);
+        Assert.Equal(new ZgresGap($"public.{live.Name}", "1", before.Id), Assert.Single(gaps));
+        await wal.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'after')");
+        Assert.Equal("after", (await resumed.WaitForAsync(1))[^1].Data.GetProperty("value").GetString());
+        Assert.Equal("after", (await received.WaitForAsync(2))[^1].Data.GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task Capture_drop_removes_the_slot_and_the_publication_and_a_client_resuming_from_before_it_is_told_of_the_gap()
+    {
+        var scratch = await _wal.CreateDatabaseAsync();
+        var table = await scratch.CreateTableAsync();
+        var slot = scratch.ServerSettings[Capture.SlotKey]!;
+        long before;
+        await using (var first = await ZgresTestServer.StartAsync(scratch, [table]))
+        await using (var client = await first.ConnectClientAsync())
+        {
+            var received = new EventCollector();
+            await using var subscription = await client.SubscribeAsync(table, inputId: null, received.OnChange);
+            await scratch.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'before')");
+            before = (await received.WaitForAsync(1))[0].Id;
+        }
+
+        var (exitCode, output) = await ServerProcess.RunCommandAsync(["capture", "drop"], new Dictionary<string, string>(scratch.ServerEnvironment)
+        {
+            ["ConnectionStrings__Postgres"] = scratch.ConnectionString,
+        });
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains($"Dropped the replication slot {slot} and the publication zgres", output, StringComparison.Ordinal);
+        Assert.Equal(0L, await scratch.ScalarAsync<long>("SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", slot));
+        Assert.Equal(0L, await scratch.ScalarAsync<long>("SELECT count(*) FROM pg_publication"));
+        // Right after: a server capturing from the WAL again starts afresh, and a resume from before the drop reports the gap.
+        await using var again = await ZgresTestServer.StartAsync(scratch, [table]);
+        await using var resuming = await again.ConnectClientAsync();
+        var gaps = new List<ZgresGap>();
+        resuming.GapDetected += (_, gap) => gaps.Add(gap);
+        var resumed = new EventCollector();
+        await using var resumedSubscription = await resuming.SubscribeAsync(table, inputId: null, after: before, resumed.OnChange);
+        Assert.Single(gaps);
+        await scratch.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'after')");
+        Assert.Equal("after", (await resumed.WaitForAsync(1))[^1].Data.GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task A_role_without_replication_stops_the_start_saying_how_to_grant_it_or_to_use_triggers()
+    {
+        var table = await _wal.CreateTableAsync();
+        await using (await ZgresTestServer.StartAsync(_wal, [table]))
+        {
+            // The superuser migrated the database and set capture up; the role below is all an operator granted.
+        }
+        var role = "reader_" + table;
+        await _wal.ExecuteAsync($"CREATE ROLE {role} LOGIN PASSWORD 'reader'; GRANT USAGE ON SCHEMA zgres TO {role}; GRANT SELECT ON ALL TABLES IN SCHEMA zgres TO {role}");
+        var asRole = new NpgsqlConnectionStringBuilder(_wal.ConnectionString) { Username = role, Password = "reader" }.ConnectionString;
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() =>
+            ZgresTestServer.StartAsync(asRole, [table], settings: new Dictionary<string, string?>(_wal.ServerSettings) { ["Zgres:Migrate"] = "false" }));
+
+        Assert.Contains($"the role '{role}' may not use replication", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"ALTER ROLE \"{role}\" REPLICATION", error.Message, StringComparison.Ordinal);
+        Assert.Contains("set Zgres:Capture to Trigger", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_role_that_may_not_create_the_publication_stops_the_start_saying_who_can()
+    {
+        var scratch = await _wal.CreateDatabaseAsync();
+        var table = await scratch.CreateTableAsync();
+        await using (await ZgresTestServer.StartAsync(scratch.ConnectionString, [table]))
+        {
+            // Migrated by a server that captures by triggers: no publication yet.
+        }
+        var role = "replicator_" + table;
+        await scratch.ExecuteAsync($"CREATE ROLE {role} LOGIN REPLICATION PASSWORD 'replicator'; GRANT USAGE ON SCHEMA zgres TO {role}; GRANT SELECT ON ALL TABLES IN SCHEMA zgres TO {role}");
+        var asRole = new NpgsqlConnectionStringBuilder(scratch.ConnectionString) { Username = role, Password = "replicator" }.ConnectionString;
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() =>
+            ZgresTestServer.StartAsync(asRole, [table], settings: new Dictionary<string, string?>(scratch.ServerSettings) { ["Zgres:Migrate"] = "false" }));
+
+        Assert.Contains("may not create the publication 'zgres'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("CREATE PUBLICATION zgres", error.Message, StringComparison.Ordinal);
+        Assert.Contains("set Zgres:Capture to Trigger", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_database_without_logical_wal_stops_the_start_saying_what_to_set()
+    {
+        await using var cluster = await EmbeddedPostgres.StartAsync(settings: new Dictionary<string, string> { ["wal_level"] = "replica" });
+        var replicaOnly = new TestDatabase(cluster.ConnectionString);
+        var table = await replicaOnly.CreateTableAsync();
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => ZgresTestServer.StartAsync(cluster.ConnectionString, [table], settings: Capture.Wal()));
+
+        Assert.Contains("the database's wal_level is 'replica'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("ALTER SYSTEM SET wal_level = logical", error.Message, StringComparison.Ordinal);
+        Assert.Contains("set Zgres:Capture to Trigger", error.Message, StringComparison.Ordinal);
+        // The same database serves at once with triggers, as the message says.
+        await using var live = await LiveTable.StartAsync(replicaOnly);
+        var received = await live.SubscribeAsync(inputId: null);
+        await replicaOnly.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'by trigger')");
+        Assert.Equal("by trigger", (await received.WaitForAsync(1))[0].Data.GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task Switching_from_triggers_to_the_wal_and_back_while_four_writers_write_loses_and_repeats_nothing()
+    {
+        var scratch = await _wal.CreateDatabaseAsync();
+        var table = await scratch.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
+        var port = ZgresTestServer.FreePort();
+        var server = await ZgresTestServer.StartAsync(scratch.ConnectionString, [table], port);
+        await using var client = server.CreateClient();
+        await client.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: null, received.OnChange);
+        using var stop = new CancellationTokenSource();
+        var writers = Enumerable.Range(0, 4).Select(writer => scratch.WriteRowsAsync(table, writer, stop: stop.Token)).ToArray();
+
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            await server.DisposeAsync();
+            server = await ZgresTestServer.StartAsync(scratch, [table], port);
+            Assert.Equal(1, server.Log.Count("WalSlotCreated"));
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            await server.DisposeAsync();
+            // Back to triggers, as an operator would switch: no capture settings at all.
+            server = await ZgresTestServer.StartAsync(scratch.ConnectionString, [table], port);
+            Assert.Equal(1, server.Log.Count("WalHandedOver"));
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(writers);
+        }
+
+        var rows = await scratch.ScalarAsync<long[]>($"SELECT array_agg(id ORDER BY id) FROM {table}");
+        var events = await received.WaitUntilAsync(events => events.Count >= rows.Length, TimeSpan.FromSeconds(60), () => $"{rows.Length} rows");
+        Assert.Equal(rows, events.Select(e => e.Data.GetProperty("id").GetInt64()).Order());
+        foreach (var writer in events.GroupBy(e => e.Data.GetProperty("writer").GetInt32()))
+        {
+            var order = writer.Select(e => e.Data.GetProperty("seq").GetInt32()).ToList();
+            Assert.Equal(Enumerable.Range(0, order.Count), order);
+        }
+        // Right after: the slot no longer holds WAL, and the triggers deliver what comes next.
+        Assert.Equal(0L, await scratch.ScalarAsync<long>("SELECT count(*) FROM pg_replication_slots WHERE database = current_database()"));
+        await scratch.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) VALUES (1, 9, 0)");
+        Assert.Equal(9, (await received.WaitForAsync(rows.Length + 1))[^1].Data.GetProperty("writer").GetInt32());
+        await server.DisposeAsync();
+    }
+
+    /// <summary>Someone else drops the slot while the leader streams from it: its stream is ended, then the slot dropped
+    /// before the leader takes it again.</summary>
+    private static async Task DropActiveSlotAsync(TestDatabase database, string slot)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await database.ExecuteAsync("SELECT pg_terminate_backend(active_pid, 5000) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL", slot);
+                await database.ExecuteAsync("SELECT pg_drop_replication_slot($1)", slot);
+                return;
+            }
+            catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.ObjectInUse && attempt < 20)
+            {
+                // The leader took the slot back first; end its stream again.
+            }
+        }
+    }
+
+    private static async Task<List<string>> WaitForEventsAsync(TestDatabase database, string table, int count)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (true)
         {
-            var events = await EventsAsync(table);
+            var events = await EventsAsync(database, table);
             if (events.Count >= count || DateTime.UtcNow > deadline) return events;
             await Task.Delay(100);
         }
     }
 
     /// <summary>What the log holds of the table's events, besides their ids, times and the table's own name.</summary>
-    private async Task<List<string>> EventsAsync(string table)
+    private static async Task<List<string>> EventsAsync(TestDatabase database, string table)
     {
         await using var connection = await database.OpenAsync();
         await using var command = new NpgsqlCommand("""

@@ -11,7 +11,11 @@ namespace Zgres.Migrations;
 [Migration(202612010001, "Trigger v3: input moves (old_input_id) and the writer's transaction id on every event")]
 public sealed class InputMoves : Migration
 {
-    public override void Up() => Execute.EmbeddedScript("0004_input_moves.up.sql");
+    public override void Up()
+    {
+        Execute.EmbeddedScript("0004_input_moves.up.sql");
+        Execute.EmbeddedScript("0004_notify_trigger_v3.sql");
+    }
 
     public override void Down()
     {

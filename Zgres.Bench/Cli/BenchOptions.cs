@@ -1,5 +1,6 @@
 using System.Globalization;
 using Zgres.Bench.Hosting;
+using Zgres.Server.Hosting;
 
 namespace Zgres.Bench.Cli;
 
@@ -76,6 +77,10 @@ internal sealed class BenchOptions
     /// <summary>slow-snapshots: bytes per second each snapshot reader reads.</summary>
     public int ReadRate { get; private set; } = 64 * 1024;
 
+    /// <summary>How each Zgres server captures changes: one Zgres column (writes) or run (the other scenarios) per mode,
+    /// side by side in one invocation.</summary>
+    public IReadOnlyList<CaptureMode> Captures { get; private set; } = [CaptureMode.Trigger];
+
     /// <summary>Extra environment for the Zgres server process (experiments such as runtime knobs); empty by default.</summary>
     public Dictionary<string, string> ZgresEnvironment { get; } = [];
 
@@ -138,6 +143,9 @@ internal sealed class BenchOptions
           --connect-parallelism P  connections opened at once [32]
           --seed-dir DIR           the seed-node folder [found as shared/peers/seed-node above this folder]
           --server-dll PATH        Zgres.Server.dll to run [the Release build copied beside this tool]
+          --capture LIST           how Zgres captures changes, comma-separated: trigger, wal (logical decoding; a
+                                   database of its own, zgres_bench_wal, dropped and created anew). Each mode is
+                                   its own Zgres column (writes) or run, in the same invocation [trigger]
           --zgres-env KEY=VALUE    extra environment for the Zgres server (repeatable), for experiments only
           --before-server-dll PATH writes, storms: an earlier Zgres.Server.dll (say, built from an older commit) for the
                                    "Zgres v1 (before)" column; without it that column is skipped. Each Zgres column
@@ -256,6 +264,7 @@ internal sealed class BenchOptions
             case "--log-events" when Positive(value, out var events): LogEvents = events; break;
             case "--read-rate" when Positive(value, out var readRate): ReadRate = readRate; break;
             case "--workloads" when ParseWorkloads(value) is { } workloads: Workloads = workloads; break;
+            case "--capture" when ParseList<CaptureMode>(value) is { } captures: Captures = captures; break;
             case "--zgres-env" when value.IndexOf('=', StringComparison.Ordinal) > 0:
                 ZgresEnvironment[value[..value.IndexOf('=', StringComparison.Ordinal)]] = value[(value.IndexOf('=', StringComparison.Ordinal) + 1)..];
                 break;
@@ -265,17 +274,19 @@ internal sealed class BenchOptions
         return null;
     }
 
-    /// <summary>Distinct known workload names, in the order given; null when any is unknown or none is given.</summary>
-    private static WritesWorkload[]? ParseWorkloads(string list)
+    private static WritesWorkload[]? ParseWorkloads(string list) => ParseList<WritesWorkload>(list);
+
+    /// <summary>Distinct known names of <typeparamref name="T"/>, in the order given; null when any is unknown or none is given.</summary>
+    private static T[]? ParseList<T>(string list) where T : struct, Enum
     {
         var names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var workloads = new List<WritesWorkload>();
+        var values = new List<T>();
         foreach (var name in names)
         {
-            if (!Enum.TryParse<WritesWorkload>(name, ignoreCase: true, out var workload) || !Enum.IsDefined(workload) || char.IsDigit(name[0])) return null;
-            if (!workloads.Contains(workload)) workloads.Add(workload);
+            if (!Enum.TryParse<T>(name, ignoreCase: true, out var value) || !Enum.IsDefined(value) || char.IsDigit(name[0])) return null;
+            if (!values.Contains(value)) values.Add(value);
         }
-        return workloads.Count > 0 ? [.. workloads] : null;
+        return values.Count > 0 ? [.. values] : null;
     }
 
     /// <summary>The name of a scenario on the command line and in the table: lower case, words joined by a hyphen.</summary>
@@ -293,13 +304,15 @@ internal sealed class BenchOptions
     public string Describe() => Scenario switch
     {
         Scenario.Idle => FormattableString.Invariant($"--clients {Clients} --hold {Hold.TotalSeconds:0.#}"),
-        Scenario.Writes => FormattableString.Invariant($"--writers {Writers} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --rounds {Rounds} --workloads {string.Join(',', Workloads.Select(NameOf))}"),
+        Scenario.Writes => FormattableString.Invariant($"--writers {Writers} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --rounds {Rounds} --workloads {string.Join(',', Workloads.Select(NameOf))}") + DescribeCaptures(),
         Scenario.Filtered => DescribeDelivery() + FormattableString.Invariant($" --rounds {Rounds}"),
         Scenario.ReplayStorm or Scenario.SlowSnapshots => FormattableString.Invariant(
             $"--clients {Clients} --rate {Rate:0.#} --storm-clients {StormClients} --log-events {LogEvents}{(Scenario == Scenario.SlowSnapshots ? $" --read-rate {ReadRate}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --rounds {Rounds}{string.Concat(ZgresEnvironment.Select(e => $" --zgres-env {e.Key}={e.Value}"))}"),
         _ => DescribeDelivery(),
     };
 
+    private string DescribeCaptures() => Captures is [CaptureMode.Trigger] ? "" : $" --capture {string.Join(',', Captures.Select(c => c.ToString().ToLowerInvariant()))}";
+
     /// <summary>The options of the scenarios that deliver rows to clients.</summary>
-    private string DescribeDelivery() => FormattableString.Invariant($"--clients {Clients}{(TableSubscribers > 0 ? $" --table-subscribers {TableSubscribers}" : "")} --writers {Writers} --batch {Batch}{(Rate is double r ? $" --rate {r:0.#}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --zgres-client {ZgresClient.ToString().ToLowerInvariant()}{string.Concat(ZgresEnvironment.Select(e => $" --zgres-env {e.Key}={e.Value}"))}");
+    private string DescribeDelivery() => FormattableString.Invariant($"--clients {Clients}{(TableSubscribers > 0 ? $" --table-subscribers {TableSubscribers}" : "")} --writers {Writers} --batch {Batch}{(Rate is double r ? $" --rate {r:0.#}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --zgres-client {ZgresClient.ToString().ToLowerInvariant()}{string.Concat(ZgresEnvironment.Select(e => $" --zgres-env {e.Key}={e.Value}"))}") + DescribeCaptures();
 }

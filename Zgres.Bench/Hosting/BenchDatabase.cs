@@ -95,6 +95,12 @@ internal sealed class BenchDatabase : IAsyncDisposable
         await using (var connection = await OpenAsync(cancellationToken))
         {
             var quoted = new NpgsqlCommandBuilder().QuoteIdentifier(name);
+            // An earlier run's replication slot (capture from the WAL) keeps its database from being dropped.
+            await using var dropSlots = new NpgsqlCommand("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1", connection)
+            {
+                Parameters = { new() { Value = name } },
+            };
+            await dropSlots.ExecuteNonQueryAsync(cancellationToken);
             await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)", connection);
             await drop.ExecuteNonQueryAsync(cancellationToken);
             await using var create = new NpgsqlCommand($"CREATE DATABASE {quoted}", connection);

@@ -18,6 +18,9 @@ internal interface ITarget : IAsyncDisposable
     /// <summary>Whether a client can follow every row of the table (the seed has only per-input sockets).</summary>
     bool SupportsTableSubscribers { get; }
 
+    /// <summary>The database the server watches, where its writers write.</summary>
+    BenchDatabase Database { get; }
+
     /// <summary>How rows are written to the table the server watches.</summary>
     WriteStatements Statements { get; }
 

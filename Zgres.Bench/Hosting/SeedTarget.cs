@@ -12,6 +12,8 @@ namespace Zgres.Bench.Hosting;
 /// </summary>
 internal sealed class SeedTarget(BenchDatabase database, string folder) : ITarget
 {
+    public BenchDatabase Database => database;
+
     private ChildProcess? _server;
     private Uri _address = new("http://127.0.0.1");
 

@@ -1,6 +1,8 @@
+using Zgres.Bench.Cli;
 using Zgres.Bench.Clients;
 using Zgres.Bench.Load;
 using Zgres.Bench.Measure;
+using Zgres.Server.Hosting;
 
 namespace Zgres.Bench.Hosting;
 
@@ -17,15 +19,22 @@ internal enum ZgresClientKind
     Typed,
 }
 
-/// <summary>The Zgres server (its Release build, beside this tool) run as <c>dotnet Zgres.Server.dll</c>, watching <c>public.bench_rows</c>.</summary>
-internal sealed class ZgresTarget(BenchDatabase database, string serverDll, ZgresClientKind clientKind, IReadOnlyDictionary<string, string> extraEnvironment) : ITarget
+/// <summary>The Zgres server (its Release build, beside this tool) run as <c>dotnet Zgres.Server.dll</c>, watching
+/// <c>public.bench_rows</c>, capturing its changes by triggers or from the WAL (with a slot named after its database).</summary>
+internal sealed class ZgresTarget(BenchDatabase database, string serverDll, ZgresClientKind clientKind, IReadOnlyDictionary<string, string> extraEnvironment,
+    CaptureMode capture = CaptureMode.Trigger) : ITarget
 {
     public const string Table = "public.bench_rows";
     private ChildProcess? _server;
     private WirePinger? _pinger;
     private Uri _address = new("http://127.0.0.1");
 
-    public string Name => "Zgres";
+    public string Name => NameOf(capture);
+
+    /// <summary>"Zgres" for trigger capture, "Zgres (WAL)": a column of the results, and the figures' owner.</summary>
+    public static string NameOf(CaptureMode capture) => capture == CaptureMode.Wal ? "Zgres (WAL)" : "Zgres";
+
+    public BenchDatabase Database => database;
 
     public int? ServerPid => _server?.Pid;
 
@@ -38,6 +47,12 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
 
     public static string DefaultServerDll => Path.Combine(AppContext.BaseDirectory, "Zgres.Server.dll");
 
+    /// <summary>This build's server with <paramref name="capture"/>: on <paramref name="database"/> with triggers, on a
+    /// database of its own (<c>zgres_bench_wal</c>) from the WAL, so that neither finds the other's capture there.</summary>
+    public static async Task<ZgresTarget> CreateAsync(BenchDatabase database, CaptureMode capture, BenchOptions options, CancellationToken cancellationToken) =>
+        new(capture == CaptureMode.Wal ? await database.CreateDatabaseAsync("zgres_bench_wal", cancellationToken) : database,
+            options.ServerDll, options.ZgresClient, options.ZgresEnvironment, capture);
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!File.Exists(serverDll)) throw new FileNotFoundException($"The Zgres server was not found at {serverDll}; build it (dotnet build -c Release Zgres.Bench) or pass --server-dll.");
@@ -49,6 +64,8 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
             ["Urls"] = _address.ToString().TrimEnd('/'),
             ["Zgres__Tables__0__Name"] = Table,
             ["Logging__LogLevel__Default"] = "Warning",
+            ["Zgres__Capture"] = capture.ToString(),
+            ["Zgres__Wal__Slot"] = $"zgres_{database.Name}",
         };
         _server = ChildProcess.Start("Zgres.Server", "dotnet", [serverDll], environment, Path.GetDirectoryName(serverDll));
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
@@ -101,4 +118,13 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
     }
 
     public ValueTask DisposeAsync() => new(StopAsync());
+}
+
+/// <summary>The Zgres servers of a run (one per capture mode), stopped together.</summary>
+internal sealed class TargetList : List<ZgresTarget>, IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var target in this) await target.DisposeAsync();
+    }
 }

@@ -48,16 +48,20 @@ internal static class BenchRun
         var table = new ResultTable($"{BenchOptions.NameOf(options.Scenario)} ({options.Describe()})");
         var context = new BenchContext(options, database, table, token);
         // writes runs its Zgres servers on databases of their own (see WritesScenario).
-        await using var zgres = options.RunZgres && options.Scenario is not (Scenario.Writes or Scenario.ReplayStorm or Scenario.SlowSnapshots) ? new ZgresTarget(database, options.ServerDll, options.ZgresClient, options.ZgresEnvironment) : null;
+        await using var zgres = new TargetList();
+        if (options.RunZgres && options.Scenario is not (Scenario.Writes or Scenario.ReplayStorm or Scenario.SlowSnapshots))
+        {
+            foreach (var capture in options.Captures) zgres.Add(await ZgresTarget.CreateAsync(database, capture, options, token));
+        }
         await using var baseline = seedFolder is not null ? new SeedTarget(database, seedFolder) : null;
-        var targets = new ITarget?[] { zgres, baseline }.OfType<ITarget>().ToArray();
+        var targets = zgres.Concat(new ITarget?[] { baseline }.OfType<ITarget>()).ToArray();
         switch (options.Scenario)
         {
             case Scenario.Writes:
                 await WritesScenario.RunAsync(baseline, context);
                 break;
             case Scenario.Filtered:
-                await FilteredScenario.RunAsync(zgres!, context);
+                await FilteredScenario.RunAsync(zgres[0], context);
                 break;
             case Scenario.ReplayStorm or Scenario.SlowSnapshots:
                 await StormScenario.RunAsync(context);
@@ -70,7 +74,7 @@ internal static class BenchRun
                 break;
         }
 
-        if (zgres is not null)
+        if (zgres.Count > 0)
         {
             table.Note($"Zgres clients: {options.ZgresClient.ToString().ToLowerInvariant()} (see --help){(baseline is not null ? "; baseline clients: ClientWebSocket" : "")}.");
         }

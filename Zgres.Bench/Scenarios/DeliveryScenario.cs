@@ -56,7 +56,7 @@ internal static class DeliveryScenario
         // Warm-up: the same load, unmeasured, so that tiered JIT and connection pools have settled in both processes.
         if (options.Warmup > TimeSpan.Zero)
         {
-            await WriteAndDrainAsync($"{label} warm-up", plan with { Duration = options.Warmup }, statements, context, meters, fleet, delivery, new WriteStats());
+            await WriteAndDrainAsync($"{label} warm-up", target.Database.ConnectionString, plan with { Duration = options.Warmup }, statements, context, meters, fleet, delivery, new WriteStats());
         }
         delivery.RestartLatency();
         var distinctBefore = delivery.Distinct;
@@ -64,7 +64,7 @@ internal static class DeliveryScenario
         var before = meters.Take();
         var writeStart = Clock.NowMicroseconds();
         var stats = new WriteStats();
-        await WriteAndDrainAsync(label, plan, statements, context, meters, fleet, delivery, stats);
+        await WriteAndDrainAsync(label, target.Database.ConnectionString, plan, statements, context, meters, fleet, delivery, stats);
         var after = meters.Take();
 
         var window = new Window(before, after, writeStart, delivery.Distinct - distinctBefore, fleet.Ledgers.Sum(delivery.ExpectedFor) - owedBefore);
@@ -73,7 +73,7 @@ internal static class DeliveryScenario
         return new DeliveryPhase(fleet, delivery, stats, window);
     }
 
-    private static async Task WriteAndDrainAsync(string label, LoadPlan plan, WriteStatements statements, BenchContext context, Meters meters, ClientFleet fleet, Delivery delivery, WriteStats stats)
+    private static async Task WriteAndDrainAsync(string label, string connectionString, LoadPlan plan, WriteStatements statements, BenchContext context, Meters meters, ClientFleet fleet, Delivery delivery, WriteStats stats)
     {
         var previous = meters.Take();
         long previousRows = 0, previousEvents = delivery.Distinct;
@@ -95,7 +95,7 @@ internal static class DeliveryScenario
 
         await using (new Progress(Line))
         {
-            await RowWriters.RunAsync(context.Database.ConnectionString, statements, plan, delivery, stats, context.Cancellation);
+            await RowWriters.RunAsync(connectionString, statements, plan, delivery, stats, context.Cancellation);
             await DrainAsync(fleet, delivery, context.Cancellation);
         }
     }

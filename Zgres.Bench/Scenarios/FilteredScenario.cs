@@ -24,7 +24,7 @@ internal static class FilteredScenario
     public static async Task RunAsync(ZgresTarget zgres, BenchContext context)
     {
         var options = context.Options;
-        await AddRegionColumnAsync(context);
+        await AddRegionColumnAsync(zgres.Database, context.Cancellation);
         var regions = options.Clients;
         var plan = new LoadPlan(options.Clients, options.Writers, options.Batch, options.Rate, options.Duration, Regions: regions);
         var statements = WriteStatements.ForBenchTable(ZgresTarget.Table, withRegion: true);
@@ -44,19 +44,19 @@ internal static class FilteredScenario
                 Console.WriteLine(FormattableString.Invariant($"[{label}] {phase.Window.Delivered:N0} events delivered, server CPU {phase.ServerCpuPerEvent:0.0} µs per event"));
             }
         }
-        Report(rounds, context);
+        Report(zgres.Name, rounds, context);
     }
 
     /// <summary>The column the filters name; not published before, so it is added before any server starts (the
     /// server publishes every column of a table without a Columns list).</summary>
-    private static async Task AddRegionColumnAsync(BenchContext context)
+    private static async Task AddRegionColumnAsync(BenchDatabase database, CancellationToken cancellationToken)
     {
-        await using var connection = await context.Database.OpenAsync(context.Cancellation);
+        await using var connection = await database.OpenAsync(cancellationToken);
         await using var alter = new NpgsqlCommand($"ALTER TABLE {ZgresTarget.Table} ADD COLUMN IF NOT EXISTS {Follow.RegionColumn} int", connection);
-        await alter.ExecuteNonQueryAsync(context.Cancellation);
+        await alter.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static void Report(Dictionary<string, List<DeliveryPhase>> rounds, BenchContext context)
+    private static void Report(string zgres, Dictionary<string, List<DeliveryPhase>> rounds, BenchContext context)
     {
         var table = context.Table;
         var options = context.Options;
@@ -84,8 +84,8 @@ internal static class FilteredScenario
             table.Set(column, "cores busy: server / PostgreSQL / bench / other (median)", string.Join(" / ",
                 Format.Number(Cores(s => s.ServerCpu), "0.00"), Format.Number(Cores(s => s.PostgresCpu), "0.00"), Format.Number(Cores(s => s.BenchCpu), "0.00"),
                 Format.Number(MedianOf(phase => phase.Window.After.OtherCores(phase.Window.Before)), "0.00")));
-            if (column == ByFilter) table.Figure("Zgres", Figures.FilteredRatio, ratio);
-            table.Figure("Zgres", Figures.Faults, (table.FigureOf("Zgres", Figures.Faults) ?? 0) + faults.Sum(f => f.Lost + f.Duplicates + f.Unexpected));
+            if (column == ByFilter) table.Figure(zgres, Figures.FilteredRatio, ratio);
+            table.Figure(zgres, Figures.Faults, (table.FigureOf(zgres, Figures.Faults) ?? 0) + faults.Sum(f => f.Lost + f.Duplicates + f.Unexpected));
         }
         table.Note(FormattableString.Invariant($"{options.Rounds} alternating rounds ({ByInput}, then {ByFilter}); each phase started its server, connected {options.Clients:N0} clients, wrote {options.Warmup.TotalSeconds:0.#} s unmeasured, then {options.Duration.TotalSeconds:0.#} s measured (until delivered), and stopped the server. Rows carry a random region in 1..{options.Clients:N0}."));
     }

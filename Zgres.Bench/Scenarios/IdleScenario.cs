@@ -46,7 +46,7 @@ internal static class IdleScenario
         // One row for every input: 1,000 rows per INSERT from one writer.
         var batch = Math.Min(1_000, inputs);
         var probe = new LoadPlan(inputs, Writers: 1, batch, RowsPerSecond: null, Duration: TimeSpan.FromMinutes(5), Rounds: (inputs + batch - 1) / batch);
-        var stats = await RowWriters.RunAsync(context.Database.ConnectionString, target.Statements, probe, delivery, null, context.Cancellation);
+        var stats = await RowWriters.RunAsync(target.Database.ConnectionString, target.Statements, probe, delivery, null, context.Cancellation);
         var deadline = Stopwatch.StartNew();
         var owed = fleet.Ledgers.Sum(delivery.ExpectedFor);
         while (delivery.Distinct < owed && deadline.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(50, context.Cancellation);

@@ -3,6 +3,7 @@ using Zgres.Bench.Hosting;
 using Zgres.Bench.Load;
 using Zgres.Bench.Measure;
 using Zgres.Bench.Report;
+using Zgres.Server.Hosting;
 
 namespace Zgres.Bench.Scenarios;
 
@@ -10,8 +11,9 @@ namespace Zgres.Bench.Scenarios;
 /// writes: what a trigger and its listening server cost the writers. W connections write as fast as they can, one
 /// statement per transaction (pgbench-style), for each workload (<see cref="WritesWorkload"/>): into a table without
 /// trigger; into the seed's table with its trigger (<c>node server.js</c> listening); into Zgres's table with an
-/// earlier Zgres's trigger (<c>--before-server-dll</c>) and with this Zgres's, each of those two servers listening on a
-/// database of its own, so that each migrates and attaches its own schema version. No clients. The columns run in
+/// earlier Zgres's trigger (<c>--before-server-dll</c>) and with this Zgres's, once per capture mode (<c>--capture</c>:
+/// its triggers, or no trigger and the WAL decoded), each of those servers listening on a database of its own, so that
+/// each migrates and attaches its own schema version and capture. No clients. The columns run in
 /// interleaved rounds (each server started before its column and stopped after it), so that a noisy machine slows
 /// all of them alike; the table shows each column's median and its ratio to no trigger (the median of the rounds'
 /// ratios).
@@ -21,7 +23,6 @@ internal static class WritesScenario
     private const string Unwatched = "no trigger";
     private const string Seed = "seed trigger (baseline)";
     private const string Before = "Zgres v1 (before)";
-    private const string Current = "Zgres v2";
     private const int Inputs = 1_000;
     private const int Batch = 50;
 
@@ -54,14 +55,21 @@ internal static class WritesScenario
         if (runBefore && !File.Exists(options.BeforeServerDll)) throw new FileNotFoundException($"--before-server-dll: {options.BeforeServerDll} does not exist.");
 
         await using var beforeDatabase = runBefore ? await context.Database.CreateDatabaseAsync("zgres_bench_v1", token) : null;
-        await using var afterDatabase = options.RunZgres ? await context.Database.CreateDatabaseAsync("zgres_bench_v2", token) : null;
         await using var before = beforeDatabase is null ? null : new ZgresTarget(beforeDatabase, options.BeforeServerDll!, options.ZgresClient, options.ZgresEnvironment);
-        await using var after = afterDatabase is null ? null : new ZgresTarget(afterDatabase, options.ServerDll, options.ZgresClient, options.ZgresEnvironment);
+        await using var current = new TargetList();
+        if (options.RunZgres)
+        {
+            foreach (var capture in options.Captures)
+            {
+                var database = await context.Database.CreateDatabaseAsync(capture == CaptureMode.Wal ? "zgres_bench_wal" : "zgres_bench_v2", token);
+                current.Add(new ZgresTarget(database, options.ServerDll, options.ZgresClient, options.ZgresEnvironment, capture));
+            }
+        }
 
         var columns = new List<Column> { new(Unwatched, context.Database, BenchDatabase.PlainTable, null) };
         if (baseline is not null) columns.Add(new(Seed, context.Database, baseline.Statements, baseline));
         if (before is not null) columns.Add(new(Before, beforeDatabase!, before.Statements, before));
-        if (after is not null) columns.Add(new(Current, afterDatabase!, after.Statements, after));
+        columns.AddRange(current.Select(target => new Column(target.Name, target.Database, target.Statements, target)));
 
         if (options.Workloads.Contains(WritesWorkload.Update50))
         {
@@ -103,7 +111,7 @@ internal static class WritesScenario
         {
             table.Note(FormattableString.Invariant($"update50: rows 1..{UpdateKeys:N0} prefilled with triggers off; each writer updates {Batch} consecutive rows at a random start within its own 1/{options.Writers} of them."));
         }
-        if (before is not null) table.Note($"{Before}: {options.BeforeServerDll}; {Current}: {options.ServerDll}.");
+        if (before is not null) table.Note($"{Before}: {options.BeforeServerDll}; {string.Join(", ", current.Select(target => target.Name))}: {options.ServerDll}.");
         else if (options.RunZgres) table.Note($"{Before}: skipped (no --before-server-dll given).");
     }
 
@@ -179,7 +187,7 @@ internal static class WritesScenario
                     column.Server is null ? "–" : Format.Number(Cores(run => run.ServerCpu), "0.00"),
                     Format.Number(Cores(run => run.BenchCpu), "0.00"),
                     Format.Number(Median.Of(runs.Select(run => run.After.OtherCores(run.Before))), "0.00")));
-                if (column.Name == Current) table.Figure("Zgres", Figures.UnwatchedRatio(workload), ratio);
+                if (column.Server is ZgresTarget && column.Name != Before) table.Figure(column.Name, Figures.UnwatchedRatio(workload), ratio);
             }
         }
     }

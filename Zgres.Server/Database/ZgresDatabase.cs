@@ -67,7 +67,7 @@ public sealed partial class ZgresDatabase(IConfiguration configuration, IOptions
         if (IsEmbedded)
         {
             var options = embeddedOptions.Value;
-            _embedded = await EmbeddedPostgres.StartAsync(options.BinDirectory, options.RootDirectory, cancellationToken);
+            _embedded = await EmbeddedPostgres.StartAsync(options.BinDirectory, options.RootDirectory, options.Settings, cancellationToken);
             connectionString = _embedded.ConnectionString;
             LogEmbeddedStarted(_embedded.Url, _embedded.RunDirectory);
         }

@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace Zgres.Server.Embedded;
 
 /// <summary>The <c>Zgres:Embedded</c> section: where the embedded cluster comes from and lives.</summary>
@@ -10,4 +12,21 @@ public sealed class EmbeddedOptions
 
     /// <summary>Folder under which each run's cluster is created; default: <c>zgres-embedded</c> in the temporary folder.</summary>
     public string? RootDirectory { get; set; }
+
+    /// <summary>PostgreSQL settings for the cluster, which replace or add to the launcher's own (for example
+    /// <c>"shared_buffers": "256MB"</c>).</summary>
+    public Dictionary<string, string> Settings { get; set; } = [];
+
+    /// <summary>Refuses names and values that are not plain words: they reach <c>postgres</c> through pg_ctl's command line.</summary>
+    internal static void CheckSettings(IReadOnlyDictionary<string, string> settings)
+    {
+        foreach (var (name, value) in settings)
+        {
+            if (!Regex.IsMatch(name, "^[a-z_][a-z0-9_.]*$") || !Regex.IsMatch(value, "^[A-Za-z0-9_.:/+-]+$"))
+            {
+                throw new InvalidOperationException(
+                    $"{Section}:Settings: '{name}' = '{value}' is not a PostgreSQL setting this launcher passes on (names are lower-case words, values plain words or numbers).");
+            }
+        }
+    }
 }

@@ -15,10 +15,12 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
 {
     private const string OwnerFile = "owner.pid";
     private readonly string _binDirectory;
+    private readonly IReadOnlyDictionary<string, string> _settings;
 
-    private EmbeddedPostgres(string binDirectory, string runDirectory, int port, string password)
+    private EmbeddedPostgres(string binDirectory, string runDirectory, int port, string password, IReadOnlyDictionary<string, string> settings)
     {
         _binDirectory = binDirectory;
+        _settings = settings;
         RunDirectory = runDirectory;
         Port = port;
         Password = password;
@@ -50,8 +52,12 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
 
     /// <summary>Creates and starts a cluster under <paramref name="rootDirectory"/> (default: a <c>zgres-embedded</c>
     /// folder in the temporary folder, which the <c>postgres</c> user can reach when this process is root).</summary>
-    public static async Task<EmbeddedPostgres> StartAsync(string? binDirectory = null, string? rootDirectory = null, CancellationToken cancellationToken = default)
+    /// <param name="settings">PostgreSQL settings that replace or add to this launcher's own (<see cref="EmbeddedOptions.Settings"/>).</param>
+    public static async Task<EmbeddedPostgres> StartAsync(string? binDirectory = null, string? rootDirectory = null,
+        IReadOnlyDictionary<string, string>? settings = null, CancellationToken cancellationToken = default)
     {
+        settings ??= new Dictionary<string, string>();
+        EmbeddedOptions.CheckSettings(settings);
         var bin = PostgresBinaries.Locate(binDirectory);
         var root = rootDirectory ?? DefaultRoot();
         Directory.CreateDirectory(root);
@@ -64,7 +70,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
 
         var run = Directory.CreateDirectory(Path.Combine(root, $"run-{Environment.ProcessId}-{RandomNumberGenerator.GetHexString(8, lowercase: true)}")).FullName;
         await File.WriteAllTextAsync(Path.Combine(run, OwnerFile), Environment.ProcessId.ToString(CultureInfo.InvariantCulture), cancellationToken);
-        var cluster = new EmbeddedPostgres(bin, run, FreeLoopbackPort(), RandomNumberGenerator.GetHexString(24, lowercase: true));
+        var cluster = new EmbeddedPostgres(bin, run, FreeLoopbackPort(), RandomNumberGenerator.GetHexString(24, lowercase: true), settings);
         try
         {
             await cluster.InitializeAsync(cancellationToken);
@@ -113,7 +119,9 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     private string ServerOptions() =>
         $"-c listen_addresses=127.0.0.1 -c port={Port} -c unix_socket_directories='' -c fsync=off -c full_page_writes=off -c max_connections=200" +
         // Logical decoding, so that Zgres:Capture: Wal works out of the box (and the tests can run both modes).
-        " -c wal_level=logical -c max_wal_senders=20 -c max_replication_slots=20";
+        " -c wal_level=logical -c max_wal_senders=20 -c max_replication_slots=20" +
+        // Later settings win: the configured ones go last.
+        string.Concat(_settings.Select(setting => $" -c {setting.Key}={setting.Value}"));
 
     private string Tool(string name) => Path.Combine(_binDirectory, name);
 

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using Zgres.Client;
+using Zgres.Server.Capture.Wal;
 using Zgres.Server.Database;
 using Zgres.Server.EventLog;
 using Zgres.Server.Hubs;
@@ -37,12 +38,23 @@ public static partial class ZgresApplicationExtensions
         return app;
     }
 
-    /// <summary>Runs the server; with the argument <c>migrate</c>, applies the migrations to
-    /// <c>ConnectionStrings:Postgres</c> and exits instead (non-zero on failure); <c>migrate VERSION</c> migrates up or
-    /// down to that version (a rollback: <c>migrate 202611250002</c> returns to trigger v1).</summary>
+    /// <summary>
+    /// Runs the server, or one of its commands against <c>ConnectionStrings:Postgres</c>, exiting non-zero on failure:
+    /// <c>migrate</c> applies the migrations; <c>migrate VERSION</c> migrates up or down to that version (a rollback:
+    /// <c>migrate 202611250002</c> returns to trigger v1); <c>capture drop</c> removes capture from the WAL from the
+    /// database (the replication slot, so that it no longer holds WAL, and the publication).
+    /// </summary>
     public static async Task<int> RunZgresAsync(this WebApplication app, string[] args)
     {
-        if (args is not ["migrate", ..])
+        Func<IServiceProvider, ZgresDatabase, CancellationToken, Task>? command = args switch
+        {
+            ["migrate"] => (services, database, stopping) => services.GetRequiredService<SchemaMigrator>().MigrateAsync(database, stopping),
+            ["migrate", var version] => (services, database, stopping) =>
+                services.GetRequiredService<SchemaMigrator>().MigrateAsync(database, stopping, long.Parse(version, System.Globalization.CultureInfo.InvariantCulture)),
+            ["capture", "drop"] => DropCaptureAsync,
+            _ => null,
+        };
+        if (command is null)
         {
             try
             {
@@ -55,28 +67,42 @@ public static partial class ZgresApplicationExtensions
                 return 1;
             }
         }
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Zgres.Migrate");
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Zgres.Command");
         await using (app)
         {
             var database = app.Services.GetRequiredService<ZgresDatabase>();
             if (database.IsEmbedded)
             {
-                LogMigrateNeedsDatabase(logger);
+                LogCommandNeedsDatabase(logger, string.Join(' ', args));
                 return 2;
             }
             try
             {
                 await database.StartAsync(app.Lifetime.ApplicationStopping);
-                long? version = args is [_, var target, ..] ? long.Parse(target, System.Globalization.CultureInfo.InvariantCulture) : null;
-                await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(database, app.Lifetime.ApplicationStopping, version);
+                await command(app.Services, database, app.Lifetime.ApplicationStopping);
                 return 0;
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                LogMigrateFailed(logger, exception);
+                LogCommandFailed(logger, string.Join(' ', args), exception);
                 return 1;
             }
         }
+    }
+
+    /// <summary><c>capture drop</c>: what the slot held and the log did not is lost, so the log reports a gap there.</summary>
+    private static async Task DropCaptureAsync(IServiceProvider services, ZgresDatabase database, CancellationToken cancellationToken)
+    {
+        var slot = services.GetRequiredService<IOptions<ZgresOptions>>().Value.Wal.Slot;
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Zgres.Command");
+        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
+        if (!await WalSlot.DropAsync(connection, slot, cancellationToken))
+        {
+            LogNoCapture(logger, slot);
+            return;
+        }
+        var through = await LogGap.MarkAsync(connection, transaction: null, cancellationToken);
+        LogCaptureDropped(logger, slot, WalSource.Publication, through);
     }
 
     private static void AnnounceAddresses(WebApplication app)
@@ -88,10 +114,17 @@ public static partial class ZgresApplicationExtensions
     [LoggerMessage(EventId = 1, EventName = "PageAddress", Level = LogLevel.Information, Message = "Zgres is live: open {Address} for the demo page (hub at /hubs/changes)")]
     private static partial void LogPageAddress(ILogger logger, string address);
 
-    [LoggerMessage(EventId = 2, EventName = "MigrateNeedsDatabase", Level = LogLevel.Error,
-        Message = "migrate needs a database: set ConnectionStrings:Postgres (for example ConnectionStrings__Postgres=\"Host=...;Database=...\")")]
-    private static partial void LogMigrateNeedsDatabase(ILogger logger);
+    [LoggerMessage(EventId = 2, EventName = "CommandNeedsDatabase", Level = LogLevel.Error,
+        Message = "{Command} needs a database: set ConnectionStrings:Postgres (for example ConnectionStrings__Postgres=\"Host=...;Database=...\")")]
+    private static partial void LogCommandNeedsDatabase(ILogger logger, string command);
 
-    [LoggerMessage(EventId = 3, EventName = "MigrateFailed", Level = LogLevel.Error, Message = "Migration failed")]
-    private static partial void LogMigrateFailed(ILogger logger, Exception exception);
+    [LoggerMessage(EventId = 3, EventName = "CommandFailed", Level = LogLevel.Error, Message = "{Command} failed")]
+    private static partial void LogCommandFailed(ILogger logger, string command, Exception exception);
+
+    [LoggerMessage(EventId = 4, EventName = "WalCaptureDropped", Level = LogLevel.Warning,
+        Message = "Dropped the replication slot {Slot} and the publication {Publication}. Changes it held that were not yet in the log are lost: clients resuming from before event {Through} are told of the gap")]
+    private static partial void LogCaptureDropped(ILogger logger, string slot, string publication, long through);
+
+    [LoggerMessage(EventId = 5, EventName = "WalCaptureAbsent", Level = LogLevel.Information, Message = "This database has no replication slot {Slot}: nothing to drop")]
+    private static partial void LogNoCapture(ILogger logger, string slot);
 }

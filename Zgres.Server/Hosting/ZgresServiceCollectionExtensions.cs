@@ -60,6 +60,9 @@ public static class ZgresServiceCollectionExtensions
         }
         else
         {
+            // What servers that captured from the WAL left in the slot, before triggers are attached.
+            services.AddSingleton<WalHandover>();
+            services.AddHostedService(sp => sp.GetRequiredService<WalHandover>());
             services.AddSingleton<ITableCapture, TriggerCapture>();
         }
         services.AddHostedService<TableWatch>();

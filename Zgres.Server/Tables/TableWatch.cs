@@ -83,22 +83,12 @@ public sealed partial class TableWatch(
     /// not match is returned with its <see cref="WatchedTable.Problem"/> and left as it is.
     /// </summary>
     /// <param name="before">The table at the previous check, to tell a renamed column from a dropped one; null at start.</param>
-    public async Task<TableCheck> CheckAsync(NpgsqlConnection connection, WatchedTableOptions options, TableShape? before, CancellationToken cancellationToken)
+    private async Task<TableCheck> CheckAsync(NpgsqlConnection connection, WatchedTableOptions options, TableShape? before, CancellationToken cancellationToken)
     {
-        if (!TableName.TryParse(options.Name, out var name, out var error))
-        {
-            throw new InvalidOperationException($"Zgres:Tables: {error}.");
-        }
-        var shape = await TableShape.ReadAsync(connection, name, cancellationToken);
-        var columns = shape?.Columns.Select(c => c.Name).ToArray() ?? [];
-        var published = options.Columns is null ? columns : columns.Where(options.Columns.Contains).ToArray();
-        var input = SchemaChanges.InputColumnOf(options, before, shape);
-        if (SchemaChanges.Describe(options, before, shape) is { } problem)
-        {
-            return new TableCheck(new WatchedTable(name, published, input, shape?.PrimaryKey, problem, options.Access, options.Columns is null), shape, Attached: false);
-        }
-        var table = new WatchedTable(name, published, input, shape!.PrimaryKey, access: options.Access, publishesAllColumns: options.Columns is null);
-        return new TableCheck(table, shape, await capture.AttachAsync(connection, options, table, cancellationToken));
+        var check = await TableCheck.ReadAsync(connection, options, before, cancellationToken);
+        return check.Table.Problem is null
+            ? check with { Attached = await capture.AttachAsync(connection, options, check.Table, cancellationToken) }
+            : check;
     }
 
     private void Report(WatchedTableOptions options, TableCheck? previous, TableCheck check, bool starting)

@@ -3,12 +3,14 @@ namespace Zgres.Tests.Infrastructure;
 /// <summary>Server settings for each way of capturing changes.</summary>
 public static class Capture
 {
+    public const string SlotKey = "Zgres:Wal:Slot";
+
     /// <summary>Capture from the WAL with its own slot (slot names are cluster-wide), heartbeats and failover quickened
     /// so that tests need not wait for the defaults.</summary>
     public static Dictionary<string, string?> Wal(string slot = "zgres") => new()
     {
         ["Zgres:Capture"] = "Wal",
-        ["Zgres:Wal:Slot"] = slot,
+        [SlotKey] = slot,
         ["Zgres:Wal:HeartbeatInterval"] = "00:00:00.250",
         ["Zgres:Wal:LeaderRetryInterval"] = "00:00:00.500",
     };

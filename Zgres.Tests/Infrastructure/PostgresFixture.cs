@@ -9,7 +9,10 @@ namespace Zgres.Tests.Infrastructure;
 /// </summary>
 public sealed class PostgresFixture() : TestDatabase(""), IAsyncLifetime
 {
+    private const string WalDatabase = "zgres_wal_tests";
+
     private EmbeddedPostgres? _embedded;
+    private string _walConnectionString = "";
 
     public async Task InitializeAsync()
     {
@@ -17,12 +20,25 @@ public sealed class PostgresFixture() : TestDatabase(""), IAsyncLifetime
         if (external is { Length: > 0 })
         {
             ConnectionString = external;
-            return;
         }
-        _embedded = await EmbeddedPostgres.StartAsync();
-        Embedded = _embedded;
-        ConnectionString = _embedded.ConnectionString;
+        else
+        {
+            _embedded = await EmbeddedPostgres.StartAsync();
+            Embedded = _embedded;
+            ConnectionString = _embedded.ConnectionString;
+        }
+        // A slot keeps its database from being dropped, so an earlier run's go first.
+        await ExecuteAsync($"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '{WalDatabase}'");
+        await ExecuteAsync($"DROP DATABASE IF EXISTS {WalDatabase}");
+        await ExecuteAsync($"CREATE DATABASE {WalDatabase}");
+        _walConnectionString = new NpgsqlConnectionStringBuilder(ConnectionString) { Database = WalDatabase }.ConnectionString;
     }
+
+    /// <summary>
+    /// A database of its own, watched by servers that capture from the WAL with <paramref name="slot"/>. Not this one:
+    /// a server that captures by triggers takes over a slot it finds in its database (see WalHandover).
+    /// </summary>
+    public TestDatabase CapturingFromWal(string slot = "zgres") => Sibling(_walConnectionString, Capture.Wal(slot));
 
     public async Task DisposeAsync()
     {

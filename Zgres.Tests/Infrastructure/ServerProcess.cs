@@ -26,11 +26,8 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>Starts the server on <paramref name="port"/> with the given environment and waits until it says it is live.</summary>
     public static async Task<ServerProcess> StartAsync(int port, IDictionary<string, string> environment)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Zgres.Server.dll"));
+        var start = StartInfo([], environment);
         start.Environment["Urls"] = $"http://127.0.0.1:{port}";
-        start.Environment["Logging__Console__FormatterName"] = "simple";
-        foreach (var (key, value) in environment) start.Environment[key] = value;
         var server = new ServerProcess(Process.Start(start)!, new Uri($"http://127.0.0.1:{port}"));
         server._process.OutputDataReceived += (_, e) => server.Append(e.Data);
         server._process.ErrorDataReceived += (_, e) => server.Append(e.Data);
@@ -43,6 +40,27 @@ public sealed class ServerProcess : IAsyncDisposable
             throw new InvalidOperationException($"The server did not come up:\n{server.Output}");
         }
         return server;
+    }
+
+    /// <summary>Runs one of the server's commands (<c>migrate</c>, <c>capture drop</c>) to its end; returns its exit code
+    /// and everything it printed.</summary>
+    public static async Task<(int ExitCode, string Output)> RunCommandAsync(string[] arguments, IDictionary<string, string> environment)
+    {
+        using var process = Process.Start(StartInfo(arguments, environment))!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
+        return (process.ExitCode, await output + await errors);
+    }
+
+    private static ProcessStartInfo StartInfo(string[] arguments, IDictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Zgres.Server.dll"));
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        start.Environment["Logging__Console__FormatterName"] = "simple";
+        foreach (var (key, value) in environment) start.Environment[key] = value;
+        return start;
     }
 
     private void Append(string? line)

@@ -25,8 +25,9 @@ public class TestDatabase(string connectionString)
     /// <summary>What every server started on this database is configured with, besides a test's own settings.</summary>
     public IReadOnlyDictionary<string, string?> ServerSettings { get; init; } = new Dictionary<string, string?>();
 
-    /// <summary>This database, watched by servers that capture from the WAL with <paramref name="slot"/>.</summary>
-    public TestDatabase CapturingFromWal(string slot = "zgres") => new(ConnectionString) { _embedded = _embedded, ServerSettings = Capture.Wal(slot) };
+    /// <summary>Another database of this cluster, watched by servers started with <paramref name="settings"/>.</summary>
+    protected TestDatabase Sibling(string connectionString, IReadOnlyDictionary<string, string?> settings) =>
+        new(connectionString) { _embedded = _embedded, ServerSettings = settings };
 
     public async Task<NpgsqlConnection> OpenAsync()
     {
@@ -77,7 +78,9 @@ public class TestDatabase(string connectionString)
     {
         var name = "zgres_" + Guid.NewGuid().ToString("N")[..12];
         await ExecuteAsync($"CREATE DATABASE {name}");
-        return new TestDatabase(new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name }.ConnectionString) { ServerSettings = ServerSettings };
+        // Slot names are cluster-wide: a database of its own captures from the WAL with a slot of its own.
+        var settings = ServerSettings.ContainsKey(Capture.SlotKey) ? new Dictionary<string, string?>(ServerSettings) { [Capture.SlotKey] = name } : ServerSettings;
+        return new TestDatabase(new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name }.ConnectionString) { ServerSettings = settings };
     }
 
     /// <summary>A table named uniquely for one test, shaped like the demo table unless <paramref name="columns"/> says otherwise.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Zgres.Server.Capture.Wal;
 using Zgres.Server.Database;
 using Zgres.Server.Hosting;
 using Zgres.Server.Tables;
@@ -14,9 +15,10 @@ namespace Zgres.Server.Capture.Trigger;
 /// <c>zgres.notify_trigger()</c> for each row changed and for TRUNCATE, or, for a table with
 /// <see cref="WatchedTableOptions.StatementTriggers"/>, <c>zgres.notify_statement_trigger()</c> once per INSERT and
 /// DELETE statement (UPDATE and TRUNCATE as before). When every trigger is already as configured nothing is written
-/// and no table lock is taken.
+/// and no table lock is taken. Where servers captured from the WAL before, what they left in the slot is taken into the
+/// log first (<see cref="WalHandover"/>).
 /// </summary>
-public sealed class TriggerCapture(IOptions<ZgresOptions> options) : ITableCapture
+public sealed class TriggerCapture(IOptions<ZgresOptions> options, WalHandover? handover = null) : ITableCapture
 {
     private readonly string _channel = options.Value.Channel;
 
@@ -85,7 +87,7 @@ public sealed class TriggerCapture(IOptions<ZgresOptions> options) : ITableCaptu
 
     /// <summary>Attaches under the schema-change lock; false when another instance attached them meanwhile (several
     /// instances notice a re-created table at about the same time, and one table lock is enough).</summary>
-    private static async Task<bool> AttachAsync(NpgsqlConnection connection, TableName table, ZgresTrigger[] triggers, string[] arguments, CancellationToken cancellationToken)
+    private async Task<bool> AttachAsync(NpgsqlConnection connection, TableName table, ZgresTrigger[] triggers, string[] arguments, CancellationToken cancellationToken)
     {
         var target = table.Quoted;
         var argumentList = string.Join(", ", arguments.Select(Sql.Literal));
@@ -101,6 +103,13 @@ public sealed class TriggerCapture(IOptions<ZgresOptions> options) : ITableCaptu
             await transaction.CommitAsync(cancellationToken);
             return false;
         }
+        // From here the table's writers wait: whatever they committed before is in the log or in a slot being handed over,
+        // which is caught up now (it reads the table's row type, so this lock lets readers through, unlike DROP TRIGGER's).
+        await using (var writersWait = new NpgsqlCommand($"LOCK TABLE {target} IN SHARE ROW EXCLUSIVE MODE", connection, transaction))
+        {
+            await writersWait.ExecuteNonQueryAsync(cancellationToken);
+        }
+        if (handover is not null) await handover.CatchUpAsync(cancellationToken);
         await using var command = new NpgsqlCommand(string.Join('\n', [.. drops, .. creates]), connection, transaction);
         await command.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);

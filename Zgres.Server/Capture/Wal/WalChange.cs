@@ -19,9 +19,9 @@ internal sealed record WalChange(WalRelation Relation, string Operation, string?
 /// <summary>A writer transaction ended: once everything before it is in the log, the slot may confirm <paramref name="End"/>.</summary>
 internal sealed record WalCommit(NpgsqlLogSequenceNumber Transaction, NpgsqlLogSequenceNumber End) : WalItem;
 
-/// <summary>The leader's own mark in the WAL, outside any transaction: everything that committed before it has been
-/// decoded, so the slot may confirm it even when no watched table was written.</summary>
-internal sealed record WalHeartbeat(NpgsqlLogSequenceNumber Position) : WalItem;
+/// <summary>A mark of Zgres's in the WAL, outside any transaction (<see cref="WalSession.MarkAsync"/>): everything
+/// that committed before it has been decoded, so the slot may confirm it even when no watched table was written.</summary>
+internal sealed record WalMark(NpgsqlLogSequenceNumber Position) : WalItem;
 
 /// <summary>
 /// How far the log holds the slot's stream, kept in <c>zgres.wal_progress</c> with the events themselves: every

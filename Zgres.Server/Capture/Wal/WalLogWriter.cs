@@ -37,55 +37,51 @@ internal sealed class WalLogWriter(string slot, string channel)
     }
 
     /// <summary>
-    /// Writes <paramref name="changes"/> (in stream order) and records <paramref name="progress"/>, in one transaction.
-    /// Rows PostgreSQL cannot read as their table's type are found one by one and written untyped; returns those.
+    /// Writes <paramref name="changes"/> (in stream order), records <paramref name="progress"/> and rings the listeners'
+    /// doorbell, in one transaction and, as a rule, one round trip. When PostgreSQL cannot read some row as its table's
+    /// type, the rows are tried one by one and those are written untyped; returns those.
     /// </summary>
     public async Task<IReadOnlyList<WalChange>> WriteAsync(NpgsqlConnection connection, IReadOnlyList<WalChange> changes, WalProgress progress,
         CancellationToken cancellationToken)
     {
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        IReadOnlyList<WalChange> untyped = [];
-        if (changes.Count > 0)
+        try
         {
-            await transaction.SaveAsync("batch", cancellationToken);
-            try
-            {
-                await InsertAsync(connection, transaction, changes, untyped: [], cancellationToken);
-            }
-            catch (PostgresException exception) when (IsRowUnreadable(exception))
-            {
-                await transaction.RollbackAsync("batch", cancellationToken);
-                untyped = await FindUnreadableAsync(connection, transaction, changes, cancellationToken);
-                await InsertAsync(connection, transaction, changes, [.. untyped], cancellationToken);
-            }
+            // One implicit transaction: the batch's statements commit together or not at all.
+            await using var batch = new NpgsqlBatch(connection) { Timeout = ZgresDatabase.CommandTimeoutSeconds };
+            if (changes.Count > 0) batch.BatchCommands.Add(Insert(changes, untyped: []));
+            batch.BatchCommands.Add(Record(progress));
+            if (changes.Count > 0) batch.BatchCommands.Add(Ring());
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+            return [];
         }
-        await using (var record = new NpgsqlCommand("""
-            INSERT INTO zgres.wal_progress (slot, commit_lsn, written, complete, confirmed_at) VALUES ($1, $2, $3, $4, clock_timestamp())
-            ON CONFLICT (slot) DO UPDATE SET commit_lsn = excluded.commit_lsn, written = excluded.written, complete = excluded.complete,
-                confirmed_at = excluded.confirmed_at
-            """, connection, transaction)
+        catch (PostgresException exception) when (changes.Count > 0 && IsRowUnreadable(exception))
         {
-            CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
-            Parameters =
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var untyped = await FindUnreadableAsync(connection, transaction, changes, cancellationToken);
+            await using var batch = new NpgsqlBatch(connection, transaction)
             {
-                new() { Value = slot }, new() { Value = progress.Transaction, NpgsqlDbType = NpgsqlDbType.PgLsn }, new() { Value = progress.Written }, new() { Value = progress.Complete },
-            },
-        })
-        {
-            await record.ExecuteNonQueryAsync(cancellationToken);
-        }
-        if (changes.Count > 0)
-        {
-            await using var ring = new NpgsqlCommand("SELECT zgres.ring_doorbell($1)", connection, transaction)
-            {
-                CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
-                Parameters = { new() { Value = channel } },
+                Timeout = ZgresDatabase.CommandTimeoutSeconds,
+                BatchCommands = { Insert(changes, [.. untyped]), Record(progress), Ring() },
             };
-            await ring.ExecuteNonQueryAsync(cancellationToken);
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return untyped;
         }
-        await transaction.CommitAsync(cancellationToken);
-        return untyped;
     }
+
+    private NpgsqlBatchCommand Record(WalProgress progress) => new("""
+        INSERT INTO zgres.wal_progress (slot, commit_lsn, written, complete, confirmed_at) VALUES ($1, $2, $3, $4, clock_timestamp())
+        ON CONFLICT (slot) DO UPDATE SET commit_lsn = excluded.commit_lsn, written = excluded.written, complete = excluded.complete,
+            confirmed_at = excluded.confirmed_at
+        """)
+    {
+        Parameters =
+        {
+            new() { Value = slot }, new() { Value = progress.Transaction, NpgsqlDbType = NpgsqlDbType.PgLsn }, new() { Value = progress.Written }, new() { Value = progress.Complete },
+        },
+    };
+
+    private NpgsqlBatchCommand Ring() => new("SELECT zgres.ring_doorbell($1)") { Parameters = { new() { Value = channel } } };
 
     // A value its type does not accept (22…), a type or table that changed or went away (42…).
     private static bool IsRowUnreadable(PostgresException exception) =>
@@ -132,8 +128,7 @@ internal sealed class WalLogWriter(string slot, string channel)
 
     private static string? UntypedLiteral(WalRelation relation, string?[]? values) => values is null ? null : relation.UntypedJson(values);
 
-    private async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<WalChange> changes,
-        HashSet<WalChange> untyped, CancellationToken cancellationToken)
+    private NpgsqlBatchCommand Insert(IReadOnlyList<WalChange> changes, HashSet<WalChange> untyped)
     {
         var count = changes.Count;
         var (relations, operations, rows, olds) = (new int[count], new string[count], new string?[count], new string?[count]);
@@ -157,9 +152,8 @@ internal sealed class WalLogWriter(string slot, string channel)
         }
         var typedRelations = changes.Where(c => !untyped.Contains(c)).Select(c => c.Relation).DistinctBy(r => r.Id).OrderBy(r => r.Id).ToList();
         var sql = _statements.GetOrAdd(string.Join(',', typedRelations.Select(r => r.Id)), _ => InsertSql(typedRelations));
-        await using var insert = new NpgsqlCommand(sql, connection, transaction)
+        return new NpgsqlBatchCommand(sql)
         {
-            CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
             Parameters =
             {
                 new() { Value = relations }, new() { Value = operations, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
@@ -169,7 +163,6 @@ internal sealed class WalLogWriter(string slot, string channel)
                 new() { Value = inputs, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text }, new() { Value = published, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
             },
         };
-        await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary><c>{"a","b"}</c>: a text[] literal, read back in SQL as <c>published::text[]</c>.</summary>
@@ -179,11 +172,12 @@ internal sealed class WalLogWriter(string slot, string channel)
     /// <summary>
     /// The batch insert for rows of these relations. The writer's 32-bit xid is widened with the epoch of the leader's
     /// own, newer, transaction (one epoch back when it is above it). Ids are taken in stream order; the batch's first
-    /// event carries the leader's snapshot, as a writer transaction's first event does with triggers.
+    /// event carries the leader's snapshot, as a writer transaction's first event does with triggers. A writer
+    /// transaction the trigger logged (capture switched to the WAL under it) is looked up once per table, not per row.
     /// </summary>
     private static string InsertSql(List<WalRelation> relations)
     {
-        string Cast(string column) => relations.Count == 0 ? "NULL::json" : new StringBuilder("CASE c.relation")
+        string Cast(string column) => new StringBuilder("CASE c.relation")
             .AppendJoin("", relations.Select(r => string.Create(CultureInfo.InvariantCulture, $" WHEN {r.Id} THEN to_json(c.{column}::{r.Table.Name.Quoted})")))
             .Append(string.Create(CultureInfo.InvariantCulture, $" WHEN {Untyped} THEN c.{column}::json END")).ToString();
         return $"""
@@ -194,10 +188,14 @@ internal sealed class WalLogWriter(string slot, string channel)
                      WITH ORDINALITY AS c (relation, operation, row_text, old_text, xid32, created_at, schema_name, table_name, input_column, published, ord),
                      me
             ),
+            logged AS (
+                SELECT d.* FROM (SELECT DISTINCT txid, schema_name, table_name FROM c) d
+                WHERE EXISTS (SELECT 1 FROM zgres.events t WHERE t.xid = d.txid AND t.schema_name = d.schema_name AND t.table_name = d.table_name)
+            ),
             j AS (
                 SELECT c.*, {Cast("row_text")} AS n, {Cast("old_text")} AS o, row_number() OVER (ORDER BY c.ord) AS position
                 FROM c
-                WHERE NOT EXISTS (SELECT 1 FROM zgres.events t WHERE t.xid = c.txid AND t.schema_name = c.schema_name AND t.table_name = c.table_name)
+                WHERE NOT EXISTS (SELECT 1 FROM logged l WHERE l.txid = c.txid AND l.schema_name = c.schema_name AND l.table_name = c.table_name)
             )
             INSERT INTO zgres.events (xid, snapshot, created_at, schema_name, table_name, operation, input_id, old_input_id, data, old, txid)
             SELECT me.xact, CASE WHEN j.position = 1 THEN me.snap END, j.created_at, j.schema_name, j.table_name, j.operation,

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 using Zgres.Server.Database;
+using Zgres.Server.EventLog;
 using Zgres.Server.Hosting;
 using Zgres.Server.Tables;
 
@@ -137,54 +138,31 @@ public sealed partial class WalSource(ZgresDatabase database, WalCaptureState st
         {
             return; // another instance created it meanwhile
         }
-        // The new slot starts where the log's position (of the lost one) cannot be compared: begin afresh.
+        // The new slot starts where the log's position (of the lost one) cannot be compared: begin afresh. The slot is
+        // registered at once, so that a server switched back to triggers knows it as Zgres's (see WalHandover).
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var forget = new NpgsqlCommand("DELETE FROM zgres.wal_progress WHERE slot = $1 RETURNING commit_lsn::text", connection, transaction)
         {
             Parameters = { new() { Value = Slot } },
         };
-        if (await forget.ExecuteScalarAsync(cancellationToken) is string lostAt)
+        var lostAt = await forget.ExecuteScalarAsync(cancellationToken) as string;
+        await using (var register = new NpgsqlCommand(
+            "INSERT INTO zgres.wal_progress (slot, commit_lsn, written, complete, confirmed_at) VALUES ($1, '0/0', 0, true, clock_timestamp())", connection, transaction)
         {
-            // An id no event has: every resume point before it lies before the gap.
-            await using var gap = new NpgsqlCommand(
-                "UPDATE zgres.log_state SET pruned_through = nextval(pg_get_serial_sequence('zgres.events', 'id')) RETURNING pruned_through", connection, transaction);
-            var through = (long)(await gap.ExecuteScalarAsync(cancellationToken))!;
-            await transaction.CommitAsync(cancellationToken);
-            state.SlotLost(lostAt, start.ToString());
-            LogSlotLost(Slot, lostAt, start.ToString(), through);
+            Parameters = { new() { Value = Slot } },
+        })
+        {
+            await register.ExecuteNonQueryAsync(cancellationToken);
+        }
+        var through = lostAt is null ? 0 : await LogGap.MarkAsync(connection, transaction, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        if (lostAt is null)
+        {
+            LogSlotCreated(Slot, start.ToString());
             return;
         }
-        await transaction.CommitAsync(cancellationToken);
-        LogSlotCreated(Slot, start.ToString());
-    }
-
-    /// <summary><c>capture drop</c>: removes the slot and the publication (the WAL the slot holds is released) and the
-    /// leader's position. Refused while a server holds the slot.</summary>
-    public async Task DropAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
-        await using (var slot = new NpgsqlCommand("""
-            SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1
-            """, connection) { Parameters = { new() { Value = Slot } } })
-        {
-            switch (await slot.ExecuteScalarAsync(cancellationToken))
-            {
-                case int pid:
-                    throw new WalCaptureException($"The replication slot '{Slot}' is in use (by backend {pid}): stop the servers that capture from the WAL first.");
-                case DBNull:
-                    await using (var drop = new NpgsqlCommand("SELECT pg_drop_replication_slot($1)", connection) { Parameters = { new() { Value = Slot } } })
-                    {
-                        await drop.ExecuteNonQueryAsync(cancellationToken);
-                    }
-                    break;
-            }
-        }
-        await using var rest = new NpgsqlCommand($"""
-            DROP PUBLICATION IF EXISTS {Publication};
-            DELETE FROM zgres.wal_progress WHERE slot = $1;
-            """, connection) { Parameters = { new() { Value = Slot } } };
-        await rest.ExecuteNonQueryAsync(cancellationToken);
-        LogDropped(Slot, Publication);
+        state.SlotLost(lostAt, start.ToString());
+        LogSlotLost(Slot, lostAt, start.ToString(), through);
     }
 
     [LoggerMessage(EventId = 400, EventName = "WalSlotCreated", Level = LogLevel.Information, Message = "Created the replication slot {Slot}; changes are captured from {Position}")]
@@ -196,9 +174,6 @@ public sealed partial class WalSource(ZgresDatabase database, WalCaptureState st
 
     [LoggerMessage(EventId = 402, EventName = "WalTableUnpublished", Level = LogLevel.Information, Message = "Took {Table} out of the publication: it is no longer in Zgres:Tables")]
     private partial void LogUnpublished(string table);
-
-    [LoggerMessage(EventId = 403, EventName = "WalCaptureDropped", Level = LogLevel.Information, Message = "Dropped the replication slot {Slot} and the publication {Publication}")]
-    private partial void LogDropped(string slot, string publication);
 }
 
 /// <summary>The database does not allow capture from the WAL, or its slot belongs elsewhere; the message says what to change.</summary>
