@@ -37,7 +37,8 @@ public sealed class SnapshotTransactions(ZgresDatabase database, ReadGate gate, 
                     metrics.SnapshotStreaming(started: true);
                     return shared;
                 }
-                opening = _opening ??= OpenAsync();
+                // Opened outside the lock, whatever part of it completes synchronously.
+                opening = _opening ??= Task.Run(OpenAsync);
             }
             await opening.WaitAsync(cancellationToken);
         }
