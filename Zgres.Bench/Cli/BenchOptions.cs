@@ -5,7 +5,7 @@ using Zgres.Server.Hosting;
 namespace Zgres.Bench.Cli;
 
 /// <summary>The scenarios the tool runs.</summary>
-internal enum Scenario { Saturation, Latency, Broadcast, Idle, Writes, Filtered }
+internal enum Scenario { Saturation, Latency, Broadcast, Idle, Writes, Filtered, ReplayStorm, SlowSnapshots }
 
 /// <summary>What each writes transaction does.</summary>
 internal enum WritesWorkload
@@ -68,6 +68,15 @@ internal sealed class BenchOptions
     /// <summary>writes: the workloads measured in every column, in this order.</summary>
     public IReadOnlyList<WritesWorkload> Workloads { get; private set; } = Enum.GetValues<WritesWorkload>();
 
+    /// <summary>replay-storm, slow-snapshots: the heavy readers started at once.</summary>
+    public int StormClients { get; private set; }
+
+    /// <summary>replay-storm, slow-snapshots: events in the log (and rows in the table) when a phase starts.</summary>
+    public int LogEvents { get; private set; } = 200_000;
+
+    /// <summary>slow-snapshots: bytes per second each snapshot reader reads.</summary>
+    public int ReadRate { get; private set; } = 64 * 1024;
+
     /// <summary>How each Zgres server captures changes: one Zgres column (writes) or run (the other scenarios) per mode,
     /// side by side in one invocation.</summary>
     public IReadOnlyList<CaptureMode> Captures { get; private set; } = [CaptureMode.Trigger];
@@ -103,6 +112,18 @@ internal sealed class BenchOptions
                        own server start and warm-up); the table shows medians and the median of the rounds'
                        ratios filtered ÷ input of server CPU per delivered event
                        [--clients 2000 --rate 3000 --writers 2 --batch 10 --duration 20 --warmup 5 --rounds 3]
+          replay-storm Zgres only (issue 19): whether heavy readers starve anyone. A fresh log of --log-events
+                       events (planner statistics of an empty log); live clients on their inputs at --rate; probes
+                       time a new connection's Subscribe, /healthz and /healthz/ready throughout; after a quiet
+                       window, --storm-clients clients each resume the whole table from after 0 and read nothing
+                       (cut clients come back and do it again); then a recovery window. With
+                       --before-server-dll an earlier build runs the same phases in interleaved rounds
+                       [--clients 200 --rate 200 --storm-clients 150 --log-events 200000 --duration 30 --warmup 5
+                        --rounds 1]
+          slow-snapshots as replay-storm, but each storm client takes a snapshot of one of 4 inputs (a quarter of
+                       the log's rows each) and reads it at --read-rate bytes/s: slowly, never stalled
+                       [--clients 200 --rate 200 --storm-clients 110 --log-events 200000 --read-rate 65536
+                        --duration 30 --warmup 5 --rounds 1]
 
         options:
           --clients N              client connections, one input_id each (broadcast: all on the table/one input)
@@ -126,11 +147,15 @@ internal sealed class BenchOptions
                                    database of its own, zgres_bench_wal, dropped and created anew). Each mode is
                                    its own Zgres column (writes) or run, in the same invocation [trigger]
           --zgres-env KEY=VALUE    extra environment for the Zgres server (repeatable), for experiments only
-          --before-server-dll PATH writes: an earlier Zgres.Server.dll (say, built from an older commit) for the
+          --before-server-dll PATH writes, storms: an earlier Zgres.Server.dll (say, built from an older commit) for the
                                    "Zgres v1 (before)" column; without it that column is skipped. Each Zgres column
                                    gets its own database (zgres_bench_v1, zgres_bench_v2: dropped and created anew),
                                    which its server migrates to its own schema version
-          --rounds N               writes, filtered: interleaved rounds of all columns [3]
+          --rounds N               writes, filtered, replay-storm, slow-snapshots: interleaved rounds of all
+                                   columns [3; storms 1]
+          --storm-clients N        replay-storm, slow-snapshots: heavy readers at once
+          --log-events N           replay-storm, slow-snapshots: events in the log when a phase starts
+          --read-rate B            slow-snapshots: bytes per second each snapshot reader reads
           --workloads LIST         writes: comma-separated, of row (1-row INSERT per transaction), insert50 (one
                                    50-row INSERT), update50 (one UPDATE of 50 rows among 100,000 prefilled, each
                                    writer in its own id range) [row,insert50,update50]
@@ -149,12 +174,13 @@ internal sealed class BenchOptions
             options.Help = true;
             return options;
         }
-        if (!Enum.TryParse<Scenario>(args[0], ignoreCase: true, out var scenario) || !Enum.IsDefined(scenario) || char.IsDigit(args[0][0]))
+        var scenario = Enum.GetValues<Scenario>().Where(s => string.Equals(NameOf(s), args[0], StringComparison.OrdinalIgnoreCase)).Cast<Scenario?>().FirstOrDefault();
+        if (scenario is null)
         {
-            error = $"Unknown scenario '{args[0]}'; one of: saturation, latency, broadcast, idle, writes, filtered.";
+            error = $"Unknown scenario '{args[0]}'; one of: {string.Join(", ", Enum.GetValues<Scenario>().Select(NameOf))}.";
             return null;
         }
-        options.ApplyDefaults(scenario);
+        options.ApplyDefaults(scenario.Value);
         for (var i = 1; i < args.Length; i++)
         {
             var name = args[i];
@@ -172,9 +198,9 @@ internal sealed class BenchOptions
             error = options.Set(name, value);
             if (error is not null) return null;
         }
-        if (options.Scenario == Scenario.Filtered && !options.RunZgres)
+        if (options.Scenario is Scenario.Filtered or Scenario.ReplayStorm or Scenario.SlowSnapshots && !options.RunZgres)
         {
-            error = "filtered measures Zgres only (the baseline has no filters).";
+            error = $"{NameOf(options.Scenario)} measures Zgres only (the baseline has no filters, replays or snapshots).";
             return null;
         }
         return options;
@@ -190,8 +216,16 @@ internal sealed class BenchOptions
             Scenario.Broadcast => (500, 1, 1, 200, TimeSpan.FromSeconds(30)),
             Scenario.Idle => (10_000, 1, 1_000, null, TimeSpan.Zero),
             Scenario.Filtered => (2_000, 2, 10, 3_000, TimeSpan.FromSeconds(20)),
+            Scenario.ReplayStorm or Scenario.SlowSnapshots => (200, 1, 1, 200, TimeSpan.FromSeconds(30)),
             _ => (0, 4, 1, null, TimeSpan.FromSeconds(8)),
         };
+        if (scenario is Scenario.ReplayStorm or Scenario.SlowSnapshots)
+        {
+            StormClients = scenario == Scenario.ReplayStorm ? 150 : 110;
+            Warmup = TimeSpan.FromSeconds(5);
+            Rounds = 1;
+            RunBaseline = false;
+        }
         if (scenario == Scenario.Writes) Warmup = TimeSpan.FromSeconds(3);
         if (scenario == Scenario.Filtered)
         {
@@ -226,6 +260,9 @@ internal sealed class BenchOptions
             case "--server-dll": ServerDll = Path.GetFullPath(value); break;
             case "--before-server-dll": BeforeServerDll = Path.GetFullPath(value); break;
             case "--rounds" when Positive(value, out var rounds): Rounds = rounds; break;
+            case "--storm-clients" when Positive(value, out var storm): StormClients = storm; break;
+            case "--log-events" when Positive(value, out var events): LogEvents = events; break;
+            case "--read-rate" when Positive(value, out var readRate): ReadRate = readRate; break;
             case "--workloads" when ParseWorkloads(value) is { } workloads: Workloads = workloads; break;
             case "--capture" when ParseList<CaptureMode>(value) is { } captures: Captures = captures; break;
             case "--zgres-env" when value.IndexOf('=', StringComparison.Ordinal) > 0:
@@ -252,6 +289,14 @@ internal sealed class BenchOptions
         return values.Count > 0 ? [.. values] : null;
     }
 
+    /// <summary>The name of a scenario on the command line and in the table: lower case, words joined by a hyphen.</summary>
+    public static string NameOf(Scenario scenario) => scenario switch
+    {
+        Scenario.ReplayStorm => "replay-storm",
+        Scenario.SlowSnapshots => "slow-snapshots",
+        _ => scenario.ToString().ToLowerInvariant(),
+    };
+
     /// <summary>The name of a writes workload on the command line and in the table.</summary>
     public static string NameOf(WritesWorkload workload) => workload.ToString().ToLowerInvariant();
 
@@ -261,6 +306,8 @@ internal sealed class BenchOptions
         Scenario.Idle => FormattableString.Invariant($"--clients {Clients} --hold {Hold.TotalSeconds:0.#}"),
         Scenario.Writes => FormattableString.Invariant($"--writers {Writers} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --rounds {Rounds} --workloads {string.Join(',', Workloads.Select(NameOf))}") + DescribeCaptures(),
         Scenario.Filtered => DescribeDelivery() + FormattableString.Invariant($" --rounds {Rounds}"),
+        Scenario.ReplayStorm or Scenario.SlowSnapshots => FormattableString.Invariant(
+            $"--clients {Clients} --rate {Rate:0.#} --storm-clients {StormClients} --log-events {LogEvents}{(Scenario == Scenario.SlowSnapshots ? $" --read-rate {ReadRate}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --rounds {Rounds}{string.Concat(ZgresEnvironment.Select(e => $" --zgres-env {e.Key}={e.Value}"))}"),
         _ => DescribeDelivery(),
     };
 

@@ -40,6 +40,9 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
 
     public bool SupportsTableSubscribers => true;
 
+    /// <summary>Where the server listens, while it runs.</summary>
+    public Uri Address => _address;
+
     public WriteStatements Statements { get; } = WriteStatements.ForBenchTable(Table);
 
     public static string DefaultServerDll => Path.Combine(AppContext.BaseDirectory, "Zgres.Server.dll");

@@ -45,11 +45,11 @@ internal static class BenchRun
         await database.PrepareAsync(seedSql, token);
         Console.WriteLine($"PostgreSQL: {database.Description}");
 
-        var table = new ResultTable($"{options.Scenario.ToString().ToLowerInvariant()} ({options.Describe()})");
+        var table = new ResultTable($"{BenchOptions.NameOf(options.Scenario)} ({options.Describe()})");
         var context = new BenchContext(options, database, table, token);
         // writes runs its Zgres servers on databases of their own (see WritesScenario).
         await using var zgres = new TargetList();
-        if (options.RunZgres && options.Scenario != Scenario.Writes)
+        if (options.RunZgres && options.Scenario is not (Scenario.Writes or Scenario.ReplayStorm or Scenario.SlowSnapshots))
         {
             foreach (var capture in options.Captures) zgres.Add(await ZgresTarget.CreateAsync(database, capture, options, token));
         }
@@ -62,6 +62,9 @@ internal static class BenchRun
                 break;
             case Scenario.Filtered:
                 await FilteredScenario.RunAsync(zgres[0], context);
+                break;
+            case Scenario.ReplayStorm or Scenario.SlowSnapshots:
+                await StormScenario.RunAsync(context);
                 break;
             case Scenario.Idle:
                 foreach (var target in targets) await IdleScenario.RunAsync(target, context);
@@ -85,7 +88,7 @@ internal static class BenchRun
     private static string? CheckLimits(BenchOptions options)
     {
         if (options.Scenario == Scenario.Writes) return null;
-        var sockets = (long)options.Clients + options.TableSubscribers;
+        var sockets = (long)options.Clients + options.TableSubscribers + options.StormClients + 64;
         var limit = ProcStats.OpenFilesLimit();
         if (sockets + 512 > limit)
         {
@@ -106,7 +109,7 @@ internal static class BenchRun
     private static void PrintMachine(BenchOptions options)
     {
         var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
-        Console.WriteLine($"zgres-bench {options.Scenario.ToString().ToLowerInvariant()} {options.Describe()}");
+        Console.WriteLine($"zgres-bench {BenchOptions.NameOf(options.Scenario)} {options.Describe()}");
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, load average {load}, open-files limit {ProcStats.OpenFilesLimit():N0}");
         var oneMinute = double.TryParse(load.Split(' ')[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var l) ? l : 0;
         if (oneMinute >= 0.5)

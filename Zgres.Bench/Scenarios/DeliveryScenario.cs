@@ -23,7 +23,7 @@ internal static class DeliveryScenario
         var broadcast = options.Scenario == Scenario.Broadcast;
         var inputs = broadcast ? 1 : options.Clients;
         var plan = new LoadPlan(inputs, options.Writers, options.Batch, options.Rate, options.Duration);
-        var label = $"{options.Scenario.ToString().ToLowerInvariant()}/{target.Name}";
+        var label = $"{BenchOptions.NameOf(options.Scenario)}/{target.Name}";
 
         // Broadcast: Zgres clients follow the whole table; the seed has no such thing, so its clients share input 1.
         var follows = broadcast

@@ -10,7 +10,7 @@ namespace Zgres.Server.Database;
 /// <summary>
 /// Retries a database read that failed for a passing reason: a pooled connection whose backend was terminated or
 /// restarted (57P01-57P03, which is how the first use of a dead pooled connection fails), a broken socket, a
-/// server that cannot accept connections yet. Each retry clears the pool, whose other idle connections died with it.
+/// server that cannot accept connections yet. Each retry clears the pools, whose other idle connections died with it.
 /// </summary>
 public sealed partial class DatabaseRetry
 {
@@ -19,7 +19,7 @@ public sealed partial class DatabaseRetry
     public DatabaseRetry(ZgresDatabase database, ILogger<DatabaseRetry> logger) =>
         _pipeline = Backoff(maxAttempts: 4, maxDelay: TimeSpan.FromSeconds(2), IsTransient, (exception, delay, attempt) =>
         {
-            database.DataSource.Clear();
+            database.ClearPools();
             LogRetrying(logger, exception?.Message, delay, attempt);
         });
 

@@ -16,7 +16,7 @@ namespace Zgres.Server.Dispatch;
 /// not await clients. Events of tables this server does not expose (a trigger left by another configuration) are
 /// dropped, counted, and logged once per table.
 /// </summary>
-public sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeFanout fanout, FilterIndex filters, ZgresMetrics metrics, ILogger<ChangeDispatcher> logger)
+public sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeLifetimeManager clients, FilterIndex filters, ZgresMetrics metrics, ILogger<ChangeDispatcher> logger)
 {
     // Touched only from the listener's loop.
     private readonly HashSet<TableName> _reportedUnexposed = [];
@@ -34,7 +34,7 @@ public sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeFanout 
         if (change.IsTruncate)
         {
             // A TRUNCATE empties every input of the table, so each input's subscribers must hear of it.
-            foreach (var group in fanout.GroupsStartingWith(table.InputGroupPrefix)) Send(table, change, group, Delivery.AsIs);
+            foreach (var group in clients.GroupsStartingWith(table.InputGroupPrefix)) Send(table, change, group, Delivery.AsIs);
         }
         else
         {
@@ -56,7 +56,7 @@ public sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeFanout 
 
     private void Send(WatchedTable table, ChangeRecord change, string group, Delivery delivery)
     {
-        if (delivery.Kind != DeliveryKind.Skip && fanout.HasMembers(group)) fanout.SendToGroup(group, ChangeFrames.For(change, group, delivery, table.Key));
+        if (delivery.Kind != DeliveryKind.Skip && clients.HasMembers(group)) clients.SendToGroup(group, ChangeFrames.For(change, group, delivery, table.Key));
     }
 
     [LoggerMessage(EventId = 500, EventName = "UnexposedTableEvent", Level = LogLevel.Warning,

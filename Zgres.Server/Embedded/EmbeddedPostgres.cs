@@ -157,8 +157,15 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             {
                 continue;
             }
-            await StopAsync(bin, Path.Combine(run, "data"), "immediate");
-            Directory.Delete(run, recursive: true);
+            try
+            {
+                await StopAsync(bin, Path.Combine(run, "data"), "immediate");
+                Directory.Delete(run, recursive: true);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // Another process starting at the same moment removed it first.
+            }
         }
     }
 

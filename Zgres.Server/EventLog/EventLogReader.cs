@@ -122,9 +122,9 @@ public static class EventLogReader
     /// A change the snapshot saw is left out even when its log transaction came later (capture from the WAL logs it
     /// after its writer committed): the snapshot's rows hold it already.
     /// </summary>
-    public static async Task<IReadOnlyList<ChangeRecord>> ReadCommittedBetweenAsync(NpgsqlDataSource dataSource, DatabaseRetry retry,
+    public static async Task<IReadOnlyList<ChangeRecord>> ReadCommittedBetweenAsync(ReadGate reads,
         string snapshot, LogPosition upTo, TableName table, string? inputId, CancellationToken cancellationToken) =>
-        await retry.ExecuteAsync(async token =>
+        await reads.ReadAsync(async (dataSource, token) =>
         {
             await using var command = dataSource.CreateCommand(ReadBetweenSql);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = snapshot, NpgsqlDbType = NpgsqlDbType.Text });
@@ -159,12 +159,12 @@ public static class EventLogReader
     }
 
     /// <summary>The replay of a subscription after event <paramref name="after"/> up to <paramref name="upTo"/>, page by
-    /// page (see <see cref="ReplayPageAsync"/>), each statement run with <paramref name="retry"/>. The first tells
+    /// page (see <see cref="ReplayPageAsync"/>), each statement read through <paramref name="reads"/>. The first tells
     /// whether the log still holds everything after <paramref name="after"/>.</summary>
-    public static async Task<(bool Gap, IAsyncEnumerable<IReadOnlyList<ChangeRecord>> Pages)> ReplayAsync(NpgsqlDataSource dataSource,
-        DatabaseRetry retry, long after, LogPosition upTo, TableName table, string? inputId, CancellationToken cancellationToken)
+    public static async Task<(bool Gap, IAsyncEnumerable<IReadOnlyList<ChangeRecord>> Pages)> ReplayAsync(ReadGate reads,
+        long after, LogPosition upTo, TableName table, string? inputId, CancellationToken cancellationToken)
     {
-        var anchor = await retry.ExecuteAsync(ct => ReadAnchorAsync(dataSource, after, ct), cancellationToken);
+        var anchor = await reads.ReadAsync((dataSource, ct) => ReadAnchorAsync(dataSource, after, ct), cancellationToken);
         // A point above every id this log has issued is from another log (a restored or recreated database, another
         // deployment): nothing here follows it, and what the client holds cannot be vouched for, so it is told of a gap
         // and starts live, rather than being sent the whole history as if it had seen nothing.
@@ -173,14 +173,15 @@ public static class EventLogReader
 
         async IAsyncEnumerable<IReadOnlyList<ChangeRecord>> PagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
         {
-            var cursor = long.MinValue;
+            // Below the oldest id kept there is nothing to look for (a resume from 0, or from before retention).
+            var cursor = after < anchor.OldestKept ? after : long.MinValue;
             while (cursor < upTo.NewestId)
             {
                 var from = cursor;
                 // Above the anchor, each statement looks at one window of ids, so that it is an index range of
                 // bounded size whatever plan is chosen (a sort of everything left made a 100,000-event replay crawl).
                 var to = from < after ? after : Math.Min(upTo.NewestId, Math.Max(from, after) + ReplayWindow);
-                var page = await retry.ExecuteAsync(ct => ReplayPageAsync(dataSource, anchor, upTo, table, inputId, from, to, ct), cancellationToken);
+                var page = await reads.ReadAsync((dataSource, ct) => ReplayPageAsync(dataSource, anchor, upTo, table, inputId, from, to, ct), cancellationToken);
                 if (page.Count > 0) yield return page;
                 cursor = page.Count == ReplayPageSize ? page[^1].Id : to;
             }
@@ -191,8 +192,8 @@ public static class EventLogReader
     /// What a replay after event <c>after</c> needs to know of it: which lower ids may have committed after it. Those
     /// are the events of the transactions its writer's snapshot saw as open or not yet begun (the snapshot recorded on
     /// its transaction's first event); for an event written by v1, of those at or above its snapshot xmin; when neither
-    /// is left (pruned), every lower id kept. Also the highest id retention has removed, for the gap, and the highest id
-    /// the log has handed out (committed or not), to tell a point from another log.
+    /// is left (pruned), every lower id kept. Also the oldest id kept and the highest id retention has removed, for the
+    /// gap, and the highest id the log has handed out (committed or not), to tell a point from another log.
     /// </summary>
     private static async ValueTask<ReplayAnchor> ReadAnchorAsync(NpgsqlDataSource dataSource, long after, CancellationToken cancellationToken)
     {
@@ -200,8 +201,9 @@ public static class EventLogReader
             SELECT s.pruned_through,
                    coalesce(pg_sequence_last_value(pg_get_serial_sequence('zgres.events', 'id')::regclass), 0),
                    a.xid::text,
-                   coalesce(pg_snapshot_xmax(t.snapshot), a.snapshot_xmin, (SELECT min(xid) FROM zgres.events))::text,
-                   coalesce(ARRAY(SELECT pg_snapshot_xip(t.snapshot)::text), '{}')
+                   coalesce(pg_snapshot_xmax(t.snapshot), a.snapshot_xmin)::text,
+                   coalesce(ARRAY(SELECT pg_snapshot_xip(t.snapshot)::text), '{}'),
+                   coalesce((SELECT min(id) FROM zgres.events), 0)
             FROM zgres.log_state s
             LEFT JOIN zgres.events a ON a.id = $1
             LEFT JOIN LATERAL (SELECT f.snapshot FROM zgres.events f WHERE f.xid = a.xid AND f.snapshot IS NOT NULL LIMIT 1) t ON true
@@ -210,38 +212,41 @@ public static class EventLogReader
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         return new ReplayAnchor(after, reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2),
-            reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetFieldValue<string[]>(4));
+            reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetFieldValue<string[]>(4), reader.GetInt64(5));
     }
 
     /// <summary>
     /// One page of the events of a subscription that may have committed after the anchor and are visible in
     /// <paramref name="upTo"/> (those that are not arrive live), in id order after <paramref name="cursor"/>: first the
-    /// lower ids the anchor allows (index lookups by xid), then every id above it up to the newest dispatched. An input's
-    /// replay includes its table's TRUNCATEs, which empty every input. Each page
-    /// is its own statement on a pooled connection that is returned before the page is sent, so a slow client holds none.
+    /// lower ids the anchor allows (index lookups by xid; by id, when the anchor is gone), then every id above it up to
+    /// the newest dispatched. An input's replay includes its table's TRUNCATEs, which empty every input. Each page is its
+    /// own statement on a pooled connection that is returned before the page is sent, so a slow client holds none.
     /// </summary>
     private static async ValueTask<IReadOnlyList<ChangeRecord>> ReplayPageAsync(NpgsqlDataSource dataSource, ReplayAnchor anchor, LogPosition upTo,
         TableName table, string? inputId, long cursor, long through, CancellationToken cancellationToken)
     {
         var below = cursor < anchor.After;
-        await using var command = dataSource.CreateCommand(below ? """
+        var byXid = below && anchor.Bound is not null;
+        await using var command = dataSource.CreateCommand(!below ? $"""
+            SELECT e.id, e.schema_name, e.table_name, e.input_id, zgres.event_json(e), e.operation, e.old_input_id
+            FROM zgres.events e
+            WHERE e.id > greatest($1, $2) AND e.id <= $8 AND {ReplayWhere("e")}
+            ORDER BY e.id
+            LIMIT $7
+            """ : byXid ? $"""
             SELECT (e).id, (e).schema_name, (e).table_name, (e).input_id, zgres.event_json(e), (e).operation, (e).old_input_id
             FROM (
                 SELECT e FROM zgres.events e WHERE e.xid >= $8::xid8
                 UNION ALL
                 SELECT e FROM zgres.events e WHERE e.xid = ANY ($9::text[]::xid8[]) AND e.xid < $8::xid8
             ) candidates (e)
-            WHERE (e).id < $1 AND (e).id > $2 AND (e).xid IS DISTINCT FROM $10::xid8
-              AND pg_visible_in_snapshot((e).xid, $3::pg_snapshot)
-              AND (e).schema_name = $4 AND (e).table_name = $5 AND ($6::text IS NULL OR (e).input_id = $6 OR (e).old_input_id = $6 OR (e).operation = 'TRUNCATE')
+            WHERE (e).id < $1 AND (e).id > $2 AND (e).xid IS DISTINCT FROM $10::xid8 AND {ReplayWhere("(e)")}
             ORDER BY (e).id
             LIMIT $7
-            """ : """
+            """ : $"""
             SELECT e.id, e.schema_name, e.table_name, e.input_id, zgres.event_json(e), e.operation, e.old_input_id
             FROM zgres.events e
-            WHERE e.id > greatest($1, $2) AND e.id <= $8
-              AND pg_visible_in_snapshot(e.xid, $3::pg_snapshot)
-              AND e.schema_name = $4 AND e.table_name = $5 AND ($6::text IS NULL OR e.input_id = $6 OR e.old_input_id = $6 OR e.operation = 'TRUNCATE')
+            WHERE e.id < $1 AND e.id > $2 AND {ReplayWhere("e")}
             ORDER BY e.id
             LIMIT $7
             """);
@@ -252,13 +257,13 @@ public static class EventLogReader
         command.Parameters.Add(new() { Value = table.Name });
         command.Parameters.Add(new() { Value = (object?)inputId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new() { Value = ReplayPageSize });
-        if (below)
+        if (byXid)
         {
-            command.Parameters.Add(new() { Value = (object?)anchor.Bound ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            command.Parameters.Add(new() { Value = anchor.Bound!, NpgsqlDbType = NpgsqlDbType.Text });
             command.Parameters.Add(new() { Value = anchor.Open, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             command.Parameters.Add(new() { Value = (object?)anchor.Xid ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         }
-        else
+        else if (!below)
         {
             command.Parameters.Add(new() { Value = through });
         }
@@ -268,9 +273,18 @@ public static class EventLogReader
         return page;
     }
 
+    /// <summary>What every replay statement keeps of the rows it looks at: visible at the join, of the subscription's table
+    /// (and input, or a TRUNCATE).</summary>
+    private static string ReplayWhere(string e) => $"""
+        pg_visible_in_snapshot({e}.xid, $3::pg_snapshot)
+              AND {e}.schema_name = $4 AND {e}.table_name = $5 AND ($6::text IS NULL OR {e}.input_id = $6 OR {e}.old_input_id = $6 OR {e}.operation = 'TRUNCATE')
+        """;
+
     /// <param name="After">The event a replay follows.</param>
     /// <param name="Xid">Its transaction (null when it is not in the log).</param>
-    /// <param name="Bound">Lower ids of transactions at or above this xid may have committed after it…</param>
+    /// <param name="Bound">Lower ids of transactions at or above this xid may have committed after it (null when it is
+    /// not in the log: then every lower id may have)…</param>
     /// <param name="Open">…and those of these transactions, open when it was written.</param>
-    private sealed record ReplayAnchor(long After, long PrunedThrough, long NewestIssued, string? Xid, string? Bound, string[] Open);
+    /// <param name="OldestKept">The lowest id in the log (0 when it is empty).</param>
+    private sealed record ReplayAnchor(long After, long PrunedThrough, long NewestIssued, string? Xid, string? Bound, string[] Open, long OldestKept);
 }

@@ -5,15 +5,15 @@ using Zgres.Server.Tables;
 namespace Zgres.Server.Filtering;
 
 /// <summary>
-/// The group of every subscription with one table, one input (or none) and one filter, named
-/// <c>filter:{schema}.{table}:{hash}</c>. Identical filters share it, so an event is framed once for all of them.
+/// The group of every subscription with one table, one input (or none) and one filter (named by
+/// <see cref="GroupNames.Filter"/>). Identical filters share it, so an event is framed once for all of them.
 /// </summary>
 public sealed record FilteredGroup(string Name, TableName Table, string? InputId, RowFilter Filter)
 {
-    public const string Prefix = "filter:";
-
-    public static string GroupName(TableName table, string? inputId, RowFilter filter) =>
-        inputId is null ? $"{Prefix}{table}:{filter.Key}" : $"{Prefix}{table}:{filter.Key}:{inputId}";
+    public FilteredGroup(TableName table, string? inputId, RowFilter filter)
+        : this(GroupNames.Filter(table, inputId, filter.Key), table, inputId, filter)
+    {
+    }
 
     /// <summary>A row is in the subscription when it belongs to its input (if it has one) and matches the filter;
     /// what the group receives follows from whether it was before the change and is after (<see cref="Delivery.Decide"/>):

@@ -34,6 +34,10 @@ public sealed class ZgresMetrics : IDisposable
         _meter.CreateObservableGauge("zgres.notify.queue_usage", () => QueueUsage, description: "pg_notification_queue_usage() at the last self-check");
         _meter.CreateObservableGauge("zgres.listener.polling", () => Volatile.Read(ref _polling), description: "1 while the listener polls the log under load (writers skip their NOTIFY), else 0");
         _meter.CreateObservableGauge("zgres.listener.connected", () => Volatile.Read(ref _connected), description: "1 while the LISTEN connection is up, else 0");
+        _meter.CreateObservableGauge("zgres.snapshots.streaming", () => Volatile.Read(ref _snapshotsStreaming),
+            description: "Snapshots being streamed to their clients now");
+        _meter.CreateObservableGauge("zgres.snapshots.transactions", () => Volatile.Read(ref _snapshotTransactions),
+            description: "Transactions held open for the snapshots being streamed (shared by snapshots that start close together)");
         _meter.CreateObservableGauge("zgres.listener.lag", () => Lag.TotalSeconds, unit: "s",
             description: "Age of the oldest committed event the listener had not read yet, at the last self-check (0 when caught up)");
     }
@@ -93,6 +97,19 @@ public sealed class ZgresMetrics : IDisposable
     public void Unexposed() => _unexposed.Add(1);
 
     public void SlowClientDisconnected() => _slowClients.Add(1);
+
+    private int _snapshotsStreaming;
+    private int _snapshotTransactions;
+
+    /// <summary>Snapshots being streamed now.</summary>
+    public int SnapshotsStreaming => Volatile.Read(ref _snapshotsStreaming);
+
+    /// <summary>Transactions open for them now.</summary>
+    public int SnapshotTransactions => Volatile.Read(ref _snapshotTransactions);
+
+    public void SnapshotStreaming(bool started) => Interlocked.Add(ref _snapshotsStreaming, started ? 1 : -1);
+
+    public void SnapshotTransaction(bool opened) => Interlocked.Add(ref _snapshotTransactions, opened ? 1 : -1);
 
 
     public void Dispose() => _meter.Dispose();

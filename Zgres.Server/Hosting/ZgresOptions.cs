@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using Zgres.Server.Database;
 using Zgres.Server.Security;
 
 namespace Zgres.Server.Hosting;
@@ -55,6 +56,10 @@ public sealed class ZgresOptions
 
     [Required, ValidateObjectMembers]
     public LimitsOptions Limits { get; set; } = new();
+
+    [Required, ValidateObjectMembers]
+    public ReadersOptions Readers { get; set; } = new();
+
     /// <summary>How often the watched tables are compared with the catalog while the server runs: renamed or dropped
     /// columns are reported, a table dropped and created again (or one that appeared) gets its triggers.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]

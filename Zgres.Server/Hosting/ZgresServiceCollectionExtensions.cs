@@ -16,6 +16,7 @@ using Zgres.Server.Listening;
 using Zgres.Server.Operations;
 using Zgres.Server.Routing;
 using Zgres.Server.Security;
+using Zgres.Server.Snapshots;
 using Zgres.Server.Tables;
 
 namespace Zgres.Server.Hosting;
@@ -41,6 +42,8 @@ public static class ZgresServiceCollectionExtensions
         services.AddSingleton<ZgresDatabase>();
         services.AddHostedService(sp => sp.GetRequiredService<ZgresDatabase>());
         services.AddSingleton<DatabaseRetry>();
+        services.AddSingleton<ReadGate>();
+        services.AddSingleton<SnapshotTransactions>();
         services.AddSingleton<SchemaMigrator>();
         services.AddHostedService<MigrateOnStart>();
         services.AddSingleton<DemoTable>();
@@ -97,8 +100,9 @@ public static class ZgresServiceCollectionExtensions
         services.AddLogging(logging => logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.Critical));
         services.AddSingleton<FilterIndex>();
         services.AddSingleton<TableColumnsCache>();
-        services.AddSingleton<ChangeFanout>();
-        services.AddSingleton<HubLifetimeManager<ChangeHub>>(sp => sp.GetRequiredService<ChangeFanout>());
+        services.AddSingleton<ChangeLifetimeManager>();
+        services.AddSingleton<HubLifetimeManager<ChangeHub>>(sp => sp.GetRequiredService<ChangeLifetimeManager>());
+        services.AddSingleton<SubscriptionJoiner>();
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));
 
         services.AddZgresOperations(configuration);

@@ -3,31 +3,25 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Zgres.Client;
-using Zgres.Server.Capture;
 using Zgres.Server.Database;
-using Zgres.Server.EventLog;
+using Zgres.Server.Dispatch;
 using Zgres.Server.Filtering;
 using Zgres.Server.Hosting;
-using Zgres.Server.Listening;
-using Zgres.Server.Routing;
 using Zgres.Server.Security;
-using Zgres.Server.Snapshots;
 using Zgres.Server.Tables;
 
 namespace Zgres.Server.Hubs;
 
 /// <summary>
-/// <c>/hubs/changes</c>: clients subscribe to a whole table or to one input of it; the dispatcher pushes each change
-/// to the <c>table:</c> and <c>input:</c> groups. A bad or unauthorized request gets a <see cref="HubException"/> that
-/// says what was wrong, and the connection stays usable.
+/// <c>/hubs/changes</c>, the protocol: parses each request, checks it against the catalog, the caller's rights and the
+/// connection's limits, and answers; joining the subscription (live, replay, snapshot) is the
+/// <see cref="SubscriptionJoiner"/>'s. A bad or unauthorized request gets a <see cref="HubException"/> that says what
+/// was wrong, and the connection stays usable.
 /// </summary>
 public sealed class ChangeHub(
     TableCatalog catalog,
-    ZgresDatabase database,
-    DatabaseRetry retry,
-    ChangeFanout fanout,
-    StreamPosition stream,
-    ILogCatchUp logCatchUp,
+    SubscriptionJoiner joiner,
+    ChangeLifetimeManager clients,
     IAuthorizationService authorization,
     ConnectionExpiry expiry,
     TableColumnsCache columnFacts,
@@ -50,109 +44,13 @@ public sealed class ChangeHub(
         // Before anything is read for the request: a user who may not subscribe costs the database nothing.
         await AuthorizeAsync(table, inputId);
         var target = await TargetAsync(request, table, inputId, group, needsColumns: request.Filter is not null || request.Snapshot);
-        var connectionId = Context.ConnectionId;
-        CheckSubscriptionLimit(connectionId, target.Group);
+        CheckSubscriptionLimit(Context.ConnectionId, target.Group);
         var cancellationToken = Context.ConnectionAborted;
-        if (request.Snapshot) return await SubscribeWithSnapshotAsync(target, cancellationToken);
-        if (request.After is not long after)
-        {
-            var joinedAt = await stream.JoinAsync(() => fanout.Join(connectionId, target.Group, target.Filtered), cancellationToken);
-            return target.Result(gap: false, joinedAt);
-        }
-
-        using var hold = fanout.Hold(connectionId);
-        var joined = false;
-        var upTo = await stream.JoinAsync(() => joined = fanout.Join(connectionId, target.Group, target.Filtered), cancellationToken);
-        try
-        {
-            var (gap, pages) = await EventLogReader.ReplayAsync(database.DataSource, retry, after, upTo, target.Table.Name, target.InputId, cancellationToken);
-            await foreach (var page in pages)
-            {
-                await fanout.SendToConnectionAsync(connectionId, target.Frames(page), cancellationToken);
-            }
-            return target.Result(gap, upTo);
-        }
-        catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
-        {
-            // Half a replay is no subscription: leave the group (unless it was joined before) so that a retry starts clean.
-            if (joined) fanout.Leave(connectionId, target.Group);
-            throw DatabaseUnavailable("the events after 'after'");
-        }
+        if (request.Snapshot) return await joiner.JoinWithSnapshotAsync(Context.ConnectionId, target, cancellationToken);
+        return request.After is long after
+            ? await joiner.JoinAfterAsync(Context.ConnectionId, target, after, cancellationToken)
+            : await joiner.JoinLiveAsync(Context.ConnectionId, target, cancellationToken);
     }
-
-    /// <summary>
-    /// Sends the rows that match now, read in one snapshot and streamed as the client takes them; then joins once the
-    /// stream has read everything that snapshot saw, and sends what committed between the two from the log, in commit
-    /// order, ahead of the live events (held meanwhile). A change is in the snapshot or after it, never both or neither.
-    /// </summary>
-    private async Task<SubscribeResult> SubscribeWithSnapshotAsync(Target target, CancellationToken cancellationToken)
-    {
-        var connectionId = Context.ConnectionId;
-        if (target.Columns!.PrimaryKey.Count == 0 || target.Columns.PrimaryKey.Any(column => !target.Columns.Types.ContainsKey(column)))
-        {
-            throw new HubException(target.Columns.PrimaryKey.Count == 0
-                ? $"A snapshot of {target.Table.Name} needs a primary key, so that a client can apply each change to its row; the table has none."
-                : $"A snapshot of {target.Table.Name} needs its primary key ({string.Join(", ", target.Columns.PrimaryKey)}) among the published columns.");
-        }
-        var maxRows = options.Value.Limits.MaxSnapshotRows;
-        var joined = false;
-        try
-        {
-            string snapshotTaken;
-            var (snapshot, count) = await TableSnapshot.OpenAsync(database.DataSource, target.Table, target.InputId, target.Filtered?.Filter, maxRows, cancellationToken);
-            if (snapshot is null)
-            {
-                throw new HubException($"The snapshot would send more than {maxRows} rows (Zgres:Limits:MaxSnapshotRows); narrow it with a filter or an inputId.");
-            }
-            var rows = 0;
-            await using (snapshot)
-            {
-                await foreach (var page in snapshot.ReadPagesAsync(cancellationToken))
-                {
-                    rows += page.Count;
-                    await fanout.SendToConnectionAsync(connectionId,
-                        page.Select(row => ChangeFrames.Snapshot(row, target.Group)),
-                        cancellationToken);
-                }
-                snapshotTaken = snapshot.Snapshot;
-            }
-
-            using var hold = fanout.Hold(connectionId);
-            // The listener reads on its next doorbell; ring it rather than wait for a writer's.
-            await using (var ring = database.DataSource.CreateCommand("SELECT pg_notify($1, '')"))
-            {
-                ring.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = options.Value.Channel });
-                await ring.ExecuteNonQueryAsync(cancellationToken);
-            }
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(SnapshotJoinTimeout);
-            LogPosition upTo;
-            try
-            {
-                var logged = await logCatchUp.SnapshotOnceLoggedAsync(snapshotTaken, deadline.Token);
-                upTo = await stream.JoinWhenAsync(position => position.Covers(logged), () => joined = fanout.Join(connectionId, target.Group, target.Filtered), deadline.Token);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new HubException("The server's change stream did not catch up with the snapshot (is its database connection down?); retry the subscribe in a moment.");
-            }
-            var between = await EventLogReader.ReadCommittedBetweenAsync(database.DataSource, retry, snapshotTaken, upTo, target.Table.Name, target.InputId, cancellationToken);
-            await fanout.SendToConnectionAsync(connectionId, target.Frames(between), cancellationToken);
-            return target.Result(gap: false, upTo, rows);
-        }
-        catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
-        {
-            // The rows sent so far are not a snapshot: the retry sends them all again, from one snapshot of its own.
-            if (joined) fanout.Leave(connectionId, target.Group);
-            throw DatabaseUnavailable("the snapshot");
-        }
-    }
-
-    /// <summary>The answer to a subscribe that a database outage cut short, whichever read it needed.</summary>
-    private static HubException DatabaseUnavailable(string what) =>
-        new($"The database is unavailable right now, so {what} could not be read; retry the subscribe in a moment.");
-
-    private static readonly TimeSpan SnapshotJoinTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>Leaves the subscription's group.</summary>
     public async Task Unsubscribe(JsonElement subscription)
@@ -160,7 +58,7 @@ public sealed class ChangeHub(
         var request = SubscriptionRequest.Parse(subscription);
         var (table, inputId, group) = Resolve(request);
         var target = await TargetAsync(request, table, inputId, group, needsColumns: request.Filter is not null);
-        fanout.Leave(Context.ConnectionId, target.Group);
+        clients.Leave(Context.ConnectionId, target.Group);
     }
 
     /// <summary>Asks every authorization handler (the table's <c>Access</c> rules, and any the hosting application
@@ -177,7 +75,7 @@ public sealed class ChangeHub(
     private void CheckSubscriptionLimit(string connectionId, string group)
     {
         var limit = options.Value.Limits.MaxSubscriptionsPerConnection;
-        var (count, isMember) = fanout.Membership(connectionId, group);
+        var (count, isMember) = clients.Membership(connectionId, group);
         if (!isMember && count >= limit)
         {
             throw new HubException($"This connection already has {count} subscriptions, the most allowed " +
@@ -187,9 +85,9 @@ public sealed class ChangeHub(
 
     /// <summary>The group to join: the table's or the input's, or, for a filter, the filter's (read against the table's
     /// column facts, also needed by a snapshot).</summary>
-    private async Task<Target> TargetAsync(SubscriptionRequest request, WatchedTable table, string? inputId, string group, bool needsColumns)
+    private async Task<SubscriptionTarget> TargetAsync(SubscriptionRequest request, WatchedTable table, string? inputId, string group, bool needsColumns)
     {
-        if (!needsColumns) return new Target(table, inputId, group, null, null);
+        if (!needsColumns) return new SubscriptionTarget(table, inputId, group, null, null);
         TableColumns columns;
         try
         {
@@ -197,38 +95,12 @@ public sealed class ChangeHub(
         }
         catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
         {
-            throw DatabaseUnavailable("the table's columns");
+            throw SubscriptionJoiner.DatabaseUnavailable("the table's columns");
         }
-        if (request.Filter is not { } filterJson) return new Target(table, inputId, group, null, columns);
+        if (request.Filter is not { } filterJson) return new SubscriptionTarget(table, inputId, group, null, columns);
         var filter = RowFilter.Parse(filterJson, columns.Types);
-        var filtered = new FilteredGroup(FilteredGroup.GroupName(table.Name, inputId, filter), table.Name, inputId, filter);
-        return new Target(table, inputId, filtered.Name, filtered, columns);
-    }
-
-    private sealed record Target(WatchedTable Table, string? InputId, string Group, FilteredGroup? Filtered, TableColumns? Columns)
-    {
-        public SubscribeResult Result(bool gap, LogPosition joinedAt, int snapshotRows = 0) =>
-            new(Table.Name.ToString(), InputId, Group, gap, joinedAt.NewestId, Table.Key, snapshotRows);
-
-        /// <summary>The frames of replayed events, as the group received them live (<see cref="Delivery"/>).</summary>
-        public IEnumerable<SerializedHubMessage> Frames(IEnumerable<ChangeRecord> changes)
-        {
-            foreach (var change in changes)
-            {
-                var delivery = Deliver(change);
-                if (delivery.Kind != DeliveryKind.Skip) yield return ChangeFrames.For(change, Group, delivery, Table.Key);
-            }
-        }
-
-        private Delivery Deliver(ChangeRecord change)
-        {
-            if (Filtered is not null)
-            {
-                using var json = JsonDocument.Parse(change.Json);
-                return Filtered.Decide(EventRow.Of(json, change));
-            }
-            return InputId is null || change.IsTruncate ? Delivery.AsIs : Delivery.ForInput(change, InputId);
-        }
+        var filtered = new FilteredGroup(table.Name, inputId, filter);
+        return new SubscriptionTarget(table, inputId, filtered.Name, filtered, columns);
     }
 
     private (WatchedTable Table, string? InputId, string Group) Resolve(SubscriptionRequest subscription)

@@ -34,15 +34,15 @@ public sealed partial class ListenerSelfCheck(
             {
                 await Task.Delay(settings.SelfCheckInterval, cancellationToken);
                 var progressBefore = progress();
-                await using (var command = database.DataSource.CreateCommand("SELECT pg_notification_queue_usage()"))
+                await using (var command = database.SelfCheck.CreateCommand("SELECT pg_notification_queue_usage()"))
                 {
                     metrics.QueueUsage = (double)(await command.ExecuteScalarAsync(cancellationToken))!;
                 }
                 if (metrics.QueueUsage > 0.5) LogQueueFilling(metrics.QueueUsage);
                 if (position.Current is { } current)
                 {
-                    await ListenerPositions.RecordAsync(database.DataSource, listener, current, settings.PositionValidity, cancellationToken);
-                    metrics.Lag = await EventLogReader.UnreadAgeAsync(database.DataSource, current, cancellationToken);
+                    await ListenerPositions.RecordAsync(database.SelfCheck, listener, current, settings.PositionValidity, cancellationToken);
+                    metrics.Lag = await EventLogReader.UnreadAgeAsync(database.SelfCheck, current, cancellationToken);
                 }
                 if (!await pings.SendAsync(settings.SelfCheckTimeout, cancellationToken) && progress() == progressBefore)
                 {

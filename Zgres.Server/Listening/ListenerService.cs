@@ -44,8 +44,14 @@ public sealed partial class ListenerService(
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Pings _pings = new(database, options.Value.Channel);
 
-    // Set by the notification handler (which Npgsql calls whenever the connection reads), cleared by the loop.
-    private bool _rung;
+    // Doorbells since the loop last looked: counted by the notification handler (which Npgsql calls on the loop's own
+    // flow whenever the connection reads), reset by the loop before each read.
+    private int _doorbells;
+
+    /// <summary>Writers ring at most once per transaction. This many ringing while one read ran means transactions come
+    /// faster than reads keep up; only then are their NOTIFYs (serialized at commit) worth trading for polling, whose pause
+    /// delays each event. Below it every read starts on its doorbell, without waiting for a timer.</summary>
+    private const int PollAfterDoorbells = 4;
 
     // Reads completed; the self-check counts a connection that keeps reading as alive even when its ping is late.
     private long _reads;
@@ -161,9 +167,9 @@ public sealed partial class ListenerService(
 
     /// <summary>
     /// Reads whenever the doorbell rang, and waits for it, until the connection breaks, the self-check ends the session,
-    /// or the server stops. The first read of a session is the catch-up. Under load (doorbells rang while it read, and
-    /// the read found events) it stops waiting for doorbells: it lets go of the listening lock, so that writers skip
-    /// their NOTIFY (see <c>zgres.ring_doorbell()</c>), and reads back to back until a read finds nothing. Then, and
+    /// or the server stops. The first read of a session is the catch-up. Under load (<see cref="PollAfterDoorbells"/>
+    /// doorbells rang while it read, and the read found events) it stops waiting for doorbells: it lets go of the listening
+    /// lock, so that writers skip their NOTIFY (see <c>zgres.ring_doorbell()</c>), and reads back to back until a read finds nothing. Then, and
     /// after every connect, it drains before it relies on doorbells alone.
     /// </summary>
     private async Task ListenUntilBrokenAsync(NpgsqlConnection connection, ListenerSelfCheck selfCheck, bool catchingUp, CancellationToken stoppingToken)
@@ -173,7 +179,7 @@ public sealed partial class ListenerService(
         var cancellationToken = session.Token;
         try
         {
-            _rung = false;
+            _doorbells = 0;
             var caughtUp = await ReadAsync(connection, cancellationToken);
             if (catchingUp)
             {
@@ -183,11 +189,11 @@ public sealed partial class ListenerService(
             await DrainAsync(connection, cancellationToken);
             while (true)
             {
-                if (!_rung) await connection.WaitAsync(cancellationToken);
-                while (_rung)
+                if (_doorbells == 0) await connection.WaitAsync(cancellationToken);
+                while (_doorbells > 0)
                 {
-                    _rung = false;
-                    if (await ReadAsync(connection, cancellationToken) > 0 && _rung && _settings.PollUnderLoad)
+                    _doorbells = 0;
+                    if (UnderLoad(await ReadAsync(connection, cancellationToken)))
                     {
                         await PollAsync(connection, cancellationToken);
                         await DrainAsync(connection, cancellationToken);
@@ -217,7 +223,7 @@ public sealed partial class ListenerService(
         {
             // A moment's pause lets one read take many transactions.
             await Task.Delay(PollPause, cancellationToken);
-            _rung = false;
+            _doorbells = 0;
         }
         while (await ReadAsync(connection, cancellationToken) > 0);
         await LockAsync(connection, "SELECT pg_advisory_lock_shared($1)", AdvisoryLocks.Listening, cancellationToken);
@@ -236,8 +242,8 @@ public sealed partial class ListenerService(
         while (!await LockAsync(connection, "SELECT pg_try_advisory_lock($1)", AdvisoryLocks.InFlight, cancellationToken))
         {
             await connection.WaitAsync(pause, cancellationToken);
-            _rung = false;
-            if (await ReadAsync(connection, cancellationToken) > 0 && _rung && _settings.PollUnderLoad)
+            _doorbells = 0;
+            if (UnderLoad(await ReadAsync(connection, cancellationToken)))
             {
                 // The load came back before the drain could finish: poll again rather than ring per transaction.
                 await PollAsync(connection, cancellationToken);
@@ -248,7 +254,7 @@ public sealed partial class ListenerService(
         }
         try
         {
-            _rung = false;
+            _doorbells = 0;
             await ReadAsync(connection, cancellationToken);
         }
         finally
@@ -256,6 +262,9 @@ public sealed partial class ListenerService(
             await LockAsync(connection, "SELECT pg_advisory_unlock($1)", AdvisoryLocks.InFlight, CancellationToken.None);
         }
     }
+
+    /// <summary>Whether the read just done (which found <paramref name="events"/>) says writers outpace doorbell reads.</summary>
+    private bool UnderLoad(int events) => events > 0 && _doorbells >= PollAfterDoorbells && _settings.PollUnderLoad;
 
     private static async Task<bool> LockAsync(NpgsqlConnection connection, string sql, long key, CancellationToken cancellationToken)
     {
@@ -283,7 +292,7 @@ public sealed partial class ListenerService(
         switch (notification.Kind)
         {
             case NotificationKind.Doorbell:
-                _rung = true;
+                _doorbells++;
                 break;
             case NotificationKind.Ping:
                 _pings.Returned(notification.Ping!);

@@ -19,7 +19,7 @@ public sealed class Pings(ZgresDatabase database, string channel)
         if (_waiting.TryRemove(nonce, out var ping)) ping.TrySetResult();
     }
 
-    /// <summary>Sends a ping through a pooled connection and waits for the LISTEN connection to receive it.</summary>
+    /// <summary>Sends a ping through a connection of the self-check's pool and waits for the LISTEN connection to receive it.</summary>
     public Task<bool> SendAsync(TimeSpan timeout, CancellationToken cancellationToken) => SendAsync(null, timeout, cancellationToken);
 
     /// <summary>Sends a ping on the LISTEN connection itself and reads it until the ping comes back (before the
@@ -34,7 +34,7 @@ public sealed class Pings(ZgresDatabase database, string channel)
         _waiting[nonce] = returned;
         try
         {
-            await using var pooled = listening is null ? await database.DataSource.OpenConnectionAsync(cancellationToken) : null;
+            await using var pooled = listening is null ? await database.SelfCheck.OpenConnectionAsync(cancellationToken) : null;
             await using var command = new NpgsqlCommand("SELECT pg_notify($1, $2)", listening ?? pooled)
             {
                 CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,

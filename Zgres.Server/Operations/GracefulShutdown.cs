@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Options;
-using Zgres.Server.Hubs;
+using Zgres.Server.Dispatch;
 
 namespace Zgres.Server.Operations;
 
@@ -14,7 +14,7 @@ namespace Zgres.Server.Operations;
 /// stops Kestrel, the listener and, last, the database (the embedded one with it). Each step is logged.
 /// </summary>
 public sealed partial class GracefulShutdown(
-    ChangeFanout fanout,
+    ChangeLifetimeManager clients,
     IHostApplicationLifetime lifetime,
     IOptions<OperationsOptions> options,
     ILogger<GracefulShutdown> logger) : IHostedLifecycleService, IDisposable
@@ -53,7 +53,7 @@ public sealed partial class GracefulShutdown(
     private async Task TellAsync()
     {
         Volatile.Write(ref _stoppingSince, Stopwatch.GetTimestamp());
-        var connections = fanout.Connections;
+        var connections = clients.Connections;
         LogStopping(connections.Count);
         // A client closes its side when it reads the message; one that does not is cut off by the host after this.
         using var drain = new CancellationTokenSource(options.Value.ShutdownTimeout / 3);
@@ -61,7 +61,7 @@ public sealed partial class GracefulShutdown(
         foreach (var connection in connections)
         {
             gone.Add(Closed(connection.ConnectionAborted));
-            await ChangeFanout.TellToReconnectAsync(connection, Reason, drain.Token);
+            await ChangeLifetimeManager.TellToReconnectAsync(connection, Reason, drain.Token);
         }
         try
         {

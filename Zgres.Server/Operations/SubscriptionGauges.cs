@@ -1,38 +1,36 @@
 using System.Diagnostics.Metrics;
 using Zgres.Server.Database;
+using Zgres.Server.Dispatch;
 using Zgres.Server.EventLog;
 using Zgres.Server.Hosting;
-using Zgres.Server.Hubs;
+using Zgres.Server.Routing;
 using Zgres.Server.Snapshots;
 using Zgres.Server.Tables;
 
 namespace Zgres.Server.Operations;
 
 /// <summary>
-/// Gauges observed when metrics are read: <c>zgres.subscriptions</c> (hub group memberships, whole-table and per-input,
+/// Gauges observed when metrics are read: <c>zgres.subscriptions</c> (hub group memberships, whole-table, per-input and filtered,
 /// tagged with the table) and <c>zgres.tables.problems</c> (watched tables that no longer match their configuration).
 /// Nothing is counted on the hot path: the fan-out's groups are walked at each read.
 /// </summary>
 public sealed class SubscriptionGauges
 {
-    public SubscriptionGauges(ZgresMetrics metrics, ChangeFanout fanout, TableCatalog catalog)
+    public SubscriptionGauges(ZgresMetrics metrics, ChangeLifetimeManager clients, TableCatalog catalog)
     {
-        metrics.Meter.CreateObservableGauge("zgres.subscriptions", () => CountByTable(fanout, catalog),
-            description: "Subscriptions (hub group memberships, whole-table and per-input) by table");
+        metrics.Meter.CreateObservableGauge("zgres.subscriptions", () => CountByTable(clients, catalog),
+            description: "Subscriptions (hub group memberships: whole-table, per-input and filtered) by table");
         metrics.Meter.CreateObservableGauge("zgres.tables.problems", () => catalog.Tables.Count(table => table.Problem is not null),
             description: "Watched tables that no longer match Zgres:Tables (see /healthz/ready and /api/tables)");
     }
 
-    public static IEnumerable<Measurement<int>> CountByTable(ChangeFanout fanout, TableCatalog catalog)
+    public static IEnumerable<Measurement<int>> CountByTable(ChangeLifetimeManager clients, TableCatalog catalog)
     {
-        var counts = catalog.Tables.ToDictionary(table => table, _ => 0);
-        // Longest prefix first: a table may be named like another's input group ("a" and "a:b").
-        var byPrefix = counts.Keys.OrderByDescending(table => table.InputGroupPrefix.Length).ToArray();
-        foreach (var (group, members) in fanout.GroupSizes())
+        var counts = catalog.Tables.ToDictionary(table => table.Name, _ => 0);
+        foreach (var (group, members) in clients.GroupSizes())
         {
-            var table = Array.Find(byPrefix, t => group == t.TableGroup || group.StartsWith(t.InputGroupPrefix, StringComparison.Ordinal));
-            if (table is not null) counts[table] += members;
+            if (GroupNames.TableOf(group, counts.Keys) is { } table) counts[table] += members;
         }
-        return counts.Select(pair => new Measurement<int>(pair.Value, new KeyValuePair<string, object?>("table", pair.Key.Name.ToString())));
+        return counts.Select(pair => new Measurement<int>(pair.Value, new KeyValuePair<string, object?>("table", pair.Key.ToString())));
     }
 }

@@ -2,8 +2,8 @@ using System.Globalization;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
+using Zgres.Server.Dispatch;
 using Zgres.Server.Hosting;
-using Zgres.Server.Hubs;
 
 namespace Zgres.Server.Security;
 
@@ -12,7 +12,7 @@ namespace Zgres.Server.Security;
 /// expires (plus the accepted clock skew). The client is told with a SignalR close message that says why and allows it
 /// to reconnect, so it comes back with a fresh token and resumes.
 /// </summary>
-public sealed partial class ConnectionExpiry(ChangeFanout fanout, IOptions<ZgresOptions> options, TimeProvider time, ILogger<ConnectionExpiry> logger)
+public sealed partial class ConnectionExpiry(ChangeLifetimeManager clients, IOptions<ZgresOptions> options, TimeProvider time, ILogger<ConnectionExpiry> logger)
 {
     /// <summary>How long a told client has to close by itself before it is disconnected.</summary>
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(5);
@@ -36,7 +36,7 @@ public sealed partial class ConnectionExpiry(ChangeFanout fanout, IOptions<Zgres
             var wait = closeAt - time.GetUtcNow();
             if (wait > TimeSpan.Zero) await Task.Delay(wait, time, connectionAborted);
             LogTokenExpired(connectionId);
-            await fanout.CloseAsync(connectionId,
+            await clients.CloseAsync(connectionId,
                 $"The access token expired at {closeAt:u}; reconnect with a new token (subscriptions resume with 'after').",
                 Grace, connectionAborted);
         }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.HostFiltering;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using Zgres.Client;
@@ -21,6 +22,7 @@ public static class SecurityServiceCollectionExtensions
         services.AddSingleton<ClientAccess>();
         services.AddSingleton<OriginCheck>();
         services.AddSingleton<ConnectionExpiry>();
+        services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
         services.AddHostedService<AnonymousAccessGuard>();
 
         // Zgres's scheme is added only when configured, and never made the default: an application hosting Zgres keeps

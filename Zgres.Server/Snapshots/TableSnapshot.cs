@@ -13,101 +13,125 @@ namespace Zgres.Server.Snapshots;
 /// <summary>
 /// The rows of a table (one input's, the filter's) as one REPEATABLE READ snapshot sees them, streamed page by page
 /// as the client takes them, never held whole; and the snapshot itself, from which the subscription's stream goes on.
-/// Its connection is held until disposed.
+/// The rows are read through a cursor of a <see cref="SharedSnapshot"/> transaction, one page ahead of the client: no
+/// connection is held for this reader alone while its client reads.
 /// </summary>
-public sealed class TableSnapshot : IAsyncDisposable
+internal sealed class TableSnapshot : IAsyncDisposable
 {
     public const int PageSize = 250;
 
-    private readonly NpgsqlConnection _connection;
-    private readonly NpgsqlTransaction _transaction;
-    private readonly NpgsqlCommand _rows;
+    private readonly SnapshotTransactions _transactions;
+    private readonly SharedSnapshot _shared;
+    private readonly string _cursor;
 
-    private TableSnapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, NpgsqlCommand rows, string snapshot)
+    private TableSnapshot(SnapshotTransactions transactions, SharedSnapshot shared, string cursor)
     {
-        _connection = connection;
-        _transaction = transaction;
-        _rows = rows;
-        Snapshot = snapshot;
+        _transactions = transactions;
+        _shared = shared;
+        _cursor = cursor;
     }
 
     /// <summary>The <c>pg_snapshot</c> the rows were read in: every transaction it sees is in the rows.</summary>
-    public string Snapshot { get; }
-
+    public string Snapshot => _shared.Snapshot;
 
     /// <summary>Opens the snapshot; null with the row count when more than <paramref name="maxRows"/> rows match.</summary>
-    public static async Task<(TableSnapshot? Snapshot, long Count)> OpenAsync(NpgsqlDataSource dataSource, WatchedTable table, string? inputId,
+    public static async Task<(TableSnapshot? Snapshot, long Count)> OpenAsync(SnapshotTransactions transactions, WatchedTable table, string? inputId,
         RowFilter? filter, int maxRows, CancellationToken cancellationToken)
     {
-        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var shared = await transactions.JoinAsync(cancellationToken);
         try
         {
-            var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
-            // The trigger writes timestamptz values in UTC; the snapshot's rows must read the same.
-            await using (var setup = new NpgsqlCommand("SET TRANSACTION READ ONLY; SET LOCAL TimeZone = 'UTC'", connection, transaction))
-            {
-                await setup.ExecuteNonQueryAsync(cancellationToken);
-            }
+            var cursor = shared.NextCursorName();
             var (where, parameters) = Where(table, inputId, filter);
-            string snapshot;
-            long count;
-            await using (var head = new NpgsqlCommand($"""
-                SELECT pg_current_snapshot()::text,
-                       (SELECT count(*) FROM (SELECT 1 FROM {table.Name.Quoted} t WHERE {where} LIMIT {maxRows + 1L}) n)
-                """, connection, transaction))
+            var count = await shared.RunAsync(async (connection, transaction) =>
             {
-                // $1 is the rows statement's; the head has the same numbering for the filter's values.
-                head.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [] });
-                foreach (var parameter in parameters()) head.Parameters.Add(parameter);
-                await using var reader = await head.ExecuteReaderAsync(cancellationToken);
-                await reader.ReadAsync(cancellationToken);
-                (snapshot, count) = (reader.GetString(0), reader.GetInt64(1));
-            }
-            if (count > maxRows)
-            {
-                await transaction.DisposeAsync();
-                await connection.DisposeAsync();
-                return (null, count);
-            }
-            var rows = new NpgsqlCommand($"""
-                SELECT zgres.event_json(json_populate_record(NULL::zgres.events, json_build_object(
-                           'id', 0, 'created_at', now(), 'operation', 'SNAPSHOT',
-                           'schema_name', {Sql.Literal(table.Name.Schema)}, 'table_name', {Sql.Literal(table.Name.Name)},
-                           'input_id', {(table.InputColumn is { } input ? $"t.{Sql.Identifier(input)}::text" : "NULL")}, 'data', zgres.published(to_json(t), $1::text[]))))
-                FROM {table.Name.Quoted} t WHERE {where}
-                """, connection, transaction);
-            rows.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. table.PublishedColumns] });
-            foreach (var parameter in parameters()) rows.Parameters.Add(parameter);
-            return (new TableSnapshot(connection, transaction, rows, snapshot), count);
+                long matching;
+                await using (var head = new NpgsqlCommand($"SELECT count(*) FROM (SELECT 1 FROM {table.Name.Quoted} t WHERE {where} LIMIT {maxRows + 1L}) n", connection, transaction))
+                {
+                    // $1 is the rows statement's; the head has the same numbering for the filter's values.
+                    head.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [] });
+                    foreach (var parameter in parameters()) head.Parameters.Add(parameter);
+                    matching = (long)(await head.ExecuteScalarAsync(CancellationToken.None))!;
+                    if (matching > maxRows) return matching;
+                }
+                await using var declare = new NpgsqlCommand($"""
+                    DECLARE {cursor} NO SCROLL CURSOR FOR
+                    SELECT zgres.event_json(json_populate_record(NULL::zgres.events, json_build_object(
+                               'id', 0, 'created_at', now(), 'operation', 'SNAPSHOT',
+                               'schema_name', {Sql.Literal(table.Name.Schema)}, 'table_name', {Sql.Literal(table.Name.Name)},
+                               'input_id', {(table.InputColumn is { } input ? $"t.{Sql.Identifier(input)}::text" : "NULL")}, 'data', zgres.published(to_json(t), $1::text[]))))
+                    FROM {table.Name.Quoted} t WHERE {where}
+                    """, connection, transaction);
+                declare.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. table.PublishedColumns] });
+                foreach (var parameter in parameters()) declare.Parameters.Add(parameter);
+                await declare.ExecuteNonQueryAsync(CancellationToken.None);
+                return matching;
+            }, guarded: true, cancellationToken);
+            if (count <= maxRows) return (new TableSnapshot(transactions, shared, cursor), count);
+            await transactions.ReleaseAsync(shared);
+            return (null, count);
         }
         catch
         {
-            await connection.DisposeAsync();
+            await transactions.ReleaseAsync(shared);
             throw;
         }
     }
 
     /// <summary>The rows as events (<c>SNAPSHOT</c>, id 0, the published columns in <c>data</c>), framed by
-    /// <c>zgres.event_json()</c> like every other event, in pages.</summary>
+    /// <c>zgres.event_json()</c> like every other event, in pages; the next page is fetched while the caller sends one.</summary>
     public async IAsyncEnumerable<IReadOnlyList<string>> ReadPagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var reader = await _rows.ExecuteReaderAsync(cancellationToken);
-        var page = new List<string>(PageSize);
-        while (await reader.ReadAsync(cancellationToken))
+        var next = FetchAsync(cancellationToken);
+        try
         {
-            page.Add(reader.GetString(0));
-            if (page.Count < PageSize) continue;
-            yield return page;
-            page = new List<string>(PageSize);
+            while (true)
+            {
+                var page = await next;
+                if (page.Count == PageSize) next = FetchAsync(cancellationToken);
+                if (page.Count > 0) yield return page;
+                if (page.Count < PageSize) yield break;
+            }
         }
-        if (page.Count > 0) yield return page;
+        finally
+        {
+            // A page read ahead that nobody takes still has to finish before the cursor is closed.
+            await next.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
     }
 
+    private Task<IReadOnlyList<string>> FetchAsync(CancellationToken cancellationToken) =>
+        _shared.RunAsync<IReadOnlyList<string>>(async (connection, transaction) =>
+        {
+            await using var fetch = new NpgsqlCommand($"FETCH FORWARD {PageSize} FROM {_cursor}", connection, transaction);
+            await using var reader = await fetch.ExecuteReaderAsync(CancellationToken.None);
+            var page = new List<string>(PageSize);
+            while (await reader.ReadAsync(CancellationToken.None)) page.Add(reader.GetString(0));
+            return page;
+        }, guarded: false, cancellationToken);
+
+    /// <summary>Closes the cursor and lets go of the shared transaction.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _rows.DisposeAsync();
-        await _transaction.DisposeAsync();
-        await _connection.DisposeAsync();
+        try
+        {
+            if (!_shared.IsBroken)
+            {
+                await _shared.RunAsync(async (connection, transaction) =>
+                {
+                    await using var close = new NpgsqlCommand($"CLOSE {_cursor}", connection, transaction);
+                    return await close.ExecuteNonQueryAsync(CancellationToken.None);
+                }, guarded: false, CancellationToken.None);
+            }
+        }
+        catch (Exception exception) when (DatabaseRetry.IsTransient(exception) || exception is NpgsqlException)
+        {
+            // The transaction is lost; there is no cursor left to close.
+        }
+        finally
+        {
+            await _transactions.ReleaseAsync(_shared);
+        }
     }
 
     /// <summary>

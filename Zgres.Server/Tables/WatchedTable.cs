@@ -1,4 +1,5 @@
 using Zgres.Client;
+using Zgres.Server.Routing;
 using Zgres.Server.Security;
 
 namespace Zgres.Server.Tables;
@@ -31,13 +32,13 @@ public sealed class WatchedTable(TableName name, IReadOnlyList<string> published
     /// <summary>Who may subscribe (<c>Zgres:Tables:N:Access</c>); null: every authenticated user.</summary>
     public TableAccessOptions? Access { get; } = access;
 
-    /// <summary><c>table:{schema}.{table}</c>: every change of the table.</summary>
-    public string TableGroup { get; } = $"table:{name}";
+    /// <summary>The group of every change of the table (<see cref="GroupNames.Table"/>), named once per table rather than per event.</summary>
+    public string TableGroup { get; } = GroupNames.Table(name);
 
     /// <summary>What every <see cref="InputGroup"/> of the table starts with.</summary>
-    public string InputGroupPrefix { get; } = $"input:{name}:";
+    public string InputGroupPrefix { get; } = GroupNames.InputsOf(name);
 
-    /// <summary><c>input:{schema}.{table}:{inputId}</c>: the changes of one input.</summary>
+    /// <summary>The group of one input's changes (<see cref="GroupNames.Input"/>).</summary>
     public string InputGroup(string inputId) => string.Concat(InputGroupPrefix, inputId);
 
     public ExposedTable ToExposed() => new(Name.ToString(), PublishedColumns, InputColumn, Problem, Key);

@@ -72,6 +72,10 @@ public class TestDatabase(string connectionString)
         return await ScalarAsync<long[]>($"SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM zgres.events WHERE table_name = $1 AND ({condition})", table);
     }
 
+    /// <summary>When the latest listener position recorded here expires: it moves on at each self-check of a running listener.</summary>
+    public Task<DateTime> ListenerPositionRefreshedAtAsync() =>
+        ScalarAsync<DateTime>("SELECT coalesce(max(expires_at), '-infinity') FROM zgres.listeners");
+
     /// <summary>A new, empty database on the same server, for tests that need a schema at a chosen version.</summary>
     public async Task<TestDatabase> CreateDatabaseAsync()
     {

@@ -87,4 +87,17 @@ public sealed class RoutingTests
         Assert.Equal("""{"type":1,"target":"Change","arguments":[{"id":7,"data":{"a":"}"},"group":"filter:public.t:abc","inFilter":false}]}""",
             Text(ChangeFrames.For(change, "filter:public.t:abc", new Delivery(DeliveryKind.Event, false), Key)));
     }
+
+    [Fact]
+    public void Every_kind_of_group_name_is_read_back_to_its_table_even_when_one_table_is_named_like_another_with_a_colon()
+    {
+        TableName a = new("public", "a"), ab = new("public", "a:b");
+        TableName[] tables = [a, ab];
+
+        Assert.Equal(a, GroupNames.TableOf(GroupNames.Table(a), tables));
+        Assert.Equal(ab, GroupNames.TableOf(GroupNames.Input(ab, "7"), tables));
+        Assert.Equal(ab, GroupNames.TableOf(GroupNames.Filter(ab, "7", "k"), tables));
+        Assert.Equal(a, GroupNames.TableOf(GroupNames.Filter(a, null, "k"), tables));
+        Assert.Null(GroupNames.TableOf("an application's own group", tables));
+    }
 }

@@ -1,0 +1,85 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Zgres.Client;
+using Zgres.Server.Hosting;
+using Zgres.Tests.Infrastructure;
+
+namespace Zgres.Tests;
+
+/// <summary>Readers of history (snapshots, replays) that read slowly or not at all cannot starve the listener, its
+/// self-check, health checks, subscribes or each other. How fast everyone stays is the bench's to show (replay-storm,
+/// slow-snapshots); these tests prove what holds whatever the speed.</summary>
+[Collection(DatabaseGroup.Name)]
+public sealed class ReaderIsolationTests(PostgresFixture database)
+{
+    [Fact]
+    public async Task Snapshot_readers_that_stop_reading_share_a_bounded_number_of_transactions_and_leave_subscribes_readiness_and_new_snapshots_served()
+    {
+        await using var live = await LiveTable.StartAsync(database, settings: new Dictionary<string, string?>
+        {
+            ["Zgres:Readers:MaxSnapshotTransactions"] = "2",
+            // Long enough that none is cut while the test looks.
+            ["Zgres:ClientStallTimeout"] = "00:02:00",
+        });
+        // Far more than the socket buffers of a client that reads nothing hold, so every snapshot stays unfinished.
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) SELECT g % 10, repeat('s', 400) FROM generate_series(1, 30000) g");
+        var metrics = live.Server.Services.GetRequiredService<ZgresMetrics>();
+        var positionRefreshed = await database.ListenerPositionRefreshedAtAsync();
+
+        var stalled = new List<RawHubClient>();
+        try
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                var client = await RawHubClient.ConnectAsync(live.Server.Address);
+                await client.SubscribeAsync("1", $$"""{"table":"{{live.Name}}","inputId":null,"snapshot":true}""");
+                stalled.Add(client);
+            }
+            await WaitUntilAsync(() => metrics.SnapshotsStreaming == 30, "30 snapshots streaming");
+
+            // While they all wait for their clients: at most two transactions hold connections for them.
+            Assert.InRange(await database.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'zgres-snapshot'"), 1, 2);
+            Assert.InRange(metrics.SnapshotTransactions, 1, 2);
+
+            // Everyone else is served: a subscriber gets a live change, readiness is green, a new snapshot is read whole.
+            var subscribed = await live.SubscribeAsync(inputId: "3");
+            await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (3, 'live')");
+            Assert.Equal("live", (await subscribed.WaitForAsync(1))[0].Data.GetProperty("value").GetString());
+            using var http = new HttpClient { BaseAddress = live.Server.Address };
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/healthz/ready", UriKind.Relative))).StatusCode);
+            await using var reader = await live.Server.ConnectClientAsync();
+            var view = new EventCollector();
+            await using (await reader.SubscribeAsync(live.Name, new ZgresSubscribeOptions { Snapshot = true, InputId = "7" }, view.OnChange))
+            {
+                await view.WaitUntilAsync(events => events.Count(e => e.Operation == ChangeOperation.Snapshot) == 3000, TimeSpan.FromSeconds(30), () => "the 3,000 rows of input 7");
+            }
+
+            // The self-check kept running on connections of its own.
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (await database.ListenerPositionRefreshedAtAsync() <= positionRefreshed)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the self-check stopped refreshing the listener's position");
+                await Task.Delay(200);
+            }
+            Assert.Equal(0, live.Server.Log.Count("SelfCheckFailed"));
+        }
+        finally
+        {
+            foreach (var client in stalled) client.Dispose();
+        }
+
+        // Once their clients are gone, their transactions end.
+        await WaitUntilAsync(() => metrics.SnapshotsStreaming == 0 && metrics.SnapshotTransactions == 0, "every snapshot transaction ended");
+        Assert.Equal(0, await database.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'zgres-snapshot' AND xact_start IS NOT NULL"));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(50);
+        }
+    }
+}

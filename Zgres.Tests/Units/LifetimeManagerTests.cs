@@ -1,0 +1,322 @@
+using System.Diagnostics.Metrics;
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Zgres.Server.Dispatch;
+using Zgres.Server.Filtering;
+using Zgres.Server.Hosting;
+using Zgres.Server.Tables;
+
+namespace Zgres.Tests.Units;
+
+/// <summary>
+/// <see cref="ChangeLifetimeManager"/> against the specification every SignalR lifetime manager meets (in the manner of
+/// ASP.NET Core's HubLifetimeManagerTestsBase): each send reaches exactly whom <see cref="DefaultHubLifetimeManager{THub}"/>
+/// would reach; then what it adds: the filter index follows group membership, holds, and cutting a client that stops
+/// reading. Connections are in memory: a <see cref="HubConnectionContext"/> over pipes the test reads.
+/// </summary>
+public sealed class LifetimeManagerTests : IDisposable
+{
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly FilterIndex _filters = new();
+
+    private ChangeLifetimeManager CreateManager(int maxBacklog = 2_000, TimeSpan? stall = null) => new(
+        Options.Create(new ZgresOptions { MaxClientBacklog = maxBacklog, ClientStallTimeout = stall ?? TimeSpan.FromSeconds(5) }),
+        _filters, new ZgresMetrics(_services.GetRequiredService<IMeterFactory>()), NullLogger<ChangeLifetimeManager>.Instance);
+
+    public void Dispose() => _services.Dispose();
+
+    [Fact]
+    public async Task SendAllAsync_writes_to_every_connection()
+    {
+        using var manager = CreateManager();
+        var (one, two) = (await ConnectAsync(manager), await ConnectAsync(manager));
+
+        await manager.SendAllAsync("Hello", ["World"]);
+
+        Assert.Equal(["Hello World"], one.Received());
+        Assert.Equal(["Hello World"], two.Received());
+    }
+
+    [Fact]
+    public async Task SendAllAsync_does_not_write_to_a_disconnected_connection()
+    {
+        using var manager = CreateManager();
+        var (one, two) = (await ConnectAsync(manager), await ConnectAsync(manager));
+        await manager.OnDisconnectedAsync(two.Context);
+
+        await manager.SendAllAsync("Hello", ["World"]);
+
+        Assert.Equal(["Hello World"], one.Received());
+        Assert.Empty(two.Received());
+    }
+
+    [Fact]
+    public async Task SendAllExceptAsync_writes_to_every_connection_but_the_excluded()
+    {
+        using var manager = CreateManager();
+        var (one, two, three) = (await ConnectAsync(manager), await ConnectAsync(manager), await ConnectAsync(manager));
+
+        await manager.SendAllExceptAsync("Hello", ["World"], [two.Id, three.Id]);
+
+        Assert.Equal(["Hello World"], one.Received());
+        Assert.Empty(two.Received());
+        Assert.Empty(three.Received());
+    }
+
+    [Fact]
+    public async Task SendConnectionAsync_writes_to_that_connection_only_and_to_nobody_for_an_unknown_one()
+    {
+        using var manager = CreateManager();
+        var (one, two) = (await ConnectAsync(manager), await ConnectAsync(manager));
+
+        await manager.SendConnectionAsync(one.Id, "Hello", ["World"]);
+        await manager.SendConnectionAsync("nobody", "Hello", ["again"]);
+
+        Assert.Equal(["Hello World"], one.Received());
+        Assert.Empty(two.Received());
+    }
+
+    [Fact]
+    public async Task SendConnectionsAsync_writes_to_the_listed_connections_only()
+    {
+        using var manager = CreateManager();
+        var (one, two, three) = (await ConnectAsync(manager), await ConnectAsync(manager), await ConnectAsync(manager));
+
+        await manager.SendConnectionsAsync([one.Id, three.Id, "nobody"], "Hello", ["World"]);
+
+        Assert.Equal(["Hello World"], one.Received());
+        Assert.Empty(two.Received());
+        Assert.Equal(["Hello World"], three.Received());
+    }
+
+    [Fact]
+    public async Task SendGroupAsync_writes_to_the_members_of_the_group_only()
+    {
+        using var manager = CreateManager();
+        var (one, two) = (await ConnectAsync(manager), await ConnectAsync(manager));
+        await manager.AddToGroupAsync(one.Id, "group");
+
+        await manager.SendGroupAsync("group", "Hello", ["World"]);
+        await manager.SendGroupAsync("no such group", "Hello", ["again"]);
+
+        Assert.Equal(["Hello World"], one.Received());
+        Assert.Empty(two.Received());
+    }
+
+    [Fact]
+    public async Task SendGroupsAsync_writes_once_per_named_group_a_connection_is_in_as_the_default_manager_does()
+    {
+        using var manager = CreateManager();
+        var (one, two, three) = (await ConnectAsync(manager), await ConnectAsync(manager), await ConnectAsync(manager));
+        await manager.AddToGroupAsync(one.Id, "a");
+        await manager.AddToGroupAsync(one.Id, "b");
+        await manager.AddToGroupAsync(two.Id, "b");
+
+        await manager.SendGroupsAsync(["a", "b"], "Hello", ["World"]);
+
+        Assert.Equal(["Hello World", "Hello World"], one.Received());
+        Assert.Equal(["Hello World"], two.Received());
+        Assert.Empty(three.Received());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => manager.SendGroupsAsync(["a", ""], "Hello", ["World"]));
+    }
+
+    [Fact]
+    public async Task SendGroupExceptAsync_does_not_write_to_the_excluded_members()
+    {
+        using var manager = CreateManager();
+        var (one, two) = (await ConnectAsync(manager), await ConnectAsync(manager));
+        await manager.AddToGroupAsync(one.Id, "group");
+        await manager.AddToGroupAsync(two.Id, "group");
+
+        await manager.SendGroupExceptAsync("group", "Hello", ["World"], [two.Id]);
+
+        Assert.Equal(["Hello World"], one.Received());
+        Assert.Empty(two.Received());
+    }
+
+    [Fact]
+    public async Task SendUserAsync_and_SendUsersAsync_write_to_every_connection_of_those_users()
+    {
+        using var manager = CreateManager();
+        var (annOnPhone, annOnLaptop, bob, anonymous) = (await ConnectAsync(manager, "ann"), await ConnectAsync(manager, "ann"), await ConnectAsync(manager, "bob"), await ConnectAsync(manager));
+
+        await manager.SendUserAsync("ann", "Hello", ["Ann"]);
+        await manager.SendUsersAsync(["bob", "cy"], "Hello", ["Bob"]);
+
+        Assert.Equal(["Hello Ann"], annOnPhone.Received());
+        Assert.Equal(["Hello Ann"], annOnLaptop.Received());
+        Assert.Equal(["Hello Bob"], bob.Received());
+        Assert.Empty(anonymous.Received());
+    }
+
+    [Fact]
+    public async Task A_connection_removed_from_a_group_or_disconnected_gets_no_more_of_its_messages_and_removing_twice_is_harmless()
+    {
+        using var manager = CreateManager();
+        var (one, two) = (await ConnectAsync(manager), await ConnectAsync(manager));
+        await manager.AddToGroupAsync(one.Id, "group");
+        await manager.AddToGroupAsync(two.Id, "group");
+
+        await manager.RemoveFromGroupAsync(one.Id, "group");
+        await manager.RemoveFromGroupAsync(one.Id, "group");
+        await manager.OnDisconnectedAsync(two.Context);
+        await manager.SendGroupAsync("group", "Hello", ["World"]);
+
+        Assert.Empty(one.Received());
+        Assert.Empty(two.Received());
+        Assert.False(manager.HasMembers("group"));
+        Assert.Equal((0, false), manager.Membership(one.Id, "group"));
+    }
+
+    [Fact]
+    public async Task InvokeConnectionAsync_returns_what_the_client_answers_and_fails_for_an_unknown_or_departed_connection()
+    {
+        using var manager = CreateManager();
+        var one = await ConnectAsync(manager);
+
+        var asking = manager.InvokeConnectionAsync<int>(one.Id, "HowMany", ["apples"]);
+        var invocation = JsonDocument.Parse(one.Frames().Single()).RootElement;
+        Assert.Equal("HowMany", invocation.GetProperty("target").GetString());
+        var invocationId = invocation.GetProperty("invocationId").GetString()!;
+        Assert.True(manager.TryGetReturnType(invocationId, out var type));
+        Assert.Equal(typeof(int), type);
+        await manager.SetConnectionResultAsync("someone else", CompletionMessage.WithResult(invocationId, 1));
+        Assert.False(asking.IsCompleted);
+        await manager.SetConnectionResultAsync(one.Id, CompletionMessage.WithResult(invocationId, 42));
+        Assert.Equal(42, await asking.WaitAsync(TimeSpan.FromSeconds(5)));
+
+        await Assert.ThrowsAsync<IOException>(() => manager.InvokeConnectionAsync<int>("nobody", "HowMany", []));
+        var unanswered = manager.InvokeConnectionAsync<int>(one.Id, "HowMany", ["pears"]);
+        await manager.OnDisconnectedAsync(one.Context);
+        await Assert.ThrowsAsync<IOException>(() => unanswered.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task A_filtered_group_is_in_the_dispatch_index_from_its_first_member_to_its_last()
+    {
+        using var manager = CreateManager();
+        var (one, two) = (await ConnectAsync(manager), await ConnectAsync(manager));
+        var table = new TableName("public", "orders");
+        var filter = RowFilter.Parse(JsonDocument.Parse("""[{"column":"total","op":"gt","value":10}]""").RootElement,
+            new Dictionary<string, ColumnType> { ["total"] = ColumnType.Builtin("numeric") });
+        var filtered = new FilteredGroup(table, null, filter);
+
+        Assert.True(manager.Join(one.Id, filtered.Name, filtered));
+        Assert.True(manager.Join(two.Id, filtered.Name, filtered));
+        Assert.True(_filters.HasGroups(table));
+        manager.Leave(one.Id, filtered.Name);
+        Assert.True(_filters.HasGroups(table));
+        await manager.OnDisconnectedAsync(two.Context);
+        Assert.False(_filters.HasGroups(table));
+    }
+
+    [Fact]
+    public async Task Messages_sent_during_a_hold_follow_what_is_sent_past_it_in_order()
+    {
+        using var manager = CreateManager();
+        var one = await ConnectAsync(manager);
+        await manager.AddToGroupAsync(one.Id, "group");
+
+        using (manager.Hold(one.Id))
+        {
+            await manager.SendGroupAsync("group", "Live", ["1"]);
+            await manager.SendInOrderAsync(one.Id, [Frame("Replayed", "1"), Frame("Replayed", "2")], CancellationToken.None);
+            await manager.SendGroupAsync("group", "Live", ["2"]);
+            Assert.Equal(["Replayed 1", "Replayed 2"], one.Received());
+        }
+
+        Assert.Equal(["Live 1", "Live 2"], one.Received());
+    }
+
+    [Fact]
+    public async Task A_client_that_reads_nothing_is_cut_once_over_its_backlog_and_one_that_reads_is_not()
+    {
+        using var manager = CreateManager(maxBacklog: 16, stall: TimeSpan.FromMilliseconds(200));
+        var (stalled, reading) = (await ConnectAsync(manager, readerBytes: 1024), await ConnectAsync(manager));
+        await manager.AddToGroupAsync(stalled.Id, "group");
+        await manager.AddToGroupAsync(reading.Id, "group");
+
+        for (var i = 0; i < 400; i++) await manager.SendGroupAsync("group", "Hello", [new string('x', 100)]);
+
+        var cut = new TaskCompletionSource();
+        using (stalled.Context.ConnectionAborted.Register(() => cut.TrySetResult()))
+        {
+            await cut.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        Assert.Equal(400, reading.Received().Count);
+        Assert.False(reading.Context.ConnectionAborted.IsCancellationRequested);
+    }
+
+    private static SerializedHubMessage Frame(string target, string argument) => new(new InvocationMessage(target, [argument]));
+
+    private static async Task<TestConnection> ConnectAsync(ChangeLifetimeManager manager, string? user = null, long readerBytes = 1 << 20)
+    {
+        var connection = new TestConnection(user, readerBytes);
+        await manager.OnConnectedAsync(connection.Context);
+        return connection;
+    }
+
+    /// <summary>A hub connection in memory: what the server writes lands in a pipe (of <c>readerBytes</c>, past which
+    /// writes wait, as a socket's would) that the test reads.</summary>
+    private sealed class TestConnection
+    {
+        private readonly Pipe _toClient;
+        private readonly StringBuilder _text = new();
+
+        public TestConnection(string? user, long readerBytes)
+        {
+            _toClient = new Pipe(new PipeOptions(pauseWriterThreshold: readerBytes, resumeWriterThreshold: readerBytes / 2, useSynchronizationContext: false));
+            var toServer = new Pipe();
+            var transport = new DuplexPipe(toServer.Reader, _toClient.Writer);
+            var application = new DuplexPipe(_toClient.Reader, toServer.Writer);
+            Context = new HubConnectionContext(new DefaultConnectionContext(Guid.NewGuid().ToString("N"), transport, application),
+                new HubConnectionContextOptions { KeepAliveInterval = TimeSpan.FromMinutes(1), ClientTimeoutInterval = TimeSpan.FromMinutes(1) },
+                NullLoggerFactory.Instance)
+            {
+                Protocol = new JsonHubProtocol(),
+                UserIdentifier = user,
+            };
+        }
+
+        public HubConnectionContext Context { get; }
+
+        public string Id => Context.ConnectionId;
+
+        /// <summary>The frames written since the last look, as JSON text.</summary>
+        public List<string> Frames()
+        {
+            while (_toClient.Reader.TryRead(out var result))
+            {
+                foreach (var segment in result.Buffer) _text.Append(Encoding.UTF8.GetString(segment.Span));
+                _toClient.Reader.AdvanceTo(result.Buffer.End);
+                if (result.Buffer.IsEmpty) break;
+            }
+            // Only whole frames; the start of one still being written waits for the next look.
+            var text = _text.ToString();
+            var end = text.LastIndexOf('\u001e') + 1;
+            _text.Remove(0, end);
+            return [.. text[..end].Split('\u001e', StringSplitOptions.RemoveEmptyEntries)];
+        }
+
+        /// <summary>The invocations written since the last look, each as "target firstArgument".</summary>
+        public List<string> Received() => [.. Frames().Select(frame =>
+        {
+            var root = JsonDocument.Parse(frame).RootElement;
+            return $"{root.GetProperty("target").GetString()} {root.GetProperty("arguments")[0].GetString()}";
+        })];
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input => input;
+
+        public PipeWriter Output => output;
+    }
+}
