@@ -98,18 +98,19 @@ public sealed class SubscriptionJoiner(
             }
 
             using var hold = clients.Hold(connectionId);
-            // The listener reads on its next doorbell; ring it rather than wait for a writer's.
-            await using (var ring = database.DataSource.CreateCommand("SELECT pg_notify($1, '')"))
-            {
-                ring.Parameters.Add(new NpgsqlParameter<string> { TypedValue = options.Value.Channel });
-                await ring.ExecuteNonQueryAsync(cancellationToken);
-            }
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(SnapshotJoinTimeout);
             LogPosition upTo;
             try
             {
                 var logged = await logCatchUp.SnapshotOnceLoggedAsync(snapshotTaken, deadline.Token);
+                // The listener reads on its next doorbell; ring it, once the log holds what the snapshot saw, rather than
+                // wait for a writer's.
+                await using (var ring = database.DataSource.CreateCommand("SELECT pg_notify($1, '')"))
+                {
+                    ring.Parameters.Add(new NpgsqlParameter<string> { TypedValue = options.Value.Channel });
+                    await ring.ExecuteNonQueryAsync(cancellationToken);
+                }
                 upTo = await stream.JoinWhenAsync(position => position.Covers(logged), () => joined = clients.Join(connectionId, target.Group, target.Filtered), deadline.Token);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

@@ -86,13 +86,17 @@ public sealed class WalCaptureHealthCheck(WalCaptureState state, IOptions<Operat
         var role = state.IsLeader ? "this instance leads" : "another instance leads";
         return Task.FromResult(state.Lag switch
         {
+            null when state.RecentLoss is { } loss => Lost(loss),
             null => HealthCheckResult.Healthy("the replication slot's lag is not measured yet"),
             { Active: false } lag when lag.Age > limit => HealthCheckResult.Unhealthy($"no instance holds the replication slot, and its WAL is {lag.Age.TotalSeconds:0.#} s behind (Zgres:Operations:ReadyMaxSlotLag is {limit.TotalSeconds:0.#} s)"),
             { } lag when lag.Age > limit => HealthCheckResult.Unhealthy($"the replication slot is {lag.Age.TotalSeconds:0.#} s and {lag.Bytes} bytes behind (Zgres:Operations:ReadyMaxSlotLag is {limit.TotalSeconds:0.#} s)"),
-            { } lag when state.RecentLoss is { } loss => HealthCheckResult.Degraded($"the replication slot was lost and created again at {loss.At:u}: changes committed between {loss.LostAt} and {loss.CreatedAt} were not captured"),
+            { } lag when state.RecentLoss is { } loss => Lost(loss),
             { } lag => HealthCheckResult.Healthy($"{role}; the slot is {lag.Bytes} bytes, {lag.Age.TotalSeconds:0.#} s behind"),
         });
     }
+
+    private static HealthCheckResult Lost(SlotLoss loss) =>
+        HealthCheckResult.Degraded($"the replication slot was lost and created again at {loss.At:u}: changes committed between {loss.LostAt} and {loss.CreatedAt} were not captured");
 }
 
 /// <summary><c>stopping</c>: unready from the moment a stop begins, so a load balancer sends no one new here.</summary>
