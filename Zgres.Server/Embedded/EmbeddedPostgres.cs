@@ -150,7 +150,14 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
                 continue;
             }
             await StopAsync(bin, Path.Combine(run, "data"), "immediate");
-            Directory.Delete(run, recursive: true);
+            try
+            {
+                Directory.Delete(run, recursive: true);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // Another process starting a cluster at the same moment removed it first.
+            }
         }
     }
 
