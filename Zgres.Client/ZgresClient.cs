@@ -35,6 +35,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
     private Current _current;
     private ZgresConnectionState _state;
     private Task _restart = Task.CompletedTask;
+    private int _reconnecting;
 
     /// <summary>Creates a client of the server at <paramref name="serverUri"/> (for example <c>http://localhost:5080</c>).</summary>
     /// <param name="serverUri">The server's base address; the hub is at <c>/hubs/changes</c> below it.</param>
@@ -132,6 +133,8 @@ public sealed partial class ZgresClient : IAsyncDisposable
     /// <param name="cancellationToken">Stops waiting for the hub's answer (the subscription is then removed).</param>
     /// <returns>The subscription; dispose it to stop.</returns>
     /// <exception cref="HubException">The server refused the request (a bad filter, a snapshot too large); the message says why.</exception>
+    /// <exception cref="IOException">The connection was lost before the server answered (with a snapshot, the handler may
+    /// have had some of its rows): subscribe again.</exception>
     public Task<ZgresSubscription> SubscribeAsync(string table, ZgresSubscribeOptions options, Func<ChangeEvent, Task> onChange, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -270,8 +273,10 @@ public sealed partial class ZgresClient : IAsyncDisposable
         }
         catch (Exception exception)
         {
+            // The hub's refusals come as answers; a request that got none was lost with its connection (also when the
+            // server closed it with a reason, which SignalR reports as a HubException).
             await _router.AbandonAsync(join, exception).ConfigureAwait(false);
-            throw;
+            throw new IOException($"The connection was lost before the hub answered the subscribe to {key.Table}: {exception.Message}", exception);
         }
         var result = await _router.EndJoinAsync(join, answer, current.Epoch).ConfigureAwait(false);
         foreach (var follower in followers) follower.Joined(result.ResumeAfter);
@@ -350,20 +355,41 @@ public sealed partial class ZgresClient : IAsyncDisposable
             SetState(ZgresConnectionState.Disconnected, error);
             return Task.CompletedTask;
         }
-        if (closed != _current.Connection) return Task.CompletedTask;
+        // One reconnect loop at a time; it takes on, itself, a connection lost while it was running.
+        if (closed != _current.Connection || Interlocked.Exchange(ref _reconnecting, 1) != 0) return Task.CompletedTask;
         SetState(ZgresConnectionState.Reconnecting, error);
-        _restart = ReconnectAsync(closed, _disposed.Token);
+        _restart = ReconnectAsync(_disposed.Token);
         return Task.CompletedTask;
     }
 
-    private async Task ReconnectAsync(HubConnection lost, CancellationToken cancellationToken)
+    /// <summary>Replaces the lost connection with a new one (retrying with backoff, forever) and joins every group again;
+    /// again, if that one is lost before the loop has let go.</summary>
+    private async Task ReconnectAsync(CancellationToken cancellationToken)
     {
         // Off the Closed handler's stack: disposing a connection from its own handler can deadlock.
         await Task.Yield();
-        var epoch = await _router.BeginConnectionAsync().ConfigureAwait(false);
-        await lost.DisposeAsync().ConfigureAwait(false);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            await _current.Connection.DisposeAsync().ConfigureAwait(false);
+            await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _reconnecting, 0);
+            // A connection closed after its start while this loop ran was left to it by OnClosedAsync: take it on.
+            if (cancellationToken.IsCancellationRequested || _current.Connection.State == HubConnectionState.Connected
+                || Interlocked.Exchange(ref _reconnecting, 1) != 0)
+            {
+                return;
+            }
+            SetState(ZgresConnectionState.Reconnecting, null);
+        }
+    }
+
+    /// <summary>Starts a new connection, with backoff until one starts, and re-subscribes on it. Each attempt is a new
+    /// epoch: nothing of an earlier connection is routed after it, and its frames are numbered from the start.</summary>
+    private async Task ConnectAsync(CancellationToken cancellationToken)
+    {
         for (var attempt = 0; !cancellationToken.IsCancellationRequested; attempt++)
         {
+            var epoch = await _router.BeginConnectionAsync().ConfigureAwait(false);
             var next = CreateConnection(epoch);
             try
             {
@@ -373,15 +399,18 @@ public sealed partial class ZgresClient : IAsyncDisposable
                 await ResubscribeAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (Exception exception) when (exception is HttpRequestException or IOException or InvalidOperationException or TimeoutException or System.Net.WebSockets.WebSocketException)
-            {
-                LogReconnectFailed(attempt + 1, exception.Message);
-                await next.DisposeAsync().ConfigureAwait(false);
-            }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 await next.DisposeAsync().ConfigureAwait(false);
                 return;
+            }
+#pragma warning disable CA1031 // Whatever stopped this attempt (a reset connection fails every transport at once, as an
+            // AggregateException), the client never gives up.
+            catch (Exception exception)
+#pragma warning restore CA1031
+            {
+                LogReconnectFailed(attempt + 1, exception.Message);
+                await next.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
