@@ -423,10 +423,34 @@ public sealed partial class ZgresClient : IAsyncDisposable
         StateChanged?.Invoke(this, new ZgresConnectionStateChange(previous, state, error));
     }
 
-    internal void ReportHandlerFailure(string table, string? inputId, ChangeEvent change, Exception exception)
+    internal void ReportHandlerFailure(string table, string? inputId, ChangeEvent change, Exception exception) =>
+        ReportHandlerFailure(table, inputId, change.Id, exception);
+
+    internal void ReportHandlerFailure(string table, string? inputId, long eventId, Exception exception)
     {
-        LogHandlerFailed(exception, change.Id, table, inputId);
+        LogHandlerFailed(exception, eventId, table, inputId);
         HandlerFailed?.Invoke(this, exception);
+    }
+
+    /// <summary>Completes once the client is connected with every group joined; fails when it is disposed first.</summary>
+    internal async Task WhenConnectedAsync(CancellationToken cancellationToken)
+    {
+        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnStateChanged(object? sender, ZgresConnectionStateChange change)
+        {
+            if (change.Current == ZgresConnectionState.Connected) connected.TrySetResult();
+        }
+        StateChanged += OnStateChanged;
+        try
+        {
+            if (_state == ZgresConnectionState.Connected) return;
+            using var disposed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposed.Token);
+            await connected.Task.WaitAsync(disposed.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            StateChanged -= OnStateChanged;
+        }
     }
 
     /// <summary>Stops every subscription and live view and closes the connection.</summary>
@@ -451,7 +475,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
         filter is null ? null : System.Text.Json.JsonSerializer.Serialize(filter, ZgresJsonContext.Default.IReadOnlyListFilterCondition);
 
     /// <summary>Exponential backoff with jitter, capped; the caller never gives up.</summary>
-    private TimeSpan Backoff(int attempt)
+    internal TimeSpan Backoff(int attempt)
     {
         var exponential = _options.InitialReconnectDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 20));
         var capped = Math.Min(exponential, _options.MaxReconnectDelay.TotalMilliseconds);
