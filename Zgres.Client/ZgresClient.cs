@@ -1,10 +1,13 @@
-using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Zgres.Client.Connection;
+using Zgres.Client.Routing;
 
 namespace Zgres.Client;
 
@@ -25,18 +28,14 @@ public sealed partial class ZgresClient : IAsyncDisposable
     private readonly Uri _hubUri;
     private readonly ZgresClientOptions _options;
     private readonly ILogger _logger;
+    // Joins and leaves run one at a time, so that a re-subscribe after a reconnect never interleaves with them.
     private readonly SemaphoreSlim _membership = new(1, 1);
-    private readonly SemaphoreSlim _routing = new(1, 1);
+    private readonly Router _router = new();
     private readonly CancellationTokenSource _disposed = new();
-    // Subscriptions by group, replaced whole on change, so routing an event reads it without locking.
-    private ImmutableDictionary<SubscriptionKey, ImmutableArray<ZgresSubscription>> _groups = ImmutableDictionary<SubscriptionKey, ImmutableArray<ZgresSubscription>>.Empty;
-    private HubConnection _connection;
-    private int _epoch;
-
-    // What routing reads, replaced whole (by joins and leaves, one at a time) so that an event sees one consistent state.
-    private volatile Routes _routes = Routes.Empty;
+    private Current _current;
     private ZgresConnectionState _state;
     private Task _restart = Task.CompletedTask;
+    private int _reconnecting;
 
     /// <summary>Creates a client of the server at <paramref name="serverUri"/> (for example <c>http://localhost:5080</c>).</summary>
     /// <param name="serverUri">The server's base address; the hub is at <c>/hubs/changes</c> below it.</param>
@@ -47,7 +46,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
         _options = options ?? new ZgresClientOptions();
         _logger = _options.LoggerFactory.CreateLogger<ZgresClient>();
         _hubUri = new Uri(serverUri, ChangeHubContract.Path);
-        _connection = CreateConnection(epoch: 0);
+        _current = new Current(CreateConnection(epoch: 0), Epoch: 0);
     }
 
     /// <summary>
@@ -58,16 +57,18 @@ public sealed partial class ZgresClient : IAsyncDisposable
     /// </summary>
     private HubConnection CreateConnection(int epoch)
     {
+        var json = new JsonHubProtocolOptions();
+        json.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default);
         var builder = new HubConnectionBuilder()
             .WithUrl(_hubUri, http =>
             {
                 http.AccessTokenProvider = _options.AccessTokenProvider;
                 _options.ConfigureHttpConnection?.Invoke(http);
-            })
-            .AddJsonProtocol(json => json.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));
+            });
+        builder.Services.AddSingleton<IHubProtocol>(new FrameNumberingProtocol(new JsonHubProtocol(Options.Create(json))));
         builder.Services.AddSingleton(_options.LoggerFactory);
         var connection = builder.Build();
-        connection.On<ChangeEvent>(nameof(IChangeClient.Change), change => RouteAsync(change, epoch));
+        connection.On<NumberedChange>(nameof(IChangeClient.Change), change => _router.RouteAsync(change, epoch));
         connection.Closed += error => OnClosedAsync(connection, error);
         return connection;
     }
@@ -79,10 +80,12 @@ public sealed partial class ZgresClient : IAsyncDisposable
     public event EventHandler<ZgresConnectionStateChange>? StateChanged;
 
     /// <summary>Raised when a resume found that the server's log no longer held every event after the resume point
-    /// (it was older than retention): events were missed, so reload the subscription's state.</summary>
+    /// (it was older than retention): events were missed, so reload the subscription's state. (A live view reloads by
+    /// itself.)</summary>
     public event EventHandler<ZgresGap>? GapDetected;
 
-    /// <summary>Raised when a subscription's handler throws; delivery goes on with the next event.</summary>
+    /// <summary>Raised when a subscription's handler throws, or when a row does not fit the type it is read as
+    /// (a <c>ZgresRowBindingException</c>); delivery goes on with the next event.</summary>
     public event EventHandler<Exception>? HandlerFailed;
 
     /// <summary>Connects to the hub. Fails if the server cannot be reached now; once connected, the client reconnects by itself.</summary>
@@ -91,7 +94,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
         SetState(ZgresConnectionState.Connecting, null);
         try
         {
-            await _connection.StartAsync(cancellationToken).ConfigureAwait(false);
+            await _current.Connection.StartAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -105,7 +108,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
     /// <param name="table"><c>"table"</c> (schema <c>public</c>) or <c>"schema.table"</c>.</param>
     /// <param name="inputId">Only rows with this input id; null for every row.</param>
     /// <param name="onChange">Called once per event, one at a time.</param>
-    /// <param name="cancellationToken">Cancels the subscribe request.</param>
+    /// <param name="cancellationToken">Stops waiting for the hub's answer (the subscription is then removed).</param>
     /// <returns>The subscription; dispose it to stop.</returns>
     /// <exception cref="HubException">The server refused the request (unknown table, bad input id); the message says why.</exception>
     public Task<ZgresSubscription> SubscribeAsync(string table, string? inputId, Func<ChangeEvent, Task> onChange, CancellationToken cancellationToken = default) =>
@@ -117,7 +120,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
     /// <param name="inputId">Only rows with this input id; null for every row.</param>
     /// <param name="after">Resume after this event id; null for live events only.</param>
     /// <param name="onChange">Called once per event, one at a time.</param>
-    /// <param name="cancellationToken">Cancels the subscribe request.</param>
+    /// <param name="cancellationToken">Stops waiting for the hub's answer (the subscription is then removed).</param>
     /// <returns>The subscription; dispose it to stop.</returns>
     /// <exception cref="HubException">The server refused the request; the message says why.</exception>
     public Task<ZgresSubscription> SubscribeAsync(string table, string? inputId, long? after, Func<ChangeEvent, Task> onChange, CancellationToken cancellationToken = default) =>
@@ -127,9 +130,11 @@ public sealed partial class ZgresClient : IAsyncDisposable
     /// <param name="table"><c>"table"</c> (schema <c>public</c>) or <c>"schema.table"</c>.</param>
     /// <param name="options">What to follow and from where.</param>
     /// <param name="onChange">Called once per event, one at a time; snapshot rows first.</param>
-    /// <param name="cancellationToken">Cancels the subscribe request.</param>
+    /// <param name="cancellationToken">Stops waiting for the hub's answer (the subscription is then removed).</param>
     /// <returns>The subscription; dispose it to stop.</returns>
     /// <exception cref="HubException">The server refused the request (a bad filter, a snapshot too large); the message says why.</exception>
+    /// <exception cref="IOException">The connection was lost before the server answered (with a snapshot, the handler may
+    /// have had some of its rows): subscribe again.</exception>
     public Task<ZgresSubscription> SubscribeAsync(string table, ZgresSubscribeOptions options, Func<ChangeEvent, Task> onChange, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -162,7 +167,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
         var subscription = await AddAsync(table, options, onChange: null, cancellationToken).ConfigureAwait(false);
         await using (subscription.ConfigureAwait(false))
         {
-            await foreach (var change in subscription.Events.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var change in subscription.ReadEventsAsync(cancellationToken).ConfigureAwait(false))
             {
                 yield return change;
             }
@@ -171,23 +176,49 @@ public sealed partial class ZgresClient : IAsyncDisposable
 
     private async Task<ZgresSubscription> AddAsync(string table, ZgresSubscribeOptions options, Func<ChangeEvent, Task>? onChange, CancellationToken cancellationToken)
     {
+        var subscription = new ZgresSubscription(this, KeyOf(table, options.InputId, options.Filter), options.Filter, options.After, onChange, _options);
+        await FollowAsync(subscription, options.After, options.Snapshot, cancellationToken).ConfigureAwait(false);
+        return subscription;
+    }
+
+    /// <summary>What the hub groups the subscription by.</summary>
+    internal static SubscriptionKey KeyOf(string table, string? inputId, IReadOnlyList<FilterCondition>? filter)
+    {
         ArgumentException.ThrowIfNullOrWhiteSpace(table);
-        var key = new SubscriptionKey(table.Contains('.', StringComparison.Ordinal) ? table : "public." + table, options.InputId, FilterText(options.Filter));
-        var subscription = new ZgresSubscription(this, key, options.After, onChange, _options) { Filter = options.Filter };
-        var after = options.After;
-        var snapshot = options.Snapshot;
+        return new SubscriptionKey(table.Contains('.', StringComparison.Ordinal) ? table : "public." + table, inputId, FilterText(filter));
+    }
+
+    /// <summary>Routes the follower's group to it and joins the group (replaying after <paramref name="after"/>, or with
+    /// a snapshot). A refused join removes it again. Cancelling stops the wait, not the request: the follower is
+    /// removed once the hub has answered, so that nothing of its join is left half done.</summary>
+    internal async Task FollowAsync(ZgresSubscription follower, long? after, bool snapshot, CancellationToken cancellationToken)
+    {
         await _membership.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var joining = JoinNewAsync(follower, after, snapshot);
+        try
+        {
+            await joining.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !joining.IsCompleted)
+        {
+            _ = RemoveWhenJoinedAsync(joining, follower);
+            throw;
+        }
+    }
+
+    private async Task JoinNewAsync(IFollower follower, long? after, bool snapshot)
+    {
         try
         {
             // Routed before the request, so that the replay the hub sends ahead of its answer reaches it.
-            _groups = _groups.SetItem(key, _groups.GetValueOrDefault(key, []).Add(subscription));
+            _router.Add(follower);
             try
             {
-                await JoinAsync(key, [subscription], after, cancellationToken, snapshot).ConfigureAwait(false);
+                await JoinAsync(follower.Key, [follower], after, snapshot).ConfigureAwait(false);
             }
             catch
             {
-                Forget(subscription);
+                _router.Remove(follower);
                 throw;
             }
         }
@@ -195,57 +226,31 @@ public sealed partial class ZgresClient : IAsyncDisposable
         {
             _membership.Release();
         }
-        return subscription;
     }
 
-    /// <summary>Asks the hub to join the group (replaying after <paramref name="after"/>) and records the resume point it gives.</summary>
-    private async Task JoinAsync(SubscriptionKey key, IReadOnlyCollection<ZgresSubscription> subscriptions, long? after, CancellationToken cancellationToken, bool snapshot = false)
+    private static async Task RemoveWhenJoinedAsync(Task joining, ZgresSubscription follower)
     {
-        SubscribeResult result;
-        var join = new Join(key, subscriptions);
-        _routes = _routes with { Joining = join };
         try
         {
-            result = await _connection.InvokeAsync<SubscribeResult>(ChangeHubContract.Subscribe,
-                new Subscription(key.Table, key.InputId, after, subscriptions.First().Filter, snapshot), cancellationToken).ConfigureAwait(false);
-            _routes = _routes with { KeysByGroup = _routes.KeysByGroup.SetItem(result.Group, key) };
-            // SignalR hands events to handlers on a loop of their own, which may still hold snapshot rows sent before the
-            // answer: they are the joining subscriptions' alone, so the join lasts until the last of them is routed.
-            await join.SnapshotRoutedAsync(result.SnapshotRows, cancellationToken).ConfigureAwait(false);
+            await joining.ConfigureAwait(false);
         }
-        finally
+#pragma warning disable CA1031 // Nobody awaits this join any more; whatever became of it, the follower goes.
+        catch (Exception)
+#pragma warning restore CA1031
         {
-            _routes = _routes with { Joining = null };
         }
-        foreach (var subscription in subscriptions) subscription.Joined(result.ResumeAfter);
-        if (result.Gap && after is long requested)
-        {
-            LogGap(key.Table, key.InputId, requested);
-            GapDetected?.Invoke(this, new ZgresGap(key.Table, key.InputId, requested, subscriptions.First().Filter));
-        }
+        await follower.DisposeAsync().ConfigureAwait(false);
     }
 
-    internal async Task RemoveAsync(ZgresSubscription subscription)
+    /// <summary>Takes a fresh snapshot for a follower already routed (a live view reloading), joining its group again:
+    /// its rows are that follower's alone, the group's events keep reaching every follower.</summary>
+    internal async Task ResnapshotAsync(IFollower follower, CancellationToken cancellationToken)
     {
-        await _membership.WaitAsync().ConfigureAwait(false);
+        await _membership.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (!Forget(subscription)) return;
-            try
-            {
-                if (_connection.State == HubConnectionState.Connected)
-                {
-                    await _connection.InvokeAsync(ChangeHubContract.Unsubscribe, new Subscription(subscription.Key.Table, subscription.Key.InputId, Filter: subscription.Filter)).ConfigureAwait(false);
-                }
-            }
-            catch (Exception exception) when (exception is HubException or IOException or InvalidOperationException or OperationCanceledException)
-            {
-                // The connection went away; the group went with it.
-            }
-            // Known until the hub has left the group, so that an event still on its way is dropped rather than taken
-            // for a joining subscription's. A client that subscribes and unsubscribes all day keeps no trail.
-            var known = _routes.KeysByGroup;
-            _routes = _routes with { KeysByGroup = known.RemoveRange(known.Where(named => named.Value == subscription.Key).Select(named => named.Key)) };
+            if (!_router.Followers.GetValueOrDefault(follower.Key, []).Contains(follower)) return;
+            await JoinAsync(follower.Key, [follower], after: null, snapshot: true).ConfigureAwait(false);
         }
         finally
         {
@@ -253,58 +258,79 @@ public sealed partial class ZgresClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops routing to the subscription; true when it was the group's last, so the hub group can be left.</summary>
-    private bool Forget(ZgresSubscription subscription)
+    /// <summary>Asks the hub to join the group (replaying after <paramref name="after"/>, or with a snapshot), then
+    /// waits until routing has passed every event the hub sent ahead of its answer, and records the resume point it
+    /// gives. Not cancellable once asked: half a join would leave events nobody can place.</summary>
+    private async Task JoinAsync(SubscriptionKey key, IReadOnlyCollection<IFollower> followers, long? after, bool snapshot)
     {
-        var remaining = _groups.GetValueOrDefault(subscription.Key, []).Remove(subscription);
-        _groups = remaining.IsEmpty ? _groups.Remove(subscription.Key) : _groups.SetItem(subscription.Key, remaining);
-        return remaining.IsEmpty;
-    }
-
-    /// <summary>Every event names the hub group it was sent for, and goes to that group's subscriptions only; before
-    /// the hub's answer names a group, an event of a group not known yet is the joining subscription's (joins run one at
-    /// a time), which is how a replay or a snapshot reaches it.</summary>
-    private async Task RouteAsync(ChangeEvent change, int epoch)
-    {
-        await _routing.WaitAsync().ConfigureAwait(false);
+        var current = _current;
+        var join = await _router.BeginJoinAsync(key, followers, snapshot).ConfigureAwait(false);
+        HubAnswer answer;
         try
         {
-            if (epoch != _epoch || change.Group is not { } group) return;
-            var routes = _routes;
-            IReadOnlyCollection<ZgresSubscription>? subscriptions;
-            if (change.Operation == ChangeOperation.Snapshot)
+            answer = await current.Connection.InvokeAsync<HubAnswer>(ChangeHubContract.Subscribe,
+                new Subscription(key.Table, key.InputId, after, followers.First().Filter, snapshot), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            // The hub's refusals come as answers; a request that got none was lost with its connection (also when the
+            // server closed it with a reason, which SignalR reports as a HubException).
+            await _router.AbandonAsync(join, exception).ConfigureAwait(false);
+            throw new IOException($"The connection was lost before the hub answered the subscribe to {key.Table}: {exception.Message}", exception);
+        }
+        var result = await _router.EndJoinAsync(join, answer, current.Epoch).ConfigureAwait(false);
+        foreach (var follower in followers) follower.Joined(result.ResumeAfter);
+        if (result.Gap && after is long requested)
+        {
+            LogGap(key.Table, key.InputId, requested);
+            GapDetected?.Invoke(this, new ZgresGap(key.Table, key.InputId, requested, followers.First().Filter));
+        }
+    }
+
+    internal async Task RemoveAsync(IFollower follower)
+    {
+        await _membership.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_router.Remove(follower)) return;
+            var current = _current;
+            try
             {
-                // The joining subscriptions' alone: another subscription of their group never asked for them.
-                subscriptions = routes.Joining?.Subscriptions;
+                if (current.Connection.State != HubConnectionState.Connected) return;
+                var answer = await current.Connection.InvokeAsync<HubAnswer>(ChangeHubContract.Unsubscribe,
+                    new Subscription(follower.Key.Table, follower.Key.InputId, Filter: follower.Filter)).ConfigureAwait(false);
+                // Known until routing has passed what the hub sent before it left the group, so that an event still on
+                // its way is dropped rather than taken for a later join's. A client that subscribes and unsubscribes
+                // all day keeps no trail.
+                await _router.ForgetGroupAsync(follower.Key, answer, current.Epoch).ConfigureAwait(false);
             }
-            else
+            catch (Exception exception) when (exception is HubException or IOException or InvalidOperationException or OperationCanceledException)
             {
-                var key = routes.KeysByGroup.TryGetValue(group, out var known) ? known : routes.Joining?.Key;
-                subscriptions = key is { } owner && _groups.TryGetValue(owner, out var owners) ? owners : null;
+                // The connection went away; the group went with it.
             }
-            foreach (var subscription in subscriptions ?? []) await subscription.OfferAsync(change).ConfigureAwait(false);
-            if (change.Operation == ChangeOperation.Snapshot) routes.Joining?.SnapshotRowRouted();
         }
         finally
         {
-            _routing.Release();
+            _membership.Release();
         }
     }
 
-    /// <summary>After (re)connecting: joins every group again, resuming after the lowest point its subscriptions need
-    /// (each drops what it already delivered). A refused re-join (the server's database was briefly unreachable) is
-    /// retried with backoff for as long as the connection stays up; a new reconnect starts over.</summary>
+    /// <summary>After (re)connecting: joins every group again, resuming after the lowest point its followers need
+    /// (each drops what it already delivered; a live view without a snapshot yet takes one of its own). A refused
+    /// re-join (the server's database was briefly unreachable) is retried with backoff for as long as the connection
+    /// stays up; a new reconnect starts over.</summary>
     private async Task ResubscribeAsync(CancellationToken cancellationToken)
     {
-        for (var attempt = 0; _connection.State == HubConnectionState.Connected; attempt++)
+        for (var attempt = 0; _current.Connection.State == HubConnectionState.Connected; attempt++)
         {
             await _membership.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                foreach (var (key, subscriptions) in _groups)
+                foreach (var (key, followers) in _router.Followers)
                 {
-                    var after = subscriptions.Select(s => s.ResumeAfter).Min();
-                    await JoinAsync(key, subscriptions, after, cancellationToken).ConfigureAwait(false);
+                    var resumable = followers.Where(follower => follower.ResumeAfter is not null).ToList();
+                    if (resumable.Count == 0) continue;
+                    await JoinAsync(key, resumable, resumable.Min(follower => follower.ResumeAfter), snapshot: false).ConfigureAwait(false);
                 }
                 SetState(ZgresConnectionState.Connected, null);
                 return;
@@ -329,48 +355,62 @@ public sealed partial class ZgresClient : IAsyncDisposable
             SetState(ZgresConnectionState.Disconnected, error);
             return Task.CompletedTask;
         }
-        if (closed != _connection) return Task.CompletedTask;
-        _routes.Joining?.Abandon();
+        // One reconnect loop at a time; it takes on, itself, a connection lost while it was running.
+        if (closed != _current.Connection || Interlocked.Exchange(ref _reconnecting, 1) != 0) return Task.CompletedTask;
         SetState(ZgresConnectionState.Reconnecting, error);
-        _restart = ReconnectAsync(closed, _disposed.Token);
+        _restart = ReconnectAsync(_disposed.Token);
         return Task.CompletedTask;
     }
 
-    private async Task ReconnectAsync(HubConnection lost, CancellationToken cancellationToken)
+    /// <summary>Replaces the lost connection with a new one (retrying with backoff, forever) and joins every group again;
+    /// again, if that one is lost before the loop has let go.</summary>
+    private async Task ReconnectAsync(CancellationToken cancellationToken)
     {
         // Off the Closed handler's stack: disposing a connection from its own handler can deadlock.
         await Task.Yield();
-        int epoch;
-        await _routing.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        while (!cancellationToken.IsCancellationRequested)
         {
-            epoch = ++_epoch;
+            await _current.Connection.DisposeAsync().ConfigureAwait(false);
+            await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _reconnecting, 0);
+            // A connection closed after its start while this loop ran was left to it by OnClosedAsync: take it on.
+            if (cancellationToken.IsCancellationRequested || _current.Connection.State == HubConnectionState.Connected
+                || Interlocked.Exchange(ref _reconnecting, 1) != 0)
+            {
+                return;
+            }
+            SetState(ZgresConnectionState.Reconnecting, null);
         }
-        finally
-        {
-            _routing.Release();
-        }
-        await lost.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Starts a new connection, with backoff until one starts, and re-subscribes on it. Each attempt is a new
+    /// epoch: nothing of an earlier connection is routed after it, and its frames are numbered from the start.</summary>
+    private async Task ConnectAsync(CancellationToken cancellationToken)
+    {
         for (var attempt = 0; !cancellationToken.IsCancellationRequested; attempt++)
         {
+            var epoch = await _router.BeginConnectionAsync().ConfigureAwait(false);
             var next = CreateConnection(epoch);
             try
             {
                 await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
                 await next.StartAsync(cancellationToken).ConfigureAwait(false);
-                _connection = next;
+                _current = new Current(next, epoch);
                 await ResubscribeAsync(cancellationToken).ConfigureAwait(false);
                 return;
-            }
-            catch (Exception exception) when (exception is HttpRequestException or IOException or InvalidOperationException or TimeoutException or System.Net.WebSockets.WebSocketException)
-            {
-                LogReconnectFailed(attempt + 1, exception.Message);
-                await next.DisposeAsync().ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 await next.DisposeAsync().ConfigureAwait(false);
                 return;
+            }
+#pragma warning disable CA1031 // Whatever stopped this attempt (a reset connection fails every transport at once, as an
+            // AggregateException), the client never gives up.
+            catch (Exception exception)
+#pragma warning restore CA1031
+            {
+                LogReconnectFailed(attempt + 1, exception.Message);
+                await next.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
@@ -383,27 +423,51 @@ public sealed partial class ZgresClient : IAsyncDisposable
         StateChanged?.Invoke(this, new ZgresConnectionStateChange(previous, state, error));
     }
 
-    internal void ReportHandlerFailure(ZgresSubscription subscription, ChangeEvent change, Exception exception)
+    internal void ReportHandlerFailure(string table, string? inputId, ChangeEvent change, Exception exception) =>
+        ReportHandlerFailure(table, inputId, change.Id, exception);
+
+    internal void ReportHandlerFailure(string table, string? inputId, long eventId, Exception exception)
     {
-        LogHandlerFailed(exception, change.Id, subscription.Table, subscription.InputId);
+        LogHandlerFailed(exception, eventId, table, inputId);
         HandlerFailed?.Invoke(this, exception);
     }
 
-    /// <summary>Stops every subscription and closes the connection.</summary>
+    /// <summary>Completes once the client is connected with every group joined; fails when it is disposed first.</summary>
+    internal async Task WhenConnectedAsync(CancellationToken cancellationToken)
+    {
+        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnStateChanged(object? sender, ZgresConnectionStateChange change)
+        {
+            if (change.Current == ZgresConnectionState.Connected) connected.TrySetResult();
+        }
+        StateChanged += OnStateChanged;
+        try
+        {
+            if (_state == ZgresConnectionState.Connected) return;
+            using var disposed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposed.Token);
+            await connected.Task.WaitAsync(disposed.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            StateChanged -= OnStateChanged;
+        }
+    }
+
+    /// <summary>Stops every subscription and live view and closes the connection.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_disposed.IsCancellationRequested) return;
         await _disposed.CancelAsync().ConfigureAwait(false);
-        foreach (var subscription in _groups.Values.SelectMany(s => s).ToList())
+        foreach (var follower in _router.Followers.Values.SelectMany(followers => followers).ToList())
         {
-            await subscription.DisposeAsync().ConfigureAwait(false);
+            await follower.DisposeAsync().ConfigureAwait(false);
         }
         await _restart.ConfigureAwait(false);
-        await _connection.DisposeAsync().ConfigureAwait(false);
+        await _current.Connection.DisposeAsync().ConfigureAwait(false);
         SetState(ZgresConnectionState.Disconnected, null);
         _disposed.Dispose();
         _membership.Dispose();
-        _routing.Dispose();
+        _router.Dispose();
     }
 
     /// <summary>The filter as JSON text: subscriptions with equal text share a hub group.</summary>
@@ -411,7 +475,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
         filter is null ? null : System.Text.Json.JsonSerializer.Serialize(filter, ZgresJsonContext.Default.IReadOnlyListFilterCondition);
 
     /// <summary>Exponential backoff with jitter, capped; the caller never gives up.</summary>
-    private TimeSpan Backoff(int attempt)
+    internal TimeSpan Backoff(int attempt)
     {
         var exponential = _options.InitialReconnectDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 20));
         var capped = Math.Min(exponential, _options.MaxReconnectDelay.TotalMilliseconds);
@@ -433,39 +497,6 @@ public sealed partial class ZgresClient : IAsyncDisposable
     [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "A handler of {Table}/{InputId} failed on event {Id}")]
     private partial void LogHandlerFailed(Exception exception, long id, string table, string? inputId);
 
-    /// <summary>Groups the hub named in its answers, by which every event is routed; and the join in flight, whose events
-    /// (a replay, a snapshot) arrive before the answer that names its group.</summary>
-    private sealed record Routes(ImmutableDictionary<string, SubscriptionKey> KeysByGroup, Join? Joining)
-    {
-        public static readonly Routes Empty = new(ImmutableDictionary<string, SubscriptionKey>.Empty, null);
-    }
-
-    /// <summary>One subscribe request in flight, and how many of its snapshot rows have been routed.</summary>
-    private sealed class Join(SubscriptionKey key, IReadOnlyCollection<ZgresSubscription> subscriptions)
-    {
-        private readonly TaskCompletionSource _routed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private int _rows;
-        private int _expected = -1;
-
-        public SubscriptionKey Key => key;
-
-        public IReadOnlyCollection<ZgresSubscription> Subscriptions => subscriptions;
-
-        // Called by routing, one event at a time.
-        public void SnapshotRowRouted()
-        {
-            var rows = Interlocked.Increment(ref _rows);
-            if (rows == Volatile.Read(ref _expected)) _routed.TrySetResult();
-        }
-
-        /// <summary>The connection was lost: the rows still on their way will not be routed.</summary>
-        public void Abandon() => _routed.TrySetException(new IOException("The connection was lost while the snapshot was being delivered."));
-
-        public Task SnapshotRoutedAsync(int expected, CancellationToken cancellationToken)
-        {
-            Volatile.Write(ref _expected, expected);
-            if (Volatile.Read(ref _rows) >= expected) return Task.CompletedTask;
-            return _routed.Task.WaitAsync(cancellationToken);
-        }
-    }
+    /// <summary>The connection in use and the epoch its frames are routed under.</summary>
+    private sealed record Current(HubConnection Connection, int Epoch);
 }

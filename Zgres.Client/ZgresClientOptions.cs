@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.Connections.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -26,6 +27,11 @@ public sealed class ZgresClientOptions
 
     /// <summary>Configures the underlying HTTP connection (headers, transports).</summary>
     public Action<HttpConnectionOptions>? ConfigureHttpConnection { get; set; }
+
+    /// <summary>How typed rows (<c>SubscribeAsync&lt;T&gt;</c>, <c>StreamAsync&lt;T&gt;</c>, <c>LiveQueryAsync&lt;T&gt;</c> without a
+    /// <c>JsonTypeInfo&lt;T&gt;</c>) are read; null: snake_case columns to PascalCase properties (any case), enums from
+    /// their labels. Trimmed or native AOT apps pass source-generated metadata to those methods instead.</summary>
+    public JsonSerializerOptions? RowSerializerOptions { get; set; }
 
     /// <summary>Logs reconnects and handler failures.</summary>
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;

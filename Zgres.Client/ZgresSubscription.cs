@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Zgres.Client.Routing;
 
 namespace Zgres.Client;
 
@@ -6,25 +8,47 @@ namespace Zgres.Client;
 /// A live subscription of a <see cref="ZgresClient"/>: it receives each event of its table (or of one input) once,
 /// across reconnects, until disposed.
 /// </summary>
-public sealed class ZgresSubscription : IAsyncDisposable
+public sealed class ZgresSubscription : IAsyncDisposable, IFollower
 {
     private readonly ZgresClient _client;
-    private readonly Channel<ChangeEvent> _pending;
-    private readonly RecentIds _delivered;
+    private readonly Channel<Routed> _pending;
+    private readonly RecentIds? _delivered;
     private readonly Task _pump;
     private long _resumeAfter;
+    // The highest id received.
+    private long _received;
 
-    internal ZgresSubscription(ZgresClient client, SubscriptionKey key, long? after, Func<ChangeEvent, Task>? onChange, ZgresClientOptions options)
+    /// <summary>A subscription whose events go to <paramref name="onChange"/>, or, when it is null, are read with
+    /// <see cref="ReadEventsAsync"/>.</summary>
+    internal ZgresSubscription(ZgresClient client, SubscriptionKey key, IReadOnlyList<FilterCondition>? filter, long? after, Func<ChangeEvent, Task>? onChange, ZgresClientOptions options)
+        : this(client, key, filter, after, options, deduplicate: true)
     {
-        _client = client;
-        Key = key;
-        _resumeAfter = after ?? -1;
-        _delivered = new RecentIds(options.DuplicateWindow);
-        _pending = Channel.CreateBounded<ChangeEvent>(new BoundedChannelOptions(options.DeliveryBuffer) { SingleReader = true, SingleWriter = true });
         _pump = onChange is null ? Task.CompletedTask : PumpAsync(onChange);
     }
 
+    /// <summary>A subscription whose every item (events and the signals between them, flushes included, which it
+    /// completes) goes to <paramref name="consume"/>, one at a time: a live view's. Repeated events reach it too, since a
+    /// view decides by each row's newest event.</summary>
+    internal ZgresSubscription(ZgresClient client, SubscriptionKey key, IReadOnlyList<FilterCondition>? filter, Func<Routed, ValueTask> consume, ZgresClientOptions options)
+        : this(client, key, filter, after: null, options, deduplicate: false)
+    {
+        _pump = PumpAsync(consume);
+    }
+
+    private ZgresSubscription(ZgresClient client, SubscriptionKey key, IReadOnlyList<FilterCondition>? filter, long? after, ZgresClientOptions options, bool deduplicate)
+    {
+        _client = client;
+        Key = key;
+        Filter = filter;
+        _resumeAfter = after ?? -1;
+        _delivered = deduplicate ? new RecentIds(options.DuplicateWindow) : null;
+        _pending = Channel.CreateBounded<Routed>(new BoundedChannelOptions(options.DeliveryBuffer) { SingleReader = true, SingleWriter = true });
+        _pump = Task.CompletedTask;
+    }
+
     internal SubscriptionKey Key { get; }
+
+    SubscriptionKey IFollower.Key => Key;
 
     /// <summary>The table, as <c>schema.table</c>.</summary>
     public string Table => Key.Table;
@@ -33,7 +57,7 @@ public sealed class ZgresSubscription : IAsyncDisposable
     public string? InputId => Key.InputId;
 
     /// <summary>The filter, or <see langword="null"/> for every row.</summary>
-    public IReadOnlyList<FilterCondition>? Filter { get; init; }
+    public IReadOnlyList<FilterCondition>? Filter { get; }
 
     /// <summary>The highest event id delivered so far (null before the first). Store it to resume later with <c>after</c>.</summary>
     public long? LastId { get; private set; }
@@ -50,46 +74,48 @@ public sealed class ZgresSubscription : IAsyncDisposable
         }
     }
 
-    // The highest id received.
-    private long _received;
+    long? IFollower.ResumeAfter => ResumeAfter;
 
     /// <summary>The hub answered a (re)subscribe: everything up to its newest id at join time has been replayed or
     /// is live from here, so that id is a valid resume point.</summary>
-    internal void Joined(long newestAtJoin) => _resumeAfter = Math.Max(_resumeAfter, newestAtJoin);
+    void IFollower.Joined(long newestAtJoin) => Volatile.Write(ref _resumeAfter, Math.Max(Volatile.Read(ref _resumeAfter), newestAtJoin));
 
-    internal ChannelReader<ChangeEvent> Events => _pending.Reader;
-
-    /// <summary>Queues an event unless this subscription already delivered it; waits when the handler is behind.</summary>
-    internal async ValueTask OfferAsync(ChangeEvent change)
+    /// <summary>Queues an event unless this subscription already delivered it, or a signal; waits when the consumer is behind.</summary>
+    async ValueTask IFollower.OfferAsync(Routed item)
     {
         // Snapshot rows all carry id 0 and stand before the stream: no duplicate check, no resume point.
-        if (change.Operation == ChangeOperation.Snapshot)
+        if (item.Change is { Operation: not ChangeOperation.Snapshot } change)
         {
-            await WriteAsync(change).ConfigureAwait(false);
-            return;
+            if (_delivered is not null && !_delivered.Add(change.Id)) return;
+            if (change.Id > _received) Volatile.Write(ref _received, change.Id);
         }
-        if (_delivered.Contains(change.Id)) return;
-        _delivered.Add(change.Id);
-        LastId = Math.Max(LastId ?? 0, change.Id);
-        if (change.Id > _received) Volatile.Write(ref _received, change.Id);
-        await WriteAsync(change).ConfigureAwait(false);
-    }
-
-    private async ValueTask WriteAsync(ChangeEvent change)
-    {
         try
         {
-            await _pending.Writer.WriteAsync(change).ConfigureAwait(false);
+            await _pending.Writer.WriteAsync(item).ConfigureAwait(false);
         }
         catch (ChannelClosedException)
         {
-            // Disposed meanwhile.
+            // Disposed meanwhile: nothing is handed over any more, so a flush has nothing to wait for.
+            if (item.Signal is Flush flush) flush.Done.TrySetResult();
+        }
+    }
+
+    /// <summary>The events, in order, as the consumer takes them; a flush completes when the consumer asks for the
+    /// event after everything before it.</summary>
+    internal async IAsyncEnumerable<ChangeEvent> ReadEventsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var item in _pending.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (item.Signal is Flush flush) flush.Done.TrySetResult();
+            if (item.Change is not { } change) continue;
+            yield return change;
+            if (change.Operation != ChangeOperation.Snapshot) LastId = Math.Max(LastId ?? 0, change.Id);
         }
     }
 
     private async Task PumpAsync(Func<ChangeEvent, Task> onChange)
     {
-        await foreach (var change in _pending.Reader.ReadAllAsync().ConfigureAwait(false))
+        await foreach (var change in ReadEventsAsync().ConfigureAwait(false))
         {
             try
             {
@@ -99,7 +125,26 @@ public sealed class ZgresSubscription : IAsyncDisposable
             catch (Exception exception)
 #pragma warning restore CA1031
             {
-                _client.ReportHandlerFailure(this, change, exception);
+                _client.ReportHandlerFailure(Table, InputId, change, exception);
+            }
+        }
+    }
+
+    private async Task PumpAsync(Func<Routed, ValueTask> consume)
+    {
+        // Off the constructor's stack: the consumer may not be ready before the constructor returns.
+        await Task.Yield();
+        await foreach (var item in _pending.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                await consume(item).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // A consumer's failure must not stop delivery of the next items.
+            catch (Exception exception)
+#pragma warning restore CA1031
+            {
+                if (item.Change is { } change) _client.ReportHandlerFailure(Table, InputId, change, exception);
             }
         }
     }
@@ -112,6 +157,3 @@ public sealed class ZgresSubscription : IAsyncDisposable
         await _pump.ConfigureAwait(false);
     }
 }
-
-/// <summary>What the hub groups by: table, input and filter (its conditions as JSON text, so equal filters share).</summary>
-internal readonly record struct SubscriptionKey(string Table, string? InputId, string? Filter = null);

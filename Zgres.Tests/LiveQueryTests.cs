@@ -152,7 +152,7 @@ public abstract class LiveQueryTests(TestDatabase database)
             await client.StartAsync();
             var view = new RowView();
             using var stop = new CancellationTokenSource();
-            var writers = Enumerable.Range(0, 4).Select(writer => WriteAsync(table, writer, stop.Token)).ToArray();
+            var writers = Enumerable.Range(0, 4).Select(writer => OrderWriters.WriteAsync(database, table, new Random(writer), 50_000, stop.Token)).ToArray();
             await Task.Delay(300);
 
             await using var subscription = await client.SubscribeAsync(table, new ZgresSubscribeOptions { Filter = OpenOrders, Snapshot = true }, view.ApplyAsync);
@@ -183,26 +183,6 @@ public abstract class LiveQueryTests(TestDatabase database)
         finally
         {
             await server.DisposeAsync();
-        }
-    }
-
-    /// <summary>Random inserts, updates and deletes, each its own transaction, some rows moving in and out of the filter.</summary>
-    private async Task WriteAsync(string table, int writer, CancellationToken stop)
-    {
-        var random = new Random(writer);
-        await using var connection = await database.OpenAsync();
-        string[] statuses = ["open", "held", "closed", "void"];
-        while (!stop.IsCancellationRequested)
-        {
-            var id = random.Next(1, 50_000);
-            var sql = random.Next(10) switch
-            {
-                < 4 => $"INSERT INTO {table} (input_id, status, total) VALUES ({writer}, '{statuses[random.Next(4)]}', {random.Next(1000)})",
-                < 9 => $"UPDATE {table} SET status = '{statuses[random.Next(4)]}', total = total + 1 WHERE id = {id}",
-                _ => $"DELETE FROM {table} WHERE id = {id}",
-            };
-            await using var command = new NpgsqlCommand(sql, connection);
-            await command.ExecuteNonQueryAsync(CancellationToken.None);
         }
     }
 

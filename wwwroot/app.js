@@ -1,6 +1,7 @@
 // The Zgres demo page: one subscription at a time through @zgres/client, and a list of the changes it delivers,
-// newest first. No framework: the DOM is built with textContent only (row values are data, never markup), and updates
-// are batched into one animation frame so a fast stream never freezes the page.
+// newest first; with "Load current rows", a live view of the query instead, whose rows are shown above the changes.
+// No framework: the DOM is built with textContent only (row values are data, never markup), and updates are batched
+// into one animation frame so a fast stream never freezes the page.
 
 import { ZgresClient } from "@zgres/client";
 
@@ -16,6 +17,7 @@ const ui = {
   pause: $("pause"), clear: $("clear"),
   rate: $("rate"), latency: $("latency"), shown: $("shown"),
   notices: $("notices"), feed: $("feed"), feedScope: $("feed-scope"), empty: $("empty"), rowTemplate: $("row-template"),
+  rowsPanel: $("rows-panel"), rowsCount: $("rows-count"), rowsColumns: $("rows-columns"), rowsBody: $("rows-body"), rowsMore: $("rows-more"),
   writer: $("writer"), writerTable: $("writer-table"), writerResult: $("writer-result"),
   insertForm: $("insert-form"), updateForm: $("update-form"), burst: $("burst"), delete: $("delete"), rowId: $("row-id"),
   psqlBox: $("psql-box"), psql: $("psql"), copyPsql: $("copy-psql"),
@@ -49,7 +51,9 @@ client.onStateChanged((current) => {
   else delete ui.feed.dataset.subscribed;
 });
 client.onGap(() => showNotice("warning", "gap",
-  "The server's log no longer holds every change since this page last saw one: some changes are missing from the list.",
+  view
+    ? "The server's log no longer holds every change since this page last saw one: some are missing from the list of changes, and the current rows are being loaded again."
+    : "The server's log no longer holds every change since this page last saw one: some changes are missing from the list.",
   { label: "Clear the list", action: clearFeed }));
 
 async function connect() {
@@ -85,16 +89,19 @@ ui.token.addEventListener("change", async () => {
   if (client.state === "disconnected") return;
   await client.stop(); // also ends a start() still trying with the old token
   subscription = null;
+  view = null;
   serially(startAndSubscribe);
 });
 
 // ---------------------------------------------------------------------------------------------------------------
 // Subscription: what the user asked for (target: a table, an input or all, a filter or none), and the package's
-// subscription to it.
+// subscription to it, or, with "Load current rows", its live view of it (which keeps the rows equal to the query by
+// itself: snapshot, changes by primary key, a new snapshot after a gap).
 
 let tables = [];
 let target = { table: null, inputId: null, filter: null };
 let subscription = null;
+let view = null;
 
 // Subscribe and unsubscribe run one after another, so switching quickly never leaves two subscriptions behind.
 let chain = Promise.resolve();
@@ -124,25 +131,83 @@ async function loadTables() {
 }
 
 async function subscribeTarget() {
-  const previous = subscription;
+  const [previousSubscription, previousView] = [subscription, view];
   subscription = null;
+  view = null;
   delete ui.feed.dataset.subscribed;
-  await previous?.unsubscribe();
+  await previousSubscription?.unsubscribe();
+  await previousView?.close();
+  showRows();
   if (!target.table) return;
-  // The current rows replace whatever the list showed, so that it holds each row once.
-  const snapshot = ui.snapshot.checked;
-  if (snapshot) clearFeed();
-  subscription = await client.subscribe(target.table, { inputId: target.inputId, filter: target.filter, snapshot }, receive);
+  const options = { inputId: target.inputId, filter: target.filter };
+  if (!ui.snapshot.checked) {
+    subscription = await client.subscribe(target.table, options, receive);
+  } else {
+    // The rows go to the rows panel; the list below keeps showing the changes, from the view's own events.
+    const opened = client.liveQuery(target.table, options);
+    opened.onChange((change) => {
+      for (const event of change.events) receive(event);
+      if (change.kind === "resynced") showNotice("warning", "gap", "The current rows were loaded again after a gap in the server's log.");
+    });
+    opened.subscribe(scheduleRows);
+    view = opened;
+    try {
+      await opened.ready;
+    } catch (error) {
+      if (view === opened) view = null;
+      showRows();
+      throw error;
+    }
+    if (view !== opened) return;
+  }
   showSubscribed();
+  showRows();
   clearNotice("subscription");
 }
 
 // What the server has joined the page to, as attributes: tests wait for them before they write rows.
 function showSubscribed() {
-  if (!subscription) return;
-  ui.feed.dataset.subscribed = subscription.inputId === null ? subscription.table : `${subscription.table}:${subscription.inputId}`;
-  if (subscription.filter === null) delete ui.feed.dataset.filter;
-  else ui.feed.dataset.filter = describeFilter(subscription.filter);
+  const followed = subscription ?? view;
+  if (!followed) return;
+  ui.feed.dataset.subscribed = followed.inputId === null ? followed.table : `${followed.table}:${followed.inputId}`;
+  if (followed.filter === null) delete ui.feed.dataset.filter;
+  else ui.feed.dataset.filter = describeFilter(followed.filter);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Current rows: the live view's rows in key order, the first MAX_ROWS of them, redrawn once per animation frame.
+
+let rowsFrame = 0;
+function scheduleRows() {
+  rowsFrame ||= requestAnimationFrame(() => {
+    rowsFrame = 0;
+    showRows();
+  });
+}
+
+function showRows() {
+  ui.rowsPanel.hidden = view === null;
+  if (view === null) {
+    ui.rowsBody.replaceChildren();
+    return;
+  }
+  const rows = view.getSnapshot();
+  const columns = tables.find((table) => table.name === view.table)?.columns ?? Object.keys(rows[0] ?? {});
+  ui.rowsColumns.replaceChildren(...columns.map((column) => Object.assign(document.createElement("th"), { scope: "col", textContent: column })));
+  ui.rowsBody.replaceChildren(...rows.slice(0, MAX_ROWS).map((row) => {
+    const line = document.createElement("tr");
+    line.dataset.key = view.key.length === 1 ? String(row[view.key[0]]) : JSON.stringify(view.key.map((column) => row[column]));
+    for (const column of columns) {
+      const [text, kind] = formatValue(row[column]);
+      const cell = Object.assign(document.createElement("td"), { textContent: text, title: text });
+      if (kind !== "string") cell.className = `v-${kind}`;
+      line.append(cell);
+    }
+    return line;
+  }));
+  ui.rowsCount.textContent = view.isReady ? `(${rows.length})` : "(loading…)";
+  ui.rowsMore.hidden = rows.length <= MAX_ROWS;
+  ui.rowsMore.textContent = `Showing the first ${MAX_ROWS} of ${rows.length} rows.`;
 }
 
 function switchTarget(next) {
@@ -391,9 +456,10 @@ $("controls").addEventListener("submit", (event) => {
   event.preventDefault();
   applyToolbar();
 });
-// Checked, it loads the current rows now; it also applies to every later subscribe (a new table, input or filter).
+// Checked, a live view of the query replaces the subscription (its rows shown above the changes); unchecked, a plain
+// subscription again. It applies to every later subscribe too (a new table, input or filter).
 ui.snapshot.addEventListener("change", () => {
-  if (ui.snapshot.checked && target.table) serially(subscribeTarget);
+  if (target.table) serially(subscribeTarget);
 });
 
 ui.feed.addEventListener("click", (event) => {

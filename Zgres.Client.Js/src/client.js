@@ -1,5 +1,7 @@
 import { HubConnectionBuilder, HubConnectionState, LogLevel } from "@microsoft/signalr";
 import { ZgresSubscription } from "./subscription.js";
+import { LiveQuery } from "./live-query.js";
+import { JoinBegan, JoinEnded } from "./signals.js";
 
 const HUB_PATH = "/hubs/changes";
 
@@ -109,24 +111,31 @@ export class ZgresClient {
   async subscribe(table, options, handler) {
     if (typeof options === "function") [options, handler] = [{}, options];
     const { inputId = null, after = null, filter = null, snapshot = false } = options ?? {};
-    if (typeof table !== "string" || table.trim() === "") throw new TypeError("table must be a table name.");
     if (typeof handler !== "function") throw new TypeError("handler must be a function.");
+    const subscription = this.#newSubscription(table, { inputId, filter, after, handler });
+    await this.#join(subscription, snapshot === true);
+    return subscription;
+  }
+
+  /** A subscription of `table` (a bare name means schema public) whose events go to `handler`, or, for a live view,
+   *  whose events and signals all go to `consume`. */
+  #newSubscription(table, { inputId, filter, after = null, handler, consume = null }) {
+    if (typeof table !== "string" || table.trim() === "") throw new TypeError("table must be a table name.");
     if (filter !== null && !Array.isArray(filter)) throw new TypeError("filter must be an array of { column, op, value } conditions, or null.");
     const qualified = table.includes(".") ? table : `public.${table}`;
     const input = inputId === null || inputId === undefined ? null : String(inputId);
-    const subscription = new ZgresSubscription({
+    return new ZgresSubscription({
       key: groupKey(qualified, input, filter),
       table: qualified,
       inputId: input,
       filter,
       after,
       handler,
+      consume,
       duplicateWindow: this.#options.duplicateWindow,
       leave: (leaving) => this.#leave(leaving),
       reportHandlerError: (error, event, failed) => this.#reportHandlerError(error, event, failed),
     });
-    await this.#join(subscription, snapshot === true);
-    return subscription;
   }
 
   /**
@@ -168,6 +177,26 @@ export class ZgresClient {
       signal?.removeEventListener("abort", endOnAbort);
       await subscription.unsubscribe();
     }
+  }
+
+  /**
+   * A live view of a table ("table" or "schema.table"), or of one input of it, or of the rows a filter selects: it
+   * takes a snapshot, then applies every change by primary key, resumes after a reconnect and takes a new snapshot by
+   * itself after a gap or a snapshot cut by a lost connection. Returns at once; `view.ready` resolves once the rows
+   * are in, or rejects with a SubscriptionRefusedError when the server refuses (no primary key, a bad filter, ...).
+   * Made while the client is connecting or reconnecting, it waits for the connection.
+   */
+  liveQuery(table, { inputId = null, filter = null } = {}) {
+    // The view makes its subscription at once, so a bad table or filter throws here rather than rejecting `ready`.
+    return new LiveQuery({
+      subscribe: (consume) => this.#newSubscription(table, { inputId, filter, consume }),
+      client: {
+        follow: (subscription) => this.#followWithSnapshot(subscription, true),
+        resnapshot: (subscription) => this.#followWithSnapshot(subscription, false),
+        backoff: (attempt) => this.#backoff(attempt),
+        reportError: (error, subscription) => this.#reportHandlerError(error, null, subscription),
+      },
+    });
   }
 
   /** Ends every subscription (streams end) and closes the connection. The client can be started again. */
@@ -237,9 +266,11 @@ export class ZgresClient {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.#exclusive(async () => {
-          // Never a new snapshot: a snapshot subscription resumes after its last event like any other.
+          // Never a new snapshot: a snapshot subscription resumes after its last event like any other. One that has
+          // no resume point yet (a live view whose snapshot never arrived) takes its snapshot itself.
           for (const subscriptions of [...this.#groups.values()]) {
-            await this.#invokeSubscribe(connection, subscriptions, lowestResumePoint(subscriptions), false);
+            const resumable = subscriptions.filter((subscription) => subscription.resumeAfter !== null);
+            if (resumable.length > 0) await this.#invokeSubscribe(connection, resumable, lowestResumePoint(resumable), false);
           }
         });
         return true;
@@ -281,17 +312,55 @@ export class ZgresClient {
     }
   }
 
+  /** A live view's snapshot: joins its group with a snapshot (`adding`: the view's first, which adds it to the group;
+   *  else a new one for a view already in it, its rows the view's alone while the group's events go on reaching every
+   *  subscription of it). Waits for the connection; a join lost with its connection is taken again (`adding`) or left
+   *  to the view to ask again (false). Rejects with a SubscriptionRefusedError when the server refuses. */
+  async #followWithSnapshot(subscription, adding) {
+    for (;;) {
+      await this.#whenConnected();
+      const connection = this.#connection;
+      const joined = await this.#exclusive(async () => {
+        if (connection !== this.#connection) return false;
+        const group = this.#group(subscription.key);
+        if (adding) this.#setGroup(subscription.key, [...group, subscription]);
+        else if (!group.includes(subscription)) return true; // closed meanwhile
+        try {
+          await this.#invokeSubscribe(connection, [subscription], null, true);
+          return true;
+        } catch (error) {
+          if (adding) this.#forget(subscription);
+          const { table, inputId, filter } = subscription;
+          if (isHubRefusal(error)) throw new SubscriptionRefusedError(serverMessage(error), table, inputId, filter);
+          if (connection.state === HubConnectionState.Connected) throw error;
+          return false;
+        }
+      });
+      if (joined || !adding) return joined;
+    }
+  }
+
   /** Asks the hub to join the subscriptions' group (replaying after `after`, or sending the snapshot first) and records
    *  the group's name and the resume point it answers with. */
   async #invokeSubscribe(connection, subscriptions, after, snapshot) {
     const { key, table, inputId, filter } = subscriptions[0];
-    let result;
-    this.#joining = { key, subscriptions };
+    // Every subscription of the group hears where the join begins and ends: in between its events may repeat or come
+    // out of commit order (a replay, a snapshot's catch-up), which a live view must know.
+    const join = { key, subscriptions, snapshot, result: null, failure: null };
+    const group = this.#group(key);
+    for (const subscription of group) subscription.signal(new JoinBegan(join));
+    this.#joining = join;
     try {
-      result = await connection.invoke("Subscribe", { table, inputId, after, filter, snapshot });
+      join.result = await connection.invoke("Subscribe", { table, inputId, after, filter, snapshot });
+    } catch (error) {
+      join.failure = error;
+      throw error;
     } finally {
+      // Handlers run as frames arrive, so every event sent before the answer has been routed by now.
       this.#joining = null;
+      for (const subscription of new Set([...group, ...this.#group(key)])) subscription.signal(new JoinEnded(join));
     }
+    const { result } = join;
     this.#keysByGroup.set(result.group, key);
     for (const subscription of subscriptions) subscription.joined(result.resumeAfter);
     if (result.gap && after !== null) {
@@ -343,7 +412,7 @@ export class ZgresClient {
   #route(event) {
     const joining = this.#joining;
     const subscriptions = event.operation === "SNAPSHOT"
-      ? joining?.subscriptions
+      ? (joining?.snapshot ? joining.subscriptions : null)
       : this.#group(this.#keysByGroup.get(event.group) ?? joining?.key);
     for (const subscription of subscriptions ?? []) subscription.offer(event);
   }
@@ -376,7 +445,8 @@ export class ZgresClient {
   }
 
   #reportHandlerError(error, event, subscription) {
-    this.#logger.log(LogLevel.Error, `Zgres: a handler of ${describe(subscription)} failed on event ${event.id}: ${error?.stack ?? error}`);
+    const where = event === null ? "" : ` on event ${event.id}`;
+    this.#logger.log(LogLevel.Error, `Zgres: a handler of ${describe(subscription)} failed${where}: ${error?.stack ?? error}`);
     notify(this.#handlerErrorListeners, error, event, subscription);
   }
 

@@ -3,8 +3,15 @@ import type { IHttpConnectionOptions, ILogger, LogLevel } from "@microsoft/signa
 /** A JSON value as the trigger wrote it: numbers, booleans, null, arrays and json columns keep their types. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-/** One row change, or one row of a snapshot, as the hub sends it (the wire's ChangeEvent). */
-export interface ChangeEvent {
+/** A row as the trigger wrote it: the published columns by name. */
+export type JsonRow = { [column: string]: JsonValue };
+
+/**
+ * One row change, or one row of a snapshot, as the hub sends it (the wire's ChangeEvent). `R` types the rows (`data`
+ * and `old`): declare it as the table's columns, e.g. `ChangeEvent<{ id: number; status: string }>`. The rows are not
+ * checked against it: it says what the table holds.
+ */
+export interface ChangeEvent<R = JsonRow> {
   /** Unique per database, taken when the change was written (an int64; exact below 2^53); 0 for a snapshot row. */
   id: number;
   /** When the trigger ran, ISO 8601 in UTC ending in "Z" (microseconds). */
@@ -15,10 +22,11 @@ export interface ChangeEvent {
   table: string;
   /** The row's input column as text, or null. */
   inputId: string | null;
-  /** The published columns of the new row (of the old row for DELETE; empty for TRUNCATE). */
-  data: { [column: string]: JsonValue };
+  /** The published columns of the new row (of the old row for DELETE; empty for TRUNCATE; only the key columns for a
+   *  row leaving a filtered or input subscription, `inFilter: false`). */
+  data: R;
   /** For UPDATE, the published columns before the change; otherwise null. */
-  old: { [column: string]: JsonValue } | null;
+  old: R | null;
   /** The hub group the event was sent for: whose event it is (the client routes by it). */
   group: string;
   /** Whether the row is in the subscription now, where that is news: on events of a filtered subscription and on
@@ -83,6 +91,59 @@ export interface StreamOptions extends SubscribeOptions {
   signal?: AbortSignal;
 }
 
+export interface LiveQueryOptions {
+  /** Only rows with this input id (compared as text); null or absent for every row of the table. */
+  inputId?: string | number | null;
+  /** Only rows for which every condition holds. */
+  filter?: FilterCondition[] | null;
+}
+
+/** What changed in a live view, by primary key. */
+export interface LiveQueryChange<R = JsonRow> {
+  /** "applied": events applied as they came (or a resume's folded together); "resynced": a new snapshot replaced the
+   *  rows (after a gap in the server's log, or a snapshot cut by a lost connection). */
+  kind: "applied" | "resynced";
+  /** Rows that entered the view. */
+  added: ReadonlyMap<string, R>;
+  /** Rows whose values changed, with their new values. */
+  updated: ReadonlyMap<string, R>;
+  /** Rows that left the view (deleted, moved out of its input or filter, truncated), with their last values. */
+  removed: ReadonlyMap<string, R>;
+  /** The events applied, in stream order (none for a resync). */
+  events: readonly ChangeEvent<R>[];
+}
+
+/**
+ * A query's rows kept equal to the database: a snapshot, then every change applied by primary key; resumed after a
+ * reconnect, re-snapshotted by itself after a gap or a snapshot cut by a lost connection. `subscribe` and
+ * `getSnapshot` are bound: `useSyncExternalStore(view.subscribe, view.getSnapshot)`.
+ */
+export declare class LiveQuery<R = JsonRow> {
+  private constructor();
+  /** "schema.table" */
+  readonly table: string;
+  readonly inputId: string | null;
+  readonly filter: FilterCondition[] | null;
+  /** The table's primary key columns, as the server named them (empty until the snapshot is in). */
+  readonly key: readonly string[];
+  /** The rows now, by primary key as a string: the value of a one-column key (a text as it is, any other value as its
+   *  JSON: "42"), the JSON array of the values of a composite one ('[7,"a"]'). Always the rows at one point of the
+   *  stream. Changed in place by the view: read it, never change it. */
+  readonly rows: ReadonlyMap<string, R>;
+  /** Resolves once the snapshot's rows are in; rejects with a SubscriptionRefusedError when the server refuses. */
+  readonly ready: Promise<void>;
+  /** Whether the rows equal the query at some point of the stream (false before the snapshot and while a resync is pending). */
+  readonly isReady: boolean;
+  /** Calls the listener after each change of the rows; returns a function that removes it. */
+  onChange(listener: (change: LiveQueryChange<R>) => void): () => void;
+  /** Calls the listener whenever the rows change (for useSyncExternalStore); returns a function that removes it. */
+  readonly subscribe: (listener: () => void) => () => void;
+  /** The rows as an immutable array in key order; the same array until the rows change. */
+  readonly getSnapshot: () => readonly R[];
+  /** Stops the view; the hub group is left once nothing else of this client follows it. */
+  close(): Promise<void>;
+}
+
 /** A live subscription: each event once and in order, across reconnects, until unsubscribed. */
 export declare class ZgresSubscription {
   private constructor();
@@ -114,14 +175,16 @@ export declare class ZgresClient {
   /** Returns a function that removes the listener. */
   onGap(listener: (gap: ZgresGap) => void): () => void;
   /** A handler threw; delivery went on. Returns a function that removes the listener. */
-  onHandlerError(listener: (error: unknown, event: ChangeEvent, subscription: ZgresSubscription) => void): () => void;
+  onHandlerError(listener: (error: unknown, event: ChangeEvent | null, subscription: ZgresSubscription) => void): () => void;
   /** Resolves once connected (retrying with backoff until then); rejects only if stop() comes first. */
   start(): Promise<void>;
   /** Rejects with SubscriptionRefusedError when the server refuses; waits while the client reconnects. With `after`,
    *  the replay (with `snapshot`, the snapshot rows) reaches the handler before the returned promise resolves. */
-  subscribe(table: string, options: SubscribeOptions | undefined, handler: (event: ChangeEvent) => unknown): Promise<ZgresSubscription>;
-  subscribe(table: string, handler: (event: ChangeEvent) => unknown): Promise<ZgresSubscription>;
-  stream(table: string, options?: StreamOptions): AsyncGenerator<ChangeEvent, void, undefined>;
+  subscribe<R = JsonRow>(table: string, options: SubscribeOptions | undefined, handler: (event: ChangeEvent<R>) => unknown): Promise<ZgresSubscription>;
+  subscribe<R = JsonRow>(table: string, handler: (event: ChangeEvent<R>) => unknown): Promise<ZgresSubscription>;
+  stream<R = JsonRow>(table: string, options?: StreamOptions): AsyncGenerator<ChangeEvent<R>, void, undefined>;
+  /** A live view of the table (or of one input, or of a filter's rows); returns at once, see `LiveQuery.ready`. */
+  liveQuery<R = JsonRow>(table: string, options?: LiveQueryOptions): LiveQuery<R>;
   /** Ends every subscription and stream and closes the connection; start() may be called again. */
   stop(): Promise<void>;
 }

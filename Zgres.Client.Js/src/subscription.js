@@ -1,11 +1,14 @@
+import { Flush, isSignal } from "./signals.js";
+
 /**
  * A live subscription of a ZgresClient: it hands each event of its table (or of one input, or of a filter) to its
  * handler once and in order, across reconnects, until unsubscribed. Created by ZgresClient.subscribe; the members
- * without a `#` that the type declarations leave out (key, offer, joined, resumeAfter, close, ended) are the client's,
- * not the user's.
+ * without a `#` that the type declarations leave out (key, offer, signal, joined, resumeAfter, close, ended) are the
+ * client's, not the user's. A live view's subscription hands everything (events and signals) to its view instead.
  */
 export class ZgresSubscription {
   #handler;
+  #consume;
   #leave;
   #reportHandlerError;
   #duplicateWindow;
@@ -27,12 +30,14 @@ export class ZgresSubscription {
    * @param {string | null} init.inputId
    * @param {object[] | null} init.filter the conditions as given to subscribe(), or null
    * @param {number | null} init.after
-   * @param {(event: object) => unknown} init.handler
+   * @param {(event: object) => unknown} [init.handler] called with each event
+   * @param {(item: object) => void} [init.consume] instead of a handler: called with each event and each signal
+   *   (a live view's), and no repeat is dropped, since a view decides by each row's newest event
    * @param {number} init.duplicateWindow how many recent ids to remember to drop repeats
    * @param {(subscription: ZgresSubscription) => Promise<void>} init.leave lets the client leave the group
    * @param {(error: unknown, event: object, subscription: ZgresSubscription) => void} init.reportHandlerError
    */
-  constructor({ key, table, inputId, filter = null, after, handler, duplicateWindow, leave, reportHandlerError }) {
+  constructor({ key, table, inputId, filter = null, after, handler, consume = null, duplicateWindow, leave, reportHandlerError }) {
     this.key = key;
     this.table = table;
     this.inputId = inputId;
@@ -41,7 +46,8 @@ export class ZgresSubscription {
     this.snapshotRows = 0;
     this.#confirmedResumeAfter = after;
     this.#handler = handler;
-    this.#duplicateWindow = duplicateWindow;
+    this.#consume = consume;
+    this.#duplicateWindow = consume === null ? duplicateWindow : 0;
     this.#leave = leave;
     this.#reportHandlerError = reportHandlerError;
     this.ended = new Promise((resolve) => { this.#endedSignal = resolve; });
@@ -86,11 +92,22 @@ export class ZgresSubscription {
       this.#enqueue(event);
       return;
     }
-    if (this.#recentIds.has(event.id)) return;
-    this.#recentIds.add(event.id);
-    if (this.#recentIds.size > this.#duplicateWindow) this.#recentIds.delete(this.#recentIds.values().next().value);
+    if (this.#duplicateWindow > 0) {
+      if (this.#recentIds.has(event.id)) return;
+      this.#recentIds.add(event.id);
+      if (this.#recentIds.size > this.#duplicateWindow) this.#recentIds.delete(this.#recentIds.values().next().value);
+    }
     if (this.#received === null || event.id > this.#received) this.#received = event.id;
     this.#enqueue(event);
+  }
+
+  /** Queues a signal (a join of the group beginning or ending, a flush) between the events. */
+  signal(signal) {
+    if (this.#closed) {
+      if (signal instanceof Flush) signal.done();
+      return;
+    }
+    this.#enqueue(signal);
   }
 
   #enqueue(event) {
@@ -101,6 +118,8 @@ export class ZgresSubscription {
   /** Ends delivery without telling the hub (the client is stopping, or unsubscribe() tells it). */
   close() {
     this.#closed = true;
+    // Nothing more is handed over, so a flush has nothing left to wait for.
+    for (const item of this.#queue) if (item instanceof Flush) item.done();
     this.#queue = [];
     this.#endedSignal();
   }
@@ -111,16 +130,27 @@ export class ZgresSubscription {
     while (this.#queue.length > 0) {
       const batch = this.#queue;
       this.#queue = [];
-      for (const event of batch) {
-        if (this.#closed) break;
+      for (const [index, item] of batch.entries()) {
+        if (this.#closed) {
+          for (const left of batch.slice(index)) if (left instanceof Flush) left.done();
+          break;
+        }
+        if (this.#consume !== null) {
+          this.#consume(item);
+          continue;
+        }
+        if (isSignal(item)) {
+          if (item instanceof Flush) item.done();
+          continue;
+        }
         try {
-          await this.#handler(event);
+          await this.#handler(item);
         } catch (error) {
           // One handler's failure must not stop the events after it, nor other subscriptions.
-          this.#reportHandlerError(error, event, this);
+          this.#reportHandlerError(error, item, this);
         }
         // A snapshot row's id 0 is no point to resume after: `after: 0` would replay the whole log.
-        if (!isSnapshotRow(event) && (this.#lastId === null || event.id > this.#lastId)) this.#lastId = event.id;
+        if (!isSnapshotRow(item) && (this.#lastId === null || item.id > this.#lastId)) this.#lastId = item.id;
       }
     }
     this.#pumping = false;

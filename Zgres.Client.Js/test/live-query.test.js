@@ -6,11 +6,11 @@ import { Received } from "./support/received.js";
 import { TEST_LIMIT, newClient, onTestEnd, postgresForThisFile, startServer } from "./support/harness.js";
 import { SocketCutter } from "./support/socket-cutter.js";
 import { SubscriptionRefusedError } from "../src/index.js";
+import { writeOrders } from "./support/views.js";
 
 const cluster = postgresForThisFile();
 
 const ORDERS = "public.orders";
-const STATUSES = ["open", "held", "closed", "void"];
 const OPEN_ORDERS = [{ column: "status", op: "in", value: ["open", "held"] }];
 
 /** A new database holding an `orders` table with `rows` rows, and a server watching it. */
@@ -102,7 +102,7 @@ test("a snapshot of 5,000 rows under 2 writers, then its changes, leave a view e
   const client = newClient(t, server.url);
   await client.start();
   const writing = { stopped: false };
-  const writers = [1, 2].map((writer) => write(database, writer, writing));
+  const writers = [1, 2].map((writer) => writeOrders(database, writer, writing, { ids: 5_000 }));
 
   const view = new Map();
   let snapshotRows = 0;
@@ -139,23 +139,6 @@ test("a snapshot of 5,000 rows under 2 writers, then its changes, leave a view e
   assert.ok(received.events.length > snapshotRows + 100, "too few changes arrived after the snapshot to test anything");
   assert.ok(subscription.lastId > 0);
 });
-
-/** Random inserts, updates and deletes, each its own transaction and some moving rows in and out of the filter, in
- *  batches of 50 until `writing.stopped`. */
-async function write(database, writer, writing) {
-  const random = (below) => Math.floor(Math.random() * below);
-  const status = () => STATUSES[random(STATUSES.length)];
-  while (!writing.stopped) {
-    const statements = Array.from({ length: 50 }, () => {
-      const kind = random(10);
-      const id = 1 + random(5_000);
-      if (kind < 4) return `INSERT INTO orders (input_id, status, total) VALUES (${writer}, '${status()}', ${random(1000)})`;
-      if (kind < 9) return `UPDATE orders SET status = '${status()}', total = total + 1 WHERE id = ${id}`;
-      return `DELETE FROM orders WHERE id = ${id}`;
-    });
-    await database.sql(...statements);
-  }
-}
 
 test("a snapshot cut off by a lost connection rejects subscribe(), and subscribing again gives a whole, fresh snapshot", TEST_LIMIT, async (t) => {
   const { database, server } = await ordersServer(t, 20_000);

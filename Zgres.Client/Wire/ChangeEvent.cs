@@ -1,5 +1,8 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using Zgres.Client.Rows;
 
 namespace Zgres.Client;
 
@@ -31,7 +34,34 @@ public sealed record ChangeEvent(
     JsonElement? Old,
     string? Group = null,
     bool? InFilter = null,
-    string? Txid = null);
+    string? Txid = null)
+{
+    private const string Reflection = "Rows are bound with System.Text.Json's reflection; pass a JsonTypeInfo<T> from a source-generated JsonSerializerContext instead.";
+
+    /// <summary><see cref="Data"/> as <typeparamref name="T"/>, with source-generated metadata (trimming and native AOT
+    /// safe); default for TRUNCATE.</summary>
+    /// <param name="rowType">For example <c>MyJsonContext.Default.Order</c>.</param>
+    /// <exception cref="ZgresRowBindingException">A column does not fit its property; the error names both.</exception>
+    public T? DataAs<T>(JsonTypeInfo<T> rowType) => Operation == ChangeOperation.Truncate ? default : new RowBinder<T>(rowType).Bind(Data, $"{Schema}.{Table}");
+
+    /// <summary><see cref="Data"/> as <typeparamref name="T"/>: snake_case columns bind to PascalCase properties and
+    /// enums to their labels, unless <paramref name="options"/> say otherwise; default for TRUNCATE.</summary>
+    /// <exception cref="ZgresRowBindingException">A column does not fit its property; the error names both.</exception>
+    [RequiresUnreferencedCode(Reflection)]
+    [RequiresDynamicCode(Reflection)]
+    public T? DataAs<T>(JsonSerializerOptions? options = null) => DataAs(RowJson.TypeInfo<T>(options));
+
+    /// <summary><see cref="Old"/> as <typeparamref name="T"/>, with source-generated metadata; default when there is none.</summary>
+    /// <param name="rowType">For example <c>MyJsonContext.Default.Order</c>.</param>
+    /// <exception cref="ZgresRowBindingException">A column does not fit its property; the error names both.</exception>
+    public T? OldAs<T>(JsonTypeInfo<T> rowType) => Old is { } old ? new RowBinder<T>(rowType).Bind(old, $"{Schema}.{Table}") : default;
+
+    /// <summary><see cref="Old"/> as <typeparamref name="T"/> (see <see cref="DataAs{T}(JsonSerializerOptions)"/>); default when there is none.</summary>
+    /// <exception cref="ZgresRowBindingException">A column does not fit its property; the error names both.</exception>
+    [RequiresUnreferencedCode(Reflection)]
+    [RequiresDynamicCode(Reflection)]
+    public T? OldAs<T>(JsonSerializerOptions? options = null) => OldAs(RowJson.TypeInfo<T>(options));
+}
 
 /// <summary>The kind of change an event describes.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<ChangeOperation>))]

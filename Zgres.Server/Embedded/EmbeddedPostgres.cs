@@ -150,10 +150,14 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         foreach (var run in Directory.GetDirectories(root, "run-*"))
         {
             cancellationToken.ThrowIfCancellationRequested();
+            // The folder's name carries its owner's process id too: one just created by a process starting at the same
+            // moment has no owner file yet, and is not abandoned.
             var ownerFile = Path.Combine(run, OwnerFile);
-            if (File.Exists(ownerFile)
-                && int.TryParse(await File.ReadAllTextAsync(ownerFile, cancellationToken), CultureInfo.InvariantCulture, out var owner)
-                && IsAlive(owner))
+            var named = Path.GetFileName(run).Split('-') is [_, var pid, ..] && int.TryParse(pid, CultureInfo.InvariantCulture, out var namedOwner) ? namedOwner : 0;
+            if ((File.Exists(ownerFile)
+                    && int.TryParse(await File.ReadAllTextAsync(ownerFile, cancellationToken), CultureInfo.InvariantCulture, out var owner)
+                    && IsAlive(owner))
+                || (named > 0 && IsAlive(named)))
             {
                 continue;
             }

@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Zgres.Tests.Infrastructure;
+
+/// <summary>A TCP relay between clients and a server on a loopback port that can cut every connection through it at
+/// once while the server stays up: what a network drop does to the hub's WebSockets.</summary>
+public sealed class TcpRelay : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly ConcurrentDictionary<Socket, byte> _sockets = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accepting;
+    private readonly int _target;
+
+    public TcpRelay(int targetPort)
+    {
+        _target = targetPort;
+        _listener.Start();
+        Address = new Uri($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}");
+        _accepting = AcceptAsync();
+    }
+
+    /// <summary>Where clients connect instead of the server.</summary>
+    public Uri Address { get; }
+
+    /// <summary>Closes every connection through the relay; returns how many sockets there were.</summary>
+    public int CutAll()
+    {
+        var sockets = _sockets.Keys.ToList();
+        foreach (var socket in sockets) Close(socket);
+        return sockets.Count;
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptSocketAsync(_stop.Token);
+            }
+            catch (Exception exception) when (exception is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+            _ = RelayAsync(client);
+        }
+    }
+
+    private async Task RelayAsync(Socket client)
+    {
+        var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        _sockets[client] = 0;
+        _sockets[server] = 0;
+        try
+        {
+            await server.ConnectAsync(IPAddress.Loopback, _target, _stop.Token);
+            await Task.WhenAny(PumpAsync(client, server), PumpAsync(server, client));
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            // The server is down, or the relay is stopping: the client sees its connection closed.
+        }
+        finally
+        {
+            Close(client);
+            Close(server);
+        }
+    }
+
+    private async Task PumpAsync(Socket from, Socket to)
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            int read;
+            while ((read = await from.ReceiveAsync(buffer, SocketFlags.None, _stop.Token)) > 0)
+            {
+                await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, _stop.Token);
+            }
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private void Close(Socket socket)
+    {
+        if (!_sockets.TryRemove(socket, out _)) return;
+        socket.Close(0);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        CutAll();
+        await _accepting;
+        _stop.Dispose();
+    }
+}
