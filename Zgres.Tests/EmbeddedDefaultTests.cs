@@ -1,6 +1,9 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net.Http.Json;
 using Npgsql;
 using Zgres.Client;
+using Zgres.Server.Embedded;
 using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;
@@ -70,6 +73,37 @@ public sealed class EmbeddedDefaultTests
         await using (await ServerProcess.StartAsync(ZgresTestServer.FreePort(), environment))
         {
             Assert.False(Directory.Exists(abandoned));
+        }
+
+        Assert.Empty(Directory.GetDirectories(root, "run-*"));
+        Directory.Delete(root, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_database_whose_server_died_with_its_owner_is_removed_by_the_next_start_which_then_serves()
+    {
+        // What a machine's restart, or a kill of the whole process group, leaves behind: a run folder whose owner and
+        // postmaster are both gone, with the postmaster's pid file still there.
+        var root = Directory.CreateTempSubdirectory("zgres-embedded-test-").FullName;
+        var crashed = await EmbeddedPostgres.StartAsync(rootDirectory: root);
+        var postmaster = int.Parse(File.ReadLines(Path.Combine(crashed.DataDirectory, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
+        using (var process = Process.GetProcessById(postmaster))
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+        var abandoned = Path.Combine(root, $"run-{int.MaxValue}-crashed");
+        Directory.Move(crashed.RunDirectory, abandoned);
+        await File.WriteAllTextAsync(Path.Combine(abandoned, "owner.pid"), int.MaxValue.ToString(CultureInfo.InvariantCulture));
+        Assert.True(File.Exists(Path.Combine(abandoned, "data", "postmaster.pid")));
+
+        await using (var next = await EmbeddedPostgres.StartAsync(rootDirectory: root))
+        {
+            Assert.False(Directory.Exists(abandoned));
+            await using var connection = new NpgsqlConnection(next.ConnectionString);
+            await connection.OpenAsync();
+            await using var select = new NpgsqlCommand("SELECT 1", connection);
+            Assert.Equal(1, await select.ExecuteScalarAsync());
         }
 
         Assert.Empty(Directory.GetDirectories(root, "run-*"));

@@ -133,15 +133,32 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
 
     private static async Task StopAsync(string bin, string dataDirectory, string mode)
     {
-        if (!File.Exists(Path.Combine(dataDirectory, "postmaster.pid"))) return;
+        if (!PostmasterRuns(dataDirectory)) return;
         try
         {
             await ProcessRunner.RunAsync(Path.Combine(bin, "pg_ctl"), ["stop", "-D", dataDirectory, "-m", mode, "-w", "-t", "60"], CancellationToken.None);
         }
-        catch (InvalidOperationException) when (!File.Exists(Path.Combine(dataDirectory, "postmaster.pid")))
+        catch (InvalidOperationException) when (!PostmasterRuns(dataDirectory))
         {
             // It stopped on its own meanwhile.
         }
+    }
+
+    /// <summary>Whether the postmaster named by the data folder's <c>postmaster.pid</c> still runs. A server killed
+    /// with its owner (or by a machine's restart) leaves the file behind, and <c>pg_ctl stop</c> then fails.</summary>
+    private static bool PostmasterRuns(string dataDirectory)
+    {
+        string firstLine;
+        try
+        {
+            firstLine = File.ReadLines(Path.Combine(dataDirectory, "postmaster.pid")).FirstOrDefault() ?? "";
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+        // A file caught while the postmaster writes it has no process id yet: it runs.
+        return !int.TryParse(firstLine, CultureInfo.InvariantCulture, out var postmaster) || IsAlive(postmaster);
     }
 
     /// <summary>Stops and removes clusters whose owning process no longer runs (a server that was killed).</summary>
