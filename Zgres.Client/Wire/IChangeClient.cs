@@ -19,6 +19,9 @@ public static class ChangeHubContract
     /// <summary>The hub method that leaves a subscription's group.</summary>
     public const string Unsubscribe = nameof(Unsubscribe);
 
+    /// <summary>The hub method that completes once a transaction's events for the caller's subscriptions were sent to it.</summary>
+    public const string WaitForTransaction = nameof(WaitForTransaction);
+
     /// <summary>Longest input id accepted, in characters.</summary>
     public const int MaxInputIdLength = 256;
 }

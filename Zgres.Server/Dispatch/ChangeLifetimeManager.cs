@@ -211,6 +211,11 @@ public sealed partial class ChangeLifetimeManager : HubLifetimeManager<ChangeHub
     public Task SendInOrderAsync(string connectionId, IEnumerable<SerializedHubMessage> messages, CancellationToken cancellationToken) =>
         _outboxes.TryGetValue(connectionId, out var outbox) ? outbox.SendInOrderAsync(messages, cancellationToken) : Task.CompletedTask;
 
+    /// <summary>Completes once everything sent to the connection so far has been handed to its transport (see
+    /// <see cref="ConnectionOutbox.HandedOverAsync"/>); at once for a connection that is gone.</summary>
+    public Task HandedOverAsync(string connectionId) =>
+        _outboxes.TryGetValue(connectionId, out var outbox) ? outbox.HandedOverAsync() : Task.CompletedTask;
+
     /// <summary>Holds what is sent to the connection until the returned handle is disposed, then sends it in order.</summary>
     public IDisposable Hold(string connectionId) => _outboxes.TryGetValue(connectionId, out var outbox) ? outbox.Hold() : NoHold.Instance;
 

@@ -17,6 +17,8 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
 {
     private readonly Lock _gate = new();
     private readonly List<SerializedHubMessage> _held = [];
+    // Completed when the hold ends, once what it held is written.
+    private readonly List<TaskCompletionSource> _handOvers = [];
     private int _holds;
     private int _unsent;
     private int _cut;
@@ -45,6 +47,23 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
             }
         }
         Write(message);
+    }
+
+    /// <summary>
+    /// Completes once everything sent so far has been handed to the transport: at once, unless it is held. The
+    /// transport writes in the order it is handed messages, so whatever the connection writes after this (a hub
+    /// method's answer) reaches the client after them.
+    /// </summary>
+    public Task HandedOverAsync()
+    {
+        if (Volatile.Read(ref _holds) == 0) return Task.CompletedTask;
+        lock (_gate)
+        {
+            if (_holds == 0) return Task.CompletedTask;
+            var handOver = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _handOvers.Add(handOver);
+            return handOver.Task;
+        }
     }
 
     /// <summary>Holds what is sent until the returned handle is disposed, then writes it in order.</summary>
@@ -106,6 +125,8 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
             foreach (var message in _held) Write(message);
             _held.Clear();
             Volatile.Write(ref _holds, 0);
+            foreach (var handOver in _handOvers) handOver.TrySetResult();
+            _handOvers.Clear();
         }
     }
 

@@ -1,8 +1,6 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Zgres.Client;
-using Zgres.Server.Capture;
 using Zgres.Server.Database;
 using Zgres.Server.EventLog;
 using Zgres.Server.Hosting;
@@ -20,12 +18,11 @@ namespace Zgres.Server.Dispatch;
 /// caller's rights, the connection's limits) is taken as given here.
 /// </summary>
 public sealed class SubscriptionJoiner(
-    ZgresDatabase database,
     ReadGate reads,
     SnapshotTransactions snapshots,
     ChangeLifetimeManager clients,
     StreamPosition stream,
-    ILogCatchUp logCatchUp,
+    StreamCatchUp catchUp,
     IOptions<ZgresOptions> options)
 {
     private static readonly TimeSpan SnapshotJoinTimeout = TimeSpan.FromSeconds(30);
@@ -103,15 +100,7 @@ public sealed class SubscriptionJoiner(
             LogPosition upTo;
             try
             {
-                var logged = await logCatchUp.SnapshotOnceLoggedAsync(snapshotTaken, deadline.Token);
-                // The listener reads on its next doorbell; ring it, once the log holds what the snapshot saw, rather than
-                // wait for a writer's.
-                await using (var ring = database.DataSource.CreateCommand("SELECT pg_notify($1, '')"))
-                {
-                    ring.Parameters.Add(new NpgsqlParameter<string> { TypedValue = options.Value.Channel });
-                    await ring.ExecuteNonQueryAsync(cancellationToken);
-                }
-                upTo = await stream.JoinWhenAsync(position => position.Covers(logged), () => joined = clients.Join(connectionId, target.Group, target.Filtered), deadline.Token);
+                upTo = await catchUp.JoinWhenCoveredAsync(snapshotTaken, () => joined = clients.Join(connectionId, target.Group, target.Filtered), deadline.Token);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {

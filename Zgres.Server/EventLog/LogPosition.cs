@@ -19,6 +19,14 @@ public sealed record LogPosition(string Snapshot, long NewestId)
         return otherXmax <= xmax && open.All(xid => !(xid < otherXmin || (xid < otherXmax && !otherOpen.Contains(xid))));
     }
 
+    /// <summary>Whether <paramref name="xid"/> had ended (committed or rolled back) for <paramref name="snapshot"/>: it is
+    /// below the snapshot's xmax and not among its open transactions.</summary>
+    public static bool HasEnded(string snapshot, ulong xid)
+    {
+        var (_, xmax, open) = Parse(snapshot);
+        return xid < xmax && !open.Contains(xid);
+    }
+
     /// <summary><c>xmin:xmax:xip,…</c>, PostgreSQL's text form of a <c>pg_snapshot</c>.</summary>
     private static (ulong Xmin, ulong Xmax, HashSet<ulong> Open) Parse(string snapshot)
     {

@@ -90,7 +90,8 @@ public static class ZgresServiceCollectionExtensions
         services.AddOptions<HubOptions<ChangeHub>>().Configure<IOptions<ZgresOptions>>((hub, zgres) =>
         {
             hub.MaximumReceiveMessageSize = zgres.Value.Limits.MaxMessageSize;
-            hub.MaximumParallelInvocationsPerClient = 1;
+            // A subscribe or unsubscribe (HubRequestFilter runs them one at a time) beside the transaction waits allowed.
+            hub.MaximumParallelInvocationsPerClient = 1 + zgres.Value.Limits.MaxTransactionWaitsPerConnection;
             hub.AddFilter<HubRequestFilter>();
         });
         services.AddSingleton<RefusalLog>();
@@ -102,7 +103,9 @@ public static class ZgresServiceCollectionExtensions
         services.AddSingleton<TableColumnsCache>();
         services.AddSingleton<ChangeLifetimeManager>();
         services.AddSingleton<HubLifetimeManager<ChangeHub>>(sp => sp.GetRequiredService<ChangeLifetimeManager>());
+        services.AddSingleton<StreamCatchUp>();
         services.AddSingleton<SubscriptionJoiner>();
+        services.AddSingleton<TransactionWaiter>();
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ZgresJsonContext.Default));
 
         services.AddZgresOperations(configuration);

@@ -21,6 +21,7 @@ namespace Zgres.Server.Hubs;
 public sealed class ChangeHub(
     TableCatalog catalog,
     SubscriptionJoiner joiner,
+    TransactionWaiter transactions,
     ChangeLifetimeManager clients,
     IAuthorizationService authorization,
     ConnectionExpiry expiry,
@@ -61,6 +62,20 @@ public sealed class ChangeHub(
         clients.Leave(Context.ConnectionId, target.Group);
     }
 
+    /// <summary>Completes once every event of a transaction for this connection's subscriptions has been sent to it (at
+    /// once when the transaction touched none of them), waiting for the transaction to end if it is still open: the
+    /// answer reaches the client after those events. A rolled-back transaction, or one still open after the timeout
+    /// (the client's, at most <c>Zgres:Limits:MaxTransactionWait</c>), gets a <see cref="HubException"/>.</summary>
+    /// <param name="request">The transaction id as <c>pg_current_xact_id()</c> returns it, or <c>{ txid, timeout }</c>
+    /// with the timeout in milliseconds.</param>
+    public Task WaitForTransaction(JsonElement request)
+    {
+        var wait = TransactionWaitRequest.Parse(request);
+        var longest = options.Value.Limits.MaxTransactionWait;
+        var timeout = wait.Timeout is { } asked && asked < longest ? asked : longest;
+        return transactions.WaitAsync(Context.ConnectionId, wait.Txid, timeout, Context.ConnectionAborted);
+    }
+
     /// <summary>Asks every authorization handler (the table's <c>Access</c> rules, and any the hosting application
     /// added); a replay is a subscription too, so no event of an input the user may not see is sent either way.</summary>
     private async Task AuthorizeAsync(WatchedTable table, string? inputId)
@@ -71,7 +86,7 @@ public sealed class ChangeHub(
         throw new HubException(result.Failure?.FailureReasons.FirstOrDefault()?.Message ?? TableAccess.DescribeRefusal(table, inputId));
     }
 
-    // One invocation at a time per connection (MaximumParallelInvocationsPerClient is 1), so check and join cannot race.
+    // One subscribe or unsubscribe at a time per connection (HubRequestFilter), so check and join cannot race.
     private void CheckSubscriptionLimit(string connectionId, string group)
     {
         var limit = options.Value.Limits.MaxSubscriptionsPerConnection;

@@ -56,6 +56,17 @@ public static class RequestJson
         }
     }
 
+    /// <summary>A value as an error message quotes it: briefly, and saying what kind it is.</summary>
+    public static string Describe(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => $"the string \"{Cut(value.GetString()!)}\"",
+        JsonValueKind.Number => Cut(value.GetRawText()),
+        JsonValueKind.True or JsonValueKind.False => value.GetRawText(),
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        _ => "null",
+    };
+
     /// <summary>Text a client sent, cut for an error message.</summary>
     public static string Cut(string text) =>
         text.Length <= 64 ? text : text[..(char.IsHighSurrogate(text[63]) ? 63 : 64)] + "…"; // never half a pair: the answer must serialize

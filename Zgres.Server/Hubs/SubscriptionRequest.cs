@@ -84,16 +84,4 @@ public sealed record SubscriptionRequest(string Table, string? InputId, long? Af
         }
         return new SubscriptionRequest(table ?? "", inputId, after, filter, snapshot);
     }
-
-
-    private static string Describe(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.String => $"the string \"{Cut(value.GetString()!)}\"",
-        JsonValueKind.Number => Cut(value.GetRawText()),
-        JsonValueKind.True or JsonValueKind.False => value.GetRawText(),
-        JsonValueKind.Array => "an array",
-        JsonValueKind.Object => "an object",
-        _ => "null",
-    };
-
 }

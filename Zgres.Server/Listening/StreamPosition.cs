@@ -22,6 +22,9 @@ public sealed class StreamPosition : IDisposable
     /// <summary>The position; null until the listener has first connected.</summary>
     public LogPosition? Current => Volatile.Read(ref _current);
 
+    /// <summary>Completes when the listener next finishes a read (a writer's commit rang its doorbell).</summary>
+    public Task NextRead => Volatile.Read(ref _advanced).Task;
+
     /// <summary>Runs <paramref name="join"/> between two dispatched reads and returns the position at that moment.</summary>
     public async Task<LogPosition> JoinAsync(Action join, CancellationToken cancellationToken)
     {

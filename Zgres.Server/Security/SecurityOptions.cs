@@ -70,4 +70,14 @@ public sealed class LimitsOptions
     /// <summary>Most rows a <c>snapshot: true</c> subscribe may send; a larger snapshot is refused, asking for a filter.</summary>
     [Range(1, 100_000_000)]
     public int MaxSnapshotRows { get; set; } = 100_000;
+
+    /// <summary><c>WaitForTransaction</c> calls one connection may have waiting at once (beside one subscribe or
+    /// unsubscribe, which never queue behind them).</summary>
+    [Range(1, 1_000)]
+    public int MaxTransactionWaitsPerConnection { get; set; } = 16;
+
+    /// <summary>Longest a <c>WaitForTransaction</c> call waits for its transaction to end and its events to be sent,
+    /// whatever timeout the client asks for (and when it asks for none).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan MaxTransactionWait { get; set; } = TimeSpan.FromMinutes(1);
 }
