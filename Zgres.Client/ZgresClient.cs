@@ -432,18 +432,19 @@ public sealed partial class ZgresClient : IAsyncDisposable
         HandlerFailed?.Invoke(this, exception);
     }
 
-    /// <summary>Completes once the client is connected with every group joined; fails when it is disposed first.</summary>
-    internal async Task WhenConnectedAsync(CancellationToken cancellationToken)
+    /// <summary>Completes once the client is connected with every group joined (on a connection other than
+    /// <paramref name="lost"/>, when given); fails when it is disposed first.</summary>
+    internal async Task WhenConnectedAsync(CancellationToken cancellationToken, HubConnection? lost = null)
     {
         var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnStateChanged(object? sender, ZgresConnectionStateChange change)
         {
-            if (change.Current == ZgresConnectionState.Connected) connected.TrySetResult();
+            if (change.Current == ZgresConnectionState.Connected && _current.Connection != lost) connected.TrySetResult();
         }
         StateChanged += OnStateChanged;
         try
         {
-            if (_state == ZgresConnectionState.Connected) return;
+            if (_state == ZgresConnectionState.Connected && _current.Connection != lost) return;
             using var disposed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposed.Token);
             await connected.Task.WaitAsync(disposed.Token).ConfigureAwait(false);
         }

@@ -51,6 +51,7 @@ public sealed class TextOrNumberJsonConverter : JsonConverter<string?>
 [JsonSerializable(typeof(ChangeEvent))]
 [JsonSerializable(typeof(Subscription))]
 [JsonSerializable(typeof(SubscribeResult))]
+[JsonSerializable(typeof(TransactionWait))]
 [JsonSerializable(typeof(ExposedTable[]))]
 [JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(IReadOnlyList<FilterCondition>))]
