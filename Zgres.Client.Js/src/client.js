@@ -1,9 +1,11 @@
 import { HubConnectionBuilder, HubConnectionState, LogLevel } from "@microsoft/signalr";
 import { ZgresSubscription } from "./subscription.js";
 import { LiveQuery } from "./live-query.js";
-import { JoinBegan, JoinEnded } from "./signals.js";
+import { Flush, JoinBegan, JoinEnded } from "./signals.js";
 
 const HUB_PATH = "/hubs/changes";
+// The server is given a little longer than the caller, so that the caller's own deadline decides (a TimeoutError).
+const SERVER_GRACE = 1_000;
 
 /** subscribe() was refused by the server (an unknown or unexposed table, a bad inputId or filter, a snapshot too
  *  large); the message is the server's. */
@@ -14,6 +16,16 @@ export class SubscriptionRefusedError extends Error {
     this.table = table;
     this.inputId = inputId;
     this.filter = filter;
+  }
+}
+
+/** waitForTransaction() was refused by the server: the transaction was rolled back, or the id is malformed or not of
+ *  this database; the message is the server's. */
+export class TransactionWaitError extends Error {
+  constructor(message, txid) {
+    super(message);
+    this.name = "TransactionWaitError";
+    this.txid = txid;
   }
 }
 
@@ -197,6 +209,59 @@ export class ZgresClient {
         reportError: (error, subscription) => this.#reportHandlerError(error, null, subscription),
       },
     });
+  }
+
+  /**
+   * Resolves once every event of a transaction for this client's subscriptions and live views has been handed to their
+   * handlers (async ones finished) and applied to the views; at once when the transaction touched none of them. A
+   * transaction still open is waited for. After a write (`INSERT ...; SELECT pg_current_xact_id()`), wait for that id
+   * and the row is in the view. A connection lost meanwhile is waited out: the client reconnects, resumes its
+   * subscriptions and asks again. Rejects with a TransactionWaitError when the transaction was rolled back or the id
+   * is not one, with an Error named "TimeoutError" when `timeout` (ms, default 30000) passes first, and with the
+   * signal's reason when `signal` aborts.
+   */
+  async waitForTransaction(txid, { timeout = 30_000, signal } = {}) {
+    if (!(typeof txid === "string" || typeof txid === "bigint" || Number.isSafeInteger(txid)) || String(txid).trim() === "") {
+      throw new TypeError("txid must be the transaction id pg_current_xact_id() returned (a string).");
+    }
+    if (!(timeout > 0)) throw new TypeError("timeout must be a number of milliseconds above zero.");
+    const id = String(txid);
+    signal?.throwIfAborted();
+    const deadline = performance.now() + timeout;
+    const timedOut = new AbortController();
+    const timer = setTimeout(() => timedOut.abort(timeoutError(id, timeout)), timeout);
+    const stop = signal ? AbortSignal.any([signal, timedOut.signal]) : timedOut.signal;
+    try {
+      for (;;) {
+        await untilAborted(this.#whenConnected(), stop);
+        const connection = this.#connection;
+        try {
+          const remaining = Math.ceil(deadline - performance.now()) + SERVER_GRACE;
+          await untilAborted(connection.invoke("WaitForTransaction", { txid: id, timeout: remaining }), stop);
+        } catch (error) {
+          if (stop.aborted) throw stop.reason;
+          if (isHubRefusal(error)) throw new TransactionWaitError(serverMessage(error), id);
+          // Lost with its connection (the client is reconnecting by now): ask again on the next one.
+          if (connection.state === HubConnectionState.Connected) throw error;
+          continue;
+        }
+        // Handlers run as frames arrive, so every event sent before the answer has been routed by now; each
+        // subscription and view hands them over before the flush behind them.
+        await untilAborted(this.#flush(), stop);
+        return;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Resolves once every subscription has handed over (a view: applied) everything routed to it so far. */
+  #flush() {
+    const flushed = [];
+    for (const subscriptions of this.#groups.values()) {
+      for (const subscription of subscriptions) flushed.push(new Promise((resolve) => subscription.signal(new Flush(resolve))));
+    }
+    return Promise.all(flushed);
   }
 
   /** Ends every subscription (streams end) and closes the connection. The client can be started again. */
@@ -488,6 +553,22 @@ function notify(listeners, ...args) {
       console.error("Zgres: a listener failed:", error);
     }
   }
+}
+
+function timeoutError(txid, timeout) {
+  const error = new Error(`Transaction ${txid} did not commit, or its events did not all reach this client's handlers and views, within ${timeout} ms.`);
+  error.name = "TimeoutError";
+  return error;
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as it aborts (the promise itself goes on). */
+function untilAborted(promise, signal) {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */

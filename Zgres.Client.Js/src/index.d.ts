@@ -166,6 +166,20 @@ export declare class SubscriptionRefusedError extends Error {
   readonly filter: FilterCondition[] | null;
 }
 
+/** The server refused a waitForTransaction: the transaction was rolled back, or the id is malformed or not of this
+ *  database; `message` is the server's. */
+export declare class TransactionWaitError extends Error {
+  readonly txid: string;
+}
+
+export interface WaitForTransactionOptions {
+  /** How long to wait in ms, reconnects included (default 30000); then the promise rejects with an Error named
+   *  "TimeoutError". The server waits at most its Zgres:Limits:MaxTransactionWait (a minute by default). */
+  timeout?: number;
+  /** Stops waiting: the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
 export declare class ZgresClient {
   /** @param url the server's base address, for example "http://localhost:5080" (the hub is at /hubs/changes). */
   constructor(url: string | URL, options?: ZgresClientOptions);
@@ -185,6 +199,11 @@ export declare class ZgresClient {
   stream<R = JsonRow>(table: string, options?: StreamOptions): AsyncGenerator<ChangeEvent<R>, void, undefined>;
   /** A live view of the table (or of one input, or of a filter's rows); returns at once, see `LiveQuery.ready`. */
   liveQuery<R = JsonRow>(table: string, options?: LiveQueryOptions): LiveQuery<R>;
+  /** Resolves once every event of the transaction (its id as pg_current_xact_id() returned it) for this client's
+   *  subscriptions and live views has been handed to their handlers and applied to the views; at once when it touched
+   *  none of them; waits while it is open and while the client reconnects. Rejects with TransactionWaitError when it
+   *  was rolled back or the id is not one. */
+  waitForTransaction(txid: string | bigint, options?: WaitForTransactionOptions): Promise<void>;
   /** Ends every subscription and stream and closes the connection; start() may be called again. */
   stop(): Promise<void>;
 }

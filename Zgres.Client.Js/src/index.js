@@ -1,3 +1,3 @@
-export { ZgresClient, SubscriptionRefusedError } from "./client.js";
+export { ZgresClient, SubscriptionRefusedError, TransactionWaitError } from "./client.js";
 export { ZgresSubscription } from "./subscription.js";
 export { LiveQuery } from "./live-query.js";

@@ -2,7 +2,7 @@
 // /tmp, a free loopback port, trust authentication on loopback only. As root it runs as the postgres user, since
 // PostgreSQL refuses root and /root is closed to that user. Each test gets a database of its own, so the servers of
 // different tests (their listeners, their retention) never see each other's events.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync, rmSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -66,6 +66,21 @@ export class PostgresCluster {
     return stdout.trim();
   }
 
+  /** A psql session that runs what is written to it, as it comes (for a transaction kept open between steps). */
+  session(database) {
+    const args = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(this.port), "-U", "postgres", "-d", database];
+    const child = spawn(join(this.#bin, "psql"), args, { stdio: ["pipe", "ignore", "inherit"] });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    return {
+      send: (statement) => child.stdin.write(`${statement};\n`),
+      /** Ends the session; resolves with psql's exit code. */
+      end: () => {
+        child.stdin.end();
+        return exited;
+      },
+    };
+  }
+
   async stop() {
     if (existsSync(join(this.#dataDirectory, "postmaster.pid"))) await this.#pgCtl(["stop", "-m", "fast", "-t", "60"]);
     rmSync(this.#runDirectory, { recursive: true, force: true });
@@ -88,6 +103,11 @@ export class TestDatabase {
   /** Each statement is its own transaction (psql's autocommit); returns the last one's output. */
   sql(...statements) {
     return this.#cluster.psql(this.name, statements);
+  }
+
+  /** A session of its own that runs each statement sent to it as it comes: `send(sql)`, then `end()`. */
+  session() {
+    return this.#cluster.session(this.name);
   }
 
   /** The same, in a session named `applicationName` (to spare it from pg_terminate_backend). */

@@ -1,6 +1,6 @@
 // A consumer of the package's types, compiled with tsc in the tests (test/typings.test.js): typed rows in
 // subscriptions, streams and live views, and a live view handed to React's useSyncExternalStore as it is.
-import { ZgresClient, SubscriptionRefusedError, type ChangeEvent, type LiveQuery, type LiveQueryChange } from "@zgres/client";
+import { ZgresClient, SubscriptionRefusedError, TransactionWaitError, type ChangeEvent, type LiveQuery, type LiveQueryChange } from "@zgres/client";
 
 // React's signature, declared here so that the check needs no React.
 declare function useSyncExternalStore<Snapshot>(subscribe: (onStoreChange: () => void) => () => void, getSnapshot: () => Snapshot): Snapshot;
@@ -28,6 +28,17 @@ try {
 } catch (error) {
   if (error instanceof SubscriptionRefusedError) console.log(error.table, error.message);
 }
+// Write, then wait until the write is in the view (an optimistic UI's confirmation).
+declare function insertOrder(order: Omit<Order, "id">): Promise<{ txid: string }>;
+const { txid } = await insertOrder({ status: "open", total: 12, tags: [] });
+try {
+  await client.waitForTransaction(txid, { timeout: 5_000, signal: AbortSignal.timeout(10_000) });
+} catch (error) {
+  if (error instanceof TransactionWaitError) console.log(error.txid, error.message);
+}
+await client.waitForTransaction(42n);
+// @ts-expect-error the timeout is a number of milliseconds
+await client.waitForTransaction(txid, { timeout: "5s" });
 const first: Order | undefined = view.rows.get("1");
 console.log(total, first?.id, view.isReady, view.key.join());
 // @ts-expect-error the view's rows are read-only
