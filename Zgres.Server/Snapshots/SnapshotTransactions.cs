@@ -61,7 +61,7 @@ public sealed class SnapshotTransactions(ZgresDatabase database, ReadGate gate, 
             lock (_lock) _open.Add(shared);
             metrics.SnapshotTransaction(opened: true);
             // Nobody may join it after its window: end it then if it has no reader.
-            _ = EndUnusedAsync(ShareWindow);
+            _ = EndUnusedOnceWindowClosedAsync(shared);
             return shared;
         }
         finally
@@ -75,14 +75,25 @@ public sealed class SnapshotTransactions(ZgresDatabase database, ReadGate gate, 
     {
         lock (_lock) shared.Readers--;
         metrics.SnapshotStreaming(started: false);
-        await EndUnusedAsync(TimeSpan.Zero);
+        await EndUnusedAsync();
     }
 
-    /// <summary>After <paramref name="delay"/>, ends every transaction no reader holds and none may join (ending one can
-    /// end the newest's extra life past its window, which it had only while the limit was reached).</summary>
-    private async Task EndUnusedAsync(TimeSpan delay)
+    private async Task EndUnusedOnceWindowClosedAsync(SharedSnapshot shared)
     {
-        if (delay > TimeSpan.Zero) await Task.Delay(delay);
+        // Timers run on a coarser clock than the one the window is measured with, and may fire a few milliseconds
+        // early: a transaction found still young then, whose readers were all done, would be left open for good.
+        TimeSpan left;
+        while ((left = ShareWindow - Stopwatch.GetElapsedTime(shared.OpenedAt)) > TimeSpan.Zero)
+        {
+            await Task.Delay(left + TimeSpan.FromMilliseconds(1));
+        }
+        await EndUnusedAsync();
+    }
+
+    /// <summary>Ends every transaction no reader holds and none may join (ending one can end the newest's extra life
+    /// past its window, which it had only while the limit was reached).</summary>
+    private async Task EndUnusedAsync()
+    {
         var ended = new List<SharedSnapshot>();
         lock (_lock)
         {
