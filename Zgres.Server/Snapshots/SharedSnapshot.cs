@@ -106,9 +106,14 @@ internal sealed class SharedSnapshot : IAsyncDisposable
 
     private const string Savepoint = "zgres_reader";
 
-    /// <summary>Ends the transaction (it only read) and returns its connection.</summary>
+    /// <summary>Ends the transaction (it only read) and returns its connection; a reader's later command fails as for a
+    /// lost transaction.</summary>
     public async ValueTask DisposeAsync()
     {
+        // A reader's command may still run (the server stopping under a streaming snapshot): ending the transaction
+        // alongside it would mix their messages on the connection, and the end would wait for a reply forever.
+        await _commands.WaitAsync();
+        IsBroken = true;
         try
         {
             await _transaction.DisposeAsync();
@@ -116,7 +121,7 @@ internal sealed class SharedSnapshot : IAsyncDisposable
         finally
         {
             await _connection.DisposeAsync();
-            _commands.Dispose();
+            _commands.Release();
         }
     }
 }
