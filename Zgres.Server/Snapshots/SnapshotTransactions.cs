@@ -26,12 +26,20 @@ public sealed class SnapshotTransactions(ZgresDatabase database, ReadGate gate, 
     /// <summary>A transaction to read a snapshot in; give it back with <see cref="ReleaseAsync"/>.</summary>
     internal async Task<SharedSnapshot> JoinAsync(CancellationToken cancellationToken)
     {
+        // Retention may have removed events committed after an open snapshot (a client cut off for longer than
+        // retention comes back and asks for a new snapshot at once): a join's catch-up would find them gone, so a
+        // snapshot older than the latest removal is not shared.
+        var prunedThrough = await gate.ReadAsync(async (dataSource, token) =>
+        {
+            await using var command = dataSource.CreateCommand("SELECT pruned_through FROM zgres.log_state");
+            return (long)(await command.ExecuteScalarAsync(token))!;
+        }, cancellationToken);
         while (true)
         {
             Task<SharedSnapshot> opening;
             lock (_lock)
             {
-                if (Joinable() is { } shared)
+                if (Joinable() is { } shared && shared.PrunedThrough >= prunedThrough)
                 {
                     shared.Readers++;
                     metrics.SnapshotStreaming(started: true);
