@@ -20,17 +20,22 @@ internal sealed class SharedSnapshot : IAsyncDisposable
     private readonly SemaphoreSlim _commands = new(1, 1);
     private int _cursors;
 
-    private SharedSnapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, ReadGate gate, string snapshot)
+    private SharedSnapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, ReadGate gate, string snapshot, long prunedThrough)
     {
         _connection = connection;
         _transaction = transaction;
         _gate = gate;
         Snapshot = snapshot;
+        PrunedThrough = prunedThrough;
         OpenedAt = Stopwatch.GetTimestamp();
     }
 
     /// <summary>The <c>pg_snapshot</c> every read in this transaction sees: each transaction it sees is in the rows.</summary>
     public string Snapshot { get; }
+
+    /// <summary>What retention had removed from the log when the snapshot was taken (<c>zgres.log_state</c>): a join
+    /// needs every event committed after the snapshot, which the log holds only while retention has removed nothing since.</summary>
+    public long PrunedThrough { get; }
 
     /// <summary>When it was opened (a <see cref="Stopwatch"/> timestamp).</summary>
     public long OpenedAt { get; }
@@ -48,9 +53,15 @@ internal sealed class SharedSnapshot : IAsyncDisposable
         {
             var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
             // The trigger writes timestamptz values in UTC; the snapshot's rows must read the same.
-            await using var setup = new NpgsqlCommand("SET TRANSACTION READ ONLY; SET LOCAL TimeZone = 'UTC'; SELECT pg_current_snapshot()::text", connection, transaction);
-            var snapshot = (string)(await setup.ExecuteScalarAsync(cancellationToken))!;
-            return new SharedSnapshot(connection, transaction, gate, snapshot);
+            await using var setup = new NpgsqlCommand("""
+                SET TRANSACTION READ ONLY; SET LOCAL TimeZone = 'UTC';
+                SELECT pg_current_snapshot()::text, pruned_through FROM zgres.log_state
+                """, connection, transaction);
+            await using var reader = await setup.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            var (snapshot, prunedThrough) = (reader.GetString(0), reader.GetInt64(1));
+            await reader.DisposeAsync();
+            return new SharedSnapshot(connection, transaction, gate, snapshot, prunedThrough);
         }
         catch
         {
@@ -106,9 +117,14 @@ internal sealed class SharedSnapshot : IAsyncDisposable
 
     private const string Savepoint = "zgres_reader";
 
-    /// <summary>Ends the transaction (it only read) and returns its connection.</summary>
+    /// <summary>Ends the transaction (it only read) and returns its connection; a reader's later command fails as for a
+    /// lost transaction.</summary>
     public async ValueTask DisposeAsync()
     {
+        // A reader's command may still run (the server stopping under a streaming snapshot): ending the transaction
+        // alongside it would mix their messages on the connection, and the end would wait for a reply forever.
+        await _commands.WaitAsync();
+        IsBroken = true;
         try
         {
             await _transaction.DisposeAsync();
@@ -116,7 +132,7 @@ internal sealed class SharedSnapshot : IAsyncDisposable
         finally
         {
             await _connection.DisposeAsync();
-            _commands.Dispose();
+            _commands.Release();
         }
     }
 }

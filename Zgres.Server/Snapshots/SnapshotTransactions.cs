@@ -26,12 +26,20 @@ public sealed class SnapshotTransactions(ZgresDatabase database, ReadGate gate, 
     /// <summary>A transaction to read a snapshot in; give it back with <see cref="ReleaseAsync"/>.</summary>
     internal async Task<SharedSnapshot> JoinAsync(CancellationToken cancellationToken)
     {
+        // Retention may have removed events committed after an open snapshot (a client cut off for longer than
+        // retention comes back and asks for a new snapshot at once): a join's catch-up would find them gone, so a
+        // snapshot older than the latest removal is not shared.
+        var prunedThrough = await gate.ReadAsync(async (dataSource, token) =>
+        {
+            await using var command = dataSource.CreateCommand("SELECT pruned_through FROM zgres.log_state");
+            return (long)(await command.ExecuteScalarAsync(token))!;
+        }, cancellationToken);
         while (true)
         {
             Task<SharedSnapshot> opening;
             lock (_lock)
             {
-                if (Joinable() is { } shared)
+                if (Joinable() is { } shared && shared.PrunedThrough >= prunedThrough)
                 {
                     shared.Readers++;
                     metrics.SnapshotStreaming(started: true);
@@ -61,7 +69,7 @@ public sealed class SnapshotTransactions(ZgresDatabase database, ReadGate gate, 
             lock (_lock) _open.Add(shared);
             metrics.SnapshotTransaction(opened: true);
             // Nobody may join it after its window: end it then if it has no reader.
-            _ = EndUnusedAsync(ShareWindow);
+            _ = EndUnusedOnceWindowClosedAsync(shared);
             return shared;
         }
         finally
@@ -75,14 +83,25 @@ public sealed class SnapshotTransactions(ZgresDatabase database, ReadGate gate, 
     {
         lock (_lock) shared.Readers--;
         metrics.SnapshotStreaming(started: false);
-        await EndUnusedAsync(TimeSpan.Zero);
+        await EndUnusedAsync();
     }
 
-    /// <summary>After <paramref name="delay"/>, ends every transaction no reader holds and none may join (ending one can
-    /// end the newest's extra life past its window, which it had only while the limit was reached).</summary>
-    private async Task EndUnusedAsync(TimeSpan delay)
+    private async Task EndUnusedOnceWindowClosedAsync(SharedSnapshot shared)
     {
-        if (delay > TimeSpan.Zero) await Task.Delay(delay);
+        // Timers run on a coarser clock than the one the window is measured with, and may fire a few milliseconds
+        // early: a transaction found still young then, whose readers were all done, would be left open for good.
+        TimeSpan left;
+        while ((left = ShareWindow - Stopwatch.GetElapsedTime(shared.OpenedAt)) > TimeSpan.Zero)
+        {
+            await Task.Delay(left + TimeSpan.FromMilliseconds(1));
+        }
+        await EndUnusedAsync();
+    }
+
+    /// <summary>Ends every transaction no reader holds and none may join (ending one can end the newest's extra life
+    /// past its window, which it had only while the limit was reached).</summary>
+    private async Task EndUnusedAsync()
+    {
         var ended = new List<SharedSnapshot>();
         lock (_lock)
         {
