@@ -224,7 +224,8 @@ export class ZgresClient {
     if (!(typeof txid === "string" || typeof txid === "bigint" || Number.isSafeInteger(txid)) || String(txid).trim() === "") {
       throw new TypeError("txid must be the transaction id pg_current_xact_id() returned (a string).");
     }
-    if (!(timeout > 0)) throw new TypeError("timeout must be a number of milliseconds above zero.");
+    // setTimeout's own range: beyond it a timer fires at once.
+    if (!(Number.isFinite(timeout) && timeout > 0 && timeout <= 2 ** 31 - 1)) throw new TypeError("timeout must be a number of milliseconds, above zero and at most 2147483647.");
     const id = String(txid);
     signal?.throwIfAborted();
     const deadline = performance.now() + timeout;

@@ -76,6 +76,7 @@ test("a malformed txid is refused with a message that says so, and the client go
     });
   }
   await assert.rejects(client.waitForTransaction({ txid: "1" }), TypeError);
+  await assert.rejects(client.waitForTransaction("1", { timeout: Infinity }), TypeError);
 
   await client.waitForTransaction(await insertOrder(database, 1));
   assert.deepEqual(keys(view), ["1"]);
