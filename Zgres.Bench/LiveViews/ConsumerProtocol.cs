@@ -22,7 +22,7 @@ internal enum ConsumerMode
 /// <item>consumer: <c>{"event":"started","heapBytes":H}</c> once its client is connected, H its heap after a full collection;</item>
 /// <item>bench: <c>open</c>; consumer: <c>{"event":"ready","readyMs":T,"rows":N,"heapBytes":H}</c>, T from its
 /// subscribe call until the snapshot's last row was in its rows, H measured after that;</item>
-/// <item>consumer, every second from then on: <c>{"event":"progress","applied":A}</c>, A the events applied after the snapshot;</item>
+/// <item>consumer, every 250 ms from then on (so that the bench's once-a-second progress line always reads a fresh count): <c>{"event":"progress","applied":A}</c>, A the events applied after the snapshot;</item>
 /// <item>bench, once its writers committed E events: <c>expect E</c>; consumer, as soon as it has applied E:
 /// <c>{"event":"caught-up","applied":A,"reconnects":C,"resyncs":R}</c>, then
 /// <c>{"event":"contents","rows":N,"seqSum":S}</c> (its row count and the sum of their <c>seq</c>, to check against SELECT);</item>

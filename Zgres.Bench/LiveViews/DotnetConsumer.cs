@@ -53,7 +53,7 @@ internal sealed class DotnetConsumer
         var readyMs = Stopwatch.GetElapsedTime(opening).TotalMilliseconds;
         Report(new ConsumerReport(ConsumerReport.Ready, ReadyMs: readyMs, Rows: held.Count, HeapBytes: GC.GetTotalMemory(forceFullCollection: true)));
 
-        await using var progress = new Timer(_ => Report(new ConsumerReport(ConsumerReport.Progress, Applied: Interlocked.Read(ref _applied))), null, 1_000, 1_000);
+        await using var progress = new Timer(_ => Report(new ConsumerReport(ConsumerReport.Progress, Applied: Interlocked.Read(ref _applied))), null, 250, 250);
         while (await Console.In.ReadLineAsync() is { } command && command != ConsumerReport.Quit)
         {
             if (command.StartsWith(ConsumerReport.Expect, StringComparison.Ordinal)) Expect(long.Parse(command[ConsumerReport.Expect.Length..], CultureInfo.InvariantCulture));

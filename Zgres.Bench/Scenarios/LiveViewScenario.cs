@@ -188,8 +188,10 @@ internal static class LiveViewScenario
             table.Set(name, "time to ready by round (s)", ByRound(run => run.ReadySeconds, "0.00"));
             table.Set(name, "time to ready ÷ subscription", Ratio(run => run.ReadySeconds));
             table.Set(name, "consumer CPU to ready (s, median)", Format.Seconds(MedianOf(run => run.ReadyCpu)));
+            table.Set(name, "consumer CPU µs / snapshot row (median)", Format.Number(MedianOf(run => run.ReadyCpu * 1e6 / run.RowsAtReady), "0.0"));
             table.Set(name, "heap after ready (median)", Format.Megabytes((long)MedianOf(run => run.HeapReady)));
             table.Set(name, "heap added by the rows (ready − connected, median)", Format.Megabytes((long)MedianOf(run => run.HeapReady - run.HeapConnected)));
+            table.Set(name, "heap added per row (bytes, median)", Format.Count(MedianOf(run => (double)(run.HeapReady - run.HeapConnected) / run.RowsAtReady)));
             table.Set(name, "heap added ÷ subscription", Ratio(run => run.HeapReady - run.HeapConnected));
             table.Set(name, "RSS after ready (median)", Format.Megabytes((long)MedianOf(run => run.RssReady)));
             table.Set(name, "events written (median)", Format.Count(MedianOf(run => run.Written)));
@@ -198,6 +200,7 @@ internal static class LiveViewScenario
             table.Set(name, "events applied/s ÷ subscription", Ratio(run => run.EventsPerSecond));
             table.Set(name, "lag after the last commit (ms, median)", Format.Number(MedianOf(run => run.LagSeconds * 1000), "0"));
             table.Set(name, "consumer CPU µs / event (median)", Format.Number(MedianOf(run => run.CpuPerEvent), "0.0"));
+            table.Set(name, "consumer CPU µs / event by round", ByRound(run => run.CpuPerEvent, "0.0"));
             table.Set(name, "consumer CPU / event ÷ subscription", Ratio(run => run.CpuPerEvent));
             table.Set(name, "reconnects / resyncs (all rounds)", $"{runs.Sum(run => run.Reconnects)} / {runs.Sum(run => run.Resyncs)}");
             table.Set(name, "rows equal SELECT after the drain", $"{runs.Count(run => run.MatchesSelect)} of {runs.Count}");

@@ -97,7 +97,7 @@ for await (const command of input) {
     held = await (mode === "view" ? openView(client) : openSubscription(client));
     const readyMs = Number(process.hrtime.bigint() - opening) / 1e6;
     report({ event: "ready", readyMs, rows: held.count(), heapBytes: heapBytes() });
-    progress = setInterval(() => report({ event: "progress", applied }), 1000);
+    progress = setInterval(() => report({ event: "progress", applied }), 250);
   } else if (command.startsWith("expect ")) {
     expected = Number(command.slice("expect ".length));
     if (applied >= expected) reportCaughtUp();
