@@ -1,7 +1,10 @@
 using Zgres.Bench.Cli;
+using Zgres.Bench.LiveViews;
 using Zgres.Bench.Scenarios;
 
 // zgres-bench <scenario> [options]: Zgres and the seed-node baseline side by side (see --help).
+// The live-view scenario runs this tool again as its .NET consumer process.
+if (args is [DotnetConsumer.Command, .. var consumerArguments]) return await DotnetConsumer.RunAsync(consumerArguments);
 var options = BenchOptions.Parse(args, out var error);
 if (options is null)
 {

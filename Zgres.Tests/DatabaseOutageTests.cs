@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.SignalR;
 using Npgsql;
 using Zgres.Client;
@@ -152,7 +153,8 @@ public abstract class DatabaseOutageTests(TestDatabase database)
             var deadline = DateTime.UtcNow.AddSeconds(20);
             while (await database.ListenerPositionRefreshedAtAsync() <= positionRefreshed)
             {
-                Assert.True(DateTime.UtcNow < deadline, "the self-check stopped refreshing the listener's position");
+                Assert.True(DateTime.UtcNow < deadline, "the self-check stopped refreshing the listener's position; the server said: " +
+                    string.Join(" | ", live.Server.Log.Entries.Where(e => e.Level >= LogLevel.Information && !e.Category.StartsWith("Microsoft", StringComparison.Ordinal)).TakeLast(30).Select(e => $"{e.EventId.Name}: {e.Message}")));
                 await Task.Delay(200);
             }
             Assert.Equal(0, live.Server.Log.Count("SelfCheckFailed"));

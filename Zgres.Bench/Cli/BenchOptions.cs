@@ -5,7 +5,7 @@ using Zgres.Server.Hosting;
 namespace Zgres.Bench.Cli;
 
 /// <summary>The scenarios the tool runs.</summary>
-internal enum Scenario { Saturation, Latency, Broadcast, Idle, Writes, Filtered, ReplayStorm, SlowSnapshots }
+internal enum Scenario { Saturation, Latency, Broadcast, Idle, Writes, Filtered, ReplayStorm, SlowSnapshots, LiveView }
 
 /// <summary>What each writes transaction does.</summary>
 internal enum WritesWorkload
@@ -74,6 +74,9 @@ internal sealed class BenchOptions
     /// <summary>replay-storm, slow-snapshots: events in the log (and rows in the table) when a phase starts.</summary>
     public int LogEvents { get; private set; } = 200_000;
 
+    /// <summary>live-view: rows in the table when each consumer opens its view or subscription.</summary>
+    public int Rows { get; private set; } = 100_000;
+
     /// <summary>slow-snapshots: bytes per second each snapshot reader reads.</summary>
     public int ReadRate { get; private set; } = 64 * 1024;
 
@@ -124,6 +127,19 @@ internal sealed class BenchOptions
                        the log's rows each) and reads it at --read-rate bytes/s: slowly, never stalled
                        [--clients 200 --rate 200 --storm-clients 110 --log-events 200000 --read-rate 65536
                         --duration 30 --warmup 5 --rounds 1]
+          live-view    Zgres only (issue 20): a consumer process holds all --rows rows of the table and keeps them
+                       current, four ways side by side: .NET ZgresClient.LiveQueryAsync<TRow> and a plain
+                       SubscribeAsync<TRow> (snapshot: true) applying events into a Dictionary, and Node's
+                       @zgres/client liveQuery() and subscribe(..., { snapshot: true }) into a Map. Each phase starts
+                       its consumer process (Node with --expose-gc) and measures: time to ready (the call to the
+                       snapshot's last row in place), memory after ready (.NET GC heap after a full collection,
+                       Node heapUsed after gc(); RSS from /proc), then half the writers insert rows and half update
+                       existing ones for --duration s (as fast as they can, or --rate in total): events applied/s
+                       (every event written, over the time from the first write until the consumer applied the
+                       last), the lag after the last commit, and the consumer's CPU per event; at the end its rows
+                       are checked against SELECT. Phases in interleaved rounds, medians; the table is cut back to
+                       --rows rows (triggers off) before each phase. Needs npm ci in Zgres.Client.Js
+                       [--rows 100000 --writers 2 --batch 10 --duration 10 --warmup 3 --rounds 3]
 
         options:
           --clients N              client connections, one input_id each (broadcast: all on the table/one input)
@@ -151,11 +167,13 @@ internal sealed class BenchOptions
                                    "Zgres v1 (before)" column; without it that column is skipped. Each Zgres column
                                    gets its own database (zgres_bench_v1, zgres_bench_v2: dropped and created anew),
                                    which its server migrates to its own schema version
-          --rounds N               writes, filtered, replay-storm, slow-snapshots: interleaved rounds of all
-                                   columns [3; storms 1]
+          --rounds N               writes, filtered, replay-storm, slow-snapshots, live-view: interleaved rounds
+                                   of all columns [3; storms 1]
           --storm-clients N        replay-storm, slow-snapshots: heavy readers at once
           --log-events N           replay-storm, slow-snapshots: events in the log when a phase starts
           --read-rate B            slow-snapshots: bytes per second each snapshot reader reads
+          --rows N                 live-view: rows in the table when each phase opens its view (above 100,000 the
+                                   server's Zgres:Limits:MaxSnapshotRows is raised to N)
           --workloads LIST         writes: comma-separated, of row (1-row INSERT per transaction), insert50 (one
                                    50-row INSERT), update50 (one UPDATE of 50 rows among 100,000 prefilled, each
                                    writer in its own id range) [row,insert50,update50]
@@ -198,13 +216,20 @@ internal sealed class BenchOptions
             error = options.Set(name, value);
             if (error is not null) return null;
         }
-        if (options.Scenario is Scenario.Filtered or Scenario.ReplayStorm or Scenario.SlowSnapshots && !options.RunZgres)
+        if (options.Scenario is Scenario.Filtered or Scenario.ReplayStorm or Scenario.SlowSnapshots or Scenario.LiveView && !options.RunZgres)
         {
             error = $"{NameOf(options.Scenario)} measures Zgres only (the baseline has no filters, replays or snapshots).";
             return null;
         }
+        if (options.Scenario == Scenario.LiveView && options.Rows > DefaultMaxSnapshotRows)
+        {
+            options.ZgresEnvironment.TryAdd("Zgres__Limits__MaxSnapshotRows", options.Rows.ToString(CultureInfo.InvariantCulture));
+        }
         return options;
     }
+
+    /// <summary>The server's default <c>Zgres:Limits:MaxSnapshotRows</c>.</summary>
+    private const int DefaultMaxSnapshotRows = 100_000;
 
     private void ApplyDefaults(Scenario scenario)
     {
@@ -217,6 +242,7 @@ internal sealed class BenchOptions
             Scenario.Idle => (10_000, 1, 1_000, null, TimeSpan.Zero),
             Scenario.Filtered => (2_000, 2, 10, 3_000, TimeSpan.FromSeconds(20)),
             Scenario.ReplayStorm or Scenario.SlowSnapshots => (200, 1, 1, 200, TimeSpan.FromSeconds(30)),
+            Scenario.LiveView => (1, 2, 10, null, TimeSpan.FromSeconds(10)),
             _ => (0, 4, 1, null, TimeSpan.FromSeconds(8)),
         };
         if (scenario is Scenario.ReplayStorm or Scenario.SlowSnapshots)
@@ -227,6 +253,11 @@ internal sealed class BenchOptions
             RunBaseline = false;
         }
         if (scenario == Scenario.Writes) Warmup = TimeSpan.FromSeconds(3);
+        if (scenario == Scenario.LiveView)
+        {
+            Warmup = TimeSpan.FromSeconds(3);
+            RunBaseline = false;
+        }
         if (scenario == Scenario.Filtered)
         {
             Warmup = TimeSpan.FromSeconds(5);
@@ -263,6 +294,7 @@ internal sealed class BenchOptions
             case "--storm-clients" when Positive(value, out var storm): StormClients = storm; break;
             case "--log-events" when Positive(value, out var events): LogEvents = events; break;
             case "--read-rate" when Positive(value, out var readRate): ReadRate = readRate; break;
+            case "--rows" when Positive(value, out var rows): Rows = rows; break;
             case "--workloads" when ParseWorkloads(value) is { } workloads: Workloads = workloads; break;
             case "--capture" when ParseList<CaptureMode>(value) is { } captures: Captures = captures; break;
             case "--zgres-env" when value.IndexOf('=', StringComparison.Ordinal) > 0:
@@ -294,6 +326,7 @@ internal sealed class BenchOptions
     {
         Scenario.ReplayStorm => "replay-storm",
         Scenario.SlowSnapshots => "slow-snapshots",
+        Scenario.LiveView => "live-view",
         _ => scenario.ToString().ToLowerInvariant(),
     };
 
@@ -307,12 +340,16 @@ internal sealed class BenchOptions
         Scenario.Writes => FormattableString.Invariant($"--writers {Writers} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --rounds {Rounds} --workloads {string.Join(',', Workloads.Select(NameOf))}") + DescribeCaptures(),
         Scenario.Filtered => DescribeDelivery() + FormattableString.Invariant($" --rounds {Rounds}"),
         Scenario.ReplayStorm or Scenario.SlowSnapshots => FormattableString.Invariant(
-            $"--clients {Clients} --rate {Rate:0.#} --storm-clients {StormClients} --log-events {LogEvents}{(Scenario == Scenario.SlowSnapshots ? $" --read-rate {ReadRate}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --rounds {Rounds}{string.Concat(ZgresEnvironment.Select(e => $" --zgres-env {e.Key}={e.Value}"))}"),
+            $"--clients {Clients} --rate {Rate:0.#} --storm-clients {StormClients} --log-events {LogEvents}{(Scenario == Scenario.SlowSnapshots ? $" --read-rate {ReadRate}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --rounds {Rounds}") + DescribeEnvironment(),
+        Scenario.LiveView => FormattableString.Invariant(
+            $"--rows {Rows} --writers {Writers} --batch {Batch}{(Rate is double rate ? $" --rate {rate:0.#}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --rounds {Rounds}") + DescribeEnvironment(),
         _ => DescribeDelivery(),
     };
+
+    private string DescribeEnvironment() => string.Concat(ZgresEnvironment.Select(e => $" --zgres-env {e.Key}={e.Value}"));
 
     private string DescribeCaptures() => Captures is [CaptureMode.Trigger] ? "" : $" --capture {string.Join(',', Captures.Select(c => c.ToString().ToLowerInvariant()))}";
 
     /// <summary>The options of the scenarios that deliver rows to clients.</summary>
-    private string DescribeDelivery() => FormattableString.Invariant($"--clients {Clients}{(TableSubscribers > 0 ? $" --table-subscribers {TableSubscribers}" : "")} --writers {Writers} --batch {Batch}{(Rate is double r ? $" --rate {r:0.#}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --zgres-client {ZgresClient.ToString().ToLowerInvariant()}{string.Concat(ZgresEnvironment.Select(e => $" --zgres-env {e.Key}={e.Value}"))}") + DescribeCaptures();
+    private string DescribeDelivery() => FormattableString.Invariant($"--clients {Clients}{(TableSubscribers > 0 ? $" --table-subscribers {TableSubscribers}" : "")} --writers {Writers} --batch {Batch}{(Rate is double r ? $" --rate {r:0.#}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --zgres-client {ZgresClient.ToString().ToLowerInvariant()}") + DescribeEnvironment() + DescribeCaptures();
 }

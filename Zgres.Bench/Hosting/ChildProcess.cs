@@ -3,7 +3,9 @@ using System.Globalization;
 
 namespace Zgres.Bench.Hosting;
 
-/// <summary>A server under test run as its own process, so its CPU time and memory can be read from /proc; keeps its last output lines for error messages.</summary>
+/// <summary>A server under test (or a measured client) run as its own process, so its CPU time and memory can be read
+/// from /proc; keeps its last output lines for error messages. A process started with an output reader also gets its
+/// standard output lines one by one, and keeps its standard input open for <see cref="WriteLineAsync"/>.</summary>
 internal sealed class ChildProcess : IAsyncDisposable
 {
     private const int KeptLines = 60;
@@ -26,7 +28,8 @@ internal sealed class ChildProcess : IAsyncDisposable
         get { lock (_lines) return string.Join(Environment.NewLine, _lines); }
     }
 
-    public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment, string? workingDirectory = null)
+    public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment, string? workingDirectory = null,
+        Action<string>? readOutput = null)
     {
         var start = new ProcessStartInfo(fileName)
         {
@@ -40,12 +43,38 @@ internal sealed class ChildProcess : IAsyncDisposable
         foreach (var (key, value) in environment) start.Environment[key] = value;
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {fileName}.");
         var child = new ChildProcess(name, process);
-        process.OutputDataReceived += (_, e) => child.Keep(e.Data);
+        process.OutputDataReceived += (_, e) =>
+        {
+            child.Keep(e.Data);
+            if (e.Data is not null) readOutput?.Invoke(e.Data);
+        };
         process.ErrorDataReceived += (_, e) => child.Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        process.StandardInput.Close();
+        // A server reads nothing from its input: closed, so that none waits on it.
+        if (readOutput is null) process.StandardInput.Close();
         return child;
+    }
+
+    /// <summary>Writes a line to the process's standard input (kept open for processes started with an output reader).</summary>
+    public async Task WriteLineAsync(string line, CancellationToken cancellationToken)
+    {
+        await _process.StandardInput.WriteLineAsync(line.AsMemory(), cancellationToken);
+        await _process.StandardInput.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for the process to exit by itself; true when it did.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
     }
 
     private void Keep(string? line)
@@ -85,11 +114,7 @@ internal sealed class ChildProcess : IAsyncDisposable
             {
                 await kill.WaitForExitAsync();
             }
-            try
-            {
-                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            }
-            catch (TimeoutException)
+            if (!await WaitForExitAsync(TimeSpan.FromSeconds(30)))
             {
                 _process.Kill(entireProcessTree: true);
                 await _process.WaitForExitAsync();

@@ -31,18 +31,8 @@ internal sealed class SeedTarget(BenchDatabase database, string folder) : ITarge
         WriteStatements.PrefillSql("public.inputs_seed", "input_id, value", "1 + (g % 1000), '0:0'"));
 
     /// <summary>Finds <c>shared/peers/seed-node</c> beside the repository (or above the current folder).</summary>
-    public static string? FindSource()
-    {
-        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "shared", "peers", "seed-node");
-                if (File.Exists(Path.Combine(candidate, "server.js"))) return candidate;
-            }
-        }
-        return null;
-    }
+    public static string? FindSource() =>
+        RepositoryFiles.FindAbove(Path.Combine("shared", "peers", "seed-node", "server.js")) is { } server ? Path.GetDirectoryName(server) : null;
 
     /// <summary>Copies the seed to a temporary folder and installs its packages there (bounded to 5 minutes).</summary>
     public static async Task<string> PrepareAsync(string source, CancellationToken cancellationToken)

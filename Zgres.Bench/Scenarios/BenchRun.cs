@@ -63,6 +63,9 @@ internal static class BenchRun
             case Scenario.Filtered:
                 await FilteredScenario.RunAsync(zgres[0], context);
                 break;
+            case Scenario.LiveView:
+                await LiveViewScenario.RunAsync(zgres[0], context);
+                break;
             case Scenario.ReplayStorm or Scenario.SlowSnapshots:
                 await StormScenario.RunAsync(context);
                 break;
@@ -74,7 +77,7 @@ internal static class BenchRun
                 break;
         }
 
-        if (zgres.Count > 0)
+        if (zgres.Count > 0 && options.Scenario != Scenario.LiveView)
         {
             table.Note($"Zgres clients: {options.ZgresClient.ToString().ToLowerInvariant()} (see --help){(baseline is not null ? "; baseline clients: ClientWebSocket" : "")}.");
         }
