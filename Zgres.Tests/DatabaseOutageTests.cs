@@ -122,10 +122,15 @@ public abstract class DatabaseOutageTests(TestDatabase database)
     public async Task Hundreds_of_paused_replays_leave_the_pool_other_subscribers_and_the_self_check_unharmed()
     {
         await using var live = await LiveTable.StartAsync(database, settings: new Dictionary<string, string?> { ["Zgres:ClientStallTimeout"] = "00:00:03" });
-        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) SELECT i % 10, repeat('y', 2000) FROM generate_series(1, 2000) i");
+        // The replays below must find the rows in the log and behind the stream's position: with capture from the WAL
+        // they are logged a moment after the commit (replays that found nothing got the rows live, under the backlog
+        // limit, and nobody was cut). The stream is past them once a follower of one input has its share.
+        var dispatched = await live.SubscribeAsync(inputId: "4");
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) SELECT i % 10, repeat('y', 4000) FROM generate_series(1, 2000) i");
+        await dispatched.WaitForAsync(200, TimeSpan.FromSeconds(30));
         var positionRefreshed = await database.ListenerPositionRefreshedAtAsync();
 
-        // 200 clients ask for a replay of 2,000 events of 2 KB and never read it.
+        // 200 clients ask for a replay of 2,000 events of 4 KB, more than the server's socket and pipe hold, and never read it.
         var paused = new List<RawHubClient>();
         for (var i = 0; i < 200; i++)
         {

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using Zgres.Client;
@@ -9,6 +10,25 @@ namespace Zgres.Tests.Infrastructure;
 public sealed class RawHubClient : IDisposable
 {
     private readonly ClientWebSocket _socket = new();
+    // A receive buffer of fixed small size: left to itself the kernel grows it (up to tcp_rmem's 32 MB here), and a client
+    // that stops reading would then stop the server only megabytes later, or never.
+    private readonly HttpMessageInvoker _transport = new(new SocketsHttpHandler
+    {
+        ConnectCallback = async (context, cancellationToken) =>
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 16 * 1024 };
+            try
+            {
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+    });
     private readonly StringBuilder _received = new();
     private readonly Decoder _utf8 = Encoding.UTF8.GetDecoder();
     private int _returned;
@@ -20,7 +40,7 @@ public sealed class RawHubClient : IDisposable
     {
         var client = new RawHubClient();
         client._socket.Options.SetBuffer(1024, 1024);
-        await client._socket.ConnectAsync(new Uri($"ws://{server.Authority}{ChangeHubContract.Path}"), CancellationToken.None);
+        await client._socket.ConnectAsync(new Uri($"ws://{server.Authority}{ChangeHubContract.Path}"), client._transport, CancellationToken.None);
         await client.SendAsync("""{"protocol":"json","version":1}""");
         await client.ReadUntilAsync("{}\u001e");
         client._returned = client._received.Length;
@@ -105,5 +125,9 @@ public sealed class RawHubClient : IDisposable
     private Task SendAsync(string message) =>
         _socket.SendAsync(Encoding.UTF8.GetBytes(message + "\u001e"), WebSocketMessageType.Text, true, CancellationToken.None);
 
-    public void Dispose() => _socket.Dispose();
+    public void Dispose()
+    {
+        _socket.Dispose();
+        _transport.Dispose();
+    }
 }
