@@ -64,17 +64,20 @@ public sealed partial class TableWatch(
     private async Task CheckTablesAsync(bool starting, CancellationToken cancellationToken)
     {
         await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
+        var reports = new List<(WatchedTableOptions Table, TableCheck? Previous, TableCheck Check)>();
         foreach (var table in _tables)
         {
             var previous = _checked.GetValueOrDefault(table.Name);
             var check = await CheckAsync(connection, table, previous?.Shape, cancellationToken);
-            Report(table, previous, check, starting);
+            reports.Add((table, previous, check));
             // A dropped table is remembered as it was last seen, so that it stays "dropped" (not "does not exist") and
             // its re-creation is told from a table that merely appeared.
             _checked[table.Name] = check.Shape is null && previous?.Shape is not null ? check with { Shape = previous.Shape } : check;
         }
         // Published in one piece, after every table was looked at, so a reader never sees half a check.
         catalog.Publish(_checked.Values.Select(check => check.Table));
+        // Told once published, so that whoever reads the log then finds the tables as it says (/api/tables, readiness).
+        foreach (var (table, previous, check) in reports) Report(table, previous, check, starting);
     }
 
     /// <summary>
