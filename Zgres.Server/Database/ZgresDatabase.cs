@@ -118,9 +118,12 @@ public sealed partial class ZgresDatabase(IConfiguration configuration, IOptions
         TcpKeepAliveTime = keepaliveSeconds,
         TcpKeepAliveInterval = 1,
         // A large catch-up read is estimated expensive enough for JIT, which then spends longer compiling than the
-        // read takes; its plan is index lookups and small sorts either way.
-        Options = "-c jit=off",
-        // The same few statements run for every doorbell: planned once, not per read.
+        // read takes; its plan is index lookups and small sorts either way. Each read is planned for its own position:
+        // a generic plan, which PostgreSQL keeps when the log was empty or small as the server started reading, leaves
+        // the position's snapshot unknown and may scan the whole log on every read (the bench saw it: PostgreSQL's CPU
+        // per delivered row 3-5x the seed's, growing with the log, until an ANALYZE).
+        Options = "-c jit=off -c plan_cache_mode=force_custom_plan",
+        // The same few statements run for every doorbell: parsed once, not per read.
         MaxAutoPrepare = 8,
         AutoPrepareMinUsages = 2,
     }.ConnectionString);

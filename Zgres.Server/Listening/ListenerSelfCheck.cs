@@ -24,7 +24,8 @@ public sealed partial class ListenerSelfCheck(
 {
     /// <summary>Runs until <paramref name="session"/> ends, and ends it itself when a ping is lost.</summary>
     /// <param name="listener">This listener's id in <c>zgres.listeners</c>.</param>
-    /// <param name="progress">Reads the listener has completed; a connection that keeps reading is alive even when a ping is late.</param>
+    /// <param name="progress">Reads the listener has completed and events it has read; a connection that keeps reading is
+    /// alive even when a ping is late.</param>
     public async Task RunAsync(Guid listener, Func<long> progress, CancellationTokenSource session)
     {
         var cancellationToken = session.Token;

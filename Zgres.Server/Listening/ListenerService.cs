@@ -53,8 +53,10 @@ public sealed partial class ListenerService(
     /// delays each event. Below it every read starts on its doorbell, without waiting for a timer.</summary>
     private const int PollAfterDoorbells = 4;
 
-    // Reads completed; the self-check counts a connection that keeps reading as alive even when its ping is late.
-    private long _reads;
+    // Reads completed and events read: the self-check counts a connection that keeps reading as alive even when its
+    // ping is late. Events count as they stream in, since PostgreSQL delivers the ping only between statements: a
+    // backlog read longer than the self-check's timeout, cut for it, would be read and dispatched again, and cut again.
+    private long _progress;
 
     /// <summary>Returns once LISTEN is established and a self-test NOTIFY came back, so no change committed after
     /// the server started is missed; fails the start when it does not (a transaction-pooling proxy, for example).</summary>
@@ -175,7 +177,7 @@ public sealed partial class ListenerService(
     private async Task ListenUntilBrokenAsync(NpgsqlConnection connection, ListenerSelfCheck selfCheck, bool catchingUp, CancellationToken stoppingToken)
     {
         using var session = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var checking = selfCheck.RunAsync(_id, () => Interlocked.Read(ref _reads), session);
+        var checking = selfCheck.RunAsync(_id, () => Interlocked.Read(ref _progress), session);
         var cancellationToken = session.Token;
         try
         {
@@ -278,11 +280,15 @@ public sealed partial class ListenerService(
         var count = 0;
         await position.AdvanceAsync(async from =>
         {
-            (var next, count) = await EventLogReader.ReadCommittedSinceAsync(connection, from, dispatcher.Dispatch, cancellationToken);
+            (var next, count) = await EventLogReader.ReadCommittedSinceAsync(connection, from, change =>
+            {
+                dispatcher.Dispatch(change);
+                Interlocked.Increment(ref _progress);
+            }, cancellationToken);
             return next;
         }, cancellationToken);
         metrics.Read(count);
-        Interlocked.Increment(ref _reads);
+        Interlocked.Increment(ref _progress);
         return count;
     }
 
