@@ -26,7 +26,41 @@ public sealed class SchemaTests(PostgresFixture database)
         await connection.OpenAsync();
         await using var versions = new NpgsqlCommand("SELECT array_agg(version ORDER BY version) FROM zgres.schema_version", connection);
         var applied = (long[])(await versions.ExecuteScalarAsync())!;
-        Assert.Equal(new long[] { 202611250001L, 202611250002L, 202611280001L, 202612010001L, 202612030001L, 202612040101L, 202612040102L, 202612040201L }, applied);
+        Assert.Equal(new long[] { 202611250001L, 202611250002L, 202611280001L, 202612010001L, 202612030001L, 202612040101L, 202612040102L, 202612040201L, 202612040202L }, applied);
+    }
+
+    [Fact]
+    public async Task Event_json_v3_gives_each_event_the_text_v2_gave_and_is_inlined_into_the_statements_that_read_it()
+    {
+        var scratch = await database.CreateDatabaseAsync();
+        var environment = new Dictionary<string, string> { ["ConnectionStrings__Postgres"] = scratch.ConnectionString };
+        // Trigger-written, WAL-written (txid), a snapshot row (no xid) and a TRUNCATE, with text that needs escaping.
+        const string texts = """
+            SELECT array_agg(zgres.event_json(e) ORDER BY (e).id)
+            FROM (SELECT json_populate_record(NULL::zgres.events, v) AS e FROM json_array_elements($j$[
+                {"id": 1, "xid": "5", "created_at": "2026-12-04T10:00:00.123456+01", "schema_name": "public", "table_name": "orders",
+                 "operation": "INSERT", "input_id": "7", "data": {"id": 1, "note": "a \"quoted\" \u00e9 \n"}, "old": null},
+                {"id": 2, "xid": "6", "txid": "1234567890123", "created_at": "2026-12-04T10:00:01Z", "schema_name": "odd schema",
+                 "table_name": "Orders", "operation": "UPDATE", "input_id": null, "data": {"id": 2, "n": 1.50, "j": {"k": [1, 2]}}, "old": {"id": 2, "n": 1}},
+                {"id": 3, "xid": null, "created_at": "2026-12-04T10:00:02Z", "schema_name": "public", "table_name": "orders",
+                 "operation": "SNAPSHOT", "input_id": "7", "data": {"id": 3}, "old": null},
+                {"id": 4, "xid": "7", "created_at": "2026-12-04T10:00:03Z", "schema_name": "public", "table_name": "orders",
+                 "operation": "TRUNCATE", "input_id": null, "data": {}, "old": null}
+            ]$j$::json) v) events
+            """;
+
+        var v2 = await ServerProcess.RunCommandAsync(["migrate", "202612040201"], environment);
+        Assert.True(v2.ExitCode == 0, v2.Output);
+        var byV2 = await scratch.ScalarAsync<string[]>(texts);
+        var v3 = await ServerProcess.RunCommandAsync(["migrate"], environment);
+        Assert.True(v3.ExitCode == 0, v3.Output);
+
+        Assert.Equal(byV2, await scratch.ScalarAsync<string[]>(texts));
+        Assert.Contains("\"txid\" : \"1234567890123\"", byV2[1], StringComparison.Ordinal);
+        Assert.DoesNotContain("txid", byV2[2], StringComparison.Ordinal);
+        var plan = await scratch.ScalarAsync<string>("EXPLAIN (VERBOSE, FORMAT JSON) SELECT zgres.event_json(e) FROM zgres.events e");
+        Assert.Contains("json_build_object", plan, StringComparison.Ordinal);
+        Assert.DoesNotContain("event_json", plan, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -14,6 +14,7 @@ public sealed class InputMoves : Migration
     public override void Up()
     {
         Execute.EmbeddedScript("0004_input_moves.up.sql");
+        Execute.EmbeddedScript("0004_event_json_v2.sql");
         Execute.EmbeddedScript("0004_notify_trigger_v3.sql");
     }
 
