@@ -108,11 +108,11 @@ public static partial class ZgresApplicationExtensions
     private static void AnnounceAddresses(WebApplication app)
     {
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        foreach (var address in addresses) LogPageAddress(app.Logger, address.TrimEnd('/') + "/");
+        foreach (var address in addresses) LogPageAddress(app.Logger, ZgresVersion.Current, address.TrimEnd('/') + "/");
     }
 
-    [LoggerMessage(EventId = 1, EventName = "PageAddress", Level = LogLevel.Information, Message = "Zgres is live: open {Address} for the demo page (hub at /hubs/changes)")]
-    private static partial void LogPageAddress(ILogger logger, string address);
+    [LoggerMessage(EventId = 1, EventName = "PageAddress", Level = LogLevel.Information, Message = "Zgres is live (version {Version}): open {Address} for the demo page (hub at /hubs/changes)")]
+    private static partial void LogPageAddress(ILogger logger, string version, string address);
 
     [LoggerMessage(EventId = 2, EventName = "CommandNeedsDatabase", Level = LogLevel.Error,
         Message = "{Command} needs a database: set ConnectionStrings:Postgres (for example ConnectionStrings__Postgres=\"Host=...;Database=...\")")]
