@@ -3,8 +3,8 @@ using System.Globalization;
 using System.Net.Http.Json;
 using Npgsql;
 using Zgres.Client;
-using Zgres.Server.Embedded;
-using Zgres.Server.Hosting;
+using Zgres.AspNetCore.Embedded;
+using Zgres.AspNetCore.Hosting;
 using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;

@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Xml.Linq;
 using Zgres.Client;
-using Zgres.Server.Hosting;
+using Zgres.AspNetCore.Hosting;
 
 namespace Zgres.Tests.Packaging;
 
