@@ -24,7 +24,7 @@ public sealed class ZgresOptions
     public CaptureMode Capture { get; set; } = CaptureMode.Trigger;
 
     /// <summary>The capture mode as configured, read before the options are bound: it decides which services exist.</summary>
-    public static CaptureMode CaptureOf(IConfiguration configuration) =>
+    internal static CaptureMode CaptureOf(IConfiguration configuration) =>
         configuration.GetValue($"{Section}:{nameof(Capture)}", CaptureMode.Trigger);
 
     /// <summary>Capture from the write-ahead log (<c>Zgres:Wal</c>).</summary>
@@ -36,7 +36,7 @@ public sealed class ZgresOptions
     public bool DemoPage { get; set; }
 
     /// <summary>Whether the demo page is on, read before the options are bound: it decides what <c>MapZgres</c> maps.</summary>
-    public static bool DemoPageOf(IConfiguration configuration) =>
+    internal static bool DemoPageOf(IConfiguration configuration) =>
         configuration.GetValue($"{Section}:{nameof(DemoPage)}", false);
 
     /// <summary>Apply Zgres's migrations at start.</summary>
