@@ -44,18 +44,43 @@ public static partial class ZgresApplicationExtensions
     /// Runs the server, or one of its commands against <c>ConnectionStrings:Postgres</c>, exiting non-zero on failure:
     /// <c>migrate</c> applies the migrations; <c>migrate VERSION</c> migrates up or down to that version (a rollback:
     /// <c>migrate 202611250002</c> returns to trigger v1); <c>capture drop</c> removes capture from the WAL from the
-    /// database (the replication slot, so that it no longer holds WAL, and the publication).
+    /// database (the replication slot, so that it no longer holds WAL, and the publication). <c>--help</c> prints the
+    /// commands and main settings, <c>--version</c> the version; configuration switches (<c>--urls URL</c>,
+    /// <c>--Key=Value</c>) may stand beside any command.
     /// </summary>
     public static async Task<int> RunZgresAsync(this WebApplication app, string[] args)
     {
-        Func<IServiceProvider, ZgresDatabase, CancellationToken, Task>? command = args switch
+        ArgumentNullException.ThrowIfNull(args);
+        if (CommandLine.AsksForHelp(args))
         {
-            ["migrate"] => (services, database, stopping) => services.GetRequiredService<SchemaMigrator>().MigrateAsync(database, stopping),
-            ["migrate", var version] => (services, database, stopping) =>
-                services.GetRequiredService<SchemaMigrator>().MigrateAsync(database, stopping, long.Parse(version, System.Globalization.CultureInfo.InvariantCulture)),
-            ["capture", "drop"] => DropCaptureAsync,
-            _ => null,
-        };
+            await Console.Out.WriteLineAsync(CommandLine.Usage);
+            return 0;
+        }
+        if (CommandLine.AsksForVersion(args))
+        {
+            await Console.Out.WriteLineAsync(ZgresVersion.Current);
+            return 0;
+        }
+        var words = CommandLine.Words(args);
+        Func<IServiceProvider, ZgresDatabase, CancellationToken, Task>? command;
+        switch (words)
+        {
+            case []:
+                command = null;
+                break;
+            case ["migrate"]:
+                command = (services, database, stopping) => services.GetRequiredService<SchemaMigrator>().MigrateAsync(database, stopping);
+                break;
+            case ["migrate", var version] when long.TryParse(version, System.Globalization.CultureInfo.InvariantCulture, out var target):
+                command = (services, database, stopping) => services.GetRequiredService<SchemaMigrator>().MigrateAsync(database, stopping, target);
+                break;
+            case ["capture", "drop"]:
+                command = DropCaptureAsync;
+                break;
+            default:
+                await Console.Error.WriteLineAsync($"Unknown command '{string.Join(' ', words)}'.\n\n{CommandLine.Usage}");
+                return 2;
+        }
         if (command is null)
         {
             try
@@ -75,7 +100,7 @@ public static partial class ZgresApplicationExtensions
             var database = app.Services.GetRequiredService<ZgresDatabase>();
             if (database.IsEmbedded)
             {
-                LogCommandNeedsDatabase(logger, string.Join(' ', args));
+                LogCommandNeedsDatabase(logger, string.Join(' ', words));
                 return 2;
             }
             try
@@ -86,7 +111,7 @@ public static partial class ZgresApplicationExtensions
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                LogCommandFailed(logger, string.Join(' ', args), exception);
+                LogCommandFailed(logger, string.Join(' ', words), exception);
                 return 1;
             }
         }
