@@ -73,6 +73,43 @@ public sealed class ReaderIsolationTests(PostgresFixture database)
         Assert.Equal(0, await database.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'zgres-snapshot' AND xact_start IS NOT NULL"));
     }
 
+    [Fact]
+    public async Task A_snapshot_read_within_its_share_window_ends_its_transaction_once_the_window_closes_even_when_timers_fire_early()
+    {
+        var table = await database.CreateTableAsync();
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) SELECT 1, 'row ' || g FROM generate_series(1, 10) g");
+        await using var server = await ZgresTestServer.StartAsync(database, [table],
+            configure: builder => builder.Services.AddSingleton<TimeProvider>(new EarlyTimers(TimeSpan.FromMilliseconds(20))));
+        var metrics = server.Services.GetRequiredService<ZgresMetrics>();
+        await using var client = await server.ConnectClientAsync();
+        var view = new EventCollector();
+        await using (await client.SubscribeAsync(table, new ZgresSubscribeOptions { Snapshot = true, InputId = "1" }, view.OnChange))
+        {
+            await view.WaitUntilAsync(events => events.Count(e => e.Operation == ChangeOperation.Snapshot) == 10, TimeSpan.FromSeconds(30), () => "the 10 rows");
+        }
+
+        // Its reader was done inside the window, so the transaction is ended by the window's timer; one left open would
+        // hold its lock on the table for good.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await database.ScalarAsync<long>(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'zgres-snapshot' AND datname = current_database() AND xact_start IS NOT NULL") > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the snapshot transaction is still open");
+            await Task.Delay(50);
+        }
+        Assert.Equal(0, metrics.SnapshotTransactions);
+
+        // Right after: a writer's TRUNCATE goes through, and a new snapshot shows the table as it now is.
+        await database.ExecuteAsync($"TRUNCATE {table}").WaitAsync(TimeSpan.FromSeconds(10));
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'after')");
+        var again = new EventCollector();
+        await using (await client.SubscribeAsync(table, new ZgresSubscribeOptions { Snapshot = true, InputId = "1" }, again.OnChange))
+        {
+            var rows = await again.WaitUntilAsync(events => events.Any(e => e.Operation == ChangeOperation.Snapshot), TimeSpan.FromSeconds(30), () => "the new snapshot");
+            Assert.Equal("after", Assert.Single(rows, e => e.Operation == ChangeOperation.Snapshot).Data.GetProperty("value").GetString());
+        }
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);

@@ -142,6 +142,30 @@ public sealed class WalCaptureTests(PostgresFixture database)
         await received.AssertNoMoreAsync(51, TimeSpan.FromMilliseconds(500));
     }
 
+    [Fact]
+    public async Task Only_the_wal_sender_holding_the_slot_may_write_into_the_log_so_a_leader_taken_over_repeats_nothing()
+    {
+        var table = await _wal.CreateTableAsync();
+        var slot = _wal.ServerSettings[Capture.SlotKey]!;
+        await using var server = await ZgresTestServer.StartAsync(_wal, [table]);
+        Assert.True(await server.Log.WaitForAsync("WalLeading"));
+        var holder = await _wal.ScalarAsync<int>("SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", slot);
+
+        // What a leader's batch checks first: its own WAL sender passes, any other session (a leader whose stream was
+        // ended and taken over) is refused with object_in_use, which makes that instance stand by.
+        await _wal.ExecuteAsync("SELECT zgres.hold_wal_slot($1, $2)", slot, holder);
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => _wal.ExecuteAsync("SELECT zgres.hold_wal_slot($1, pg_backend_pid())", slot));
+        Assert.Equal(PostgresErrorCodes.ObjectInUse, refused.SqlState);
+        Assert.Contains($"the replication slot {slot} is no longer held by this session", refused.MessageText, StringComparison.Ordinal);
+
+        // Right after: the leader, which passed, still delivers.
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: null, received.OnChange);
+        await _wal.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'still led')");
+        Assert.Equal("still led", (await received.WaitForAsync(1))[0].Data.GetProperty("value").GetString());
+    }
+
     /// <summary>Polls readiness until its <c>capture</c> check says <paramref name="status"/> (the slot's lag is measured
     /// every heartbeat, so a fresh loss shows at the next one); returns that check.</summary>
     private static async Task<System.Text.Json.JsonElement> WaitForCaptureCheckAsync(Uri server, string status)

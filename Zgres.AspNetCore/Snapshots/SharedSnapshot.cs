@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Npgsql;
 using Zgres.AspNetCore.Database;
@@ -20,14 +19,14 @@ internal sealed class SharedSnapshot : IAsyncDisposable
     private readonly SemaphoreSlim _commands = new(1, 1);
     private int _cursors;
 
-    private SharedSnapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, ReadGate gate, string snapshot, long prunedThrough)
+    private SharedSnapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, ReadGate gate, string snapshot, long prunedThrough, long openedAt)
     {
         _connection = connection;
         _transaction = transaction;
         _gate = gate;
         Snapshot = snapshot;
         PrunedThrough = prunedThrough;
-        OpenedAt = Stopwatch.GetTimestamp();
+        OpenedAt = openedAt;
     }
 
     /// <summary>The <c>pg_snapshot</c> every read in this transaction sees: each transaction it sees is in the rows.</summary>
@@ -37,7 +36,7 @@ internal sealed class SharedSnapshot : IAsyncDisposable
     /// needs every event committed after the snapshot, which the log holds only while retention has removed nothing since.</summary>
     public long PrunedThrough { get; }
 
-    /// <summary>When it was opened (a <see cref="Stopwatch"/> timestamp).</summary>
+    /// <summary>When it was opened (a timestamp of the <see cref="TimeProvider"/> it was opened with).</summary>
     public long OpenedAt { get; }
 
     /// <summary>Readers that hold it (counted by <see cref="SnapshotTransactions"/>, under its lock).</summary>
@@ -46,7 +45,7 @@ internal sealed class SharedSnapshot : IAsyncDisposable
     /// <summary>A command failed in a way that may have ended the transaction: no new reader may use it.</summary>
     public bool IsBroken { get; private set; }
 
-    public static async Task<SharedSnapshot> OpenAsync(NpgsqlDataSource dataSource, ReadGate gate, CancellationToken cancellationToken)
+    public static async Task<SharedSnapshot> OpenAsync(NpgsqlDataSource dataSource, ReadGate gate, TimeProvider time, CancellationToken cancellationToken)
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         try
@@ -61,7 +60,7 @@ internal sealed class SharedSnapshot : IAsyncDisposable
             await reader.ReadAsync(cancellationToken);
             var (snapshot, prunedThrough) = (reader.GetString(0), reader.GetInt64(1));
             await reader.DisposeAsync();
-            return new SharedSnapshot(connection, transaction, gate, snapshot, prunedThrough);
+            return new SharedSnapshot(connection, transaction, gate, snapshot, prunedThrough, time.GetTimestamp());
         }
         catch
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Zgres.AspNetCore.Database;
 using Zgres.AspNetCore.Hosting;
@@ -12,7 +11,8 @@ namespace Zgres.AspNetCore.Snapshots;
 /// changes nothing a client sees: its rows are those of a consistent snapshot, and what committed after that snapshot
 /// reaches it from the log.
 /// </summary>
-internal sealed class SnapshotTransactions(ZgresDatabase database, ReadGate gate, ZgresMetrics metrics, IOptions<ZgresOptions> options) : IAsyncDisposable
+internal sealed class SnapshotTransactions(ZgresDatabase database, ReadGate gate, ZgresMetrics metrics, IOptions<ZgresOptions> options, TimeProvider time)
+    : IAsyncDisposable
 {
     /// <summary>How long an open transaction takes new readers: long enough that a fleet re-subscribing at once shares a
     /// few, short enough that a transaction does not hold back vacuum much longer than its readers need it.</summary>
@@ -57,7 +57,7 @@ internal sealed class SnapshotTransactions(ZgresDatabase database, ReadGate gate
     {
         var newest = _open.LastOrDefault(snapshot => !snapshot.IsBroken);
         if (newest is null) return null;
-        return Stopwatch.GetElapsedTime(newest.OpenedAt) < ShareWindow || _open.Count + (_opening is null ? 0 : 1) >= _most ? newest : null;
+        return time.GetElapsedTime(newest.OpenedAt) < ShareWindow || _open.Count + (_opening is null ? 0 : 1) >= _most ? newest : null;
     }
 
     private async Task<SharedSnapshot> OpenAsync()
@@ -65,7 +65,7 @@ internal sealed class SnapshotTransactions(ZgresDatabase database, ReadGate gate
         try
         {
             // Not cancelled with the first reader's request: others may be waiting for the same transaction.
-            var shared = await SharedSnapshot.OpenAsync(database.Snapshots, gate, CancellationToken.None);
+            var shared = await SharedSnapshot.OpenAsync(database.Snapshots, gate, time, CancellationToken.None);
             lock (_lock) _open.Add(shared);
             metrics.SnapshotTransaction(opened: true);
             // Nobody may join it after its window: end it then if it has no reader.
@@ -91,9 +91,9 @@ internal sealed class SnapshotTransactions(ZgresDatabase database, ReadGate gate
         // Timers run on a coarser clock than the one the window is measured with, and may fire a few milliseconds
         // early: a transaction found still young then, whose readers were all done, would be left open for good.
         TimeSpan left;
-        while ((left = ShareWindow - Stopwatch.GetElapsedTime(shared.OpenedAt)) > TimeSpan.Zero)
+        while ((left = ShareWindow - time.GetElapsedTime(shared.OpenedAt)) > TimeSpan.Zero)
         {
-            await Task.Delay(left + TimeSpan.FromMilliseconds(1));
+            await Task.Delay(left + TimeSpan.FromMilliseconds(1), time);
         }
         await EndUnusedAsync();
     }

@@ -5,6 +5,9 @@ namespace Zgres.AspNetCore.Capture.Wal;
 /// <summary>What the decoder hands to the log writer, in WAL order.</summary>
 internal abstract record WalItem;
 
+/// <summary>The session holds the slot, and the log held the stream this far when it took it: the decoder's first item.</summary>
+internal sealed record WalHold(WalProgress Progress) : WalItem;
+
 /// <summary>One change of a watched table.</summary>
 /// <param name="Operation"><c>INSERT</c>, <c>UPDATE</c>, <c>DELETE</c> or <c>TRUNCATE</c>.</param>
 /// <param name="Row">The row's column texts in <see cref="WalRelation.SourceColumns"/> order: the new row, or the old one

@@ -13,9 +13,11 @@ namespace Zgres.AspNetCore.Capture.Wal;
 /// exactly as it reads what triggers write. PostgreSQL does the typing: each row goes in as a literal of its table's
 /// row type and comes out through <c>to_json</c>, as the trigger's <c>to_json(NEW)</c> does, so the events are the
 /// same byte for byte. A writer transaction the trigger already logged (while capture switched from triggers to the
-/// WAL) is skipped by its xid, table by table.
+/// WAL) is skipped by its xid, table by table. Each batch first checks that <paramref name="sender"/>, this session's
+/// WAL sender, still holds the slot (<c>zgres.hold_wal_slot</c>): a leader whose stream was taken over writes nothing.
 /// </summary>
-internal sealed class WalLogWriter(string slot, string channel)
+/// <param name="sender">The process id of the WAL sender this session streams from.</param>
+internal sealed class WalLogWriter(string slot, string channel, int sender)
 {
     // Statements by the relations they cast to (their ids, in order): one text per mix of tables, prepared once.
     private readonly ConcurrentDictionary<string, string> _statements = new(StringComparer.Ordinal);
@@ -23,9 +25,11 @@ internal sealed class WalLogWriter(string slot, string channel)
     /// <summary>The relation id of a row written untyped (<see cref="WalRelation.UntypedJson"/>).</summary>
     private const int Untyped = -1;
 
+    /// <summary>How far the log holds the slot's stream. Read once the session holds the slot: <c>FOR SHARE</c> waits
+    /// for a batch of the previous holder that passed its check before the slot changed hands, and sees it.</summary>
     public static async Task<WalProgress> ReadProgressAsync(NpgsqlConnection connection, string slot, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("SELECT commit_lsn, written, complete FROM zgres.wal_progress WHERE slot = $1", connection)
+        await using var command = new NpgsqlCommand("SELECT commit_lsn, written, complete FROM zgres.wal_progress WHERE slot = $1 FOR SHARE", connection)
         {
             CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
             Parameters = { new() { Value = slot } },
@@ -48,7 +52,7 @@ internal sealed class WalLogWriter(string slot, string channel)
         try
         {
             // One implicit transaction: the batch's statements commit together or not at all.
-            await using var batch = new NpgsqlBatch(connection) { Timeout = ZgresDatabase.CommandTimeoutSeconds };
+            await using var batch = new NpgsqlBatch(connection) { Timeout = ZgresDatabase.CommandTimeoutSeconds, BatchCommands = { Hold() } };
             if (changes.Count > 0) batch.BatchCommands.Add(Insert(changes, untyped: []));
             batch.BatchCommands.Add(Record(progress, through));
             if (changes.Count > 0) batch.BatchCommands.Add(Ring());
@@ -62,13 +66,17 @@ internal sealed class WalLogWriter(string slot, string channel)
             await using var batch = new NpgsqlBatch(connection, transaction)
             {
                 Timeout = ZgresDatabase.CommandTimeoutSeconds,
-                BatchCommands = { Insert(changes, [.. untyped]), Record(progress, through), Ring() },
+                BatchCommands = { Hold(), Insert(changes, [.. untyped]), Record(progress, through), Ring() },
             };
             await batch.ExecuteNonQueryAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             return untyped;
         }
     }
+
+    /// <summary>Fails with <c>object_in_use</c> unless this session's WAL sender still holds the slot; locks the slot's
+    /// progress row until the batch commits.</summary>
+    private NpgsqlBatchCommand Hold() => new("SELECT zgres.hold_wal_slot($1, $2)") { Parameters = { new() { Value = slot }, new() { Value = sender } } };
 
     private NpgsqlBatchCommand Record(WalProgress progress, NpgsqlLogSequenceNumber through) => new("""
         INSERT INTO zgres.wal_progress (slot, commit_lsn, written, complete, confirmed_at, logged_through) VALUES ($1, $2, $3, $4, clock_timestamp(), $5)

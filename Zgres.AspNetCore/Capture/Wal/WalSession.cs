@@ -46,14 +46,13 @@ internal sealed partial class WalSession(ZgresDatabase database, string slot, Wa
         // The log writer's few statements run thousands of times a second under load: prepared, they are planned once.
         await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(SessionConnectionString("zgres-wal-writer")) { MaxAutoPrepare = 8 }.ConnectionString);
         await connection.OpenAsync(cancellationToken);
-        var progress = await WalLogWriter.ReadProgressAsync(connection, slot, cancellationToken);
 
         using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var items = Channel.CreateBounded<WalItem>(new BoundedChannelOptions(settings.BatchSize * 2) { SingleReader = true, SingleWriter = true });
         var messages = replication.StartReplication(new PgOutputReplicationSlot(slot),
             new PgOutputReplicationOptions(WalSource.Publication, PgOutputProtocolVersion.V1, binary: false, messages: true), session.Token);
-        var decoding = DecodeAsync(messages, items.Writer, progress, () => holding(progress), session.Token);
-        var writing = WriteAsync(items.Reader, connection, replication, progress, until, session.Token);
+        var decoding = DecodeAsync(messages, items.Writer, holding, session.Token);
+        var writing = WriteAsync(items.Reader, connection, replication, until, session.Token);
         var first = await Task.WhenAny(decoding, writing);
         await session.CancelAsync();
         await Task.WhenAll(decoding, writing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -72,14 +71,20 @@ internal sealed partial class WalSession(ZgresDatabase database, string slot, Wa
         CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
     }.ConnectionString;
 
-    private async Task DecodeAsync(IAsyncEnumerable<PgOutputReplicationMessage> messages, ChannelWriter<WalItem> items, WalProgress progress,
-        Action holding, CancellationToken cancellationToken)
+    /// <summary>
+    /// Decodes the stream into items for the writer. The first message means this session holds the slot: only then is
+    /// the log's progress read (a previous holder may have written up to the moment it lost the slot), handed to the
+    /// writer first, and used to skip what the log already holds.
+    /// </summary>
+    private async Task DecodeAsync(IAsyncEnumerable<PgOutputReplicationMessage> messages, ChannelWriter<WalItem> items,
+        Action<WalProgress> holding, CancellationToken cancellationToken)
     {
         var relations = new Dictionary<uint, WalRelation?>();
         var nextRelation = 0;
         (uint Xid, NpgsqlLogSequenceNumber Commit, DateTime Time) transaction = default;
         var index = 0L;
-        var announced = false;
+        var progress = WalProgress.None;
+        var holdsSlot = false;
 
         async ValueTask EmitAsync(RelationMessage relation, string operation, string?[]? row, string?[]? old)
         {
@@ -95,10 +100,12 @@ internal sealed partial class WalSession(ZgresDatabase database, string slot, Wa
         {
             await foreach (var message in messages)
             {
-                if (!announced)
+                if (!holdsSlot)
                 {
-                    announced = true;
-                    holding();
+                    holdsSlot = true;
+                    progress = await ReadProgressAsync(cancellationToken);
+                    await items.WriteAsync(new WalHold(progress), cancellationToken);
+                    holding(progress);
                 }
                 switch (message)
                 {
@@ -147,6 +154,12 @@ internal sealed partial class WalSession(ZgresDatabase database, string slot, Wa
         }
     }
 
+    private async Task<WalProgress> ReadProgressAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
+        return await WalLogWriter.ReadProgressAsync(connection, slot, cancellationToken);
+    }
+
     /// <summary>A tuple's column texts; a TOASTed value the UPDATE did not change (which pgoutput does not send) is
     /// taken from the old row.</summary>
     private static async Task<string?[]> ReadAsync(ReplicationTuple tuple, string?[]? old, CancellationToken cancellationToken)
@@ -172,9 +185,10 @@ internal sealed partial class WalSession(ZgresDatabase database, string slot, Wa
     /// <summary>Writes what the decoder hands over, as much as is waiting at a time, and confirms to the slot what the
     /// log then holds; returns once a mark at or after <paramref name="until"/> is confirmed.</summary>
     private async Task WriteAsync(ChannelReader<WalItem> items, NpgsqlConnection connection, LogicalReplicationConnection replication,
-        WalProgress progress, NpgsqlLogSequenceNumber? until, CancellationToken cancellationToken)
+        NpgsqlLogSequenceNumber? until, CancellationToken cancellationToken)
     {
-        var writer = new WalLogWriter(slot, channel);
+        var writer = new WalLogWriter(slot, channel, replication.ProcessID);
+        var progress = WalProgress.None;
         var batch = new List<WalChange>();
         var through = NpgsqlLogSequenceNumber.Invalid;
         while (await WaitForItemsAsync(items, connection, cancellationToken))
@@ -186,6 +200,9 @@ internal sealed partial class WalSession(ZgresDatabase database, string slot, Wa
             {
                 switch (item)
                 {
+                    case WalHold hold:
+                        progress = hold.Progress;
+                        break;
                     case WalChange change:
                         batch.Add(change);
                         progress = new WalProgress(change.Transaction, change.Index + 1, Complete: false);
