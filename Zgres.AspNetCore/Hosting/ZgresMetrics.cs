@@ -22,21 +22,21 @@ internal sealed class ZgresMetrics : IDisposable
     public ZgresMetrics(IMeterFactory meterFactory)
     {
         _meter = meterFactory.Create(ZgresMeter.Name);
-        _received = _meter.CreateCounter<long>("zgres.events.received", description: "Events the listener read from the log");
-        _reads = _meter.CreateCounter<long>("zgres.listener.reads", description: "Reads of the log (each covers every transaction that committed since the previous one)");
-        _dispatched = _meter.CreateCounter<long>("zgres.events.dispatched", description: "Events sent to hub groups");
-        _reconnects = _meter.CreateCounter<long>("zgres.listener.reconnects", description: "Times the LISTEN connection was re-established");
-        _caughtUp = _meter.CreateCounter<long>("zgres.listener.caught_up", description: "Events read from the log after a reconnect");
-        _unexposed = _meter.CreateCounter<long>("zgres.events.unexposed", description: "Events of tables this server does not expose, dropped");
-        _slowClients = _meter.CreateCounter<long>("zgres.clients.disconnected_slow", description: "Clients disconnected for a full backlog");
-        _meter.CreateObservableGauge("zgres.notify.queue_usage", () => QueueUsage, description: "pg_notification_queue_usage() at the last self-check");
-        _meter.CreateObservableGauge("zgres.listener.polling", () => Volatile.Read(ref _polling), description: "1 while the listener polls the log under load (writers skip their NOTIFY), else 0");
-        _meter.CreateObservableGauge("zgres.listener.connected", () => Volatile.Read(ref _connected), description: "1 while the LISTEN connection is up, else 0");
-        _meter.CreateObservableGauge("zgres.snapshots.streaming", () => Volatile.Read(ref _snapshotsStreaming),
+        _received = _meter.CreateCounter<long>(ZgresMeter.EventsReceived, description: "Events the listener read from the log");
+        _reads = _meter.CreateCounter<long>(ZgresMeter.ListenerReads, description: "Reads of the log (each covers every transaction that committed since the previous one)");
+        _dispatched = _meter.CreateCounter<long>(ZgresMeter.EventsDispatched, description: "Events sent to hub groups");
+        _reconnects = _meter.CreateCounter<long>(ZgresMeter.ListenerReconnects, description: "Times the LISTEN connection was re-established");
+        _caughtUp = _meter.CreateCounter<long>(ZgresMeter.ListenerCaughtUp, description: "Events read from the log after a reconnect");
+        _unexposed = _meter.CreateCounter<long>(ZgresMeter.EventsUnexposed, description: "Events of tables this server does not expose, dropped");
+        _slowClients = _meter.CreateCounter<long>(ZgresMeter.ClientsDisconnectedSlow, description: "Clients disconnected for a full backlog");
+        _meter.CreateObservableGauge(ZgresMeter.NotifyQueueUsage, () => QueueUsage, description: "pg_notification_queue_usage() at the last self-check");
+        _meter.CreateObservableGauge(ZgresMeter.ListenerPolling, () => Volatile.Read(ref _polling), description: "1 while the listener polls the log under load (writers skip their NOTIFY), else 0");
+        _meter.CreateObservableGauge(ZgresMeter.ListenerConnected, () => Volatile.Read(ref _connected), description: "1 while the LISTEN connection is up, else 0");
+        _meter.CreateObservableGauge(ZgresMeter.SnapshotsStreaming, () => Volatile.Read(ref _snapshotsStreaming),
             description: "Snapshots being streamed to their clients now");
-        _meter.CreateObservableGauge("zgres.snapshots.transactions", () => Volatile.Read(ref _snapshotTransactions),
+        _meter.CreateObservableGauge(ZgresMeter.SnapshotTransactions, () => Volatile.Read(ref _snapshotTransactions),
             description: "Transactions held open for the snapshots being streamed (shared by snapshots that start close together)");
-        _meter.CreateObservableGauge("zgres.listener.lag", () => Lag.TotalSeconds, unit: "s",
+        _meter.CreateObservableGauge(ZgresMeter.ListenerLag, () => Lag.TotalSeconds, unit: "s",
             description: "Age of the oldest committed event the listener had not read yet, at the last self-check (0 when caught up)");
     }
 

@@ -18,9 +18,9 @@ internal sealed class SubscriptionGauges
 {
     public SubscriptionGauges(ZgresMetrics metrics, ChangeLifetimeManager clients, TableCatalog catalog)
     {
-        metrics.Meter.CreateObservableGauge("zgres.subscriptions", () => CountByTable(clients, catalog),
+        metrics.Meter.CreateObservableGauge(ZgresMeter.Subscriptions, () => CountByTable(clients, catalog),
             description: "Subscriptions (hub group memberships: whole-table, per-input and filtered) by table");
-        metrics.Meter.CreateObservableGauge("zgres.tables.problems", () => catalog.Tables.Count(table => table.Problem is not null),
+        metrics.Meter.CreateObservableGauge(ZgresMeter.TableProblems, () => catalog.Tables.Count(table => table.Problem is not null),
             description: "Watched tables that no longer match Zgres:Tables (see /healthz/ready and /api/tables)");
     }
 

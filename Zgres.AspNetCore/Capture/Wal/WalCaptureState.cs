@@ -11,11 +11,11 @@ internal sealed class WalCaptureState
     public WalCaptureState(TimeProvider time, ZgresMetrics metrics)
     {
         _time = time;
-        metrics.Meter.CreateObservableGauge("zgres.wal.slot_lag", () => Lag?.Bytes ?? 0, unit: "By",
+        metrics.Meter.CreateObservableGauge(ZgresMeter.WalSlotLag, () => Lag?.Bytes ?? 0, unit: "By",
             description: "WAL written since the replication slot's confirmed position, at the last heartbeat");
-        metrics.Meter.CreateObservableGauge("zgres.wal.slot_lag_age", () => Lag?.Age.TotalSeconds ?? 0, unit: "s",
+        metrics.Meter.CreateObservableGauge(ZgresMeter.WalSlotLagAge, () => Lag?.Age.TotalSeconds ?? 0, unit: "s",
             description: "Time since the leader last confirmed a position to the replication slot");
-        metrics.Meter.CreateObservableGauge("zgres.wal.leader", () => IsLeader ? 1 : 0, description: "1 while this instance holds the replication slot, else 0");
+        metrics.Meter.CreateObservableGauge(ZgresMeter.WalLeader, () => IsLeader ? 1 : 0, description: "1 while this instance holds the replication slot, else 0");
     }
 
     /// <summary>How long a lost slot keeps readiness Degraded: long enough for an operator's alert to see it.</summary>
