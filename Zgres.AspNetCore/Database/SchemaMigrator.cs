@@ -26,7 +26,7 @@ internal sealed partial class SchemaMigrator(ILoggerFactory loggerFactory, ILogg
         {
             throw new InvalidOperationException(
                 $"Zgres:Migrate is false and the database's Zgres schema is at version {current}; this server needs {LatestVersion}. " +
-                "Run 'Zgres.Server migrate' against it (or set Zgres:Migrate to true).");
+                "Run 'zgres migrate' (or 'Zgres.Server migrate') against it, or set Zgres:Migrate to true.");
         }
     }
 

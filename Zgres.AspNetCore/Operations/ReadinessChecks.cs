@@ -37,7 +37,7 @@ internal sealed class MigrationsHealthCheck(ZgresDatabase database) : IHealthChe
             var current = await SchemaMigrator.CurrentVersionAsync(database.DataSource, cancellationToken);
             return current >= SchemaMigrator.LatestVersion
                 ? HealthCheckResult.Healthy($"schema version {current}")
-                : HealthCheckResult.Unhealthy($"the Zgres schema is at version {current}; this server needs {SchemaMigrator.LatestVersion} (run 'Zgres.Server migrate')");
+                : HealthCheckResult.Unhealthy($"the Zgres schema is at version {current}; this server needs {SchemaMigrator.LatestVersion} (run 'zgres migrate' or 'Zgres.Server migrate')");
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
