@@ -15,8 +15,11 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
     private readonly RecentIds? _delivered;
     private readonly Task _pump;
     private long _resumeAfter;
-    // The highest id received.
+    // The highest id received, outside joins of its group that went unanswered.
     private long _received;
+    // While a join of its group is in flight (only the routing side touches these): the highest id received since it began.
+    private bool _inJoin;
+    private long _receivedInJoin;
 
     /// <summary>A subscription whose events go to <paramref name="onChange"/>, or, when it is null, are read with
     /// <see cref="ReadEventsAsync"/>.</summary>
@@ -87,7 +90,22 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
         if (item.Change is { Operation: not ChangeOperation.Snapshot } change)
         {
             if (_delivered is not null && !_delivered.Add(change.Id)) return;
-            if (change.Id > _received) Volatile.Write(ref _received, change.Id);
+            if (_inJoin) _receivedInJoin = Math.Max(_receivedInJoin, change.Id);
+            else if (change.Id > _received) Volatile.Write(ref _received, change.Id);
+        }
+        switch (item.Signal)
+        {
+            case JoinBegan:
+                (_inJoin, _receivedInJoin) = (true, 0);
+                break;
+            case JoinEnded ended:
+                // What arrived during a join moves the resume point only once the hub has answered it. A resume whose
+                // answer was lost with its connection may have found a gap, and its replay brings events from after
+                // that gap: resuming after those, the next join would never hear of it. So the next join asks again
+                // from where this one did; the repeats it brings are dropped (or folded, by a live view).
+                if (_inJoin && ended.Join.Result is not null && _receivedInJoin > _received) Volatile.Write(ref _received, _receivedInJoin);
+                (_inJoin, _receivedInJoin) = (false, 0);
+                break;
         }
         try
         {

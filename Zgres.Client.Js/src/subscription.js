@@ -1,4 +1,4 @@
-import { Flush, isSignal } from "./signals.js";
+import { Flush, JoinBegan, JoinEnded, isSignal } from "./signals.js";
 
 /**
  * A live subscription of a ZgresClient: it hands each event of its table (or of one input, or of a filter) to its
@@ -20,8 +20,11 @@ export class ZgresSubscription {
   #lastId = null;
   // The hub's newest id at this subscription's last join (or the caller's `after` before any join).
   #confirmedResumeAfter;
-  // The highest id received.
+  // The highest id received, outside joins of its group that went unanswered.
   #received = null;
+  // While a join of its group is in flight: the highest id received since it began (null: none yet).
+  #receivedInJoin = null;
+  #inJoin = false;
 
   /**
    * @param {object} init
@@ -97,7 +100,8 @@ export class ZgresSubscription {
       this.#recentIds.add(event.id);
       if (this.#recentIds.size > this.#duplicateWindow) this.#recentIds.delete(this.#recentIds.values().next().value);
     }
-    if (this.#received === null || event.id > this.#received) this.#received = event.id;
+    if (this.#inJoin) this.#receivedInJoin = Math.max(this.#receivedInJoin ?? event.id, event.id);
+    else if (this.#received === null || event.id > this.#received) this.#received = event.id;
     this.#enqueue(event);
   }
 
@@ -107,7 +111,28 @@ export class ZgresSubscription {
       if (signal instanceof Flush) signal.done();
       return;
     }
+    if (signal instanceof JoinBegan) this.#joinBegan();
+    else if (signal instanceof JoinEnded) this.#joinEnded(signal.join.result !== null);
     this.#enqueue(signal);
+  }
+
+  #joinBegan() {
+    this.#inJoin = true;
+    this.#receivedInJoin = null;
+  }
+
+  /**
+   * What arrived during a join moves the resume point only once the hub has answered it. A resume whose answer was
+   * lost with its connection may have found a gap, and its replay brings events from after that gap: resuming after
+   * those, the next join would never hear of it. So the next join asks again from where this one did; the repeats it
+   * brings are dropped (or folded, by a live view).
+   */
+  #joinEnded(answered) {
+    if (this.#inJoin && answered && this.#receivedInJoin !== null && (this.#received === null || this.#receivedInJoin > this.#received)) {
+      this.#received = this.#receivedInJoin;
+    }
+    this.#inJoin = false;
+    this.#receivedInJoin = null;
   }
 
   #enqueue(event) {

@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ZgresSubscription } from "../src/subscription.js";
+import { JoinBegan, JoinEnded } from "../src/signals.js";
 
 function subscription({ after = null, duplicateWindow = 100, handler = () => {} } = {}) {
   const errors = [];
@@ -73,6 +74,33 @@ test("the resume point is the caller's after, then the hub's answer, then the hi
   // An older answer never moves it back.
   sub.joined(45);
   assert.equal(sub.resumeAfter, 50);
+});
+
+test("what a join brings moves the resume point once the hub answers it, and not at all when its answer is lost, so the next join can still hear of a gap", async () => {
+  const handled = [];
+  const { subscription: sub } = subscription({ after: 10, handler: (e) => handled.push(e.id) });
+  sub.joined(10);
+  // A resume whose replay arrives, then the connection goes before the answer (which said: gap).
+  const lost = { result: null, failure: new Error("connection lost") };
+  sub.signal(new JoinBegan(lost));
+  sub.offer(event(90));
+  sub.offer(event(91));
+  sub.signal(new JoinEnded(lost));
+  assert.equal(sub.resumeAfter, 10);
+  // The next resume asks from 10 again; its repeats are dropped, and once answered what it brought counts.
+  const answered = { result: { resumeAfter: 92, gap: true }, failure: null };
+  sub.signal(new JoinBegan(answered));
+  sub.offer(event(90));
+  sub.offer(event(91));
+  sub.offer(event(92));
+  assert.equal(sub.resumeAfter, 10);
+  sub.signal(new JoinEnded(answered));
+  assert.equal(sub.resumeAfter, 92);
+  await settled();
+  assert.deepEqual(handled, [90, 91, 92]);
+  // Live events after the join move it as they come.
+  sub.offer(event(95));
+  assert.equal(sub.resumeAfter, 95);
 });
 
 test("without after, there is no resume point until the hub has answered", () => {

@@ -1,0 +1,53 @@
+using System.Text.Json;
+using Zgres.Client;
+using Zgres.Client.Routing;
+
+namespace Zgres.Tests.Units;
+
+/// <summary>Where a subscription of the .NET client resumes after a reconnect: what a join brings counts once the hub has
+/// answered it, so that a resume whose answer (which may have said "gap") was lost is asked again from the same point.</summary>
+public sealed class ResumePointTests
+{
+    private static readonly SubscriptionKey Orders = new("public.orders", null);
+
+    [Fact]
+    public async Task What_a_join_brings_moves_the_resume_point_once_answered_and_not_at_all_when_its_answer_is_lost()
+    {
+        await using var client = new ZgresClient(new Uri("http://127.0.0.1:9"));
+        var handled = new List<long>();
+        var subscription = new ZgresSubscription(client, Orders, filter: null, after: 10, change =>
+        {
+            lock (handled) handled.Add(change.Id);
+            return Task.CompletedTask;
+        }, new ZgresClientOptions());
+        IFollower follower = subscription;
+        follower.Joined(10);
+
+        // A resume whose replay arrives, then the connection goes before the answer (which said: gap).
+        var lost = new GroupJoin(Orders, [follower], snapshot: false);
+        await follower.OfferAsync(Routed.Of(new JoinBegan(lost)));
+        await follower.OfferAsync(Routed.Of(Insert(90)));
+        await follower.OfferAsync(Routed.Of(Insert(91)));
+        lost.Fail(new IOException("The connection was lost."));
+        await follower.OfferAsync(Routed.Of(new JoinEnded(lost)));
+        Assert.Equal(10, follower.ResumeAfter);
+
+        // The next resume asks from 10 again: its repeats are dropped, and once answered what it brought counts.
+        var answered = new GroupJoin(Orders, [follower], snapshot: false);
+        await follower.OfferAsync(Routed.Of(new JoinBegan(answered)));
+        foreach (var id in new long[] { 90, 91, 92 }) await follower.OfferAsync(Routed.Of(Insert(id)));
+        Assert.Equal(10, follower.ResumeAfter);
+        answered.Succeed(new SubscribeResult("public.orders", null, "table:public.orders", Gap: true, ResumeAfter: 92));
+        await follower.OfferAsync(Routed.Of(new JoinEnded(answered)));
+        Assert.Equal(92, follower.ResumeAfter);
+
+        // Live events after the join move it as they come; each event reached the handler once.
+        await follower.OfferAsync(Routed.Of(Insert(95)));
+        Assert.Equal(95, follower.ResumeAfter);
+        await follower.DisposeAsync();
+        Assert.Equal([90L, 91, 92, 95], handled);
+    }
+
+    private static ChangeEvent Insert(long id) =>
+        new(id, DateTimeOffset.UnixEpoch, ChangeOperation.Insert, "public", "orders", null, JsonDocument.Parse($$"""{"id":{{id}}}""").RootElement, null, "table:public.orders");
+}
