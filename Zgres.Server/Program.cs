@@ -1,4 +1,4 @@
-using Zgres.Server.Hosting;
+using Zgres.AspNetCore.Hosting;
 
 // The content root is the app's own folder, so the build output runs from anywhere with its settings and web root.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });

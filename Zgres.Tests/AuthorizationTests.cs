@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Zgres.Client;
-using Zgres.Server.Security;
+using Zgres.AspNetCore.Security;
 using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Zgres.Client;
-using Zgres.Server.Hosting;
+using Zgres.AspNetCore.Hosting;
 using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;

@@ -3,7 +3,8 @@ using System.Globalization;
 using System.Net.Http.Json;
 using Npgsql;
 using Zgres.Client;
-using Zgres.Server.Embedded;
+using Zgres.AspNetCore.Embedded;
+using Zgres.AspNetCore.Hosting;
 using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;
@@ -24,6 +25,7 @@ public sealed class EmbeddedDefaultTests
         });
         try
         {
+            Assert.Contains($"Zgres is live (version {ZgresVersion.Current}): open {server.Address}", server.Output, StringComparison.Ordinal);
             var psql = server.Output.Split('\n').Select(line => line.Trim()).Single(line => line.Contains("psql \"postgresql://", StringComparison.Ordinal));
             var url = new Uri(psql[(psql.IndexOf('"', StringComparison.Ordinal) + 1)..psql.LastIndexOf('"')]);
             using var http = new HttpClient { BaseAddress = server.Address };

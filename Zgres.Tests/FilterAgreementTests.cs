@@ -4,10 +4,10 @@ using CsCheck;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using Zgres.Server.Filtering;
-using Zgres.Server.Routing;
-using Zgres.Server.Snapshots;
-using Zgres.Server.Tables;
+using Zgres.AspNetCore.Filtering;
+using Zgres.AspNetCore.Routing;
+using Zgres.AspNetCore.Snapshots;
+using Zgres.AspNetCore.Tables;
 using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Zgres.Client;
-using Zgres.Server.Hubs;
+using Zgres.AspNetCore.Hubs;
 using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Logging;
 using Zgres.Client;
-using Zgres.Server.Security;
+using Zgres.AspNetCore.Security;
 using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;

@@ -1,10 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Zgres.Server.Database;
-using Zgres.Server.EventLog;
-using Zgres.Server.Snapshots;
-using Zgres.Server.Tables;
+using Zgres.AspNetCore.Database;
+using Zgres.AspNetCore.EventLog;
+using Zgres.AspNetCore.Snapshots;
+using Zgres.AspNetCore.Tables;
 using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;

@@ -170,7 +170,7 @@ public sealed class SchemaTests(PostgresFixture database)
         var throughProxy = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Port = proxy.Port, SslMode = SslMode.Disable }.ConnectionString;
         var started = Stopwatch.StartNew();
 
-        var error = await Assert.ThrowsAsync<Zgres.Server.Listening.ListenerSelfTestException>(() => ZgresTestServer.StartAsync(throughProxy, [table]));
+        var error = await Assert.ThrowsAsync<Zgres.AspNetCore.Listening.ListenerSelfTestException>(() => ZgresTestServer.StartAsync(throughProxy, [table]));
 
         Assert.Contains("LISTEN self-test failed", error.Message, StringComparison.Ordinal);
         Assert.Contains("transaction-pooling proxy", error.Message, StringComparison.Ordinal);

@@ -1,12 +1,12 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using Zgres.Server.Hosting;
+using Zgres.AspNetCore.Hosting;
 using Microsoft.Extensions.Options;
-using Zgres.Server.Capture.Trigger;
-using Zgres.Server.Database;
-using Zgres.Server.EventLog;
-using Zgres.Server.Snapshots;
-using Zgres.Server.Tables;
+using Zgres.AspNetCore.Capture.Trigger;
+using Zgres.AspNetCore.Database;
+using Zgres.AspNetCore.EventLog;
+using Zgres.AspNetCore.Snapshots;
+using Zgres.AspNetCore.Tables;
 using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;

@@ -1,7 +1,7 @@
 using System.Net;
 using Npgsql;
 using Zgres.Client;
-using Zgres.Server.Embedded;
+using Zgres.AspNetCore.Embedded;
 using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;

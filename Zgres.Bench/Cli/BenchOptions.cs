@@ -1,6 +1,6 @@
 using System.Globalization;
 using Zgres.Bench.Hosting;
-using Zgres.Server.Hosting;
+using Zgres.AspNetCore.Hosting;
 
 namespace Zgres.Bench.Cli;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Npgsql;
 using Zgres.Bench.Load;
-using Zgres.Server.Embedded;
+using Zgres.AspNetCore.Embedded;
 
 namespace Zgres.Bench.Hosting;
 

@@ -2,7 +2,7 @@ using Zgres.Bench.Cli;
 using Zgres.Bench.Clients;
 using Zgres.Bench.Load;
 using Zgres.Bench.Measure;
-using Zgres.Server.Hosting;
+using Zgres.AspNetCore.Hosting;
 
 namespace Zgres.Bench.Hosting;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Zgres.Bench.Cli;
 using Zgres.Bench.Hosting;
-using Zgres.Server.Hosting;
+using Zgres.AspNetCore.Hosting;
 
 namespace Zgres.Bench.Report;
 

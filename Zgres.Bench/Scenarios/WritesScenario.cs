@@ -3,7 +3,7 @@ using Zgres.Bench.Hosting;
 using Zgres.Bench.Load;
 using Zgres.Bench.Measure;
 using Zgres.Bench.Report;
-using Zgres.Server.Hosting;
+using Zgres.AspNetCore.Hosting;
 
 namespace Zgres.Bench.Scenarios;
 

@@ -1,5 +1,5 @@
 using Npgsql;
-using Zgres.Server.Embedded;
+using Zgres.AspNetCore.Embedded;
 
 namespace Zgres.Tests.Infrastructure;
 

@@ -1,5 +1,5 @@
 using Npgsql;
-using Zgres.Server.Embedded;
+using Zgres.AspNetCore.Embedded;
 
 namespace Zgres.Tests.Infrastructure;
 
@@ -12,10 +12,10 @@ public class TestDatabase(string connectionString)
     public string ConnectionString { get; protected set; } = connectionString;
 
     /// <summary>The embedded cluster, for tests that restart the database.</summary>
-    public EmbeddedPostgres Embedded
+    internal EmbeddedPostgres Embedded
     {
         get => _embedded ?? throw new InvalidOperationException("This test needs the embedded cluster; unset ZGRES_TEST_CONNECTION.");
-        protected set => _embedded = value;
+        private protected set => _embedded = value;
     }
 
     /// <summary><see cref="ServerSettings"/> as a server process's environment variables.</summary>

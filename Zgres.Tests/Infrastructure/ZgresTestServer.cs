@@ -7,7 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Zgres.Client;
-using Zgres.Server.Hosting;
+using Zgres.AspNetCore.Hosting;
 
 namespace Zgres.Tests.Infrastructure;
 

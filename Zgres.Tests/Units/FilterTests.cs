@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
-using Zgres.Server.EventLog;
-using Zgres.Server.Filtering;
-using Zgres.Server.Routing;
+using Zgres.AspNetCore.EventLog;
+using Zgres.AspNetCore.Filtering;
+using Zgres.AspNetCore.Routing;
 
 namespace Zgres.Tests.Units;
 
@@ -26,7 +26,7 @@ public sealed class FilterTests
         ["stage"] = ColumnType.FromCatalog("public", "stage", 'e', ["new", "open", "done"], deterministicCollation: true),
     };
 
-    private static readonly Zgres.Server.Tables.TableName Orders = new("public", "orders");
+    private static readonly Zgres.AspNetCore.Tables.TableName Orders = new("public", "orders");
 
     private static RowFilter Filter(string json) => RowFilter.Parse(JsonDocument.Parse(json).RootElement, Columns);
 

@@ -8,10 +8,10 @@ using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Zgres.Server.Dispatch;
-using Zgres.Server.Filtering;
-using Zgres.Server.Hosting;
-using Zgres.Server.Tables;
+using Zgres.AspNetCore.Dispatch;
+using Zgres.AspNetCore.Filtering;
+using Zgres.AspNetCore.Hosting;
+using Zgres.AspNetCore.Tables;
 
 namespace Zgres.Tests.Units;
 

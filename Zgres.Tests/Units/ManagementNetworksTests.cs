@@ -1,6 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Options;
-using Zgres.Server.Operations;
+using Zgres.AspNetCore.Operations;
 
 namespace Zgres.Tests.Units;
 

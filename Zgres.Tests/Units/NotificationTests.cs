@@ -1,4 +1,4 @@
-using Zgres.Server.Listening;
+using Zgres.AspNetCore.Listening;
 
 namespace Zgres.Tests.Units;
 

@@ -1,9 +1,9 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR.Protocol;
-using Zgres.Server.EventLog;
-using Zgres.Server.Routing;
-using Zgres.Server.Tables;
+using Zgres.AspNetCore.EventLog;
+using Zgres.AspNetCore.Routing;
+using Zgres.AspNetCore.Tables;
 
 namespace Zgres.Tests.Units;
 

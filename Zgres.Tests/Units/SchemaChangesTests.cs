@@ -1,8 +1,8 @@
-using Zgres.Server.Hosting;
-using Zgres.Server.Database;
-using Zgres.Server.EventLog;
-using Zgres.Server.Snapshots;
-using Zgres.Server.Tables;
+using Zgres.AspNetCore.Hosting;
+using Zgres.AspNetCore.Database;
+using Zgres.AspNetCore.EventLog;
+using Zgres.AspNetCore.Snapshots;
+using Zgres.AspNetCore.Tables;
 
 namespace Zgres.Tests.Units;
 

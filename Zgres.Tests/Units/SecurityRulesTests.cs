@@ -5,12 +5,12 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Zgres.Server.Hubs;
-using Zgres.Server.Security;
-using Zgres.Server.Database;
-using Zgres.Server.EventLog;
-using Zgres.Server.Snapshots;
-using Zgres.Server.Tables;
+using Zgres.AspNetCore.Hubs;
+using Zgres.AspNetCore.Security;
+using Zgres.AspNetCore.Database;
+using Zgres.AspNetCore.EventLog;
+using Zgres.AspNetCore.Snapshots;
+using Zgres.AspNetCore.Tables;
 
 namespace Zgres.Tests.Units;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
-using Zgres.Server.EventLog;
-using Zgres.Server.Hubs;
+using Zgres.AspNetCore.EventLog;
+using Zgres.AspNetCore.Hubs;
 
 namespace Zgres.Tests.Units;
 

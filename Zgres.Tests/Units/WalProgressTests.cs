@@ -1,5 +1,5 @@
 using NpgsqlTypes;
-using Zgres.Server.Capture.Wal;
+using Zgres.AspNetCore.Capture.Wal;
 
 namespace Zgres.Tests.Units;
 

@@ -1,0 +1,221 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using Npgsql;
+using NpgsqlTypes;
+using Zgres.AspNetCore.Database;
+
+namespace Zgres.AspNetCore.Capture.Wal;
+
+/// <summary>
+/// Writes decoded changes into <c>zgres.events</c>, one transaction per batch, together with the progress that says
+/// how far the log holds the slot's stream and the listeners' doorbell: every instance reads what the leader wrote
+/// exactly as it reads what triggers write. PostgreSQL does the typing: each row goes in as a literal of its table's
+/// row type and comes out through <c>to_json</c>, as the trigger's <c>to_json(NEW)</c> does, so the events are the
+/// same byte for byte. A writer transaction the trigger already logged (while capture switched from triggers to the
+/// WAL) is skipped by its xid, table by table. Each batch first checks that <paramref name="sender"/>, this session's
+/// WAL sender, still holds the slot (<c>zgres.hold_wal_slot</c>): a leader whose stream was taken over writes nothing.
+/// </summary>
+/// <param name="sender">The process id of the WAL sender this session streams from.</param>
+internal sealed class WalLogWriter(string slot, string channel, int sender)
+{
+    // Statements by the relations they cast to (their ids, in order): one text per mix of tables, prepared once.
+    private readonly ConcurrentDictionary<string, string> _statements = new(StringComparer.Ordinal);
+
+    /// <summary>The relation id of a row written untyped (<see cref="WalRelation.UntypedJson"/>).</summary>
+    private const int Untyped = -1;
+
+    /// <summary>How far the log holds the slot's stream. Read once the session holds the slot: <c>FOR SHARE</c> waits
+    /// for a batch of the previous holder that passed its check before the slot changed hands, and sees it.</summary>
+    public static async Task<WalProgress> ReadProgressAsync(NpgsqlConnection connection, string slot, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT commit_lsn, written, complete FROM zgres.wal_progress WHERE slot = $1 FOR SHARE", connection)
+        {
+            CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
+            Parameters = { new() { Value = slot } },
+        };
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new WalProgress(reader.GetFieldValue<NpgsqlLogSequenceNumber>(0), reader.GetInt64(1), reader.GetBoolean(2))
+            : WalProgress.None;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="changes"/> (in stream order), records <paramref name="progress"/> and
+    /// <paramref name="through"/> (the WAL position before which every commit is now in the log) and rings the
+    /// listeners' doorbell, in one transaction and, as a rule, one round trip. When PostgreSQL cannot read some row as
+    /// its table's type, the rows are tried one by one and those are written untyped; returns those.
+    /// </summary>
+    public async Task<IReadOnlyList<WalChange>> WriteAsync(NpgsqlConnection connection, IReadOnlyList<WalChange> changes, WalProgress progress,
+        NpgsqlLogSequenceNumber through, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // One implicit transaction: the batch's statements commit together or not at all.
+            await using var batch = new NpgsqlBatch(connection) { Timeout = ZgresDatabase.CommandTimeoutSeconds, BatchCommands = { Hold() } };
+            if (changes.Count > 0) batch.BatchCommands.Add(Insert(changes, untyped: []));
+            batch.BatchCommands.Add(Record(progress, through));
+            if (changes.Count > 0) batch.BatchCommands.Add(Ring());
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+            return [];
+        }
+        catch (PostgresException exception) when (changes.Count > 0 && IsRowUnreadable(exception))
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var untyped = await FindUnreadableAsync(connection, transaction, changes, cancellationToken);
+            await using var batch = new NpgsqlBatch(connection, transaction)
+            {
+                Timeout = ZgresDatabase.CommandTimeoutSeconds,
+                BatchCommands = { Hold(), Insert(changes, [.. untyped]), Record(progress, through), Ring() },
+            };
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return untyped;
+        }
+    }
+
+    /// <summary>Fails with <c>object_in_use</c> unless this session's WAL sender still holds the slot; locks the slot's
+    /// progress row until the batch commits.</summary>
+    private NpgsqlBatchCommand Hold() => new("SELECT zgres.hold_wal_slot($1, $2)") { Parameters = { new() { Value = slot }, new() { Value = sender } } };
+
+    private NpgsqlBatchCommand Record(WalProgress progress, NpgsqlLogSequenceNumber through) => new("""
+        INSERT INTO zgres.wal_progress (slot, commit_lsn, written, complete, confirmed_at, logged_through) VALUES ($1, $2, $3, $4, clock_timestamp(), $5)
+        ON CONFLICT (slot) DO UPDATE SET commit_lsn = excluded.commit_lsn, written = excluded.written, complete = excluded.complete,
+            confirmed_at = excluded.confirmed_at, logged_through = greatest(zgres.wal_progress.logged_through, excluded.logged_through)
+        """)
+    {
+        Parameters =
+        {
+            new() { Value = slot }, new() { Value = progress.Transaction, NpgsqlDbType = NpgsqlDbType.PgLsn }, new() { Value = progress.Written }, new() { Value = progress.Complete },
+            new() { Value = through, NpgsqlDbType = NpgsqlDbType.PgLsn },
+        },
+    };
+
+    private NpgsqlBatchCommand Ring() => new("SELECT zgres.ring_doorbell($1)") { Parameters = { new() { Value = channel } } };
+
+    // A value its type does not accept (22…), a type or table that changed or went away (42…).
+    private static bool IsRowUnreadable(PostgresException exception) =>
+        exception.SqlState.StartsWith("22", StringComparison.Ordinal) || exception.SqlState.StartsWith("42", StringComparison.Ordinal);
+
+    /// <summary>Tries each row on its own (rare: only after a batch failed) to find the ones that cannot be read typed.</summary>
+    private static async Task<IReadOnlyList<WalChange>> FindUnreadableAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        IReadOnlyList<WalChange> changes, CancellationToken cancellationToken)
+    {
+        var unreadable = new List<WalChange>();
+        foreach (var change in changes)
+        {
+            if (!change.Relation.HasRowType)
+            {
+                unreadable.Add(change);
+                continue;
+            }
+            var type = change.Relation.Table.Name.Quoted;
+            await transaction.SaveAsync("row", cancellationToken);
+            try
+            {
+                await using var probe = new NpgsqlCommand($"SELECT to_json($1::{type}), to_json($2::{type})", connection, transaction)
+                {
+                    CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
+                    Parameters =
+                    {
+                        new() { Value = Literal(change.Relation, change.Row) ?? (object)DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+                        new() { Value = Literal(change.Relation, change.Old) ?? (object)DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+                    },
+                };
+                await probe.ExecuteNonQueryAsync(cancellationToken);
+                await transaction.ReleaseAsync("row", cancellationToken);
+            }
+            catch (PostgresException exception) when (IsRowUnreadable(exception))
+            {
+                await transaction.RollbackAsync("row", cancellationToken);
+                unreadable.Add(change);
+            }
+        }
+        return unreadable;
+    }
+
+    private static string? Literal(WalRelation relation, string?[]? values) => values is null ? null : relation.RowLiteral(values);
+
+    private static string? UntypedLiteral(WalRelation relation, string?[]? values) => values is null ? null : relation.UntypedJson(values);
+
+    private NpgsqlBatchCommand Insert(IReadOnlyList<WalChange> changes, HashSet<WalChange> untyped)
+    {
+        var count = changes.Count;
+        var (relations, operations, rows, olds) = (new int[count], new string[count], new string?[count], new string?[count]);
+        var (xids, times, schemas, tables, inputs, published) = (new long[count], new DateTime[count], new string[count], new string[count], new string[count], new string?[count]);
+        for (var i = 0; i < count; i++)
+        {
+            var change = changes[i];
+            var relation = change.Relation;
+            var typed = !untyped.Contains(change);
+            relations[i] = typed ? relation.Id : Untyped;
+            operations[i] = change.Operation;
+            rows[i] = typed ? Literal(relation, change.Row) : UntypedLiteral(relation, change.Row);
+            olds[i] = typed ? Literal(relation, change.Old) : UntypedLiteral(relation, change.Old);
+            xids[i] = change.Xid;
+            times[i] = change.CommitTime;
+            schemas[i] = relation.Table.Name.Schema;
+            tables[i] = relation.Table.Name.Name;
+            // '' names no column, so a table without an input column logs a null input, as the trigger does.
+            inputs[i] = relation.Table.InputColumn ?? "";
+            published[i] = relation.Table.PublishesAllColumns ? null : ArrayLiteral(relation.Table.PublishedColumns);
+        }
+        var typedRelations = changes.Where(c => !untyped.Contains(c)).Select(c => c.Relation).DistinctBy(r => r.Id).OrderBy(r => r.Id).ToList();
+        var sql = _statements.GetOrAdd(string.Join(',', typedRelations.Select(r => r.Id)), _ => InsertSql(typedRelations));
+        return new NpgsqlBatchCommand(sql)
+        {
+            Parameters =
+            {
+                new() { Value = relations }, new() { Value = operations, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+                new() { Value = rows, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text }, new() { Value = olds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+                new() { Value = xids }, new() { Value = times, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz },
+                new() { Value = schemas, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text }, new() { Value = tables, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+                new() { Value = inputs, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text }, new() { Value = published, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+            },
+        };
+    }
+
+    /// <summary><c>{"a","b"}</c>: a text[] literal, read back in SQL as <c>published::text[]</c>.</summary>
+    private static string ArrayLiteral(IReadOnlyList<string> items) =>
+        "{" + string.Join(',', items.Select(item => "\"" + item.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"")) + "}";
+
+    /// <summary>
+    /// The batch insert for rows of these relations. The writer's 32-bit xid is widened with the epoch of the leader's
+    /// own, newer, transaction (one epoch back when it is above it). Ids are taken in stream order; the batch's first
+    /// event carries the leader's snapshot, as a writer transaction's first event does with triggers. A writer
+    /// transaction the trigger logged (capture switched to the WAL under it) is looked up once per table, not per row.
+    /// </summary>
+    private static string InsertSql(List<WalRelation> relations)
+    {
+        string Cast(string column) => new StringBuilder("CASE c.relation")
+            .AppendJoin("", relations.Select(r => string.Create(CultureInfo.InvariantCulture, $" WHEN {r.Id} THEN to_json(c.{column}::{r.Table.Name.Quoted})")))
+            .Append(string.Create(CultureInfo.InvariantCulture, $" WHEN {Untyped} THEN c.{column}::json END")).ToString();
+        return $"""
+            WITH me AS MATERIALIZED (SELECT pg_current_xact_id() AS xact, pg_current_xact_id()::text::bigint AS full_xid, pg_current_snapshot() AS snap),
+            c AS (
+                SELECT c.*, ((((me.full_xid >> 32) << 32) | c.xid32) - CASE WHEN c.xid32 > (me.full_xid & 4294967295) THEN 4294967296 ELSE 0 END)::text::xid8 AS txid
+                FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[])
+                     WITH ORDINALITY AS c (relation, operation, row_text, old_text, xid32, created_at, schema_name, table_name, input_column, published, ord),
+                     me
+            ),
+            logged AS (
+                SELECT d.* FROM (SELECT DISTINCT txid, schema_name, table_name FROM c) d
+                WHERE EXISTS (SELECT 1 FROM zgres.events t WHERE t.xid = d.txid AND t.schema_name = d.schema_name AND t.table_name = d.table_name)
+            ),
+            j AS (
+                SELECT c.*, {Cast("row_text")} AS n, {Cast("old_text")} AS o, row_number() OVER (ORDER BY c.ord) AS position
+                FROM c
+                WHERE NOT EXISTS (SELECT 1 FROM logged l WHERE l.txid = c.txid AND l.schema_name = c.schema_name AND l.table_name = c.table_name)
+            )
+            INSERT INTO zgres.events (xid, snapshot, created_at, schema_name, table_name, operation, input_id, old_input_id, data, old, txid)
+            SELECT me.xact, CASE WHEN j.position = 1 THEN me.snap END, j.created_at, j.schema_name, j.table_name, j.operation,
+                   j.n ->> j.input_column,
+                   CASE WHEN j.operation = 'UPDATE' THEN coalesce(j.o, j.n) ->> j.input_column END,
+                   coalesce(CASE WHEN j.published IS NULL THEN j.n ELSE zgres.published(j.n, j.published::text[]) END, (json_build_object())),
+                   CASE WHEN j.published IS NULL THEN j.o ELSE zgres.published(j.o, j.published::text[]) END,
+                   j.txid
+            FROM j, me
+            ORDER BY j.ord
+            """;
+    }
+}

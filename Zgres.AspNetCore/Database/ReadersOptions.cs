@@ -1,0 +1,22 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Zgres.AspNetCore.Database;
+
+/// <summary>
+/// The <c>Zgres:Readers</c> section: how much of the database and the server the readers of history (replays, snapshots
+/// and their catch-ups) may take at once, together. Whatever their number, the listener, its self-check, health checks
+/// and subscribes keep their own connections; readers beyond the limit wait their turn (first come, first served).
+/// </summary>
+public sealed class ReadersOptions
+{
+    /// <summary>Statements of readers running at once (one replay page, one snapshot page or one catch-up each), and so
+    /// the size of their own connection pool.</summary>
+    [Range(1, 1_000)]
+    public int MaxConcurrentReads { get; set; } = 4;
+
+    /// <summary>Transactions held open for snapshots being streamed. Snapshots that start within a second of each other
+    /// share one, so the number of slow snapshot readers does not decide how many connections they hold; past this many,
+    /// new snapshots share the newest.</summary>
+    [Range(1, 1_000)]
+    public int MaxSnapshotTransactions { get; set; } = 4;
+}

@@ -1,0 +1,192 @@
+using Microsoft.AspNetCore.SignalR;
+
+namespace Zgres.AspNetCore.Dispatch;
+
+/// <summary>What a connection may leave unsent: past <paramref name="MaxBacklog"/> messages with no write finished for
+/// <paramref name="StallMilliseconds"/> (or past ten times that backlog whatever it does), it is cut.</summary>
+internal readonly record struct OutboxLimits(int MaxBacklog, long StallMilliseconds);
+
+/// <summary>
+/// One connection's way out. Messages are written in the order they are sent, without waiting for the client, so a
+/// client that stops reading never delays whoever sends; they can be held while the connection joins a subscription
+/// (its replay or snapshot goes first, then what was held, then the rest). A client that stops reading is cut by
+/// <see cref="OutboxLimits"/>: it comes back and resumes with <c>after</c>, so a burst slows no one and a stalled client
+/// costs bounded memory.
+/// </summary>
+internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLimits limits, Action<ConnectionOutbox, int> cut)
+{
+    private readonly Lock _gate = new();
+    private readonly List<SerializedHubMessage> _held = [];
+    // Completed when the hold ends, once what it held is written.
+    private readonly List<TaskCompletionSource> _handOvers = [];
+    private int _holds;
+    private int _unsent;
+    private int _cut;
+    private long _lastProgress = Environment.TickCount64;
+
+    public HubConnectionContext Connection => connection;
+
+    public string ConnectionId => connection.ConnectionId;
+
+    /// <summary>Messages handed to the transport that it has not accepted yet.</summary>
+    public int Unsent => Volatile.Read(ref _unsent);
+
+    /// <summary>Writes <paramref name="message"/> after everything sent before it (or holds it), waiting for nothing.</summary>
+    public void Send(SerializedHubMessage message)
+    {
+        if (Volatile.Read(ref _holds) > 0)
+        {
+            lock (_gate)
+            {
+                if (_holds > 0)
+                {
+                    _held.Add(message);
+                    if (_held.Count > limits.MaxBacklog * 10L) Cut(_held.Count);
+                    return;
+                }
+            }
+        }
+        Write(message);
+    }
+
+    /// <summary>
+    /// Completes once everything sent so far has been handed to the transport: at once, unless it is held. The
+    /// transport writes in the order it is handed messages, so whatever the connection writes after this (a hub
+    /// method's answer) reaches the client after them.
+    /// </summary>
+    public Task HandedOverAsync()
+    {
+        if (Volatile.Read(ref _holds) == 0) return Task.CompletedTask;
+        lock (_gate)
+        {
+            if (_holds == 0) return Task.CompletedTask;
+            var handOver = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _handOvers.Add(handOver);
+            return handOver.Task;
+        }
+    }
+
+    /// <summary>Holds what is sent until the returned handle is disposed, then writes it in order.</summary>
+    public IDisposable Hold()
+    {
+        lock (_gate) _holds++;
+        return new Release(this);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="messages"/> in order, past any hold (a replay page), and waits until the transport has
+    /// accepted them all, so a replay goes no faster than the client reads. They are queued at once rather than one after
+    /// the other's flush, which would cost a round trip through the transport per message. A client that accepts none of
+    /// them for the stall timeout is cut, as it would be for live messages: a paused replay holds one page, not for long.
+    /// </summary>
+    public async Task SendInOrderAsync(IEnumerable<SerializedHubMessage> messages, CancellationToken cancellationToken)
+    {
+        var pending = new List<Task>();
+        foreach (var message in messages)
+        {
+            Interlocked.Increment(ref _unsent);
+            var write = connection.WriteAsync(message, cancellationToken);
+            if (write.IsCompletedSuccessfully) Written();
+            else pending.Add(AwaitWriteAsync(write));
+        }
+        var all = Task.WhenAll(pending);
+        var stall = TimeSpan.FromMilliseconds(limits.StallMilliseconds);
+        while (!all.IsCompleted)
+        {
+            await Task.WhenAny(all, Task.Delay(stall / 4, cancellationToken));
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!all.IsCompleted && Environment.TickCount64 - Volatile.Read(ref _lastProgress) > limits.StallMilliseconds)
+            {
+                Cut(Unsent);
+                throw new OperationCanceledException("The client stopped reading what it asked for and was disconnected.");
+            }
+        }
+        await all;
+    }
+
+    /// <summary>Cuts the client if it is over its backlog and stalled (checked also when nothing new is sent: after a
+    /// burst it would otherwise keep its backlog forever).</summary>
+    public void CutIfStalled()
+    {
+        var unsent = Unsent;
+        if (unsent > limits.MaxBacklog && IsStalled(unsent)) Cut(unsent);
+    }
+
+    private void EndHold()
+    {
+        lock (_gate)
+        {
+            if (_holds > 1)
+            {
+                _holds--;
+                return;
+            }
+            // The hold ends only after the held messages are written: a sender that sees no hold must not overtake them.
+            foreach (var message in _held) Write(message);
+            _held.Clear();
+            Volatile.Write(ref _holds, 0);
+            foreach (var handOver in _handOvers) handOver.TrySetResult();
+            _handOvers.Clear();
+        }
+    }
+
+    private void Write(SerializedHubMessage message)
+    {
+        var unsent = Interlocked.Increment(ref _unsent);
+        if (unsent > limits.MaxBacklog && IsStalled(unsent))
+        {
+            Interlocked.Decrement(ref _unsent);
+            Cut(unsent);
+            return;
+        }
+        var write = connection.WriteAsync(message);
+        if (write.IsCompletedSuccessfully)
+        {
+            Written();
+            return;
+        }
+        _ = AwaitWriteAsync(write);
+    }
+
+    // Over the backlog, a client that is still draining (a burst) keeps its connection; one that has finished no write
+    // for the stall timeout, or is ten times over, does not.
+    private bool IsStalled(int unsent) =>
+        unsent > limits.MaxBacklog * 10L || Environment.TickCount64 - Volatile.Read(ref _lastProgress) > limits.StallMilliseconds;
+
+    private void Written()
+    {
+        Interlocked.Decrement(ref _unsent);
+        Volatile.Write(ref _lastProgress, Environment.TickCount64);
+    }
+
+    private async Task AwaitWriteAsync(ValueTask write)
+    {
+        try
+        {
+            await write;
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The connection is closing; its disconnect cleans up.
+        }
+        finally
+        {
+            Written();
+        }
+    }
+
+    private void Cut(int backlog)
+    {
+        if (Interlocked.Exchange(ref _cut, 1) == 0) cut(this, backlog);
+    }
+
+    private sealed class Release(ConnectionOutbox outbox) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0) outbox.EndHold();
+        }
+    }
+}

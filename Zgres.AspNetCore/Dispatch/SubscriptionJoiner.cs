@@ -1,0 +1,124 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using Zgres.Client;
+using Zgres.AspNetCore.Database;
+using Zgres.AspNetCore.EventLog;
+using Zgres.AspNetCore.Hosting;
+using Zgres.AspNetCore.Listening;
+using Zgres.AspNetCore.Routing;
+using Zgres.AspNetCore.Snapshots;
+
+namespace Zgres.AspNetCore.Dispatch;
+
+/// <summary>
+/// Joins a connection to a subscription's group at a point of the stream, so that it misses nothing and gets nothing
+/// twice: live (between two reads of the listener); after an id (the log's events that may have committed after it are
+/// replayed first, live events held meanwhile and sent after them); or with a snapshot (the rows that match now, then
+/// what committed between that snapshot and the join, then live events). What the hub checked (the request, the
+/// caller's rights, the connection's limits) is taken as given here.
+/// </summary>
+internal sealed class SubscriptionJoiner(
+    ReadGate reads,
+    SnapshotTransactions snapshots,
+    ChangeLifetimeManager clients,
+    StreamPosition stream,
+    StreamCatchUp catchUp,
+    IOptions<ZgresOptions> options)
+{
+    private static readonly TimeSpan SnapshotJoinTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Joins between two reads of the listener: every event dispatched after that is the subscriber's.</summary>
+    public async Task<SubscribeResult> JoinLiveAsync(string connectionId, SubscriptionTarget target, CancellationToken cancellationToken)
+    {
+        var joinedAt = await stream.JoinAsync(() => clients.Join(connectionId, target.Group, target.Filtered), cancellationToken);
+        return target.Result(gap: false, joinedAt);
+    }
+
+    /// <summary>Joins, and first replays from the log every event of the subscription that may have committed after
+    /// <paramref name="after"/> and was dispatched before the join (live events are held meanwhile, then follow).</summary>
+    public async Task<SubscribeResult> JoinAfterAsync(string connectionId, SubscriptionTarget target, long after, CancellationToken cancellationToken)
+    {
+        using var hold = clients.Hold(connectionId);
+        var joined = false;
+        var upTo = await stream.JoinAsync(() => joined = clients.Join(connectionId, target.Group, target.Filtered), cancellationToken);
+        try
+        {
+            var (gap, pages) = await EventLogReader.ReplayAsync(reads, after, upTo, target.Table.Name, target.InputId, cancellationToken);
+            await foreach (var page in pages)
+            {
+                await clients.SendInOrderAsync(connectionId, target.Frames(page), cancellationToken);
+            }
+            return target.Result(gap, upTo);
+        }
+        catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
+        {
+            // Half a replay is no subscription: leave the group (unless it was joined before) so that a retry starts clean.
+            if (joined) clients.Leave(connectionId, target.Group);
+            throw DatabaseUnavailable("the events after 'after'");
+        }
+    }
+
+    /// <summary>
+    /// Sends the rows that match now, read in one snapshot and streamed as the client takes them; then joins once the
+    /// stream has read everything that snapshot saw, and sends what committed between the two from the log, in commit
+    /// order, ahead of the live events (held meanwhile). A change is in the snapshot or after it, never both or neither.
+    /// </summary>
+    public async Task<SubscribeResult> JoinWithSnapshotAsync(string connectionId, SubscriptionTarget target, CancellationToken cancellationToken)
+    {
+        if (target.Columns!.PrimaryKey.Count == 0 || target.Columns.PrimaryKey.Any(column => !target.Columns.Types.ContainsKey(column)))
+        {
+            throw new HubException(target.Columns.PrimaryKey.Count == 0
+                ? $"A snapshot of {target.Table.Name} needs a primary key, so that a client can apply each change to its row; the table has none."
+                : $"A snapshot of {target.Table.Name} needs its primary key ({string.Join(", ", target.Columns.PrimaryKey)}) among the published columns.");
+        }
+        var maxRows = options.Value.Limits.MaxSnapshotRows;
+        var joined = false;
+        try
+        {
+            string snapshotTaken;
+            var (snapshot, count) = await TableSnapshot.OpenAsync(snapshots, target.Table, target.InputId, target.Filtered?.Filter, maxRows, cancellationToken);
+            if (snapshot is null)
+            {
+                throw new HubException($"The snapshot would send more than {maxRows} rows (Zgres:Limits:MaxSnapshotRows); narrow it with a filter or an inputId.");
+            }
+            var rows = 0;
+            await using (snapshot)
+            {
+                await foreach (var page in snapshot.ReadPagesAsync(cancellationToken))
+                {
+                    rows += page.Count;
+                    await clients.SendInOrderAsync(connectionId,
+                        page.Select(row => ChangeFrames.Snapshot(row, target.Group)),
+                        cancellationToken);
+                }
+                snapshotTaken = snapshot.Snapshot;
+            }
+
+            using var hold = clients.Hold(connectionId);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(SnapshotJoinTimeout);
+            LogPosition upTo;
+            try
+            {
+                upTo = await catchUp.JoinWhenCoveredAsync(snapshotTaken, () => joined = clients.Join(connectionId, target.Group, target.Filtered), deadline.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new HubException("The server's change stream did not catch up with the snapshot (is its database connection down?); retry the subscribe in a moment.");
+            }
+            var between = await EventLogReader.ReadCommittedBetweenAsync(reads, snapshotTaken, upTo, target.Table.Name, target.InputId, cancellationToken);
+            await clients.SendInOrderAsync(connectionId, target.Frames(between), cancellationToken);
+            return target.Result(gap: false, upTo, rows);
+        }
+        catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
+        {
+            // The rows sent so far are not a snapshot: the retry sends them all again, from one snapshot of its own.
+            if (joined) clients.Leave(connectionId, target.Group);
+            throw DatabaseUnavailable("the snapshot");
+        }
+    }
+
+    /// <summary>The answer to a subscribe that a database outage cut short, whichever read it needed.</summary>
+    public static HubException DatabaseUnavailable(string what) =>
+        new($"The database is unavailable right now, so {what} could not be read; retry the subscribe in a moment.");
+}

@@ -1,0 +1,48 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace Zgres.AspNetCore.Operations;
+
+/// <summary>The <c>Zgres:Operations</c> section: who may read the health and metrics endpoints, when the server counts
+/// as ready, and how long a stop may take.</summary>
+public sealed class OperationsOptions
+{
+    /// <summary>The configuration section, <c>Zgres:Operations</c>.</summary>
+    public const string Section = "Zgres:Operations";
+
+    /// <summary>Networks (CIDR, such as <c>10.0.0.0/8</c> or <c>fd00::/8</c>) besides loopback whose callers may read
+    /// <c>/healthz</c>, <c>/healthz/ready</c> and <c>/metrics</c>. These endpoints take no token, so they are answered
+    /// only where an operator's probes and scrapers run; everyone else gets 404.</summary>
+    public List<string> AllowedNetworks { get; set; } = [];
+
+    /// <summary>How far the listener may be behind (the age of the oldest committed event it has not read yet) before
+    /// the server reports itself not ready.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan ReadyMaxLag { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>With <c>Zgres:Capture: Wal</c>, how old the replication slot's unconfirmed WAL may be (no leader, or a
+    /// leader behind) before the server reports itself not ready.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan ReadyMaxSlotLag { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a stop (SIGTERM) may take in all: closing clients, the listener and the embedded database.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>Validates <see cref="OperationsOptions"/> at start: the ranges (source-generated) and every network.</summary>
+[OptionsValidator]
+internal sealed partial class OperationsOptionsValidator : IValidateOptions<OperationsOptions>;
+
+/// <summary>A network that does not parse stops the server at start, naming it, rather than leaving the endpoints closed.</summary>
+internal sealed class ManagementNetworksValidator : IValidateOptions<OperationsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, OperationsOptions options)
+    {
+        var bad = options.AllowedNetworks.Where(network => !IPNetwork.TryParse(network, out _)).ToList();
+        return bad.Count == 0
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail($"{OperationsOptions.Section}:AllowedNetworks: {string.Join(", ", bad.Select(n => $"'{n}'"))} is not a network in CIDR notation (for example 10.0.0.0/8 or fd00::/8).");
+    }
+}

@@ -1,7 +1,0 @@
-namespace Zgres.Server.Capture.Trigger;
-
-/// <summary>With triggers, a change is in the log the moment its transaction commits.</summary>
-public sealed class LoggedAtCommit : ILogCatchUp
-{
-    public Task<string> SnapshotOnceLoggedAsync(string snapshot, CancellationToken cancellationToken) => Task.FromResult(snapshot);
-}
