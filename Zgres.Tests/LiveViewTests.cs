@@ -2,7 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Zgres.Client;
-using Zgres.Server.Hosting;
+using Zgres.AspNetCore.Hosting;
 using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;
