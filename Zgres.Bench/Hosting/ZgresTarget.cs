@@ -113,6 +113,8 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
         if (_server is not null)
         {
             await _server.DisposeAsync();
+            // It logs warnings and errors only (Logging__LogLevel__Default=Warning): whatever it said explains a figure.
+            if (_server.RecentOutput is { Length: > 0 } said) Console.WriteLine($"[{Name}] the server's last output lines:{Environment.NewLine}{said}");
             _server = null;
         }
     }

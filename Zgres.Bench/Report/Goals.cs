@@ -13,6 +13,7 @@ internal static class Figures
     public const string Faults = "faults";
     public const string P99 = "p99 µs";
     public const string CpuPerEvent = "cpu µs/event";
+    public const string CpuPerEventWithConnects = "cpu µs/event with connects";
     public const string BytesPerConnection = "bytes/connection";
     public const string BaseRss = "base rss";
 
@@ -45,6 +46,10 @@ internal static class Goals
                     yield return $"{name} p99 < 100 ms: {Verdict(Zgres(Figures.P99) < 100_000)} ({F(Zgres(Figures.P99) / 1000, "0.0")} ms)";
                     yield return $"{name} zero loss: {Verdict(Zgres(Figures.Faults) == 0)}";
                     yield return $"{name} ≤ 25 µs server CPU per delivered event: {Verdict(Zgres(Figures.CpuPerEvent) <= 25)} ({F(Zgres(Figures.CpuPerEvent), "0.0")} µs)";
+                    // Issue 19: on the wire client, and on Microsoft's SignalR clients (hub, typed), connects counted.
+                    var perEventTarget = options.ZgresClient == ZgresClientKind.Wire ? 15 : 20;
+                    var withConnects = Zgres(Figures.CpuPerEventWithConnects);
+                    yield return $"{name} ≤ {perEventTarget} µs server CPU per delivered event, connects counted ({options.ZgresClient.ToString().ToLowerInvariant()} clients): {Verdict(withConnects <= perEventTarget)} ({F(withConnects, "0.0")} µs)";
                     break;
                 case Scenario.Latency:
                     yield return $"{name} p99 ≤ baseline's: {Verdict(Zgres(Figures.P99) <= Baseline(Figures.P99))} ({F(Zgres(Figures.P99) / 1000, "0.0")} ms against {F(Baseline(Figures.P99) / 1000, "0.0")} ms)";

@@ -50,8 +50,10 @@ internal static class DeliveryScenario
         var options = context.Options;
         await target.StartAsync(context.Cancellation);
         var delivery = new Delivery(plan.Inputs, plan.Regions);
-        await using var fleet = await ClientFleet.ConnectAsync(target, follows, plan.Inputs, delivery, options.ConnectParallelism, label, context.Cancellation);
         var meters = new Meters(target.ServerPid, context.Database.PostmasterPid);
+        var connecting = meters.Take();
+        await using var fleet = await ClientFleet.ConnectAsync(target, follows, plan.Inputs, delivery, options.ConnectParallelism, label, context.Cancellation);
+        var connectCpu = meters.Take().ServerCpu - connecting.ServerCpu;
 
         // Warm-up: the same load, unmeasured, so that tiered JIT and connection pools have settled in both processes.
         if (options.Warmup > TimeSpan.Zero)
@@ -70,7 +72,7 @@ internal static class DeliveryScenario
         var window = new Window(before, after, writeStart, delivery.Distinct - distinctBefore, fleet.Ledgers.Sum(delivery.ExpectedFor) - owedBefore);
         await fleet.DisposeAsync();
         await target.StopAsync();
-        return new DeliveryPhase(fleet, delivery, stats, window);
+        return new DeliveryPhase(fleet, delivery, stats, window, connectCpu);
     }
 
     private static async Task WriteAndDrainAsync(string label, string connectionString, LoadPlan plan, WriteStatements statements, BenchContext context, Meters meters, ClientFleet fleet, Delivery delivery, WriteStats stats)
@@ -148,6 +150,7 @@ internal static class DeliveryScenario
             Format.Milliseconds(latency.Percentile(50)), Format.Milliseconds(latency.Percentile(95)), Format.Milliseconds(latency.Percentile(99)), Format.Milliseconds(latency.MaxMicroseconds)));
         table.Set(column, "server CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(serverCpu)} ({Format.Number(serverCpu / window, "0.00")})"));
         table.Set(column, "server CPU µs / delivered event", Format.Number(phase.ServerCpuPerEvent, "0.0"));
+        table.Set(column, "server CPU µs / delivered event, connects counted", Format.Number(phase.ServerCpuPerEventWithConnects, "0.0"));
         table.Set(column, "server peak RSS", Format.Megabytes(after.ServerPeakRss));
         table.Set(column, "PostgreSQL CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(postgresCpu)} ({Format.Number(postgresCpu / window, "0.00")})"));
         table.Set(column, "PostgreSQL CPU µs / row", Format.Number(postgresCpu * 1e6 / stats.Rows, "0.0"));
@@ -159,18 +162,24 @@ internal static class DeliveryScenario
         table.Figure(column, Figures.Faults, lost + duplicates + unexpected);
         table.Figure(column, Figures.P99, latency.Percentile(99));
         table.Figure(column, Figures.CpuPerEvent, phase.ServerCpuPerEvent);
+        table.Figure(column, Figures.CpuPerEventWithConnects, phase.ServerCpuPerEventWithConnects);
     }
 }
 
 /// <summary>The measured stretch: readings at both ends, when writing began, and the events it delivered and owed.</summary>
 internal readonly record struct Window(Snapshot Before, Snapshot After, long WriteStartMicroseconds, long Delivered, long Owed);
 
-/// <summary>What one measured phase of a delivery scenario left: its clients' ledgers, the receipts, the writes and the window.</summary>
-internal sealed record DeliveryPhase(ClientFleet Fleet, Delivery Delivery, WriteStats Stats, Window Window)
+/// <summary>What one measured phase of a delivery scenario left: its clients' ledgers, the receipts, the writes, the
+/// window, and the server's CPU seconds while the clients connected.</summary>
+internal sealed record DeliveryPhase(ClientFleet Fleet, Delivery Delivery, WriteStats Stats, Window Window, double ConnectCpu)
 {
     public double ServerCpu => Window.After.ServerCpu - Window.Before.ServerCpu;
 
     public double ServerCpuPerEvent => ServerCpu * 1e6 / Window.Delivered;
+
+    /// <summary>The window's server CPU plus what every client's connect and subscribe cost it, per event the window
+    /// delivered: what a client that connects, follows for one window and leaves costs.</summary>
+    public double ServerCpuPerEventWithConnects => (ServerCpu + ConnectCpu) * 1e6 / Window.Delivered;
 
     /// <summary>From the first write to the last receipt (at least the writing time).</summary>
     public double DeliverySeconds => Math.Max(Stats.Seconds, (Delivery.LastReceiptMicroseconds - Window.WriteStartMicroseconds) / 1e6);
