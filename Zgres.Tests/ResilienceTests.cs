@@ -51,6 +51,30 @@ public abstract class ResilienceTests(TestDatabase database)
     }
 
     [Fact]
+    public async Task A_read_that_outlasts_the_self_checks_ping_keeps_its_connection_and_delivers_every_event_once_in_order_and_then_the_next_change()
+    {
+        // PostgreSQL delivers the ping only between statements, and reading this backlog is one statement that lasts longer
+        // than a self-check: a listener that streams events must count as alive, or its read is cut and sent again, forever.
+        await using var live = await LiveTable.StartAsync(database, settings: new Dictionary<string, string?>
+        {
+            ["Zgres:Listener:SelfCheckInterval"] = "00:00:00.100",
+            ["Zgres:Listener:SelfCheckTimeout"] = "00:00:00.100",
+            ["Zgres:MaxClientBacklog"] = "1000000",
+        });
+        var received = await live.SubscribeAsync(inputId: null);
+
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) SELECT i % 100, 'row ' || i FROM generate_series(1, 100000) i");
+
+        var ids = (await received.WaitForAsync(100_000, TimeSpan.FromSeconds(120))).Select(e => e.Id).ToList();
+        Assert.Equal(ids.Order(), ids);
+        Assert.Equal(100_000, ids.Distinct().Count());
+        Assert.DoesNotContain(live.Server.Log.Entries, e => e.EventId.Name == "ListenerDisconnected");
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'after the long read')");
+        Assert.Equal("after the long read", (await received.WaitForAsync(100_001, TimeSpan.FromSeconds(30)))[100_000].Data.GetProperty("value").GetString());
+        await received.AssertNoMoreAsync(100_001, TimeSpan.FromMilliseconds(500));
+    }
+
+    [Fact]
     public async Task A_client_that_stops_reading_is_disconnected_without_holding_up_the_others()
     {
         await using var live = await LiveTable.StartAsync(database, settings: new Dictionary<string, string?> { ["Zgres:MaxClientBacklog"] = "500", ["Zgres:ClientStallTimeout"] = "00:00:01" });
