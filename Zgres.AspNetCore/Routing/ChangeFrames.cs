@@ -23,6 +23,8 @@ internal static class ChangeFrames
 
     private static readonly byte[] Prefix = Encoding.UTF8.GetBytes($$"""{"type":1,"target":"{{nameof(IChangeClient.Change)}}","arguments":[""");
 
+    private static ReadOnlySpan<byte> GroupField => ",\"group\":"u8;
+
     // "]}" closes the arguments and the message; 0x1E ends a message in the JSON protocol.
     private static ReadOnlySpan<byte> Suffix => "]}\u001e"u8;
 
@@ -31,18 +33,38 @@ internal static class ChangeFrames
     public static SerializedHubMessage For(ChangeRecord change, string group, Delivery delivery, IReadOnlyList<string> key) => delivery.Kind switch
     {
         DeliveryKind.MoveIn or DeliveryKind.MoveOut => Moved(change, group, delivery, key),
-        _ => Marked(change.Json, group, delivery.InFilter),
+        _ => Marked(change.Json.Span, group, delivery.InFilter),
     };
 
     /// <summary>A snapshot row, which is in its subscription by construction.</summary>
-    public static SerializedHubMessage Snapshot(string rowJson, string group) => Marked(rowJson, group, inFilter: true);
+    public static SerializedHubMessage Snapshot(byte[] rowJson, string group) => Marked(rowJson, group, inFilter: true);
 
-    private static SerializedHubMessage Marked(string eventJson, string group, bool? inFilter) =>
-        // The event object's closing brace is its last character; the fields go in front of it.
-        Frame(eventJson.AsSpan(0, eventJson.LastIndexOf('}')), Tail(group, inFilter));
+    /// <summary>
+    /// The invocation around the event with <c>group</c> and <c>inFilter</c> added, built in one array: the event object's
+    /// closing brace is its last byte, and the fields go in front of it.
+    /// </summary>
+    private static SerializedHubMessage Marked(ReadOnlySpan<byte> eventJson, string group, bool? inFilter)
+    {
+        var body = eventJson[..eventJson.LastIndexOf((byte)'}')];
+        var groupJson = JsonSerializer.SerializeToUtf8Bytes(group, ZgresJsonContext.Default.String);
+        var filterField = inFilter switch { true => ",\"inFilter\":true"u8, false => ",\"inFilter\":false"u8, null => [] };
+        var frame = new byte[Prefix.Length + body.Length + GroupField.Length + groupJson.Length + filterField.Length + 1 + Suffix.Length];
+        var rest = frame.AsSpan();
+        Append(ref rest, Prefix);
+        Append(ref rest, body);
+        Append(ref rest, GroupField);
+        Append(ref rest, groupJson);
+        Append(ref rest, filterField);
+        Append(ref rest, "}"u8);
+        Append(ref rest, Suffix);
+        return new SerializedHubMessage([new SerializedMessage(Protocol, frame)]);
 
-    private static string Tail(string group, bool? inFilter) =>
-        $",\"group\":{JsonSerializer.Serialize(group, ZgresJsonContext.Default.String)}{inFilter switch { true => ",\"inFilter\":true", false => ",\"inFilter\":false", null => "" }}}}";
+        static void Append(ref Span<byte> rest, ReadOnlySpan<byte> part)
+        {
+            part.CopyTo(rest);
+            rest = rest[part.Length..];
+        }
+    }
 
     /// <summary>A move rewritten: a row leaving carries its old input, its old values in <c>old</c> and its key alone in
     /// <c>data</c>; a row arriving carries no <c>old</c>. Every other field is copied as PostgreSQL wrote it.</summary>
@@ -90,17 +112,6 @@ internal static class ChangeFrames
         Prefix.CopyTo(frame, 0);
         buffer.WrittenSpan.CopyTo(frame.AsSpan(Prefix.Length));
         Suffix.CopyTo(frame.AsSpan(Prefix.Length + buffer.WrittenCount));
-        return new SerializedHubMessage([new SerializedMessage(Protocol, frame)]);
-    }
-
-    /// <summary>The invocation around <paramref name="body"/> and <paramref name="tail"/>, encoded once into one array.</summary>
-    private static SerializedHubMessage Frame(ReadOnlySpan<char> body, ReadOnlySpan<char> tail)
-    {
-        var frame = new byte[Prefix.Length + Encoding.UTF8.GetByteCount(body) + Encoding.UTF8.GetByteCount(tail) + Suffix.Length];
-        Prefix.CopyTo(frame, 0);
-        var written = Prefix.Length + Encoding.UTF8.GetBytes(body, frame.AsSpan(Prefix.Length));
-        written += Encoding.UTF8.GetBytes(tail, frame.AsSpan(written));
-        Suffix.CopyTo(frame.AsSpan(written));
         return new SerializedHubMessage([new SerializedMessage(Protocol, frame)]);
     }
 }

@@ -80,7 +80,7 @@ internal sealed class TableSnapshot : IAsyncDisposable
 
     /// <summary>The rows as events (<c>SNAPSHOT</c>, id 0, the published columns in <c>data</c>), framed by
     /// <c>zgres.event_json()</c> like every other event, in pages; the next page is fetched while the caller sends one.</summary>
-    public async IAsyncEnumerable<IReadOnlyList<string>> ReadPagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<IReadOnlyList<byte[]>> ReadPagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var next = FetchAsync(cancellationToken);
         try
@@ -100,13 +100,13 @@ internal sealed class TableSnapshot : IAsyncDisposable
         }
     }
 
-    private Task<IReadOnlyList<string>> FetchAsync(CancellationToken cancellationToken) =>
-        _shared.RunAsync<IReadOnlyList<string>>(async (connection, transaction) =>
+    private Task<IReadOnlyList<byte[]>> FetchAsync(CancellationToken cancellationToken) =>
+        _shared.RunAsync<IReadOnlyList<byte[]>>(async (connection, transaction) =>
         {
             await using var fetch = new NpgsqlCommand($"FETCH FORWARD {PageSize} FROM {_cursor}", connection, transaction);
             await using var reader = await fetch.ExecuteReaderAsync(CancellationToken.None);
-            var page = new List<string>(PageSize);
-            while (await reader.ReadAsync(CancellationToken.None)) page.Add(reader.GetString(0));
+            var page = new List<byte[]>(PageSize);
+            while (await reader.ReadAsync(CancellationToken.None)) page.Add(reader.GetFieldValue<byte[]>(0));
             return page;
         }, guarded: false, cancellationToken);
 

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR;
 using Zgres.AspNetCore.EventLog;
@@ -160,7 +161,7 @@ public sealed class FilterTests
     private static EventRow Row(string operation, string data, string? old, string? input = null, string? oldInput = null)
     {
         var json = JsonDocument.Parse($$"""{"operation":"{{operation}}","data":{{data}},"old":{{old ?? "null"}}}""");
-        return EventRow.Of(json, new ChangeRecord(1, Orders, operation, input, operation == "UPDATE" ? oldInput ?? input : null, json.RootElement.GetRawText()));
+        return EventRow.Of(json, new ChangeRecord(1, Orders, operation, input, operation == "UPDATE" ? oldInput ?? input : null, Encoding.UTF8.GetBytes(json.RootElement.GetRawText())));
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public sealed class RoutingTests
     private static readonly string[] Key = ["id"];
 
     private static ChangeRecord Change(string operation, string? input, string? oldInput, string json) =>
-        new(7, Orders, operation, input, oldInput, json);
+        new(7, Orders, operation, input, oldInput, Encoding.UTF8.GetBytes(json));
 
     private static string Text(Microsoft.AspNetCore.SignalR.SerializedHubMessage frame)
     {
