@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Zgres.Client;
+using Zgres.AspNetCore.Database;
+using Zgres.AspNetCore.EventLog;
 using Zgres.AspNetCore.Hosting;
 using Zgres.Tests.Infrastructure;
 
@@ -209,6 +211,35 @@ public sealed class CommitOrderTests(PostgresFixture database)
         await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (7, 'after the burst')");
         Assert.Equal("after the burst", (await table.WaitForAsync(100_001, TimeSpan.FromSeconds(30)))[100_000].Data.GetProperty("value").GetString());
         Assert.Equal("after the burst", (await input.WaitForAsync(1_001, TimeSpan.FromSeconds(30)))[1_000].Data.GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task The_listeners_read_planned_once_for_every_position_goes_by_the_logs_indexes_even_on_a_log_analyzed_while_small()
+    {
+        // The listener keeps one plan for its read, made without knowing the position. A log that was small when it was
+        // analyzed (as a new log is, soon after the server starts) makes a sequential scan look cheapest, and that plan,
+        // kept while the log grows, would read the whole log on every doorbell.
+        var scratch = await database.CreateDatabaseAsync();
+        var table = await scratch.CreateTableAsync();
+        await using var server = await ZgresTestServer.StartAsync(scratch, [table]);
+        await scratch.ExecuteAsync($"INSERT INTO {table} (input_id, value) SELECT i, 'row' FROM generate_series(1, 60) i");
+        await scratch.ExecuteAsync("ANALYZE zgres.events");
+
+        await using var listenerSession = server.Services.GetRequiredService<ZgresDatabase>().CreateDedicatedConnection(keepaliveSeconds: 5);
+        await listenerSession.OpenAsync();
+        await using (var generic = new NpgsqlCommand($"SET plan_cache_mode = force_generic_plan; PREPARE listener_read(text) AS {EventLogReader.ReadSinceSql}", listenerSession))
+        {
+            await generic.ExecuteNonQueryAsync();
+        }
+        var plan = new List<string>();
+        await using (var explain = new NpgsqlCommand("EXPLAIN EXECUTE listener_read(pg_current_snapshot()::text)", listenerSession))
+        await using (var reader = await explain.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync()) plan.Add(reader.GetString(0));
+        }
+
+        Assert.Contains(plan, line => line.Contains("Generic Plan", StringComparison.Ordinal) || line.Contains("$1", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, line => line.Contains("Seq Scan on events", StringComparison.Ordinal));
     }
 
     [Fact]

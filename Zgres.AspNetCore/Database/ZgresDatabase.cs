@@ -118,11 +118,12 @@ internal sealed partial class ZgresDatabase(IConfiguration configuration, IOptio
         TcpKeepAliveTime = keepaliveSeconds,
         TcpKeepAliveInterval = 1,
         // A large catch-up read is estimated expensive enough for JIT, which then spends longer compiling than the
-        // read takes; its plan is index lookups and small sorts either way. Each read is planned for its own position:
-        // a generic plan, which PostgreSQL keeps when the log was empty or small as the server started reading, leaves
-        // the position's snapshot unknown and may scan the whole log on every read (the bench saw it: PostgreSQL's CPU
-        // per delivered row 3-5x the seed's, growing with the log, until an ANALYZE).
-        Options = "-c jit=off -c plan_cache_mode=force_custom_plan",
+        // read takes; its plan is index lookups and small sorts either way. A read is planned once and kept, as the
+        // readers' are, and goes by the log's indexes whatever the position: a generic plan leaves the position's
+        // snapshot unknown, and PostgreSQL, judging by statistics of a log that was empty or small as the server
+        // started reading, would otherwise scan the whole log on every read (the bench saw it: PostgreSQL's CPU per
+        // delivered row 3-5x the seed's, growing with the log, until an ANALYZE).
+        Options = "-c jit=off -c enable_seqscan=off",
         // The same few statements run for every doorbell: parsed once, not per read.
         MaxAutoPrepare = 8,
         AutoPrepareMinUsages = 2,

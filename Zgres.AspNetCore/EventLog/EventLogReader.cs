@@ -82,7 +82,8 @@ internal static class EventLogReader
         return (new LogPosition(upTo ?? throw new InvalidOperationException("A log read returned no snapshot."), newest), count);
     }
 
-    private static readonly string ReadSinceSql = $"""
+    /// <summary>The listener's read (<see cref="ReadCommittedSinceAsync"/>); its one parameter is the position's snapshot.</summary>
+    internal static readonly string ReadSinceSql = $"""
         WITH upto AS MATERIALIZED (SELECT pg_current_snapshot() AS s)
         SELECT s::text, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text FROM upto
         UNION ALL
