@@ -106,7 +106,10 @@ internal sealed class BenchDatabase : IAsyncDisposable
             await using var create = new NpgsqlCommand($"CREATE DATABASE {quoted}", connection);
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
-        var database = new BenchDatabase(new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name }.ConnectionString, _embedded, ownsCluster: false);
+        var connectionString = new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name }.ConnectionString;
+        // The drop ended an earlier round's pooled connections to a database of this name: none of them may be reused.
+        await using (var stale = new NpgsqlConnection(connectionString)) NpgsqlConnection.ClearPool(stale);
+        var database = new BenchDatabase(connectionString, _embedded, ownsCluster: false);
         await database.PrepareAsync(null, cancellationToken);
         return database;
     }
