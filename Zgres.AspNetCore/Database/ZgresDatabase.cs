@@ -74,7 +74,7 @@ internal sealed partial class ZgresDatabase(IConfiguration configuration, IOptio
         _connectionString = connectionString;
         var readers = options.Value.Readers;
         _dataSource = Pool(connectionString, "zgres");
-        _readers = Pool(connectionString, "zgres-reader", readers.MaxConcurrentReads, "-c jit=off -c enable_seqscan=off", prepared: true);
+        _readers = Pool(connectionString, "zgres-reader", readers.MaxConcurrentReads, LogLookupOptions, prepared: true);
         _snapshots = Pool(connectionString, "zgres-snapshot", readers.MaxSnapshotTransactions);
         _selfCheck = Pool(connectionString, "zgres-self-check", 2);
     }
@@ -99,6 +99,17 @@ internal sealed partial class ZgresDatabase(IConfiguration configuration, IOptio
         foreach (var pool in new[] { _dataSource, _readers, _snapshots, _selfCheck }) pool?.Clear();
     }
 
+    /// <summary>
+    /// Session options of every connection whose statements look things up in the log (the listener, the readers, the
+    /// WAL log writer). Their statements are planned once and kept, and must go by the log's indexes whatever the
+    /// position: a generic plan leaves the position's snapshot unknown, and PostgreSQL, judging by statistics of a log
+    /// that was empty or small when it was planned, would otherwise scan the whole log on every statement (the bench saw
+    /// it: PostgreSQL's CPU per delivered row 3-5x the seed's, growing with the log, until an ANALYZE). A large catch-up
+    /// is estimated expensive enough for JIT, which then spends longer compiling than the read takes; its plan is index
+    /// lookups and small sorts either way.
+    /// </summary>
+    public const string LogLookupOptions = "-c jit=off -c enable_seqscan=off";
+
     /// <summary>Set on every command that may run on the dedicated connection, which has no default.</summary>
     public const int CommandTimeoutSeconds = 30;
 
@@ -117,13 +128,7 @@ internal sealed partial class ZgresDatabase(IConfiguration configuration, IOptio
         TcpKeepAlive = true,
         TcpKeepAliveTime = keepaliveSeconds,
         TcpKeepAliveInterval = 1,
-        // A large catch-up read is estimated expensive enough for JIT, which then spends longer compiling than the
-        // read takes; its plan is index lookups and small sorts either way. A read is planned once and kept, as the
-        // readers' are, and goes by the log's indexes whatever the position: a generic plan leaves the position's
-        // snapshot unknown, and PostgreSQL, judging by statistics of a log that was empty or small as the server
-        // started reading, would otherwise scan the whole log on every read (the bench saw it: PostgreSQL's CPU per
-        // delivered row 3-5x the seed's, growing with the log, until an ANALYZE).
-        Options = "-c jit=off -c enable_seqscan=off",
+        Options = LogLookupOptions,
         // The same few statements run for every doorbell: parsed once, not per read.
         MaxAutoPrepare = 8,
         AutoPrepareMinUsages = 2,

@@ -61,14 +61,14 @@ internal sealed partial class WalSession(ZgresDatabase database, string slot, Wa
 
     /// <summary>
     /// Every session pins what decoding and the log writer need to agree on the text of values: ISO dates, whatever the
-    /// server's DateStyle; and UTC, as the trigger writes timestamps. The log writer's lookups in the log go by its
-    /// indexes, as the readers' do, whatever the statistics of a log that was small when they were planned say.
+    /// server's DateStyle; and UTC, as the trigger writes timestamps. The log writer looks things up in the log, as the
+    /// readers do (<see cref="ZgresDatabase.LogLookupOptions"/>).
     /// </summary>
     private string SessionConnectionString(string applicationName) => new NpgsqlConnectionStringBuilder(database.ConnectionString)
     {
         ApplicationName = applicationName,
         Pooling = false,
-        Options = "-c DateStyle=ISO -c TimeZone=UTC -c jit=off -c enable_seqscan=off",
+        Options = $"-c DateStyle=ISO -c TimeZone=UTC {ZgresDatabase.LogLookupOptions}",
         CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
     }.ConnectionString;
 
