@@ -66,16 +66,17 @@ internal static class ChangeFrames
         }
     }
 
-    /// <summary>A move rewritten: a row leaving carries its old input, its old values in <c>old</c> and its key alone in
-    /// <c>data</c>; a row arriving carries no <c>old</c>. Every other field is copied as PostgreSQL wrote it.</summary>
+    /// <summary>A move rewritten, then framed as any event: a row leaving carries its old input, its old values in
+    /// <c>old</c> and its key alone in <c>data</c>; a row arriving carries no <c>old</c>. Every other field is copied as
+    /// PostgreSQL wrote it.</summary>
     private static SerializedHubMessage Moved(ChangeRecord change, string group, Delivery delivery, IReadOnlyList<string> key)
     {
         using var json = JsonDocument.Parse(change.Json);
         var buffer = new ArrayBufferWriter<byte>(change.Json.Length + 64);
         // Values are copied as PostgreSQL wrote them; names (a key column's may be any text) escaped only where JSON needs it.
+        var leaving = delivery.Kind == DeliveryKind.MoveOut;
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
-            var leaving = delivery.Kind == DeliveryKind.MoveOut;
             writer.WriteStartObject();
             foreach (var field in json.RootElement.EnumerateObject())
             {
@@ -104,14 +105,8 @@ internal static class ChangeFrames
                         break;
                 }
             }
-            writer.WriteString("group", group);
-            writer.WriteBoolean("inFilter", !leaving);
             writer.WriteEndObject();
         }
-        var frame = new byte[Prefix.Length + buffer.WrittenCount + Suffix.Length];
-        Prefix.CopyTo(frame, 0);
-        buffer.WrittenSpan.CopyTo(frame.AsSpan(Prefix.Length));
-        Suffix.CopyTo(frame.AsSpan(Prefix.Length + buffer.WrittenCount));
-        return new SerializedHubMessage([new SerializedMessage(Protocol, frame)]);
+        return Marked(buffer.WrittenSpan, group, inFilter: !leaving);
     }
 }
