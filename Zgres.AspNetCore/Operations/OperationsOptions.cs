@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace Zgres.AspNetCore.Operations;
 
 /// <summary>The <c>Zgres:Operations</c> section: who may read the health and metrics endpoints, when the server counts
-/// as ready, and how long a stop may take.</summary>
+/// as ready, when it gives memory back, and how long a stop may take.</summary>
 public sealed class OperationsOptions
 {
     /// <summary>The configuration section, <c>Zgres:Operations</c>.</summary>
@@ -25,6 +25,12 @@ public sealed class OperationsOptions
     /// leader behind) before the server reports itself not ready.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan ReadyMaxSlotLag { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>After a burst that left the server holding 32 MB or more beyond its usual size, how long the garbage
+    /// collector must have been idle before the server compacts its heap and gives that memory back to the system; zero
+    /// turns that off.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan IdleMemoryTrim { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long a stop (SIGTERM) may take in all: closing clients, the listener and the embedded database.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]

@@ -8,8 +8,8 @@ internal static class OperationsServiceCollectionExtensions
 
     /// <summary>
     /// Registers what an operator runs Zgres with: settings (<c>Zgres:Operations</c>, validated at start), the health
-    /// checks, OpenTelemetry metrics (Prometheus, and OTLP when configured), and the graceful stop, whose time bounds
-    /// the host's.
+    /// checks, OpenTelemetry metrics (Prometheus, and OTLP when configured), giving memory back after bursts, and the
+    /// graceful stop, whose time bounds the host's.
     /// </summary>
     public static IServiceCollection AddZgresOperations(this IServiceCollection services, IConfiguration configuration)
     {
@@ -30,6 +30,7 @@ internal static class OperationsServiceCollectionExtensions
         }
 
         services.AddZgresTelemetry(configuration);
+        services.AddHostedService<IdleMemoryTrim>();
 
         // Registered after Zgres's own services, so that it is told of a stop before any of them stops.
         services.AddSingleton<GracefulShutdown>();
