@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Zgres.Client;
 using Zgres.Tests.Infrastructure;
@@ -26,6 +27,55 @@ public abstract class ResilienceTests(TestDatabase database)
         Assert.True(await live.Server.Log.WaitForAsync("ListenerDisconnected"));
         Assert.True(await live.Server.Log.WaitForAsync("ListenerReconnected"));
         await received.AssertNoMoreAsync(7, TimeSpan.FromMilliseconds(500));
+    }
+
+    [Fact]
+    public async Task A_listener_killed_again_and_again_at_every_moment_of_its_reconnect_keeps_the_server_up_and_delivers_every_event_once_in_order()
+    {
+        await using var live = await LiveTable.StartAsync(database);
+        var received = await live.SubscribeAsync(inputId: null);
+        using var writing = new CancellationTokenSource();
+        var written = 0;
+        var writer = Task.Run(async () =>
+        {
+            while (!writing.IsCancellationRequested)
+            {
+                await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'row {written + 1}')");
+                written++;
+            }
+        });
+
+        // Each new backend of the listener is killed a little later into its reconnect than the one before (three sweeps
+        // of 0-29 ms): after its catch-up, in its drain, at its last read, at the unlock after it.
+        var killed = 0;
+        for (var kill = 0; kill < 90; kill++)
+        {
+            var backend = await NextListenerBackendAsync(killed);
+            await Task.Delay(kill % 30);
+            await database.ExecuteAsync($"SELECT pg_terminate_backend({backend})");
+            killed = backend;
+        }
+        await writing.CancelAsync();
+        await writer;
+
+        var values = (await received.WaitForAsync(written, TimeSpan.FromSeconds(60))).Select(e => e.Data.GetProperty("value").GetString());
+        Assert.Equal(Enumerable.Range(1, written).Select(i => $"row {i}"), values);
+        Assert.DoesNotContain(live.Server.Log.Entries, e => e.Level >= LogLevel.Critical);
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'after the kills')");
+        Assert.Equal("after the kills", (await received.WaitForAsync(written + 1, TimeSpan.FromSeconds(30)))[written].Data.GetProperty("value").GetString());
+        await received.AssertNoMoreAsync(written + 1, TimeSpan.FromMilliseconds(500));
+
+        async Task<int> NextListenerBackendAsync(int previous)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (DateTime.UtcNow < deadline)
+            {
+                var backend = await database.ScalarAsync<int?>($"SELECT pid FROM pg_stat_activity WHERE application_name = 'zgres-listener' AND pid <> {previous}");
+                if (backend is int found) return found;
+                await Task.Delay(1);
+            }
+            throw new TimeoutException("The listener did not reconnect within 30 s.");
+        }
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Data;
 using System.Diagnostics;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
@@ -261,7 +262,12 @@ internal sealed partial class ListenerService(
         }
         finally
         {
-            await LockAsync(connection, "SELECT pg_advisory_unlock($1)", AdvisoryLocks.InFlight, CancellationToken.None);
+            // A connection that broke during the read took its session's lock with it; an unlock on it would throw
+            // "Connection is not open" in place of the break, which the session's loop would not take for a break.
+            if (connection.State == ConnectionState.Open)
+            {
+                await LockAsync(connection, "SELECT pg_advisory_unlock($1)", AdvisoryLocks.InFlight, CancellationToken.None);
+            }
         }
     }
 
