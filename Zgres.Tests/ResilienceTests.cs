@@ -61,9 +61,13 @@ public abstract class ResilienceTests(TestDatabase database)
         var values = (await received.WaitForAsync(written, TimeSpan.FromSeconds(60))).Select(e => e.Data.GetProperty("value").GetString());
         Assert.Equal(Enumerable.Range(1, written).Select(i => $"row {i}"), values);
         Assert.DoesNotContain(live.Server.Log.Entries, e => e.Level >= LogLevel.Critical);
+        // Right after: a new subscriber joins, and it and the old one both get the next change, once.
+        var joined = await live.SubscribeAsync(inputId: "1");
         await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'after the kills')");
         Assert.Equal("after the kills", (await received.WaitForAsync(written + 1, TimeSpan.FromSeconds(30)))[written].Data.GetProperty("value").GetString());
+        Assert.Equal("after the kills", (await joined.WaitForAsync(1, TimeSpan.FromSeconds(30)))[0].Data.GetProperty("value").GetString());
         await received.AssertNoMoreAsync(written + 1, TimeSpan.FromMilliseconds(500));
+        await joined.AssertNoMoreAsync(1, TimeSpan.FromMilliseconds(100));
 
         async Task<int> NextListenerBackendAsync(int previous)
         {
