@@ -51,11 +51,22 @@ export async function itemsServer(t, cluster, options) {
   return { database, server };
 }
 
+/** What a failed test prints of its server's output: its last lines, where the failure is. */
+const SERVER_LINES_SHOWN = 300;
+
 /** Starts a server watching `tables` (`items` unless given; on `options.port` when given) that is stopped when the
- *  test ends. */
+ *  test ends. A test that failed prints what the server logged: the failures worth seeing are those that do not come
+ *  back when the test runs again. */
 export async function startServer(t, database, { tables = [ITEMS], ...options } = {}) {
   const server = await ServerProcess.start(database, tables, options);
-  onTestEnd(t, () => server.stop());
+  onTestEnd(t, async () => {
+    await server.stop();
+    if (t.passed) return;
+    const lines = server.output.trimEnd().split("\n");
+    const shown = lines.slice(-SERVER_LINES_SHOWN);
+    const cut = lines.length > shown.length ? ` (its last ${shown.length} of ${lines.length} lines)` : "";
+    console.log(`The server on port ${server.port} logged${cut}:\n${shown.join("\n")}`);
+  });
   return server;
 }
 
