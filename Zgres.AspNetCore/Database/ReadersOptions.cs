@@ -12,8 +12,7 @@ public sealed class ReadersOptions
     /// <summary>Statements of readers running at once (one replay page, one snapshot page or one catch-up each), and so
     /// the size of their own connection pool. By default half this machine's cores, at least one: each statement keeps
     /// a database core busy, and the listener must keep one to deliver live events on time while a storm of readers
-    /// runs (measured on 2 cores: live p99 during 150 replays 13-17 ms with 1, 24-28 ms with 4). With a database on
-    /// a larger machine than the server's, raise it.</summary>
+    /// runs (BENCHMARKS.md has the figures). With a database on a larger machine than the server's, raise it.</summary>
     [Range(1, 1_000)]
     public int MaxConcurrentReads { get; set; } = Math.Max(1, Environment.ProcessorCount / 2);
 
