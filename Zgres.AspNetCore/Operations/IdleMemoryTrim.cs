@@ -35,7 +35,11 @@ internal sealed partial class IdleMemoryTrim(IOptions<OperationsOptions> options
         }
     }
 
-    private static CollectionState Collector() => new(GC.CollectionCount(0), GC.GetGCMemoryInfo().TotalCommittedBytes);
+    private static CollectionState Collector()
+    {
+        var last = GC.GetGCMemoryInfo();
+        return new(GC.CollectionCount(0), last.TotalCommittedBytes, last.HeapSizeBytes, GC.GetTotalAllocatedBytes());
+    }
 
     [LoggerMessage(EventId = 710, EventName = "MemoryTrimmed", Level = LogLevel.Information,
         Message = "Gave memory back after {IdleSeconds} s without a collection: the heap's committed memory went from {BeforeMegabytes} MB to {AfterMegabytes} MB")]

@@ -1,21 +1,29 @@
 namespace Zgres.AspNetCore.Operations;
 
-/// <summary>What the garbage collector stands at: collections so far, and the memory the last one left committed.</summary>
-internal readonly record struct CollectionState(int Collections, long CommittedBytes);
+/// <summary>What the garbage collector stands at: collections so far, the memory the last one left committed and the heap
+/// it left (live objects and the gaps between them), and the bytes the server has allocated in all.</summary>
+internal readonly record struct CollectionState(int Collections, long CommittedBytes, long HeapBytes, long AllocatedBytes);
 
 /// <summary>
 /// When giving memory back is worth a full collection: after a burst, and only then. The server is idle when no
 /// collection has run for <paramref name="idle"/> (it allocates little, so the collector, whose budget a burst made
 /// large, will not run for minutes). What an idle server's collections leave committed is its usual size; when an idle
-/// server holds <see cref="WorthTrimming"/> more than that, a burst left it. Fed a reading every <see cref="CheckEvery"/>.
+/// server holds <see cref="WorthTrimming"/> more than that, and more than its heap, a burst left it. A trim must also last:
+/// a server that allocates enough to fill what it would give back within <see cref="RefillTime"/> is busy, its
+/// collections merely far apart, and would take the memory back in seconds after pausing every client for it. Fed a
+/// reading every <see cref="CheckEvery"/>.
 /// </summary>
 internal sealed class MemoryTrimPolicy(TimeSpan idle)
 {
     /// <summary>Less than this is not worth a pause of every client.</summary>
     public const long WorthTrimming = 32L << 20;
 
+    /// <summary>What a trim gives back must stay given back at least this long, at the rate the server allocates.</summary>
+    public static readonly TimeSpan RefillTime = TimeSpan.FromMinutes(1);
+
     private int _collections = -1;
     private TimeSpan _quietSince;
+    private long _allocatedWhenQuiet;
     private int _trimmedAt = -1;
     // The least an idle server's own collections left committed since the last trim; until one has, a guess (what the
     // server started with; nothing after a trim).
@@ -32,11 +40,16 @@ internal sealed class MemoryTrimPolicy(TimeSpan idle)
             if (_collections < 0) _usual = last.CommittedBytes;
             _collections = last.Collections;
             _quietSince = now;
+            _allocatedWhenQuiet = last.AllocatedBytes;
             return false;
         }
         // What a trim leaves is less than the server's usual size, which its next collections show.
-        if (now - _quietSince < idle || last.Collections == _trimmedAt) return false;
-        var trim = last.CommittedBytes - _usual >= WorthTrimming;
+        var quiet = now - _quietSince;
+        if (quiet < idle || last.Collections == _trimmedAt) return false;
+        // A trim gives back committed memory that holds no objects, and none below the usual size.
+        var gain = last.CommittedBytes - Math.Max(_usual, last.HeapBytes);
+        var allocatedInRefillTime = (last.AllocatedBytes - _allocatedWhenQuiet) * (RefillTime / quiet);
+        var trim = gain >= WorthTrimming && gain > allocatedInRefillTime;
         _usual = _usualSeen ? Math.Min(_usual, last.CommittedBytes) : last.CommittedBytes;
         _usualSeen = true;
         return trim;
