@@ -26,6 +26,10 @@ internal interface ITarget : IAsyncDisposable
 
     Task StartAsync(CancellationToken cancellationToken);
 
+    /// <summary>The running server's garbage collections so far, when it reports them (Zgres, at <c>/metrics</c>); null
+    /// for the seed, whose Node.js does not.</summary>
+    Task<Collections?> ReadCollectionsAsync(CancellationToken cancellationToken);
+
     Task StopAsync();
 
     /// <summary>Connects one client subscribed to what <paramref name="follow"/> names.</summary>

@@ -23,6 +23,8 @@ internal sealed class SeedTarget(BenchDatabase database, string folder) : ITarge
 
     public bool SupportsTableSubscribers => false;
 
+    public Task<Collections?> ReadCollectionsAsync(CancellationToken cancellationToken) => Task.FromResult<Collections?>(null);
+
     public WriteStatements Statements { get; } = new(
         "INSERT INTO public.inputs_seed (input_id, value) VALUES ($1, $2::text || ':' || $3::text)",
         "INSERT INTO public.inputs_seed (input_id, value) SELECT i, s::text || ':' || t::text FROM unnest($1::int[], $2::bigint[], $3::bigint[]) AS u(i, s, t)",

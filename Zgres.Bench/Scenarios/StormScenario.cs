@@ -241,16 +241,9 @@ internal static partial class StormScenario
         }
     }
 
-    /// <summary>The listener's reconnects so far, from <c>/metrics</c> (absent until the first: 0).</summary>
-    private static async Task<double> ListenerReconnectsAsync(HttpClient http, CancellationToken cancellationToken)
-    {
-        var text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), cancellationToken);
-        var match = ReconnectsLine().Match(text);
-        return match.Success ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
-    }
-
-    [GeneratedRegex(@"^zgres_listener_reconnects_total(?:\{[^}]*\})? ([0-9.eE+-]+)", RegexOptions.Multiline)]
-    private static partial Regex ReconnectsLine();
+    /// <summary>The listener's reconnects so far, from <c>/metrics</c>.</summary>
+    private static async Task<double> ListenerReconnectsAsync(HttpClient http, CancellationToken cancellationToken) =>
+        ServerMetrics.Sum(await ServerMetrics.ReadAsync(http, cancellationToken), "zgres_listener_reconnects_total");
 
     private static void Report(Dictionary<string, List<Phase>> results, BenchContext context)
     {

@@ -1,0 +1,43 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Zgres.Bench.Measure;
+
+/// <summary>What the bench reads from a Zgres server's <c>/metrics</c> (Prometheus text).</summary>
+internal static partial class ServerMetrics
+{
+    public static Task<string> ReadAsync(HttpClient server, CancellationToken cancellationToken) =>
+        server.GetStringAsync(new Uri("/metrics", UriKind.Relative), cancellationToken);
+
+    /// <summary>A counter's value summed over its series whose labels contain <paramref name="label"/> (all, when
+    /// null); 0 while it has none (a counter appears once first counted).</summary>
+    public static double Sum(string metrics, string name, string? label = null)
+    {
+        var sum = 0.0;
+        foreach (Match series in Series().Matches(metrics))
+        {
+            if (series.Groups["name"].Value != name) continue;
+            if (label is not null && !series.Groups["labels"].Value.Contains(label, StringComparison.Ordinal)) continue;
+            sum += double.Parse(series.Groups["value"].Value, CultureInfo.InvariantCulture);
+        }
+        return sum;
+    }
+
+    [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?<labels>[^}]*)\})? (?<value>\S+)", RegexOptions.Multiline)]
+    private static partial Regex Series();
+}
+
+/// <summary>A server's garbage collections so far (by the oldest generation each collected) and the time they paused
+/// it, from the runtime's meter.</summary>
+internal readonly record struct Collections(double Gen0, double Gen1, double Gen2, double PausedSeconds)
+{
+    public static Collections Of(string metrics) => new(
+        Generation(metrics, 0), Generation(metrics, 1), Generation(metrics, 2),
+        ServerMetrics.Sum(metrics, "dotnet_gc_pause_time_seconds_total"));
+
+    public static Collections operator -(Collections after, Collections before) => new(
+        after.Gen0 - before.Gen0, after.Gen1 - before.Gen1, after.Gen2 - before.Gen2, after.PausedSeconds - before.PausedSeconds);
+
+    private static double Generation(string metrics, int generation) =>
+        ServerMetrics.Sum(metrics, "dotnet_gc_collections_total", $"gc_heap_generation=\"gen{generation}\"");
+}
