@@ -28,7 +28,7 @@ internal interface ITarget : IAsyncDisposable
 
     /// <summary>The running server's garbage collections so far, when it reports them (Zgres, at <c>/metrics</c>); null
     /// for the seed, whose Node.js does not.</summary>
-    Task<Collections?> ReadCollectionsAsync(CancellationToken cancellationToken);
+    Task<GarbageCollections?> ReadCollectionsAsync(CancellationToken cancellationToken);
 
     Task StopAsync();
 

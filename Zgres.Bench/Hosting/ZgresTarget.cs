@@ -43,10 +43,10 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
     /// <summary>Where the server listens, while it runs.</summary>
     public Uri Address => _address;
 
-    public async Task<Collections?> ReadCollectionsAsync(CancellationToken cancellationToken)
+    public async Task<GarbageCollections?> ReadCollectionsAsync(CancellationToken cancellationToken)
     {
         using var http = new HttpClient { BaseAddress = _address, Timeout = TimeSpan.FromSeconds(5) };
-        return Collections.Of(await ServerMetrics.ReadAsync(http, cancellationToken));
+        return GarbageCollections.Of(await ServerMetrics.ReadAsync(http, cancellationToken));
     }
 
     public WriteStatements Statements { get; } = WriteStatements.ForBenchTable(Table);

@@ -29,13 +29,13 @@ internal static partial class ServerMetrics
 
 /// <summary>A server's garbage collections so far (by the oldest generation each collected) and the time they paused
 /// it, from the runtime's meter.</summary>
-internal readonly record struct Collections(double Gen0, double Gen1, double Gen2, double PausedSeconds)
+internal readonly record struct GarbageCollections(double Gen0, double Gen1, double Gen2, double PausedSeconds)
 {
-    public static Collections Of(string metrics) => new(
+    public static GarbageCollections Of(string metrics) => new(
         Generation(metrics, 0), Generation(metrics, 1), Generation(metrics, 2),
         ServerMetrics.Sum(metrics, "dotnet_gc_pause_time_seconds_total"));
 
-    public static Collections operator -(Collections after, Collections before) => new(
+    public static GarbageCollections operator -(GarbageCollections after, GarbageCollections before) => new(
         after.Gen0 - before.Gen0, after.Gen1 - before.Gen1, after.Gen2 - before.Gen2, after.PausedSeconds - before.PausedSeconds);
 
     private static double Generation(string metrics, int generation) =>

@@ -182,7 +182,7 @@ internal readonly record struct Window(Snapshot Before, Snapshot After, long Wri
 /// <summary>What one measured phase of a delivery scenario left: its clients' ledgers, the receipts, the writes, the
 /// window, the server's CPU seconds while the clients connected, and its garbage collections in the window (when it
 /// reports them).</summary>
-internal sealed record DeliveryPhase(ClientFleet Fleet, Delivery Delivery, WriteStats Stats, Window Window, double ConnectCpu, Collections? ServerCollections)
+internal sealed record DeliveryPhase(ClientFleet Fleet, Delivery Delivery, WriteStats Stats, Window Window, double ConnectCpu, GarbageCollections? ServerCollections)
 {
     public double ServerCpu => Window.After.ServerCpu - Window.Before.ServerCpu;
 
