@@ -79,6 +79,10 @@ public sealed class OperationsTests(PostgresFixture database)
         }
         Assert.Equal(1, Management.Sample(metrics, "zgres_subscriptions", $"table=\"public.{live.Name}\""));
         Assert.Equal(1, Management.Sample(metrics, "zgres_listener_connected"));
+        // Every read is timed, the one that brought the event among them.
+        Assert.True(Management.Sample(metrics, "zgres_listener_read_duration_seconds_count") >= Management.Sample(metrics, "zgres_listener_reads_total"),
+            "a read of the log was not timed");
+        Assert.True(Management.Sample(metrics, "zgres_listener_read_duration_seconds_sum") > 0, "the reads took no time");
         Assert.NotNull(Management.Sample(metrics, "zgres_listener_lag_seconds"));
         Assert.NotNull(Management.Sample(metrics, "zgres_notify_queue_usage"));
         Assert.True(Management.Sample(metrics, "signalr_server_active_connections") >= 1, "SignalR's connection gauge is missing");

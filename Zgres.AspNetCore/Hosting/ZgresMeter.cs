@@ -20,6 +20,10 @@ public static class ZgresMeter
     /// <summary>Counter: reads of the log.</summary>
     public const string ListenerReads = "zgres.listener.reads";
 
+    /// <summary>Histogram, seconds: how long each read of the log took, from its statement sent to its last event
+    /// dispatched.</summary>
+    public const string ListenerReadDuration = "zgres.listener.read.duration";
+
     /// <summary>Counter: times the LISTEN connection was re-established.</summary>
     public const string ListenerReconnects = "zgres.listener.reconnects";
 

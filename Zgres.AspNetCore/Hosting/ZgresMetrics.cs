@@ -4,15 +4,17 @@ namespace Zgres.AspNetCore.Hosting;
 
 /// <summary>
 /// Zgres's monitoring hooks, as <see cref="System.Diagnostics.Metrics"/> instruments of the meter <c>Zgres</c>
-/// (readable with dotnet-counters or OpenTelemetry): events read from the log and dispatched, reads, reconnects,
-/// catch-up volume, slow clients cut off, PostgreSQL's notification queue usage, and whether the listener is connected
-/// and how far behind it is (which the readiness check reads too). Subscriptions by table are observed in Operations.
+/// (readable with dotnet-counters or OpenTelemetry): events read from the log and dispatched, reads and how long they
+/// took, reconnects, catch-up volume, slow clients cut off, PostgreSQL's notification queue usage, and whether the
+/// listener is connected and how far behind it is (which the readiness check reads too). Subscriptions by table are
+/// observed in Operations.
 /// </summary>
 internal sealed class ZgresMetrics : IDisposable
 {
     private readonly Meter _meter;
     private readonly Counter<long> _received;
     private readonly Counter<long> _reads;
+    private readonly Histogram<double> _readDuration;
     private readonly Counter<long> _dispatched;
     private readonly Counter<long> _reconnects;
     private readonly Counter<long> _caughtUp;
@@ -24,6 +26,10 @@ internal sealed class ZgresMetrics : IDisposable
         _meter = meterFactory.Create(ZgresMeter.Name);
         _received = _meter.CreateCounter<long>(ZgresMeter.EventsReceived, description: "Events the listener read from the log");
         _reads = _meter.CreateCounter<long>(ZgresMeter.ListenerReads, description: "Reads of the log (each covers every transaction that committed since the previous one)");
+        // A read takes a few hundred microseconds when the database is near and idle, seconds for a large catch-up.
+        _readDuration = _meter.CreateHistogram(ZgresMeter.ListenerReadDuration, unit: "s",
+            description: "How long each read of the log took, from its statement sent to its last event dispatched",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         _dispatched = _meter.CreateCounter<long>(ZgresMeter.EventsDispatched, description: "Events sent to hub groups");
         _reconnects = _meter.CreateCounter<long>(ZgresMeter.ListenerReconnects, description: "Times the LISTEN connection was re-established");
         _caughtUp = _meter.CreateCounter<long>(ZgresMeter.ListenerCaughtUp, description: "Events read from the log after a reconnect");
@@ -75,11 +81,12 @@ internal sealed class ZgresMetrics : IDisposable
 
     private long _readCount;
 
-    public void Read(int events)
+    public void Read(int events, TimeSpan took)
     {
         Interlocked.Increment(ref _readCount);
         _reads.Add(1);
         _received.Add(events);
+        _readDuration.Record(took.TotalSeconds);
     }
 
     public void Dispatched() => _dispatched.Add(1);

@@ -284,6 +284,7 @@ internal sealed partial class ListenerService(
     private async Task<int> ReadAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         var count = 0;
+        var started = Stopwatch.GetTimestamp();
         await position.AdvanceAsync(async from =>
         {
             (var next, count) = await EventLogReader.ReadCommittedSinceAsync(connection, from, change =>
@@ -293,7 +294,7 @@ internal sealed partial class ListenerService(
             }, cancellationToken);
             return next;
         }, cancellationToken);
-        metrics.Read(count);
+        metrics.Read(count, Stopwatch.GetElapsedTime(started));
         Interlocked.Increment(ref _progress);
         return count;
     }
