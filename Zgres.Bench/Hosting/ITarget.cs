@@ -26,9 +26,9 @@ internal interface ITarget : IAsyncDisposable
 
     Task StartAsync(CancellationToken cancellationToken);
 
-    /// <summary>The running server's garbage collections so far, when it reports them (Zgres, at <c>/metrics</c>); null
-    /// for the seed, whose Node.js does not.</summary>
-    Task<GarbageCollections?> ReadCollectionsAsync(CancellationToken cancellationToken);
+    /// <summary>What the running server reports of its own time so far (Zgres, at <c>/metrics</c>); null for the seed,
+    /// which reports nothing.</summary>
+    Task<ServerReading?> ReadServerAsync(CancellationToken cancellationToken);
 
     Task StopAsync();
 

@@ -23,7 +23,7 @@ internal sealed class SeedTarget(BenchDatabase database, string folder) : ITarge
 
     public bool SupportsTableSubscribers => false;
 
-    public Task<GarbageCollections?> ReadCollectionsAsync(CancellationToken cancellationToken) => Task.FromResult<GarbageCollections?>(null);
+    public Task<ServerReading?> ReadServerAsync(CancellationToken cancellationToken) => Task.FromResult<ServerReading?>(null);
 
     public WriteStatements Statements { get; } = new(
         "INSERT INTO public.inputs_seed (input_id, value) VALUES ($1, $2::text || ':' || $3::text)",

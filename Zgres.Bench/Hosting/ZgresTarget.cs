@@ -43,10 +43,10 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
     /// <summary>Where the server listens, while it runs.</summary>
     public Uri Address => _address;
 
-    public async Task<GarbageCollections?> ReadCollectionsAsync(CancellationToken cancellationToken)
+    public async Task<ServerReading?> ReadServerAsync(CancellationToken cancellationToken)
     {
         using var http = new HttpClient { BaseAddress = _address, Timeout = TimeSpan.FromSeconds(5) };
-        return GarbageCollections.Of(await ServerMetrics.ReadAsync(http, cancellationToken));
+        return ServerReading.Of(await ServerMetrics.ReadAsync(http, cancellationToken));
     }
 
     public WriteStatements Statements { get; } = WriteStatements.ForBenchTable(Table);

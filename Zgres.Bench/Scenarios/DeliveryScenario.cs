@@ -64,17 +64,17 @@ internal static class DeliveryScenario
         var distinctBefore = delivery.Distinct;
         var owedBefore = fleet.Ledgers.Sum(delivery.ExpectedFor);
         var before = meters.Take();
-        var collectionsBefore = await target.ReadCollectionsAsync(context.Cancellation);
+        var serverBefore = await target.ReadServerAsync(context.Cancellation);
         var writeStart = Clock.NowMicroseconds();
         var stats = new WriteStats();
         await WriteAndDrainAsync(label, target.Database.ConnectionString, plan, statements, context, meters, fleet, delivery, stats);
         var after = meters.Take();
-        var collections = await target.ReadCollectionsAsync(context.Cancellation) - collectionsBefore;
+        var server = await target.ReadServerAsync(context.Cancellation) - serverBefore;
 
         var window = new Window(before, after, writeStart, delivery.Distinct - distinctBefore, fleet.Ledgers.Sum(delivery.ExpectedFor) - owedBefore);
         await fleet.DisposeAsync();
         await target.StopAsync();
-        return new DeliveryPhase(fleet, delivery, stats, window, connectCpu, collections);
+        return new DeliveryPhase(fleet, delivery, stats, window, connectCpu, server);
     }
 
     private static async Task WriteAndDrainAsync(string label, string connectionString, LoadPlan plan, WriteStatements statements, BenchContext context, Meters meters, ClientFleet fleet, Delivery delivery, WriteStats stats)
@@ -154,8 +154,12 @@ internal static class DeliveryScenario
         // heavier trigger lengthens: this row splits that part off.
         table.Set(column, "of which the writer's statement to commit p50 / p99 (ms)", string.Join(" / ",
             Format.Milliseconds(stats.CommitLatency.Percentile(50)), Format.Milliseconds(stats.CommitLatency.Percentile(99))));
-        // Collections pause every client at once: the latency's tail is read beside them.
-        table.Set(column, "server GC in the window: collections gen0 / gen1 / gen2, time paused", phase.ServerCollections is { } gc
+        // Where the latency goes in the server, as it reports it: each read of the log (which the seed's design does not
+        // make) and the collections, which pause every client at once.
+        table.Set(column, "server: reads of the log in the window, mean duration", phase.Server is { Reads: > 0 } reads
+            ? FormattableString.Invariant($"{reads.Reads:N0}, {reads.ReadSeconds / reads.Reads * 1000:0.00} ms")
+            : "n/a");
+        table.Set(column, "server GC in the window: collections gen0 / gen1 / gen2, time paused", phase.Server is { } gc
             ? FormattableString.Invariant($"{gc.Gen0:0} / {gc.Gen1:0} / {gc.Gen2:0}, {gc.PausedSeconds * 1000:0} ms")
             : "n/a");
         table.Set(column, "server CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(serverCpu)} ({Format.Number(serverCpu / window, "0.00")})"));
@@ -180,9 +184,9 @@ internal static class DeliveryScenario
 internal readonly record struct Window(Snapshot Before, Snapshot After, long WriteStartMicroseconds, long Delivered, long Owed);
 
 /// <summary>What one measured phase of a delivery scenario left: its clients' ledgers, the receipts, the writes, the
-/// window, the server's CPU seconds while the clients connected, and its garbage collections in the window (when it
-/// reports them).</summary>
-internal sealed record DeliveryPhase(ClientFleet Fleet, Delivery Delivery, WriteStats Stats, Window Window, double ConnectCpu, GarbageCollections? ServerCollections)
+/// window, the server's CPU seconds while the clients connected, and what it reports of the window (its reads of the
+/// log and its garbage collections; Zgres only).</summary>
+internal sealed record DeliveryPhase(ClientFleet Fleet, Delivery Delivery, WriteStats Stats, Window Window, double ConnectCpu, ServerReading? Server)
 {
     public double ServerCpu => Window.After.ServerCpu - Window.Before.ServerCpu;
 
