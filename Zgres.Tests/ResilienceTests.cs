@@ -111,8 +111,11 @@ public abstract class ResilienceTests(TestDatabase database)
         // than a self-check: a listener that streams events must count as alive, or its read is cut and sent again, forever.
         await using var live = await LiveTable.StartAsync(database, settings: new Dictionary<string, string?>
         {
-            ["Zgres:Listener:SelfCheckInterval"] = "00:00:00.100",
-            ["Zgres:Listener:SelfCheckTimeout"] = "00:00:00.100",
+            // Checks a few times a second, so that they fall in every phase of the read (seconds long): before its first
+            // event, while events stream, between its statements. Shorter, a test process starved of the CPU for as long
+            // (a loaded machine) would miss its own pings.
+            ["Zgres:Listener:SelfCheckInterval"] = "00:00:00.250",
+            ["Zgres:Listener:SelfCheckTimeout"] = "00:00:00.250",
             ["Zgres:MaxClientBacklog"] = "1000000",
         });
         var received = await live.SubscribeAsync(inputId: null);

@@ -178,7 +178,7 @@ internal sealed partial class ListenerService(
     private async Task ListenUntilBrokenAsync(NpgsqlConnection connection, ListenerSelfCheck selfCheck, bool catchingUp, CancellationToken stoppingToken)
     {
         using var session = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var checking = selfCheck.RunAsync(_id, () => Interlocked.Read(ref _progress), session);
+        var checking = selfCheck.RunAsync(_id, () => Interlocked.Read(ref _progress), connection.ProcessID, session);
         var cancellationToken = session.Token;
         try
         {
