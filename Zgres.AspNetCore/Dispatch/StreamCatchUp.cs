@@ -1,9 +1,5 @@
-using Microsoft.Extensions.Options;
-using Npgsql;
 using Zgres.AspNetCore.Capture;
-using Zgres.AspNetCore.Database;
 using Zgres.AspNetCore.EventLog;
-using Zgres.AspNetCore.Hosting;
 using Zgres.AspNetCore.Listening;
 
 namespace Zgres.AspNetCore.Dispatch;
@@ -13,7 +9,7 @@ namespace Zgres.AspNetCore.Dispatch;
 /// (<see cref="ILogCatchUp"/>), the listener is rung rather than left to wait for a writer's doorbell, and the wait ends at
 /// the first position that covers them.
 /// </summary>
-internal sealed class StreamCatchUp(ZgresDatabase database, StreamPosition stream, ILogCatchUp logCatchUp, IOptions<ZgresOptions> options)
+internal sealed class StreamCatchUp(StreamPosition stream, ILogCatchUp logCatchUp)
 {
     /// <summary>Runs <paramref name="join"/> between two reads of the listener, at the first position that has
     /// dispatched every change <paramref name="snapshot"/> shows, and returns that position.</summary>
@@ -22,9 +18,7 @@ internal sealed class StreamCatchUp(ZgresDatabase database, StreamPosition strea
         var logged = await logCatchUp.SnapshotOnceLoggedAsync(snapshot, cancellationToken);
         if (stream.Current?.Covers(logged) != true)
         {
-            await using var ring = database.DataSource.CreateCommand("SELECT pg_notify($1, '')");
-            ring.Parameters.Add(new NpgsqlParameter<string> { TypedValue = options.Value.Channel });
-            await ring.ExecuteNonQueryAsync(cancellationToken);
+            await stream.AskForReadAsync(cancellationToken);
         }
         return await stream.JoinWhenAsync(position => position.Covers(logged), join, cancellationToken);
     }

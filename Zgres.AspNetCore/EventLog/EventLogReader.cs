@@ -51,19 +51,24 @@ internal static class EventLogReader
     /// only the narrow sort keys are sorted, and rows stream to the caller as PostgreSQL produces them, so a read of a
     /// million events costs one pass, not one pass per page. Only transactions the last snapshot saw as open, or that
     /// began after it, are looked at (index lookups by xid), so a transaction left open for an hour costs each read its
-    /// own few rows, not the log written since it began.
+    /// own few rows, not the log written since it began. The events in <paramref name="delivered"/> (taken from their
+    /// notifications since <paramref name="from"/>) are neither fetched nor handed on, but count for where the stream stands.
     /// </summary>
     public static async Task<(LogPosition Next, int Count)> ReadCommittedSinceAsync(NpgsqlConnection connection, LogPosition from,
-        Action<ChangeRecord> dispatch, CancellationToken cancellationToken)
+        IReadOnlyCollection<long> delivered, Action<ChangeRecord> dispatch, CancellationToken cancellationToken)
     {
         // The first row carries the snapshot that ends the read (so it comes back when nothing is new); the events follow.
         await using var command = new NpgsqlCommand(ReadSinceSql, connection)
         {
             CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
-            Parameters = { new() { Value = from.Snapshot, NpgsqlDbType = NpgsqlDbType.Text } },
+            Parameters =
+            {
+                new() { Value = from.Snapshot, NpgsqlDbType = NpgsqlDbType.Text },
+                new() { Value = delivered.Count == 0 ? Array.Empty<long>() : delivered.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint },
+            },
         };
         string? upTo = null;
-        var (newest, count) = (from.NewestId, 0);
+        var (newest, count) = (delivered.Count == 0 ? from.NewestId : Math.Max(from.NewestId, delivered.Max()), 0);
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
@@ -82,12 +87,13 @@ internal static class EventLogReader
         return (new LogPosition(upTo ?? throw new InvalidOperationException("A log read returned no snapshot."), newest), count);
     }
 
-    /// <summary>The listener's read (<see cref="ReadCommittedSinceAsync"/>); its one parameter is the position's snapshot.</summary>
+    /// <summary>The listener's read (<see cref="ReadCommittedSinceAsync"/>); its parameters are the position's snapshot and
+    /// the ids already delivered.</summary>
     internal static readonly string ReadSinceSql = $"""
         WITH upto AS MATERIALIZED (SELECT pg_current_snapshot() AS s)
         SELECT s::text, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text FROM upto
         UNION ALL
-        ({CommittedAfter(leading: "NULL, ", where: "true")})
+        ({CommittedAfter(leading: "NULL, ", where: "k.id <> ALL ($2::bigint[])")})
         """;
 
     private static readonly string ReadBetweenSql = $"""

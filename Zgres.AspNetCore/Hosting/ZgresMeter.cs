@@ -8,8 +8,11 @@ public static class ZgresMeter
     /// <summary><c>Zgres</c>.</summary>
     public const string Name = "Zgres";
 
-    /// <summary>Counter: events the listener read from the log.</summary>
+    /// <summary>Counter: events the listener received, read from the log or taken from their notifications.</summary>
     public const string EventsReceived = "zgres.events.received";
+
+    /// <summary>Counter: events the listener took from their notifications, without a read of the log.</summary>
+    public const string EventsCarried = "zgres.events.carried";
 
     /// <summary>Counter: events sent to hub groups.</summary>
     public const string EventsDispatched = "zgres.events.dispatched";

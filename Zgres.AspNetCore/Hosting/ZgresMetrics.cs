@@ -18,13 +18,15 @@ internal sealed class ZgresMetrics : IDisposable
     private readonly Counter<long> _dispatched;
     private readonly Counter<long> _reconnects;
     private readonly Counter<long> _caughtUp;
+    private readonly Counter<long> _carried;
     private readonly Counter<long> _unexposed;
     private readonly Counter<long> _slowClients;
 
     public ZgresMetrics(IMeterFactory meterFactory)
     {
         _meter = meterFactory.Create(ZgresMeter.Name);
-        _received = _meter.CreateCounter<long>(ZgresMeter.EventsReceived, description: "Events the listener read from the log");
+        _received = _meter.CreateCounter<long>(ZgresMeter.EventsReceived, description: "Events the listener received, read from the log or taken from their notifications");
+        _carried = _meter.CreateCounter<long>(ZgresMeter.EventsCarried, description: "Events the listener took from their notifications, without a read of the log");
         _reads = _meter.CreateCounter<long>(ZgresMeter.ListenerReads, description: "Reads of the log (each covers every transaction that committed since the previous one)");
         // A read takes a few hundred microseconds when the database is near and idle, seconds for a large catch-up.
         _readDuration = _meter.CreateHistogram(ZgresMeter.ListenerReadDuration, unit: "s",
@@ -87,6 +89,18 @@ internal sealed class ZgresMetrics : IDisposable
         _reads.Add(1);
         _received.Add(events);
         _readDuration.Record(took.TotalSeconds);
+    }
+
+    /// <summary>Events taken from their notifications so far.</summary>
+    public long EventsCarried => Interlocked.Read(ref _carriedCount);
+
+    private long _carriedCount;
+
+    public void Carried()
+    {
+        Interlocked.Increment(ref _carriedCount);
+        _received.Add(1);
+        _carried.Add(1);
     }
 
     public void Dispatched() => _dispatched.Add(1);

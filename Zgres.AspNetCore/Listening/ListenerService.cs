@@ -13,11 +13,15 @@ using Zgres.AspNetCore.Tables;
 namespace Zgres.AspNetCore.Listening;
 
 /// <summary>
-/// Holds one dedicated LISTEN connection. Each doorbell (an empty NOTIFY, at most one per writing transaction) marks the
-/// log as having news; doorbells that arrive while the listener reads are coalesced into one more read, and under load
-/// the listener polls instead, so that writers need not ring at all. A read takes every
-/// event whose transaction became visible since the <see cref="StreamPosition"/>, dispatches them in commit order on
-/// this loop, and moves the position.
+/// Holds one dedicated LISTEN connection. Writers announce each transaction that changed watched rows: with each event
+/// in a notification of its own, on a channel only the schema's owner can name (see <see cref="CarriedEvent"/>), or with
+/// a doorbell (an empty NOTIFY, at most one per transaction) for an event too large to carry, or when this listener may
+/// not read that channel's name. Notifications arrive in commit order: the listener sends carried events on as they
+/// come, and reads the log when a doorbell rang. A read takes every event whose transaction became visible since the
+/// <see cref="StreamPosition"/> (less those already sent from their notifications), dispatches them in commit order on
+/// this loop, and moves the position; while carried events flow, a read follows within
+/// <see cref="CarriedReadDelay"/>, or at once when a subscriber joins. Doorbells that arrive while the listener reads
+/// are coalesced into one more read, and under load the listener polls instead, so that writers need not ring at all.
 /// <para>
 /// Nothing is lost and nothing is read twice: the position is a snapshot, kept across reconnects. When the connection
 /// drops (or the self-check finds it dead) the listener reconnects with backoff and reads from that position, which
@@ -45,9 +49,31 @@ internal sealed partial class ListenerService(
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Pings _pings = new(database, options.Value.Channel);
 
-    // Doorbells since the loop last looked: counted by the notification handler (which Npgsql calls on the loop's own
-    // flow whenever the connection reads), reset by the loop before each read.
+    /// <summary>Events sent from their notifications are covered by a read of the log at most this long after the first
+    /// of them: reads, which hold up the notifications that arrive meanwhile, stay rare, and the position (which
+    /// retention and read-your-writes go by) stays fresh.</summary>
+    internal static readonly TimeSpan CarriedReadDelay = TimeSpan.FromMilliseconds(100);
+
+    // Carried events waiting for the loop, at most; beyond, a doorbell stands for the rest (a read takes them from the log).
+    private const int MaxWaitingEvents = 10_000;
+
+    // Notifications since the loop last looked, in the order PostgreSQL delivered them, which is the writers' commit
+    // order: carried events, and doorbells (null; consecutive ones collapse). Filled by the notification handler (which
+    // Npgsql calls on the loop's own flow whenever the connection reads), taken by the loop; forgotten at each read,
+    // which covers everything they announced.
+    private readonly Queue<CarriedEvent?> _arrivals = new();
+    private bool _endsWithDoorbell;
+
+    // Transactions announced since the last read began (doorbells, and carried events of a new transaction), for UnderLoad.
     private int _doorbells;
+    private ulong _lastCarriedXid;
+
+    // Events sent from their notifications since the position last moved (the next read skips them), and when the first was.
+    private readonly List<long> _carried = [];
+    private long _carriedSince;
+
+    // The channel that carries events, on the current connection; null when this listener waits for doorbells only.
+    private string? _carrier;
 
     /// <summary>Writers ring at most once per transaction. This many ringing while one read ran means transactions come
     /// faster than reads keep up; only then are their NOTIFYs (serialized at commit) worth trading for polling, whose pause
@@ -123,13 +149,15 @@ internal sealed partial class ListenerService(
         try
         {
             await connection.OpenAsync(cancellationToken);
-            connection.Notification += (_, e) => OnNotification(e.Payload);
-            await using (var listen = new NpgsqlCommand($"LISTEN \"{_channel}\"", connection) { CommandTimeout = ZgresDatabase.CommandTimeoutSeconds })
+            connection.Notification += (_, e) => OnNotification(e.Channel, e.Payload);
+            _carrier = await CarrierAsync(connection, cancellationToken);
+            foreach (var channel in _carrier is null ? [_channel] : new[] { _channel, _carrier })
             {
+                await using var listen = new NpgsqlCommand($"LISTEN \"{channel}\"", connection) { CommandTimeout = ZgresDatabase.CommandTimeoutSeconds };
                 await listen.ExecuteNonQueryAsync(cancellationToken);
             }
-            // From here on writers ring for this listener (the lock goes with the connection).
-            await LockAsync(connection, "SELECT pg_advisory_lock_shared($1)", AdvisoryLocks.Listening, cancellationToken);
+            // From here on writers announce their transactions to this listener (the lock goes with the connection).
+            await LockAsync(connection, "SELECT pg_advisory_lock_shared($1)", ListeningLock, cancellationToken);
             if (position.Current is null)
             {
                 if (!await SelfTestAsync(connection, cancellationToken))
@@ -154,6 +182,30 @@ internal sealed partial class ListenerService(
         }
     }
 
+    /// <summary>The lock that tells writers how to announce their transactions to this listener.</summary>
+    private long ListeningLock => _carrier is null ? AdvisoryLocks.Listening : AdvisoryLocks.ListeningForEvents;
+
+    /// <summary>The name of the channel that carries events (secret, as anyone may LISTEN), or null when events are not
+    /// to be taken from notifications or this server's role may not read the secret.</summary>
+    private async Task<string?> CarrierAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        if (!_settings.EventsInNotifications) return null;
+        await using var command = new NpgsqlCommand("SELECT 'zgres_' || md5(c.secret || $1) FROM zgres.carrier c", connection)
+        {
+            CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
+            Parameters = { new() { Value = _channel } },
+        };
+        try
+        {
+            return (string?)await command.ExecuteScalarAsync(cancellationToken);
+        }
+        catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            LogCarrierDenied();
+            return null;
+        }
+    }
+
     /// <summary>
     /// Whether a NOTIFY sent on the new LISTEN connection comes back on it within <see cref="StartupSelfTestTimeout"/>.
     /// The wait has been seen to outlast its own timeout (a start hung for a minute, its backend idle after the NOTIFY,
@@ -169,11 +221,13 @@ internal sealed partial class ListenerService(
     }
 
     /// <summary>
-    /// Reads whenever the doorbell rang, and waits for it, until the connection breaks, the self-check ends the session,
-    /// or the server stops. The first read of a session is the catch-up. Under load (<see cref="PollAfterDoorbells"/>
-    /// doorbells rang while it read, and the read found events) it stops waiting for doorbells: it lets go of the listening
-    /// lock, so that writers skip their NOTIFY (see <c>zgres.ring_doorbell()</c>), and reads back to back until a read finds nothing. Then, and
-    /// after every connect, it drains before it relies on doorbells alone.
+    /// Sends carried events on as they arrive and reads whenever the doorbell rang (or carried events wait for the read
+    /// that covers them), until the connection breaks, the self-check ends the session, or the server stops. The first read
+    /// of a session is the catch-up. Under load (<see cref="PollAfterDoorbells"/> transactions announced while it read, and
+    /// the read found events) it stops waiting for notifications: it lets go of the listening lock, so that writers skip
+    /// their NOTIFY (see <c>zgres.ring_doorbell()</c>), and reads back to back until a read finds nothing. Then, and after
+    /// every connect, it drains before it relies on notifications alone; only then are carried events sent on, since only
+    /// then does every transaction announce itself, in commit order.
     /// </summary>
     private async Task ListenUntilBrokenAsync(NpgsqlConnection connection, ListenerSelfCheck selfCheck, bool catchingUp, CancellationToken stoppingToken)
     {
@@ -182,7 +236,6 @@ internal sealed partial class ListenerService(
         var cancellationToken = session.Token;
         try
         {
-            _doorbells = 0;
             var caughtUp = await ReadAsync(connection, cancellationToken);
             if (catchingUp)
             {
@@ -192,10 +245,11 @@ internal sealed partial class ListenerService(
             await DrainAsync(connection, cancellationToken);
             while (true)
             {
-                if (_doorbells == 0) await connection.WaitAsync(cancellationToken);
-                while (_doorbells > 0)
+                if (_arrivals.Count == 0) await WaitAsync(connection, cancellationToken);
+                if (_arrivals.TryPeek(out var next) && next is not null) await position.CarryAsync(SendCarried, cancellationToken);
+                // A doorbell is next, or carried events have waited long enough for the read that covers them.
+                if (_arrivals.Count > 0 || (_carried.Count > 0 && (Stopwatch.GetElapsedTime(_carriedSince) >= CarriedReadDelay || _carried.Count >= MaxWaitingEvents)))
                 {
-                    _doorbells = 0;
                     if (UnderLoad(await ReadAsync(connection, cancellationToken)))
                     {
                         await PollAsync(connection, cancellationToken);
@@ -217,19 +271,50 @@ internal sealed partial class ListenerService(
         }
     }
 
+    /// <summary>Waits for notifications; while carried events wait for the read that covers them, no longer than that.</summary>
+    private async Task WaitAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        if (_carried.Count == 0)
+        {
+            await connection.WaitAsync(cancellationToken);
+            return;
+        }
+        var left = CarriedReadDelay - Stopwatch.GetElapsedTime(_carriedSince);
+        if (left > TimeSpan.Zero) await connection.WaitAsync(left, cancellationToken);
+    }
+
+    /// <summary>Sends on the carried events that arrived, in commit order, up to the first doorbell, less those a read has
+    /// sent already (the position covers their transactions); returns whether it sent any.</summary>
+    private bool SendCarried(LogPosition from)
+    {
+        var sent = false;
+        while (_arrivals.TryPeek(out var next) && next is not null)
+        {
+            _arrivals.Dequeue();
+            if (LogPosition.HasEnded(from.Snapshot, next.Xid)) continue;
+            if (_carried.Count == 0) _carriedSince = Stopwatch.GetTimestamp();
+            dispatcher.Dispatch(next.Change);
+            _carried.Add(next.Change.Id);
+            metrics.Carried();
+            Interlocked.Increment(ref _progress);
+            sent = true;
+        }
+        if (_arrivals.Count == 0) _endsWithDoorbell = false;
+        return sent;
+    }
+
     /// <summary>Reads back to back, with no listening lock held, until a read finds nothing; returns holding it again.</summary>
     private async Task PollAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        await LockAsync(connection, "SELECT pg_advisory_unlock_shared($1)", AdvisoryLocks.Listening, cancellationToken);
+        await LockAsync(connection, "SELECT pg_advisory_unlock_shared($1)", ListeningLock, cancellationToken);
         metrics.Polling(true);
         do
         {
             // A moment's pause lets one read take many transactions.
             await Task.Delay(PollPause, cancellationToken);
-            _doorbells = 0;
         }
         while (await ReadAsync(connection, cancellationToken) > 0);
-        await LockAsync(connection, "SELECT pg_advisory_lock_shared($1)", AdvisoryLocks.Listening, cancellationToken);
+        await LockAsync(connection, "SELECT pg_advisory_lock_shared($1)", ListeningLock, cancellationToken);
         metrics.Polling(false);
     }
 
@@ -245,7 +330,6 @@ internal sealed partial class ListenerService(
         while (!await LockAsync(connection, "SELECT pg_try_advisory_lock($1)", AdvisoryLocks.InFlight, cancellationToken))
         {
             await connection.WaitAsync(pause, cancellationToken);
-            _doorbells = 0;
             if (UnderLoad(await ReadAsync(connection, cancellationToken)))
             {
                 // The load came back before the drain could finish: poll again rather than ring per transaction.
@@ -257,7 +341,6 @@ internal sealed partial class ListenerService(
         }
         try
         {
-            _doorbells = 0;
             await ReadAsync(connection, cancellationToken);
         }
         finally
@@ -280,18 +363,23 @@ internal sealed partial class ListenerService(
         return await command.ExecuteScalarAsync(cancellationToken) is not false;
     }
 
-    /// <summary>Reads and dispatches everything that became visible since the position; returns how many events.</summary>
+    /// <summary>Reads and dispatches everything that became visible since the position, less the events sent from their
+    /// notifications; returns how many events it dispatched. Whatever was announced before it began is covered by it.</summary>
     private async Task<int> ReadAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         var count = 0;
         var started = Stopwatch.GetTimestamp();
         await position.AdvanceAsync(async from =>
         {
-            (var next, count) = await EventLogReader.ReadCommittedSinceAsync(connection, from, change =>
+            _arrivals.Clear();
+            _endsWithDoorbell = false;
+            _doorbells = 0;
+            (var next, count) = await EventLogReader.ReadCommittedSinceAsync(connection, from, _carried, change =>
             {
                 dispatcher.Dispatch(change);
                 Interlocked.Increment(ref _progress);
             }, cancellationToken);
+            _carried.Clear();
             return next;
         }, cancellationToken);
         metrics.Read(count, Stopwatch.GetElapsedTime(started));
@@ -299,13 +387,18 @@ internal sealed partial class ListenerService(
         return count;
     }
 
-    private void OnNotification(string payload)
+    private void OnNotification(string channel, string payload)
     {
+        if (channel == _carrier)
+        {
+            Carried(payload);
+            return;
+        }
         var notification = Notification.Parse(payload);
         switch (notification.Kind)
         {
             case NotificationKind.Doorbell:
-                _doorbells++;
+                Rang();
                 break;
             case NotificationKind.Ping:
                 _pings.Returned(notification.Ping!);
@@ -314,6 +407,46 @@ internal sealed partial class ListenerService(
                 LogUnknownPayload(_channel, payload.Length > 100 ? payload[..100] : payload);
                 break;
         }
+    }
+
+    private void Rang()
+    {
+        _doorbells++;
+        if (_endsWithDoorbell) return;
+        _arrivals.Enqueue(null);
+        _endsWithDoorbell = true;
+    }
+
+    private void Carried(string payload)
+    {
+        CarriedEvent carried;
+        try
+        {
+            carried = CarriedEvent.Parse(payload);
+        }
+        catch (FormatException exception)
+        {
+            // Only the schema's owner can name the channel, so this is a bug, not an attack; the log has the event.
+            LogUnreadableCarriedEvent(exception.Message);
+            Rang();
+            return;
+        }
+        if (carried.Xid != _lastCarriedXid)
+        {
+            _lastCarriedXid = carried.Xid;
+            _doorbells++;
+        }
+        if (_arrivals.Count >= MaxWaitingEvents)
+        {
+            if (!_endsWithDoorbell)
+            {
+                _arrivals.Enqueue(null);
+                _endsWithDoorbell = true;
+            }
+            return;
+        }
+        _arrivals.Enqueue(carried);
+        _endsWithDoorbell = false;
     }
 
     /// <summary>On a clean stop, retention need not wait for this listener's expiry.</summary>
@@ -344,6 +477,13 @@ internal sealed partial class ListenerService(
 
     [LoggerMessage(EventId = 304, EventName = "ListenerCaughtUp", Level = LogLevel.Information, Message = "Caught up {Count} events committed while the listener was away")]
     private partial void LogCaughtUp(int count);
+
+    [LoggerMessage(EventId = 309, EventName = "CarrierDenied", Level = LogLevel.Warning,
+        Message = "This server's database role may not read zgres.carrier: events are read from the log after each doorbell, not taken from their notifications. Grant SELECT on it to take them")]
+    private partial void LogCarrierDenied();
+
+    [LoggerMessage(EventId = 310, EventName = "UnreadableCarriedEvent", Level = LogLevel.Warning, Message = "A notification that carries an event could not be read ({Reason}); reading the log instead")]
+    private partial void LogUnreadableCarriedEvent(string reason);
 
     [LoggerMessage(EventId = 306, EventName = "UnknownNotification", Level = LogLevel.Warning, Message = "Ignored a notification on channel {Channel} that is not a Zgres doorbell: {Payload}")]
     private partial void LogUnknownPayload(string channel, string payload);

@@ -1,21 +1,25 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
 using Zgres.AspNetCore.Database;
 using Zgres.AspNetCore.EventLog;
-using Zgres.AspNetCore.Snapshots;
-using Zgres.AspNetCore.Tables;
+using Zgres.AspNetCore.Hosting;
 
 namespace Zgres.AspNetCore.Listening;
 
 /// <summary>
 /// How far the listener has dispatched the log: every event visible in <see cref="LogPosition.Snapshot"/> has been
-/// sent to its groups, nothing else has. Written only by the listener; the hub reads it to know where a joining
-/// subscriber's replay ends and its live events begin.
+/// sent to its groups, nothing else has, except events the listener took from their notifications since (see
+/// <see cref="CarryAsync"/>), which no join can fall behind. Written only by the listener; the hub reads it to know
+/// where a joining subscriber's replay ends and its live events begin.
 /// </summary>
-internal sealed class StreamPosition : IDisposable
+internal sealed class StreamPosition(ZgresDatabase database, IOptions<ZgresOptions> options) : IDisposable
 {
     // Held while the listener dispatches one read and while a subscriber joins, so that a join falls between two
     // reads: an event is either covered by the position the join sees (replayed) or dispatched after it (live).
     private readonly SemaphoreSlim _gate = new(1, 1);
     private LogPosition? _current;
+    // Events went out from their notifications that the position does not cover yet: a join waits for the next read.
+    private bool _ahead;
     // Completed (and replaced) by each read, for joins that wait for the stream to pass a point.
     private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -26,19 +30,8 @@ internal sealed class StreamPosition : IDisposable
     public Task NextRead => Volatile.Read(ref _advanced).Task;
 
     /// <summary>Runs <paramref name="join"/> between two dispatched reads and returns the position at that moment.</summary>
-    public async Task<LogPosition> JoinAsync(Action join, CancellationToken cancellationToken)
-    {
-        await _gate.WaitAsync(cancellationToken);
-        try
-        {
-            join();
-            return _current ?? throw new InvalidOperationException("The listener has not positioned the stream yet.");
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    public Task<LogPosition> JoinAsync(Action join, CancellationToken cancellationToken) =>
+        JoinWhenAsync(static _ => true, join, cancellationToken);
 
     /// <summary>Like <see cref="JoinAsync"/>, at the first position from now on for which <paramref name="ready"/> holds
     /// (a snapshot's subscriber waits until the stream has read everything its snapshot saw).</summary>
@@ -47,25 +40,52 @@ internal sealed class StreamPosition : IDisposable
         while (true)
         {
             Task next;
+            bool ahead;
             await _gate.WaitAsync(cancellationToken);
             try
             {
-                if (_current is { } current && ready(current))
+                if (!_ahead && _current is { } current && ready(current))
                 {
                     join();
                     return current;
                 }
-                next = _advanced.Task;
+                (next, ahead) = (_advanced.Task, _ahead);
             }
             finally
             {
                 _gate.Release();
             }
+            // The listener reads on its own only every so often while it takes events from their notifications.
+            if (ahead) await AskForReadAsync(cancellationToken);
             await next.WaitAsync(cancellationToken);
         }
     }
 
+    /// <summary>Rings the listener's doorbell, so that it reads the log now rather than at the next writer's commit.</summary>
+    public async Task AskForReadAsync(CancellationToken cancellationToken)
+    {
+        await using var ring = database.DataSource.CreateCommand("SELECT pg_notify($1, '')");
+        ring.Parameters.Add(new NpgsqlParameter<string> { TypedValue = options.Value.Channel });
+        await ring.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public void Dispose() => _gate.Dispose();
+
+    /// <summary>Runs <paramref name="dispatch"/>, which sends events taken from their notifications, with no join in
+    /// between. Those events are not covered by the position (it returns whether it sent any); until a read covers
+    /// them, joins wait, since a subscriber joining now would find them neither in its replay nor among its live events.</summary>
+    internal async Task CarryAsync(Func<LogPosition, bool> dispatch, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (dispatch(_current!)) _ahead = true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 
     /// <summary>Sets where the stream starts, when the listener first connects.</summary>
     internal void Start(LogPosition position) => Volatile.Write(ref _current, position);
@@ -78,6 +98,7 @@ internal sealed class StreamPosition : IDisposable
         try
         {
             Volatile.Write(ref _current, await read(_current!));
+            _ahead = false;
         }
         finally
         {

@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Zgres.AspNetCore.Database;
+using Zgres.AspNetCore.Hosting;
+using Zgres.Tests.Infrastructure;
+
+namespace Zgres.Tests;
+
+/// <summary>Events carried by their notifications (trigger v5): who can hear them, what does not fit, and joins while the
+/// listener is ahead of its position.</summary>
+[Collection(DatabaseGroup.Name)]
+public sealed class CarriedEventTests(PostgresFixture database)
+{
+    [Fact]
+    public async Task A_role_that_may_not_read_the_log_neither_hears_events_nor_can_forge_one()
+    {
+        await using var live = await LiveTable.StartAsync(database);
+        var received = await live.SubscribeAsync(inputId: null);
+        var role = "outsider_" + live.Name;
+        await database.ExecuteAsync($"CREATE ROLE {role} LOGIN PASSWORD 'outsider'; GRANT INSERT, SELECT ON public.{live.Name} TO {role}; GRANT USAGE ON SEQUENCE public.{live.Name}_id_seq TO {role}");
+        var outsider = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Username = role, Password = "outsider", Pooling = false }.ConnectionString;
+        await using var connection = new NpgsqlConnection(outsider);
+        await connection.OpenAsync();
+        var heard = new List<string>();
+        connection.Notification += (_, e) => heard.Add(e.Payload);
+        await using (var listen = new NpgsqlCommand("LISTEN db_notifications", connection)) await listen.ExecuteNonQueryAsync();
+
+        await using (var secret = new NpgsqlCommand("SELECT secret FROM zgres.carrier", connection))
+        {
+            var error = await Assert.ThrowsAsync<PostgresException>(() => secret.ExecuteScalarAsync());
+            Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, error.SqlState);
+        }
+        await using (var write = new NpgsqlCommand($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'private')", connection)) await write.ExecuteNonQueryAsync();
+        await received.WaitForAsync(1);
+        // A forged event on the channel anyone may use is not taken for one.
+        var forged = $$"""[999999,"1","public","{{live.Name}}","INSERT","1",null]{{"\n"}}{"id":999999,"operation":"INSERT","schema":"public","table":"{{live.Name}}","inputId":"1","data":{"value":"forged"},"old":null}""";
+        await using (var forge = new NpgsqlCommand("SELECT pg_notify('db_notifications', $1)", connection) { Parameters = { new() { Value = forged } } }) await forge.ExecuteNonQueryAsync();
+        await using (var probe = new NpgsqlCommand("SELECT pg_notify('db_notifications', 'end of test')", connection)) await probe.ExecuteNonQueryAsync();
+        while (!heard.Contains("end of test")) await connection.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.DoesNotContain(heard, payload => payload.Contains("private", StringComparison.Ordinal));
+        await received.AssertNoMoreAsync(1, TimeSpan.FromMilliseconds(500));
+        Assert.Equal("private", received.Events[0].Data.GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task An_event_too_large_for_a_notification_is_read_from_the_log_in_its_commit_order_place()
+    {
+        await using var live = await LiveTable.StartAsync(database);
+        var received = await live.SubscribeAsync(inputId: null);
+        var metrics = live.Server.Services.GetRequiredService<ZgresMetrics>();
+        var large = new string('x', 10_000);
+
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'before')");
+        await received.WaitForAsync(1);
+        var carriedBefore = metrics.EventsCarried;
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'small a'), (1, $1), (1, 'small b')", large);
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'after')");
+
+        var events = await received.WaitForAsync(5);
+        Assert.Equal(["before", "small a", large, "small b", "after"], events.Select(e => e.Data.GetProperty("value").GetString()));
+        await received.AssertNoMoreAsync(5, TimeSpan.FromMilliseconds(500));
+        // The first small row went out before the large one's doorbell, whose read took the rest of its transaction (and
+        // the next one, when it had committed by then).
+        var carried = metrics.EventsCarried - carriedBefore;
+        Assert.True(carried is 1 or 2, $"{carried} carried");
+    }
+
+    [Fact]
+    public async Task A_subscriber_joining_while_carried_events_are_ahead_of_the_position_gets_each_event_once()
+    {
+        await using var live = await LiveTable.StartAsync(database);
+        var first = await live.SubscribeAsync(inputId: null);
+        await using var late = await live.Server.ConnectClientAsync();
+
+        // The joiner comes right after an event was sent from its notification, before the listener's read covers it.
+        for (var round = 0; round < 5; round++)
+        {
+            await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'round {round}')");
+            await first.WaitForAsync(round + 1);
+            var joiner = new EventCollector();
+            var joining = Stopwatch.StartNew();
+            await using var subscription = await late.SubscribeAsync(live.Name, inputId: "1", after: 0, joiner.OnChange);
+            Assert.InRange(joining.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+            await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'live {round}')");
+
+            var expected = Enumerable.Range(0, round + 1).SelectMany(r => new[] { $"round {r}", $"live {r}" }).ToList();
+            var events = await joiner.WaitForAsync(expected.Count);
+            Assert.Equal(expected, events.Select(e => e.Data.GetProperty("value").GetString()));
+            await first.WaitForAsync(2 * round + 2);
+            await joiner.AssertNoMoreAsync(expected.Count, TimeSpan.FromMilliseconds(300));
+        }
+        Assert.True(live.Server.Services.GetRequiredService<ZgresMetrics>().EventsCarried >= 10, "the events were not carried by their notifications");
+    }
+
+    [Fact]
+    public async Task A_listener_of_an_earlier_version_is_still_rung_beside_one_that_takes_carried_events()
+    {
+        await using var live = await LiveTable.StartAsync(database);
+        var received = await live.SubscribeAsync(inputId: null);
+        // What a server before trigger v5 holds while it waits for doorbells.
+        await using var earlier = await database.OpenAsync();
+        var heard = new List<string>();
+        earlier.Notification += (_, e) => heard.Add(e.Payload);
+        await using (var listen = new NpgsqlCommand($"LISTEN db_notifications; SELECT pg_advisory_lock_shared({AdvisoryLocks.Listening})", earlier)) await listen.ExecuteNonQueryAsync();
+
+        await database.ExecuteAsync($"BEGIN; INSERT INTO {live.Name} (input_id, value) VALUES (1, 'a'), (1, 'b'); COMMIT");
+        await using (var probe = new NpgsqlCommand("SELECT pg_notify('db_notifications', 'end of test')", earlier)) await probe.ExecuteNonQueryAsync();
+        while (!heard.Contains("end of test")) await earlier.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(["", "end of test"], heard.Where(p => !p.StartsWith("zgres-ping:", StringComparison.Ordinal)));
+        Assert.Equal(["a", "b"], (await received.WaitForAsync(2)).Select(e => e.Data.GetProperty("value").GetString()));
+        await received.AssertNoMoreAsync(2, TimeSpan.FromMilliseconds(500));
+    }
+}
