@@ -95,6 +95,36 @@ public sealed class CarriedEventTests(PostgresFixture database)
     }
 
     [Fact]
+    public async Task Subscribers_joining_while_a_writer_never_pauses_get_in_quickly_and_each_gets_every_event_once_in_order()
+    {
+        await using var live = await LiveTable.StartAsync(database, "id bigserial PRIMARY KEY, input_id int, writer int, seq int");
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var writing = database.WriteRowsAsync(live.Name, writer: 0, stop: stop.Token);
+        var joiners = new List<(EventCollector Events, IAsyncDisposable Subscription)>();
+        await using var client = await live.Server.ConnectClientAsync();
+
+        for (var i = 0; i < 10; i++)
+        {
+            await Task.Delay(Random.Shared.Next(20, 120));
+            var events = new EventCollector();
+            var joining = Stopwatch.StartNew();
+            joiners.Add((events, await client.SubscribeAsync(live.Name, inputId: null, after: 0, events.OnChange)));
+            Assert.InRange(joining.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+        }
+        await stop.CancelAsync();
+        var written = await writing;
+
+        foreach (var (events, subscription) in joiners)
+        {
+            var received = await events.WaitForAsync(written, TimeSpan.FromSeconds(30));
+            Assert.Equal(Enumerable.Range(0, written), received.Select(e => e.Data.GetProperty("seq").GetInt32()));
+            await events.AssertNoMoreAsync(written, TimeSpan.FromMilliseconds(200));
+            await subscription.DisposeAsync();
+        }
+        Assert.True(live.Server.Services.GetRequiredService<ZgresMetrics>().EventsCarried > 0, "no event was carried by its notification");
+    }
+
+    [Fact]
     public async Task A_listener_of_an_earlier_version_is_still_rung_beside_one_that_takes_carried_events()
     {
         await using var live = await LiveTable.StartAsync(database);

@@ -20,6 +20,9 @@ internal sealed class StreamPosition(ZgresDatabase database, IOptions<ZgresOptio
     private LogPosition? _current;
     // Events went out from their notifications that the position does not cover yet: a join waits for the next read.
     private bool _ahead;
+    // Joins waiting for that read: until they are in, the listener reads rather than carries (see CarryAsync), so that
+    // a steady flow of carried events cannot keep them out.
+    private int _joinsWaiting;
     // Completed (and replaced) by each read, for joins that wait for the stream to pass a point.
     private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -37,27 +40,44 @@ internal sealed class StreamPosition(ZgresDatabase database, IOptions<ZgresOptio
     /// (a snapshot's subscriber waits until the stream has read everything its snapshot saw).</summary>
     public async Task<LogPosition> JoinWhenAsync(Func<LogPosition, bool> ready, Action join, CancellationToken cancellationToken)
     {
-        while (true)
+        var waiting = false;
+        try
         {
-            Task next;
-            bool ahead;
-            await _gate.WaitAsync(cancellationToken);
-            try
+            while (true)
             {
-                if (!_ahead && _current is { } current && ready(current))
+                Task next;
+                var ring = false;
+                await _gate.WaitAsync(cancellationToken);
+                try
                 {
-                    join();
-                    return current;
+                    if (_current is { } current && ready(current))
+                    {
+                        if (!_ahead)
+                        {
+                            join();
+                            return current;
+                        }
+                        ring = !waiting;
+                        if (ring)
+                        {
+                            waiting = true;
+                            Interlocked.Increment(ref _joinsWaiting);
+                        }
+                    }
+                    next = _advanced.Task;
                 }
-                (next, ahead) = (_advanced.Task, _ahead);
+                finally
+                {
+                    _gate.Release();
+                }
+                // While it takes events from their notifications, the listener reads on its own only every so often.
+                if (ring) await AskForReadAsync(cancellationToken);
+                await next.WaitAsync(cancellationToken);
             }
-            finally
-            {
-                _gate.Release();
-            }
-            // The listener reads on its own only every so often while it takes events from their notifications.
-            if (ahead) await AskForReadAsync(cancellationToken);
-            await next.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            if (waiting) Interlocked.Decrement(ref _joinsWaiting);
         }
     }
 
@@ -72,14 +92,17 @@ internal sealed class StreamPosition(ZgresDatabase database, IOptions<ZgresOptio
     public void Dispose() => _gate.Dispose();
 
     /// <summary>Runs <paramref name="dispatch"/>, which sends events taken from their notifications, with no join in
-    /// between. Those events are not covered by the position (it returns whether it sent any); until a read covers
-    /// them, joins wait, since a subscriber joining now would find them neither in its replay nor among its live events.</summary>
-    internal async Task CarryAsync(Func<LogPosition, bool> dispatch, CancellationToken cancellationToken)
+    /// between, unless a join waits for a read: then it returns false and the listener reads first. Those events are not
+    /// covered by the position (<paramref name="dispatch"/> returns whether it sent any); until a read covers them, joins
+    /// wait, since a subscriber joining now would find them neither in its replay nor among its live events.</summary>
+    internal async Task<bool> CarryAsync(Func<LogPosition, bool> dispatch, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
+            if (Volatile.Read(ref _joinsWaiting) > 0) return false;
             if (dispatch(_current!)) _ahead = true;
+            return true;
         }
         finally
         {
