@@ -1,6 +1,8 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.SignalR;
 using Npgsql;
+using Zgres.AspNetCore.Hosting;
 using Zgres.Client;
 using Zgres.Tests.Infrastructure;
 
@@ -56,6 +58,53 @@ public abstract class DatabaseOutageTests(TestDatabase database)
         await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (3, 'back')");
         Assert.Equal("back", (await resumed.WaitForAsync(4, TimeSpan.FromSeconds(30)))[3].Data.GetProperty("value").GetString());
         await whole.WaitUntilAsync(events => events.Any(e => e.Data.GetProperty("value").GetString() == "back"), TimeSpan.FromSeconds(30), () => "'back' live");
+    }
+
+    [Fact]
+    public async Task A_transaction_given_an_xid_again_after_a_crash_is_delivered()
+    {
+        await using var live = await LiveTable.StartAsync(database);
+        var whole = await live.SubscribeAsync(inputId: null);
+        var metrics = live.Server.Services.GetRequiredService<ZgresMetrics>();
+        // Transactions that only take an xid commit without flushing the WAL, and the WAL writer waits long enough for
+        // the crash to lose those commits: PostgreSQL then hands their xids out again.
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'before')");
+        await whole.WaitForAsync(1);
+        await database.ExecuteAsync("ALTER SYSTEM SET wal_writer_delay = '10s'; SELECT pg_reload_conf()");
+        try
+        {
+            // Then the listener reads, rung by a transaction that only notifies (it takes an xid too), so that its
+            // position is a snapshot taken after those xids. Any commit that flushes the WAL would save them: none follows.
+            var reads = metrics.Reads;
+            await using (var spender = await database.OpenAsync())
+            {
+                for (var i = 0; i < 5; i++)
+                {
+                    await using var take = new NpgsqlCommand("SET synchronous_commit = off; SELECT pg_current_xact_id()", spender);
+                    await take.ExecuteNonQueryAsync();
+                }
+                await using var ring = new NpgsqlCommand("SELECT pg_notify('db_notifications', '')", spender);
+                await ring.ExecuteNonQueryAsync();
+            }
+            while (metrics.Reads == reads) await Task.Delay(10);
+
+            await database.Embedded.StopServerAsync("immediate");
+            await database.Embedded.StartServerAsync();
+            NpgsqlConnection.ClearAllPools();
+            // Most likely before the listener is back: its first read after the reconnect must find this transaction,
+            // whose xid its position saw end before the crash.
+            await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'after the crash')");
+        }
+        finally
+        {
+            await database.ExecuteAsync("ALTER SYSTEM RESET wal_writer_delay; SELECT pg_reload_conf()");
+        }
+
+        var events = await whole.WaitForAsync(2, TimeSpan.FromSeconds(30));
+        Assert.Equal(["before", "after the crash"], events.Select(e => e.Data.GetProperty("value").GetString()));
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'later')");
+        Assert.Equal("later", (await whole.WaitForAsync(3, TimeSpan.FromSeconds(30)))[2].Data.GetProperty("value").GetString());
+        await whole.AssertNoMoreAsync(3, TimeSpan.FromMilliseconds(300));
     }
 
     [Fact]

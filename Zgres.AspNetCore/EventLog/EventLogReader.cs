@@ -53,12 +53,18 @@ internal static class EventLogReader
     /// began after it, are looked at (index lookups by xid), so a transaction left open for an hour costs each read its
     /// own few rows, not the log written since it began. The events in <paramref name="delivered"/> (taken from their
     /// notifications since <paramref name="from"/>) are neither fetched nor handed on, but count for where the stream stands.
+    /// <para>
+    /// After a reconnect (<paramref name="reconnected"/>) the database may have restarted, and a crash loses the commits
+    /// PostgreSQL had not flushed yet, such as those of transactions that only sent a notification: their xids are then
+    /// handed out again, to transactions the position takes for read. So that read also takes the events above the
+    /// newest one read whose transactions the position claims to have seen, which only a reused xid can produce.
+    /// </para>
     /// </summary>
     public static async Task<(LogPosition Next, int Count)> ReadCommittedSinceAsync(NpgsqlConnection connection, LogPosition from,
-        IReadOnlyCollection<long> delivered, Action<ChangeRecord> dispatch, CancellationToken cancellationToken)
+        IReadOnlyCollection<long> delivered, bool reconnected, Action<ChangeRecord> dispatch, CancellationToken cancellationToken)
     {
         // The first row carries the snapshot that ends the read (so it comes back when nothing is new); the events follow.
-        await using var command = new NpgsqlCommand(ReadSinceSql, connection)
+        await using var command = new NpgsqlCommand(reconnected ? ReadSinceReconnectSql : ReadSinceSql, connection)
         {
             CommandTimeout = ZgresDatabase.CommandTimeoutSeconds,
             Parameters =
@@ -67,6 +73,7 @@ internal static class EventLogReader
                 new() { Value = delivered.Count == 0 ? Array.Empty<long>() : delivered.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint },
             },
         };
+        if (reconnected) command.Parameters.Add(new() { Value = from.NewestId });
         string? upTo = null;
         var (newest, count) = (delivered.Count == 0 ? from.NewestId : Math.Max(from.NewestId, delivered.Max()), 0);
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -89,11 +96,17 @@ internal static class EventLogReader
 
     /// <summary>The listener's read (<see cref="ReadCommittedSinceAsync"/>); its parameters are the position's snapshot and
     /// the ids already delivered.</summary>
-    internal static readonly string ReadSinceSql = $"""
+    internal static readonly string ReadSinceSql = ReadSince(reconnected: false);
+
+    /// <summary>The listener's first read after a reconnect; its third parameter is the position's newest id.</summary>
+    private static readonly string ReadSinceReconnectSql = ReadSince(reconnected: true);
+
+    private static string ReadSince(bool reconnected) => $"""
         WITH upto AS MATERIALIZED (SELECT pg_current_snapshot() AS s)
         SELECT s::text, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text FROM upto
         UNION ALL
-        ({CommittedAfter(leading: "NULL, ", where: "k.id <> ALL ($2::bigint[])")})
+        ({CommittedAfter(leading: "NULL, ", where: "k.id <> ALL ($2::bigint[])",
+            reused: reconnected ? "SELECT e.id, e.xid FROM zgres.events e WHERE e.id > $3 AND pg_visible_in_snapshot(e.xid, $1::pg_snapshot)" : null)})
         """;
 
     private static readonly string ReadBetweenSql = $"""
@@ -106,7 +119,7 @@ internal static class EventLogReader
     /// order, as <see cref="ReadRecord"/> reads them: their narrow sort keys are sorted, then each event is fetched by id
     /// (OFFSET 0 keeps that a lookup per key, in order, rather than a join that re-sorts whole events).
     /// </summary>
-    private static string CommittedAfter(string leading, string where) => $"""
+    private static string CommittedAfter(string leading, string where, string? reused = null) => $"""
         SELECT {leading}k.id, (x.e).schema_name, (x.e).table_name, (x.e).input_id, zgres.event_json(x.e), (x.e).operation, (x.e).old_input_id
         FROM (
             SELECT c.id, max(c.id) OVER (PARTITION BY c.xid) AS last_id
@@ -114,7 +127,7 @@ internal static class EventLogReader
                 -- Two index ranges on xid, not one OR, which the planner serves by scanning the whole index.
                 SELECT e.id, e.xid FROM zgres.events e WHERE e.xid >= pg_snapshot_xmax($1::pg_snapshot)
                 UNION ALL
-                SELECT e.id, e.xid FROM zgres.events e WHERE e.xid = ANY (ARRAY(SELECT pg_snapshot_xip($1::pg_snapshot)))
+                SELECT e.id, e.xid FROM zgres.events e WHERE e.xid = ANY (ARRAY(SELECT pg_snapshot_xip($1::pg_snapshot))){(reused is null ? "" : "\n                UNION ALL\n                " + reused)}
             ) c, upto
             WHERE pg_visible_in_snapshot(c.xid, upto.s)
             ORDER BY 2, 1

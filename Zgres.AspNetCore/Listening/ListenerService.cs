@@ -236,7 +236,7 @@ internal sealed partial class ListenerService(
         var cancellationToken = session.Token;
         try
         {
-            var caughtUp = await ReadAsync(connection, cancellationToken);
+            var caughtUp = await ReadAsync(connection, cancellationToken, reconnected: catchingUp);
             if (catchingUp)
             {
                 metrics.CaughtUp(caughtUp);
@@ -246,9 +246,10 @@ internal sealed partial class ListenerService(
             while (true)
             {
                 if (_arrivals.Count == 0) await WaitAsync(connection, cancellationToken);
-                if (_arrivals.TryPeek(out var next) && next is not null) await position.CarryAsync(SendCarried, cancellationToken);
+                // Carried events go out at once, unless a subscriber waits to join: then the read comes first.
+                var joinWaits = _arrivals.TryPeek(out var next) && next is not null && !await position.CarryAsync(SendCarried, cancellationToken);
                 // A doorbell is next, or carried events have waited long enough for the read that covers them.
-                if (_arrivals.Count > 0 || (_carried.Count > 0 && (Stopwatch.GetElapsedTime(_carriedSince) >= CarriedReadDelay || _carried.Count >= MaxWaitingEvents)))
+                if (joinWaits || _arrivals.Count > 0 || (_carried.Count > 0 && (Stopwatch.GetElapsedTime(_carriedSince) >= CarriedReadDelay || _carried.Count >= MaxWaitingEvents)))
                 {
                     if (UnderLoad(await ReadAsync(connection, cancellationToken)))
                     {
@@ -364,8 +365,10 @@ internal sealed partial class ListenerService(
     }
 
     /// <summary>Reads and dispatches everything that became visible since the position, less the events sent from their
-    /// notifications; returns how many events it dispatched. Whatever was announced before it began is covered by it.</summary>
-    private async Task<int> ReadAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    /// notifications; returns how many events it dispatched. Whatever was announced before it began is covered by it. The
+    /// first read after a reconnect also looks for xids the database handed out again after a crash (see
+    /// <see cref="EventLogReader.ReadCommittedSinceAsync"/>).</summary>
+    private async Task<int> ReadAsync(NpgsqlConnection connection, CancellationToken cancellationToken, bool reconnected = false)
     {
         var count = 0;
         var started = Stopwatch.GetTimestamp();
@@ -374,7 +377,7 @@ internal sealed partial class ListenerService(
             _arrivals.Clear();
             _endsWithDoorbell = false;
             _doorbells = 0;
-            (var next, count) = await EventLogReader.ReadCommittedSinceAsync(connection, from, _carried, change =>
+            (var next, count) = await EventLogReader.ReadCommittedSinceAsync(connection, from, _carried, reconnected, change =>
             {
                 dispatcher.Dispatch(change);
                 Interlocked.Increment(ref _progress);
