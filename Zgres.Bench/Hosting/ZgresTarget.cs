@@ -22,14 +22,18 @@ internal enum ZgresClientKind
 /// <summary>The Zgres server (its Release build, beside this tool) run as <c>dotnet Zgres.Server.dll</c>, watching
 /// <c>public.bench_rows</c>, capturing its changes by triggers or from the WAL (with a slot named after its database).</summary>
 internal sealed class ZgresTarget(BenchDatabase database, string serverDll, ZgresClientKind clientKind, IReadOnlyDictionary<string, string> extraEnvironment,
-    CaptureMode capture = CaptureMode.Trigger) : ITarget
+    CaptureMode capture = CaptureMode.Trigger, bool doorbellsOnly = false) : ITarget
 {
     public const string Table = "public.bench_rows";
     private ChildProcess? _server;
     private WirePinger? _pinger;
     private Uri _address = new("http://127.0.0.1");
 
-    public string Name => NameOf(capture);
+    public string Name => doorbellsOnly ? DoorbellsOnlyName : NameOf(capture);
+
+    /// <summary>The column of a server whose listener reads the log after each doorbell rather than taking events from
+    /// their notifications (<c>--doorbells</c>).</summary>
+    public const string DoorbellsOnlyName = "Zgres (doorbells)";
 
     /// <summary>"Zgres" for trigger capture, "Zgres (WAL)": a column of the results, and the figures' owner.</summary>
     public static string NameOf(CaptureMode capture) => capture == CaptureMode.Wal ? "Zgres (WAL)" : "Zgres";
@@ -59,6 +63,10 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
         new(capture == CaptureMode.Wal ? await database.CreateDatabaseAsync("zgres_bench_wal", cancellationToken) : database,
             options.ServerDll, options.ZgresClient, options.ZgresEnvironment, capture);
 
+    /// <summary>This build's server with trigger capture and a listener that waits for doorbells only.</summary>
+    public static ZgresTarget DoorbellsOnly(BenchDatabase database, BenchOptions options) =>
+        new(database, options.ServerDll, options.ZgresClient, options.ZgresEnvironment, CaptureMode.Trigger, doorbellsOnly: true);
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!File.Exists(serverDll)) throw new FileNotFoundException($"The Zgres server was not found at {serverDll}; build it (dotnet build -c Release Zgres.Bench) or pass --server-dll.");
@@ -73,6 +81,7 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
             ["Zgres__Capture"] = capture.ToString(),
             ["Zgres__Wal__Slot"] = $"zgres_{database.Name}",
         };
+        if (doorbellsOnly) environment["Zgres__Listener__EventsInNotifications"] = "false";
         _server = ChildProcess.Start("Zgres.Server", "dotnet", [serverDll], environment, Path.GetDirectoryName(serverDll));
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         await _server.WaitUntilAsync(async ct =>

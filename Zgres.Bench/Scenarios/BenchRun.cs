@@ -1,4 +1,5 @@
 using System.Globalization;
+using Zgres.AspNetCore.Hosting;
 using Zgres.Bench.Cli;
 using Zgres.Bench.Hosting;
 using Zgres.Bench.Measure;
@@ -51,7 +52,11 @@ internal static class BenchRun
         await using var zgres = new TargetList();
         if (options.RunZgres && options.Scenario is not (Scenario.Writes or Scenario.ReplayStorm or Scenario.SlowSnapshots))
         {
-            foreach (var capture in options.Captures) zgres.Add(await ZgresTarget.CreateAsync(database, capture, options, token));
+            foreach (var capture in options.Captures)
+            {
+                zgres.Add(await ZgresTarget.CreateAsync(database, capture, options, token));
+                if (capture == CaptureMode.Trigger && options.Doorbells) zgres.Add(ZgresTarget.DoorbellsOnly(database, options));
+            }
         }
         await using var baseline = seedFolder is not null ? new SeedTarget(database, seedFolder) : null;
         var targets = zgres.Concat(new ITarget?[] { baseline }.OfType<ITarget>()).ToArray();
