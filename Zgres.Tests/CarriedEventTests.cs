@@ -100,26 +100,33 @@ public sealed class CarriedEventTests(PostgresFixture database)
         await using var live = await LiveTable.StartAsync(database, "id bigserial PRIMARY KEY, input_id int, writer int, seq int");
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var writing = database.WriteRowsAsync(live.Name, writer: 0, stop: stop.Token);
-        var joiners = new List<(EventCollector Events, IAsyncDisposable Subscription)>();
-        await using var client = await live.Server.ConnectClientAsync();
-
-        for (var i = 0; i < 10; i++)
+        // A client each: one client's subscriptions to the same table share its group membership and its seen ids.
+        var joiners = new List<(EventCollector Events, Zgres.Client.ZgresClient Client)>();
+        try
         {
-            await Task.Delay(Random.Shared.Next(20, 120));
-            var events = new EventCollector();
-            var joining = Stopwatch.StartNew();
-            joiners.Add((events, await client.SubscribeAsync(live.Name, inputId: null, after: 0, events.OnChange)));
-            Assert.InRange(joining.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+            for (var i = 0; i < 10; i++)
+            {
+                await Task.Delay(Random.Shared.Next(20, 120));
+                var client = await live.Server.ConnectClientAsync();
+                var events = new EventCollector();
+                joiners.Add((events, client));
+                var joining = Stopwatch.StartNew();
+                await client.SubscribeAsync(live.Name, inputId: null, after: 0, events.OnChange);
+                Assert.InRange(joining.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+            }
+            await stop.CancelAsync();
+            var written = await writing;
+
+            foreach (var (events, _) in joiners)
+            {
+                var received = await events.WaitForAsync(written, TimeSpan.FromSeconds(30));
+                Assert.Equal(Enumerable.Range(0, written), received.Select(e => e.Data.GetProperty("seq").GetInt32()));
+                await events.AssertNoMoreAsync(written, TimeSpan.FromMilliseconds(200));
+            }
         }
-        await stop.CancelAsync();
-        var written = await writing;
-
-        foreach (var (events, subscription) in joiners)
+        finally
         {
-            var received = await events.WaitForAsync(written, TimeSpan.FromSeconds(30));
-            Assert.Equal(Enumerable.Range(0, written), received.Select(e => e.Data.GetProperty("seq").GetInt32()));
-            await events.AssertNoMoreAsync(written, TimeSpan.FromMilliseconds(200));
-            await subscription.DisposeAsync();
+            foreach (var (_, client) in joiners) await client.DisposeAsync();
         }
         Assert.True(live.Server.Services.GetRequiredService<ZgresMetrics>().EventsCarried > 0, "no event was carried by its notification");
     }
