@@ -7,15 +7,15 @@ using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;
 
-/// <summary>Events carried by their notifications (trigger v5): who can hear them, what does not fit, and joins while the
-/// listener is ahead of its position.</summary>
+/// <summary>Events carried by their notifications (trigger v5, <c>Zgres:Listener:EventsInNotifications</c>): who can hear
+/// them, what does not fit, and joins while the listener is ahead of its position.</summary>
 [Collection(DatabaseGroup.Name)]
 public sealed class CarriedEventTests(PostgresFixture database)
 {
     [Fact]
     public async Task A_role_that_may_not_read_the_log_neither_hears_events_nor_can_forge_one()
     {
-        await using var live = await LiveTable.StartAsync(database);
+        await using var live = await LiveTable.StartAsync(database, settings: CommitOrderTests.Carrying);
         var received = await live.SubscribeAsync(inputId: null);
         var role = "outsider_" + live.Name;
         await database.ExecuteAsync($"CREATE ROLE {role} LOGIN PASSWORD 'outsider'; GRANT INSERT, SELECT ON public.{live.Name} TO {role}; GRANT USAGE ON SEQUENCE public.{live.Name}_id_seq TO {role}");
@@ -47,7 +47,7 @@ public sealed class CarriedEventTests(PostgresFixture database)
     [Fact]
     public async Task An_event_too_large_for_a_notification_is_read_from_the_log_in_its_commit_order_place()
     {
-        await using var live = await LiveTable.StartAsync(database);
+        await using var live = await LiveTable.StartAsync(database, settings: CommitOrderTests.Carrying);
         var received = await live.SubscribeAsync(inputId: null);
         var metrics = live.Server.Services.GetRequiredService<ZgresMetrics>();
         var large = new string('x', 10_000);
@@ -70,7 +70,7 @@ public sealed class CarriedEventTests(PostgresFixture database)
     [Fact]
     public async Task A_subscriber_joining_while_carried_events_are_ahead_of_the_position_gets_each_event_once()
     {
-        await using var live = await LiveTable.StartAsync(database);
+        await using var live = await LiveTable.StartAsync(database, settings: CommitOrderTests.Carrying);
         var first = await live.SubscribeAsync(inputId: null);
         await using var late = await live.Server.ConnectClientAsync();
 
@@ -95,11 +95,23 @@ public sealed class CarriedEventTests(PostgresFixture database)
     }
 
     [Fact]
-    public async Task Subscribers_joining_while_a_writer_never_pauses_get_in_quickly_and_each_gets_every_event_once_in_order()
+    public async Task Subscribers_joining_while_a_writer_writes_steadily_get_in_quickly_and_each_gets_every_event_once_in_order()
     {
-        await using var live = await LiveTable.StartAsync(database, "id bigserial PRIMARY KEY, input_id int, writer int, seq int");
+        await using var live = await LiveTable.StartAsync(database, "id bigserial PRIMARY KEY, input_id int, writer int, seq int", CommitOrderTests.Carrying);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var writing = database.WriteRowsAsync(live.Name, writer: 0, stop: stop.Token);
+        // A row every millisecond or so: carried as it comes (a writer as fast as it can go has the listener poll instead).
+        var writing = Task.Run(async () =>
+        {
+            await using var connection = await database.OpenAsync();
+            var seq = 0;
+            for (; !stop.IsCancellationRequested; seq++)
+            {
+                await using var insert = new NpgsqlCommand($"INSERT INTO {live.Name} (input_id, writer, seq) VALUES (1, 0, $1)", connection) { Parameters = { new() { Value = seq } } };
+                await insert.ExecuteNonQueryAsync();
+                await Task.Delay(1);
+            }
+            return seq;
+        });
         // A client each: one client's subscriptions to the same table share its group membership and its seen ids.
         var joiners = new List<(EventCollector Events, Zgres.Client.ZgresClient Client)>();
         try
@@ -134,7 +146,7 @@ public sealed class CarriedEventTests(PostgresFixture database)
     [Fact]
     public async Task A_listener_of_an_earlier_version_is_still_rung_beside_one_that_takes_carried_events()
     {
-        await using var live = await LiveTable.StartAsync(database);
+        await using var live = await LiveTable.StartAsync(database, settings: CommitOrderTests.Carrying);
         var received = await live.SubscribeAsync(inputId: null);
         // What a server before trigger v5 holds while it waits for doorbells.
         await using var earlier = await database.OpenAsync();

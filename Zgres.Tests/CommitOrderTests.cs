@@ -13,10 +13,10 @@ namespace Zgres.Tests;
 [Collection(DatabaseGroup.Name)]
 public sealed class CommitOrderTests(PostgresFixture database)
 {
-    /// <summary>A server that waits for doorbells only, as one of a version before trigger v5 does.</summary>
-    private static readonly Dictionary<string, string?> DoorbellsOnly = new() { ["Zgres:Listener:EventsInNotifications"] = "false" };
+    /// <summary>A server that takes events from their notifications (by default it reads the log after a doorbell).</summary>
+    internal static readonly Dictionary<string, string?> Carrying = new() { ["Zgres:Listener:EventsInNotifications"] = "true" };
 
-    private static Dictionary<string, string?>? Listening(bool carried) => carried ? null : DoorbellsOnly;
+    private static Dictionary<string, string?>? Listening(bool carried) => carried ? Carrying : null;
 
     /// <summary>Long enough for the read that covers carried events to have come and gone.</summary>
     private static readonly TimeSpan ZgresListenerDelay = Zgres.AspNetCore.Listening.ListenerService.CarriedReadDelay * 5;
@@ -24,7 +24,7 @@ public sealed class CommitOrderTests(PostgresFixture database)
     [Fact]
     public async Task A_transaction_rings_the_doorbell_once_with_an_empty_payload_however_many_rows_and_statements_it_writes()
     {
-        await using var live = await LiveTable.StartAsync(database, settings: DoorbellsOnly);
+        await using var live = await LiveTable.StartAsync(database);
         await using var listening = await database.OpenAsync();
         var payloads = new List<string>();
         listening.Notification += (_, e) => payloads.Add(e.Payload);
@@ -49,7 +49,7 @@ public sealed class CommitOrderTests(PostgresFixture database)
     [Fact]
     public async Task Each_event_travels_in_a_notification_of_its_own_on_the_secret_channel_with_the_bytes_the_log_holds()
     {
-        await using var live = await LiveTable.StartAsync(database);
+        await using var live = await LiveTable.StartAsync(database, settings: Carrying);
         var carrier = await database.ScalarAsync<string>("SELECT 'zgres_' || md5(secret || 'db_notifications') FROM zgres.carrier");
         await using var listening = await database.OpenAsync();
         var (announced, carried) = (new List<string>(), new List<string>());

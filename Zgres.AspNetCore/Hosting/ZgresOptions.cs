@@ -190,10 +190,11 @@ public sealed class ListenerOptions
     public bool PollUnderLoad { get; set; } = true;
 
     /// <summary>Take each event from a notification that carries it, as its writer commits, rather than reading it from
-    /// the log after a doorbell: lower latency, for a few microseconds more per row in the writer's transaction. The log
-    /// stays the source of truth either way. Needs a role that may read <c>zgres.carrier</c> (the schema's owner can);
-    /// without it the listener waits for doorbells.</summary>
-    public bool EventsInNotifications { get; set; } = true;
+    /// the log after a doorbell: about half a millisecond less at the median and a fifth less database CPU per delivered
+    /// row at moderate rates, for about a tenth more database CPU per row in the writer's transaction (see
+    /// BENCHMARKS.md). The log stays the source of truth either way. Needs a role that may read <c>zgres.carrier</c> (the
+    /// schema's owner can); without it the listener waits for doorbells.</summary>
+    public bool EventsInNotifications { get; set; }
 
     /// <summary>How long the listener's recorded position holds retention back without a refresh: two self-checks
     /// (each records it, then waits up to the timeout for its ping), so one slow check does not let retention prune what

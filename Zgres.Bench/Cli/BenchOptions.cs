@@ -84,8 +84,8 @@ internal sealed class BenchOptions
     /// side by side in one invocation.</summary>
     public IReadOnlyList<CaptureMode> Captures { get; private set; } = [CaptureMode.Trigger];
 
-    /// <summary>Also run a trigger-capture Zgres whose listener reads the log after each doorbell (the delivery scenarios).</summary>
-    public bool Doorbells { get; private set; }
+    /// <summary>Also run a trigger-capture Zgres whose listener takes events from their notifications (the delivery scenarios).</summary>
+    public bool Carried { get; private set; }
 
     /// <summary>Extra environment for the Zgres server process (experiments such as runtime knobs); empty by default.</summary>
     public Dictionary<string, string> ZgresEnvironment { get; } = [];
@@ -165,8 +165,8 @@ internal sealed class BenchOptions
           --capture LIST           how Zgres captures changes, comma-separated: trigger, wal (logical decoding; a
                                    database of its own, zgres_bench_wal, dropped and created anew). Each mode is
                                    its own Zgres column (writes) or run, in the same invocation [trigger]
-          --doorbells on|off       delivery scenarios: also run Zgres with a listener that reads the log after each
-                                   doorbell instead of taking events from their notifications, "Zgres (doorbells)" [off]
+          --carried on|off         delivery scenarios: also run Zgres with a listener that takes events from their
+                                   notifications (Zgres:Listener:EventsInNotifications=true), "Zgres (carried)" [off]
           --zgres-env KEY=VALUE    extra environment for the Zgres server (repeatable), for experiments only
           --before-server-dll PATH writes, storms: an earlier Zgres.Server.dll (say, built from an older commit) for the
                                    "Zgres v1 (before)" column; without it that column is skipped. Each Zgres column
@@ -302,7 +302,7 @@ internal sealed class BenchOptions
             case "--rows" when Positive(value, out var rows): Rows = rows; break;
             case "--workloads" when ParseWorkloads(value) is { } workloads: Workloads = workloads; break;
             case "--capture" when ParseList<CaptureMode>(value) is { } captures: Captures = captures; break;
-            case "--doorbells" when value is "on" or "off": Doorbells = value == "on"; break;
+            case "--carried" when value is "on" or "off": Carried = value == "on"; break;
             case "--zgres-env" when value.IndexOf('=', StringComparison.Ordinal) > 0:
                 ZgresEnvironment[value[..value.IndexOf('=', StringComparison.Ordinal)]] = value[(value.IndexOf('=', StringComparison.Ordinal) + 1)..];
                 break;
@@ -354,7 +354,7 @@ internal sealed class BenchOptions
 
     private string DescribeEnvironment() => string.Concat(ZgresEnvironment.Select(e => $" --zgres-env {e.Key}={e.Value}"));
 
-    private string DescribeCaptures() => (Captures is [CaptureMode.Trigger] ? "" : $" --capture {string.Join(',', Captures.Select(c => c.ToString().ToLowerInvariant()))}") + (Doorbells ? " --doorbells on" : "");
+    private string DescribeCaptures() => (Captures is [CaptureMode.Trigger] ? "" : $" --capture {string.Join(',', Captures.Select(c => c.ToString().ToLowerInvariant()))}") + (Carried ? " --carried on" : "");
 
     /// <summary>The options of the scenarios that deliver rows to clients.</summary>
     private string DescribeDelivery() => FormattableString.Invariant($"--clients {Clients}{(TableSubscribers > 0 ? $" --table-subscribers {TableSubscribers}" : "")} --writers {Writers} --batch {Batch}{(Rate is double r ? $" --rate {r:0.#}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --zgres-client {ZgresClient.ToString().ToLowerInvariant()}") + DescribeEnvironment() + DescribeCaptures();

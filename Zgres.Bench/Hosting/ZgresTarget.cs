@@ -22,18 +22,18 @@ internal enum ZgresClientKind
 /// <summary>The Zgres server (its Release build, beside this tool) run as <c>dotnet Zgres.Server.dll</c>, watching
 /// <c>public.bench_rows</c>, capturing its changes by triggers or from the WAL (with a slot named after its database).</summary>
 internal sealed class ZgresTarget(BenchDatabase database, string serverDll, ZgresClientKind clientKind, IReadOnlyDictionary<string, string> extraEnvironment,
-    CaptureMode capture = CaptureMode.Trigger, bool doorbellsOnly = false) : ITarget
+    CaptureMode capture = CaptureMode.Trigger, bool carried = false) : ITarget
 {
     public const string Table = "public.bench_rows";
     private ChildProcess? _server;
     private WirePinger? _pinger;
     private Uri _address = new("http://127.0.0.1");
 
-    public string Name => doorbellsOnly ? DoorbellsOnlyName : NameOf(capture);
+    public string Name => carried ? CarriedName : NameOf(capture);
 
-    /// <summary>The column of a server whose listener reads the log after each doorbell rather than taking events from
-    /// their notifications (<c>--doorbells</c>).</summary>
-    public const string DoorbellsOnlyName = "Zgres (doorbells)";
+    /// <summary>The column of a server whose listener takes events from their notifications rather than reading the log
+    /// after each doorbell (<c>--carried</c>).</summary>
+    public const string CarriedName = "Zgres (carried)";
 
     /// <summary>"Zgres" for trigger capture, "Zgres (WAL)": a column of the results, and the figures' owner.</summary>
     public static string NameOf(CaptureMode capture) => capture == CaptureMode.Wal ? "Zgres (WAL)" : "Zgres";
@@ -63,9 +63,9 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
         new(capture == CaptureMode.Wal ? await database.CreateDatabaseAsync("zgres_bench_wal", cancellationToken) : database,
             options.ServerDll, options.ZgresClient, options.ZgresEnvironment, capture);
 
-    /// <summary>This build's server with trigger capture and a listener that waits for doorbells only.</summary>
-    public static ZgresTarget DoorbellsOnly(BenchDatabase database, BenchOptions options) =>
-        new(database, options.ServerDll, options.ZgresClient, options.ZgresEnvironment, CaptureMode.Trigger, doorbellsOnly: true);
+    /// <summary>This build's server with trigger capture and a listener that takes events from their notifications.</summary>
+    public static ZgresTarget Carried(BenchDatabase database, BenchOptions options) =>
+        new(database, options.ServerDll, options.ZgresClient, options.ZgresEnvironment, CaptureMode.Trigger, carried: true);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -81,7 +81,7 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
             ["Zgres__Capture"] = capture.ToString(),
             ["Zgres__Wal__Slot"] = $"zgres_{database.Name}",
         };
-        if (doorbellsOnly) environment["Zgres__Listener__EventsInNotifications"] = "false";
+        if (carried) environment["Zgres__Listener__EventsInNotifications"] = "true";
         _server = ChildProcess.Start("Zgres.Server", "dotnet", [serverDll], environment, Path.GetDirectoryName(serverDll));
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         await _server.WaitUntilAsync(async ct =>

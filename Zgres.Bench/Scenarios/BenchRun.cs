@@ -55,7 +55,7 @@ internal static class BenchRun
             foreach (var capture in options.Captures)
             {
                 zgres.Add(await ZgresTarget.CreateAsync(database, capture, options, token));
-                if (capture == CaptureMode.Trigger && options.Doorbells) zgres.Add(ZgresTarget.DoorbellsOnly(database, options));
+                if (capture == CaptureMode.Trigger && options.Carried) zgres.Add(ZgresTarget.Carried(database, options));
             }
         }
         await using var baseline = seedFolder is not null ? new SeedTarget(database, seedFolder) : null;
