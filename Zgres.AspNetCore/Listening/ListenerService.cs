@@ -54,19 +54,7 @@ internal sealed partial class ListenerService(
     /// retention and read-your-writes go by) stays fresh.</summary>
     internal static readonly TimeSpan CarriedReadDelay = TimeSpan.FromMilliseconds(100);
 
-    // Carried events waiting for the loop, at most; beyond, a doorbell stands for the rest (a read takes them from the log).
-    private const int MaxWaitingEvents = 10_000;
-
-    // Notifications since the loop last looked, in the order PostgreSQL delivered them, which is the writers' commit
-    // order: carried events, and doorbells (null; consecutive ones collapse). Filled by the notification handler (which
-    // Npgsql calls on the loop's own flow whenever the connection reads), taken by the loop; forgotten at each read,
-    // which covers everything they announced.
-    private readonly Queue<CarriedEvent?> _arrivals = new();
-    private bool _endsWithDoorbell;
-
-    // Transactions announced since the last read began (doorbells, and carried events of a new transaction), for UnderLoad.
-    private int _doorbells;
-    private ulong _lastCarriedXid;
+    private readonly NotificationInbox _inbox = new();
 
     // Events sent from their notifications since the position last moved (the next read skips them), and when the first was.
     private readonly List<long> _carried = [];
@@ -245,11 +233,11 @@ internal sealed partial class ListenerService(
             await DrainAsync(connection, cancellationToken);
             while (true)
             {
-                if (_arrivals.Count == 0) await WaitAsync(connection, cancellationToken);
+                if (_inbox.IsEmpty) await WaitAsync(connection, cancellationToken);
                 // Carried events go out at once, unless a subscriber waits to join: then the read comes first.
-                var joinWaits = _arrivals.TryPeek(out var next) && next is not null && !await position.CarryAsync(SendCarried, cancellationToken);
+                var joinWaits = _inbox.CarriedNext && !await position.CarryAsync(SendCarried, cancellationToken);
                 // A doorbell is next, or carried events have waited long enough for the read that covers them.
-                if (joinWaits || _arrivals.Count > 0 || (_carried.Count > 0 && (Stopwatch.GetElapsedTime(_carriedSince) >= CarriedReadDelay || _carried.Count >= MaxWaitingEvents)))
+                if (joinWaits || !_inbox.IsEmpty || (_carried.Count > 0 && (Stopwatch.GetElapsedTime(_carriedSince) >= CarriedReadDelay || _carried.Count >= NotificationInbox.MaxWaitingEvents)))
                 {
                     if (UnderLoad(await ReadAsync(connection, cancellationToken)))
                     {
@@ -289,9 +277,8 @@ internal sealed partial class ListenerService(
     private bool SendCarried(LogPosition from)
     {
         var sent = false;
-        while (_arrivals.TryPeek(out var next) && next is not null)
+        while (_inbox.TryTakeCarried(out var next))
         {
-            _arrivals.Dequeue();
             if (LogPosition.HasEnded(from.Snapshot, next.Xid)) continue;
             if (_carried.Count == 0) _carriedSince = Stopwatch.GetTimestamp();
             dispatcher.Dispatch(next.Change);
@@ -300,7 +287,6 @@ internal sealed partial class ListenerService(
             Interlocked.Increment(ref _progress);
             sent = true;
         }
-        if (_arrivals.Count == 0) _endsWithDoorbell = false;
         return sent;
     }
 
@@ -356,7 +342,7 @@ internal sealed partial class ListenerService(
     }
 
     /// <summary>Whether the read just done (which found <paramref name="events"/>) says writers outpace doorbell reads.</summary>
-    private bool UnderLoad(int events) => events > 0 && _doorbells >= PollAfterDoorbells && _settings.PollUnderLoad;
+    private bool UnderLoad(int events) => events > 0 && _inbox.Announced >= PollAfterDoorbells && _settings.PollUnderLoad;
 
     private static async Task<bool> LockAsync(NpgsqlConnection connection, string sql, long key, CancellationToken cancellationToken)
     {
@@ -374,9 +360,7 @@ internal sealed partial class ListenerService(
         var started = Stopwatch.GetTimestamp();
         await position.AdvanceAsync(async from =>
         {
-            _arrivals.Clear();
-            _endsWithDoorbell = false;
-            _doorbells = 0;
+            _inbox.Forget();
             (var next, count) = await EventLogReader.ReadCommittedSinceAsync(connection, from, _carried, reconnected, change =>
             {
                 dispatcher.Dispatch(change);
@@ -401,7 +385,7 @@ internal sealed partial class ListenerService(
         switch (notification.Kind)
         {
             case NotificationKind.Doorbell:
-                Rang();
+                _inbox.Rang();
                 break;
             case NotificationKind.Ping:
                 _pings.Returned(notification.Ping!);
@@ -412,44 +396,18 @@ internal sealed partial class ListenerService(
         }
     }
 
-    private void Rang()
-    {
-        _doorbells++;
-        if (_endsWithDoorbell) return;
-        _arrivals.Enqueue(null);
-        _endsWithDoorbell = true;
-    }
-
     private void Carried(string payload)
     {
-        CarriedEvent carried;
         try
         {
-            carried = CarriedEvent.Parse(payload);
+            _inbox.Carried(CarriedEvent.Parse(payload));
         }
         catch (FormatException exception)
         {
             // Only the schema's owner can name the channel, so this is a bug, not an attack; the log has the event.
             LogUnreadableCarriedEvent(exception.Message);
-            Rang();
-            return;
+            _inbox.Rang();
         }
-        if (carried.Xid != _lastCarriedXid)
-        {
-            _lastCarriedXid = carried.Xid;
-            _doorbells++;
-        }
-        if (_arrivals.Count >= MaxWaitingEvents)
-        {
-            if (!_endsWithDoorbell)
-            {
-                _arrivals.Enqueue(null);
-                _endsWithDoorbell = true;
-            }
-            return;
-        }
-        _arrivals.Enqueue(carried);
-        _endsWithDoorbell = false;
     }
 
     /// <summary>On a clean stop, retention need not wait for this listener's expiry.</summary>
