@@ -21,10 +21,13 @@ internal sealed record LogPosition(string Snapshot, long NewestId)
 
     /// <summary>Whether <paramref name="xid"/> had ended (committed or rolled back) for <paramref name="snapshot"/>: it is
     /// below the snapshot's xmax and not among its open transactions.</summary>
-    public static bool HasEnded(string snapshot, ulong xid)
+    public static bool HasEnded(string snapshot, ulong xid) => EndedIn(snapshot)(xid);
+
+    /// <summary><see cref="HasEnded"/> for many transactions, with <paramref name="snapshot"/> parsed once.</summary>
+    public static Func<ulong, bool> EndedIn(string snapshot)
     {
         var (_, xmax, open) = Parse(snapshot);
-        return xid < xmax && !open.Contains(xid);
+        return xid => xid < xmax && !open.Contains(xid);
     }
 
     /// <summary><c>xmin:xmax:xip,…</c>, PostgreSQL's text form of a <c>pg_snapshot</c>.</summary>

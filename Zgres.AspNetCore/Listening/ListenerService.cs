@@ -277,9 +277,10 @@ internal sealed partial class ListenerService(
     private bool SendCarried(LogPosition from)
     {
         var sent = false;
+        Func<ulong, bool>? covered = null;
         while (_inbox.TryTakeCarried(out var next))
         {
-            if (LogPosition.HasEnded(from.Snapshot, next.Xid)) continue;
+            if ((covered ??= LogPosition.EndedIn(from.Snapshot))(next.Xid)) continue;
             if (_carried.Count == 0) _carriedSince = Stopwatch.GetTimestamp();
             dispatcher.Dispatch(next.Change);
             _carried.Add(next.Change.Id);
