@@ -15,7 +15,7 @@ public sealed class CarriedEventTests(PostgresFixture database)
     [Fact]
     public async Task A_role_that_may_not_read_the_log_neither_hears_events_nor_can_forge_one()
     {
-        await using var live = await LiveTable.StartAsync(database, settings: CommitOrderTests.Carrying);
+        await using var live = await LiveTable.StartAsync(database, settings: Capture.Carried());
         var received = await live.SubscribeAsync(inputId: null);
         var role = "outsider_" + live.Name;
         await database.ExecuteAsync($"CREATE ROLE {role} LOGIN PASSWORD 'outsider'; GRANT INSERT, SELECT ON public.{live.Name} TO {role}; GRANT USAGE ON SEQUENCE public.{live.Name}_id_seq TO {role}");
@@ -47,7 +47,7 @@ public sealed class CarriedEventTests(PostgresFixture database)
     [Fact]
     public async Task An_event_too_large_for_a_notification_is_read_from_the_log_in_its_commit_order_place()
     {
-        await using var live = await LiveTable.StartAsync(database, settings: CommitOrderTests.Carrying);
+        await using var live = await LiveTable.StartAsync(database, settings: Capture.Carried());
         var received = await live.SubscribeAsync(inputId: null);
         var metrics = live.Server.Services.GetRequiredService<ZgresMetrics>();
         var large = new string('x', 10_000);
@@ -70,7 +70,7 @@ public sealed class CarriedEventTests(PostgresFixture database)
     [Fact]
     public async Task A_subscriber_joining_while_carried_events_are_ahead_of_the_position_gets_each_event_once()
     {
-        await using var live = await LiveTable.StartAsync(database, settings: CommitOrderTests.Carrying);
+        await using var live = await LiveTable.StartAsync(database, settings: Capture.Carried());
         var first = await live.SubscribeAsync(inputId: null);
         await using var late = await live.Server.ConnectClientAsync();
 
@@ -97,7 +97,7 @@ public sealed class CarriedEventTests(PostgresFixture database)
     [Fact]
     public async Task Subscribers_joining_while_a_writer_writes_steadily_get_in_quickly_and_each_gets_every_event_once_in_order()
     {
-        await using var live = await LiveTable.StartAsync(database, "id bigserial PRIMARY KEY, input_id int, writer int, seq int", CommitOrderTests.Carrying);
+        await using var live = await LiveTable.StartAsync(database, "id bigserial PRIMARY KEY, input_id int, writer int, seq int", Capture.Carried());
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         // A row every millisecond or so: carried as it comes (a writer as fast as it can go has the listener poll instead).
         var writing = Task.Run(async () =>
@@ -146,7 +146,7 @@ public sealed class CarriedEventTests(PostgresFixture database)
     [Fact]
     public async Task A_listener_of_an_earlier_version_is_still_rung_beside_one_that_takes_carried_events()
     {
-        await using var live = await LiveTable.StartAsync(database, settings: CommitOrderTests.Carrying);
+        await using var live = await LiveTable.StartAsync(database, settings: Capture.Carried());
         var received = await live.SubscribeAsync(inputId: null);
         // What a server before trigger v5 holds while it waits for doorbells.
         await using var earlier = await database.OpenAsync();

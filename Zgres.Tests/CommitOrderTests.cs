@@ -14,9 +14,7 @@ namespace Zgres.Tests;
 public sealed class CommitOrderTests(PostgresFixture database)
 {
     /// <summary>A server that takes events from their notifications (by default it reads the log after a doorbell).</summary>
-    internal static readonly Dictionary<string, string?> Carrying = new() { ["Zgres:Listener:EventsInNotifications"] = "true" };
-
-    private static Dictionary<string, string?>? Listening(bool carried) => carried ? Carrying : null;
+    private static Dictionary<string, string?>? Listening(bool carried) => carried ? Capture.Carried() : null;
 
     /// <summary>Long enough for the read that covers carried events to have come and gone.</summary>
     private static readonly TimeSpan ZgresListenerDelay = Zgres.AspNetCore.Listening.ListenerService.CarriedReadDelay * 5;
@@ -49,7 +47,7 @@ public sealed class CommitOrderTests(PostgresFixture database)
     [Fact]
     public async Task Each_event_travels_in_a_notification_of_its_own_on_the_secret_channel_with_the_bytes_the_log_holds()
     {
-        await using var live = await LiveTable.StartAsync(database, settings: Carrying);
+        await using var live = await LiveTable.StartAsync(database, settings: Capture.Carried());
         var carrier = await database.ScalarAsync<string>("SELECT 'zgres_' || md5(secret || 'db_notifications') FROM zgres.carrier");
         await using var listening = await database.OpenAsync();
         var (announced, carried) = (new List<string>(), new List<string>());

@@ -227,3 +227,7 @@ public sealed class DatabaseOutageByTriggerTests(PostgresFixture database) : Dat
 
 [Collection(DatabaseGroup.Name)]
 public sealed class DatabaseOutageFromWalTests(PostgresFixture database) : DatabaseOutageTests(database.CapturingFromWal());
+
+/// <summary>Capture by triggers, the listener taking events from the notifications that carry them.</summary>
+[Collection(DatabaseGroup.Name)]
+public sealed class DatabaseOutageCarriedTests(PostgresFixture database) : DatabaseOutageTests(database.CarryingEvents());

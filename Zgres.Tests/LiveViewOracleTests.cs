@@ -1,6 +1,8 @@
 using System.Globalization;
 using CsCheck;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Zgres.AspNetCore.Hosting;
 using Zgres.Client;
 using Zgres.Tests.Infrastructure;
 
@@ -19,20 +21,24 @@ public sealed class LiveViewOracleTests(PostgresFixture database)
 {
     private static readonly string[] Statuses = ["open", "held", "closed", "void"];
 
-    [Fact]
-    public async Task Views_with_random_filters_equal_a_select_of_their_query_after_random_writers_a_restart_a_cut_snapshot_a_gap_and_truncates()
+    /// <param name="carried">Whether the listener takes events from the notifications that carry them (its joins wait
+    /// for a read while it is ahead of the log) rather than reading the log after each doorbell.</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Views_with_random_filters_equal_a_select_of_their_query_after_random_writers_a_restart_a_cut_snapshot_a_gap_and_truncates(bool carried)
     {
-        var isolated = await database.CreateDatabaseAsync();
+        var isolated = await (carried ? database.CarryingEvents() : database).CreateDatabaseAsync();
         var seeds = Environment.GetEnvironmentVariable("ZGRES_ORACLE_SEED") is { Length: > 0 } one
             ? Gen.Const(int.Parse(one, CultureInfo.InvariantCulture))
             : Gen.Int[0, int.MaxValue];
         var count = int.TryParse(Environment.GetEnvironmentVariable("ZGRES_ORACLE_SEEDS"), CultureInfo.InvariantCulture, out var n) ? n : 20;
-        await seeds.SampleAsync(seed => new Scenario(isolated, seed).RunAsync(), iter: Environment.GetEnvironmentVariable("ZGRES_ORACLE_SEED") is { Length: > 0 } ? 1 : count, threads: 1,
+        await seeds.SampleAsync(seed => new Scenario(isolated, seed, carried).RunAsync(), iter: Environment.GetEnvironmentVariable("ZGRES_ORACLE_SEED") is { Length: > 0 } ? 1 : count, threads: 1,
             print: seed => $"seed {seed} (replay it alone with ZGRES_ORACLE_SEED={seed})");
     }
 
     /// <summary>One scenario, every choice drawn from its seed (the timing of writers and faults aside).</summary>
-    private sealed class Scenario(TestDatabase database, int seed)
+    private sealed class Scenario(TestDatabase database, int seed, bool carried)
     {
         private readonly Random _random = new(seed);
         private readonly List<(ViewSpec Spec, Task<ZgresLiveQuery<OracleRow>> Opening)> _views = [];
@@ -59,6 +65,7 @@ public sealed class LiveViewOracleTests(PostgresFixture database)
             using var stop = new CancellationTokenSource();
             var writers = Task.CompletedTask;
             var gaps = 0;
+            var eventsCarried = 0L;
             client.GapDetected += (_, _) => Interlocked.Increment(ref gaps);
             var story = new System.Collections.Concurrent.ConcurrentQueue<string>();
             client.StateChanged += (_, change) => story.Enqueue($"{change.Current}");
@@ -75,11 +82,13 @@ public sealed class LiveViewOracleTests(PostgresFixture database)
                     switch (fault)
                     {
                         case "restart":
+                            eventsCarried += EventsCarried(server);
                             await server.DisposeAsync();
                             await WrittenAsync(_random.Next(0, 40));
                             server = await ZgresTestServer.StartAsync(database, [table], port);
                             break;
                         case "gap":
+                            eventsCarried += EventsCarried(server);
                             await server.DisposeAsync();
                             await WrittenAsync(_random.Next(0, 60));
                             await database.ExecuteAsync($"INSERT INTO {table} (input_id, status, total) VALUES (0, 'open', 0)");
@@ -123,8 +132,11 @@ public sealed class LiveViewOracleTests(PostgresFixture database)
                         ViewWatch.AssertHolds(view, expected, row => $"{row.Status}/{row.Total}", $"seed {seed}, view of {spec}");
                     }
                 }
-                // The scenario did what it says: the views open when the log was cut resumed into a gap.
+                // The scenario did what it says: the views open when the log was cut resumed into a gap; and with
+                // carrying on, events came in their notifications.
                 Assert.True(gaps > 0, $"seed {seed}: no resume found the gap ({string.Join(", ", story)})");
+                eventsCarried += EventsCarried(server);
+                Assert.True(carried == eventsCarried > 0, $"seed {seed}: {eventsCarried} events were carried by their notifications");
             }
             finally
             {
@@ -137,6 +149,8 @@ public sealed class LiveViewOracleTests(PostgresFixture database)
                 await server.DisposeAsync();
             }
         }
+
+        private static long EventsCarried(ZgresTestServer server) => server.Services.GetRequiredService<ZgresMetrics>().EventsCarried;
 
         /// <summary>The faults and late views of this scenario, in a drawn order: always a restart, a cut and a gap; and
         /// a view opened last, while the writers run, whose snapshot nothing after it replaces.</summary>

@@ -99,3 +99,7 @@ public sealed class SeveralInstancesByTriggerTests(PostgresFixture database) : S
 
 [Collection(DatabaseGroup.Name)]
 public sealed class SeveralInstancesFromWalTests(PostgresFixture database) : SeveralInstancesTests(database.CapturingFromWal());
+
+/// <summary>Capture by triggers, the listener taking events from the notifications that carry them.</summary>
+[Collection(DatabaseGroup.Name)]
+public sealed class SeveralInstancesCarriedTests(PostgresFixture database) : SeveralInstancesTests(database.CarryingEvents());

@@ -214,3 +214,7 @@ public sealed class WaitForTransactionByTriggerTests(PostgresFixture database) :
 
 [Collection(DatabaseGroup.Name)]
 public sealed class WaitForTransactionFromWalTests(PostgresFixture database) : WaitForTransactionTests(database.CapturingFromWal());
+
+/// <summary>Capture by triggers, the listener taking events from the notifications that carry them.</summary>
+[Collection(DatabaseGroup.Name)]
+public sealed class WaitForTransactionCarriedTests(PostgresFixture database) : WaitForTransactionTests(database.CarryingEvents());

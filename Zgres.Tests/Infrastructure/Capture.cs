@@ -1,6 +1,6 @@
 namespace Zgres.Tests.Infrastructure;
 
-/// <summary>Server settings for each way of capturing changes.</summary>
+/// <summary>Server settings for each way of capturing changes and of hearing about them.</summary>
 public static class Capture
 {
     public const string ModeKey = "Zgres:Capture";
@@ -16,4 +16,8 @@ public static class Capture
         ["Zgres:Wal:HeartbeatInterval"] = "00:00:00.250",
         ["Zgres:Wal:LeaderRetryInterval"] = "00:00:00.500",
     };
+
+    /// <summary>Capture by triggers, the listener taking each event from the notification that carries it rather than
+    /// reading the log after a doorbell (<c>Zgres:Listener:EventsInNotifications</c>).</summary>
+    public static Dictionary<string, string?> Carried() => new() { ["Zgres:Listener:EventsInNotifications"] = "true" };
 }

@@ -40,6 +40,9 @@ public sealed class PostgresFixture() : TestDatabase(""), IAsyncLifetime
     /// </summary>
     public TestDatabase CapturingFromWal(string slot = "zgres") => Sibling(_walConnectionString, Capture.Wal(slot));
 
+    /// <summary>This database, watched by servers whose listener takes events from the notifications that carry them.</summary>
+    public TestDatabase CarryingEvents() => Sibling(ConnectionString, Capture.Carried());
+
     public async Task DisposeAsync()
     {
         if (_embedded is not null) await _embedded.DisposeAsync();
