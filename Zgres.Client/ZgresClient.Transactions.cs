@@ -61,7 +61,7 @@ public sealed partial class ZgresClient
                 try
                 {
                     // The events the hub sent before its answer are routed and handed over to every handler and view.
-                    await _router.FlushAsync(answer.ChangesBefore, current.Epoch, deadline.Token).ConfigureAwait(false);
+                    await _router.FlushAsync(answer.FramesBefore, current.Epoch, deadline.Token).ConfigureAwait(false);
                     return;
                 }
                 catch (IOException)

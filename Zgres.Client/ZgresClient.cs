@@ -45,7 +45,8 @@ public sealed partial class ZgresClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(serverUri);
         _options = options ?? new ZgresClientOptions();
         _logger = _options.LoggerFactory.CreateLogger<ZgresClient>();
-        _hubUri = new Uri(serverUri, ChangeHubContract.Path);
+        // Join marks tell this client's subscriptions of one group apart while one of them joins (see ChangeHubContract.JoinMark).
+        _hubUri = new Uri(serverUri, $"{ChangeHubContract.Path}?{ChangeHubContract.JoinMarksQuery}=true");
         _current = new Current(CreateConnection(epoch: 0), Epoch: 0);
     }
 
@@ -69,6 +70,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
         builder.Services.AddSingleton(_options.LoggerFactory);
         var connection = builder.Build();
         connection.On<NumberedChange>(nameof(IChangeClient.Change), change => _router.RouteAsync(change, epoch));
+        connection.On<NumberedJoinMark>(ChangeHubContract.JoinMark, mark => _router.MarkAsync(mark, epoch));
         connection.Closed += error => OnClosedAsync(connection, error);
         return connection;
     }

@@ -158,6 +158,53 @@ public abstract class ChangeDeliveryTests(TestDatabase database)
         await kept.AssertNoMoreAsync(2, TimeSpan.FromMilliseconds(500));
     }
 
+    /// <summary>Two parts of one application follow the same table on one client: the second, joining while a writer
+    /// writes, starts from a resume point or a snapshot. Both share the connection's hub group, yet each must see its
+    /// own stream: the second its replay (or snapshot) then the live events, in commit order; the first none of that
+    /// replay, and nothing from before it joined.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_second_subscription_to_a_followed_table_gets_its_own_start_then_live_events_in_order_and_the_first_gets_none_of_it(bool snapshot)
+    {
+        await using var live = await LiveTable.StartAsync(database, "id bigserial PRIMARY KEY, input_id int, writer int, seq int");
+        var (table, client) = (live.Name, live.Client);
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) SELECT 0, 0, g FROM generate_series(0, 199) g");
+        var first = new EventCollector();
+        await using var following = await client.SubscribeAsync(table, inputId: null, first.OnChange);
+        using var stop = new CancellationTokenSource();
+        var writing = database.WriteRowsAsync(table, writer: 1, stop: stop.Token);
+        await first.WaitForAsync(50, TimeSpan.FromSeconds(30));
+
+        var second = new EventCollector();
+        await using var joining = await client.SubscribeAsync(table, new ZgresSubscribeOptions { After = snapshot ? null : 0, Snapshot = snapshot }, second.OnChange);
+        var joinedAt = first.Events.Count;
+        await first.WaitForAsync(joinedAt + 50, TimeSpan.FromSeconds(30));
+        await stop.CancelAsync();
+        var written = await writing;
+
+        static (int Writer, int Seq) RowOf(ChangeEvent e) => (e.Data.GetProperty("writer").GetInt32(), e.Data.GetProperty("seq").GetInt32());
+        var everyRow = Enumerable.Range(0, 200).Select(seq => (0, seq)).Concat(Enumerable.Range(0, written).Select(seq => (1, seq))).ToList();
+        await second.WaitUntilAsync(events => events.Count(e => RowOf(e).Writer == 1 && RowOf(e).Seq == written - 1) == 1,
+            TimeSpan.FromSeconds(30), () => $"writer 1's last row, seq {written - 1}");
+        await first.WaitUntilAsync(events => events.Count > 0 && RowOf(events[^1]).Seq == written - 1, TimeSpan.FromSeconds(30), () => $"seq {written - 1}");
+        await Task.Delay(300);
+
+        // The first: every row from where it began, each once, in order; so none of the second's replay, which would
+        // have brought it older rows again. (It begins with writer 1's rows, or, capturing from the WAL, with the last
+        // of the history if that was logged after it joined.)
+        var firstRows = first.Events.Select(RowOf).ToList();
+        Assert.Equal(everyRow.SkipWhile(row => row != firstRows[0]).ToList(), firstRows);
+        // The second: every row once, its snapshot (every row that existed then, in no particular order) before the
+        // changes, which come in commit order.
+        var secondEvents = second.Events;
+        var snapshotRows = secondEvents.TakeWhile(e => e.Operation == ChangeOperation.Snapshot).Count();
+        var secondRows = secondEvents.Select(RowOf).ToList();
+        Assert.Equal(everyRow, secondRows.Take(snapshotRows).Order().Concat(secondRows.Skip(snapshotRows)).ToList());
+        Assert.All(secondEvents.Skip(snapshotRows), e => Assert.Equal(ChangeOperation.Insert, e.Operation));
+        Assert.InRange(snapshotRows, snapshot ? 200 + 50 : 0, snapshot ? int.MaxValue : 0);
+    }
+
     [Fact]
     public async Task Stream_style_yields_events_until_cancelled()
     {

@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Options;
+using Zgres.Client;
 using Zgres.AspNetCore.Filtering;
 using Zgres.AspNetCore.Hosting;
 using Zgres.AspNetCore.Hubs;
@@ -51,7 +52,8 @@ internal sealed partial class ChangeLifetimeManager : HubLifetimeManager<ChangeH
 
     public override Task OnConnectedAsync(HubConnectionContext connection)
     {
-        _outboxes[connection.ConnectionId] = new ConnectionOutbox(connection, _limits, Cut);
+        var marksJoins = connection.GetHttpContext()?.Request.Query[ChangeHubContract.JoinMarksQuery].ToString() == "true";
+        _outboxes[connection.ConnectionId] = new ConnectionOutbox(connection, _limits, marksJoins, Cut);
         return Task.CompletedTask;
     }
 
@@ -216,8 +218,10 @@ internal sealed partial class ChangeLifetimeManager : HubLifetimeManager<ChangeH
     public Task HandedOverAsync(string connectionId) =>
         _outboxes.TryGetValue(connectionId, out var outbox) ? outbox.HandedOverAsync() : Task.CompletedTask;
 
-    /// <summary>Holds what is sent to the connection until the returned handle is disposed, then sends it in order.</summary>
-    public IDisposable Hold(string connectionId) => _outboxes.TryGetValue(connectionId, out var outbox) ? outbox.Hold() : NoHold.Instance;
+    /// <summary>Begins a join of <paramref name="group"/> on the connection (see <see cref="ConnectionOutbox.BeginJoin"/>):
+    /// what is sent to it is held until the returned handle is disposed.</summary>
+    public IDisposable BeginJoin(string connectionId, string group) =>
+        _outboxes.TryGetValue(connectionId, out var outbox) ? outbox.BeginJoin(group) : NoHold.Instance;
 
     /// <summary>Tells the client why it is being disconnected (a SignalR close message that allows it to reconnect),
     /// then, unless it closed by itself within <paramref name="grace"/>, disconnects it.</summary>

@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.SignalR;
+using Zgres.Client;
+using Zgres.AspNetCore.Routing;
 
 namespace Zgres.AspNetCore.Dispatch;
 
@@ -8,12 +10,12 @@ internal readonly record struct OutboxLimits(int MaxBacklog, long StallMilliseco
 
 /// <summary>
 /// One connection's way out. Messages are written in the order they are sent, without waiting for the client, so a
-/// client that stops reading never delays whoever sends; they can be held while the connection joins a subscription
-/// (its replay or snapshot goes first, then what was held, then the rest). A client that stops reading is cut by
-/// <see cref="OutboxLimits"/>: it comes back and resumes with <c>after</c>, so a burst slows no one and a stalled client
-/// costs bounded memory.
+/// client that stops reading never delays whoever sends; they are held while the connection joins a subscription
+/// (its replay or catch-up goes first, then what was held, then the rest), and the join's beginning and end are marked
+/// when <paramref name="marksJoins"/>. A client that stops reading is cut by <see cref="OutboxLimits"/>: it comes back
+/// and resumes with <c>after</c>, so a burst slows no one and a stalled client costs bounded memory.
 /// </summary>
-internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLimits limits, Action<ConnectionOutbox, int> cut)
+internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLimits limits, bool marksJoins, Action<ConnectionOutbox, int> cut)
 {
     private readonly Lock _gate = new();
     private readonly List<SerializedHubMessage> _held = [];
@@ -66,11 +68,24 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
         }
     }
 
-    /// <summary>Holds what is sent until the returned handle is disposed, then writes it in order.</summary>
-    public IDisposable Hold()
+    /// <summary>
+    /// A join of <paramref name="group"/> begins here: marked (see <see cref="ChangeHubContract.JoinMark"/>) after what was
+    /// sent so far, and what is sent from now on is held, so that what the join sends past the hold (its replay, its
+    /// catch-up) comes next. Disposing the handle marks the end of the join's own messages and writes what was held.
+    /// </summary>
+    public IDisposable BeginJoin(string group)
     {
-        lock (_gate) _holds++;
-        return new Release(this);
+        lock (_gate)
+        {
+            if (marksJoins)
+            {
+                var begin = ChangeFrames.JoinMark(group, end: false);
+                if (_holds > 0) _held.Add(begin);
+                else Write(begin);
+            }
+            _holds++;
+        }
+        return new Release(this, marksJoins ? ChangeFrames.JoinMark(group, end: true) : null);
     }
 
     /// <summary>
@@ -180,13 +195,16 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
         if (Interlocked.Exchange(ref _cut, 1) == 0) cut(this, backlog);
     }
 
-    private sealed class Release(ConnectionOutbox outbox) : IDisposable
+    /// <summary>Ends a join: its end mark goes past the hold, right after the join's own messages, then what was held.</summary>
+    private sealed class Release(ConnectionOutbox outbox, SerializedHubMessage? end) : IDisposable
     {
         private int _disposed;
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0) outbox.EndHold();
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            if (end is not null) outbox.Write(end);
+            outbox.EndHold();
         }
     }
 }

@@ -30,7 +30,8 @@ internal sealed class SubscriptionJoiner(
     /// <summary>Joins between two reads of the listener: every event dispatched after that is the subscriber's.</summary>
     public async Task<SubscribeResult> JoinLiveAsync(string connectionId, SubscriptionTarget target, CancellationToken cancellationToken)
     {
-        var joinedAt = await stream.JoinAsync(() => clients.Join(connectionId, target.Group, target.Filtered), cancellationToken);
+        using var join = new JoinPoint(clients, connectionId, target);
+        var joinedAt = await stream.JoinAsync(join.Enter, cancellationToken);
         return target.Result(gap: false, joinedAt);
     }
 
@@ -38,9 +39,8 @@ internal sealed class SubscriptionJoiner(
     /// <paramref name="after"/> and was dispatched before the join (live events are held meanwhile, then follow).</summary>
     public async Task<SubscribeResult> JoinAfterAsync(string connectionId, SubscriptionTarget target, long after, CancellationToken cancellationToken)
     {
-        using var hold = clients.Hold(connectionId);
-        var joined = false;
-        var upTo = await stream.JoinAsync(() => joined = clients.Join(connectionId, target.Group, target.Filtered), cancellationToken);
+        using var join = new JoinPoint(clients, connectionId, target);
+        var upTo = await stream.JoinAsync(join.Enter, cancellationToken);
         try
         {
             var (gap, pages) = await EventLogReader.ReplayAsync(reads, after, upTo, target.Table.Name, target.InputId, cancellationToken);
@@ -53,7 +53,7 @@ internal sealed class SubscriptionJoiner(
         catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
         {
             // Half a replay is no subscription: leave the group (unless it was joined before) so that a retry starts clean.
-            if (joined) clients.Leave(connectionId, target.Group);
+            if (join.Added) clients.Leave(connectionId, target.Group);
             throw DatabaseUnavailable("the events after 'after'");
         }
     }
@@ -72,7 +72,7 @@ internal sealed class SubscriptionJoiner(
                 : $"A snapshot of {target.Table.Name} needs its primary key ({string.Join(", ", target.Columns.PrimaryKey)}) among the published columns.");
         }
         var maxRows = options.Value.Limits.MaxSnapshotRows;
-        var joined = false;
+        using var join = new JoinPoint(clients, connectionId, target);
         try
         {
             string snapshotTaken;
@@ -94,13 +94,12 @@ internal sealed class SubscriptionJoiner(
                 snapshotTaken = snapshot.Snapshot;
             }
 
-            using var hold = clients.Hold(connectionId);
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(SnapshotJoinTimeout);
             LogPosition upTo;
             try
             {
-                upTo = await catchUp.JoinWhenCoveredAsync(snapshotTaken, () => joined = clients.Join(connectionId, target.Group, target.Filtered), deadline.Token);
+                upTo = await catchUp.JoinWhenCoveredAsync(snapshotTaken, join.Enter, deadline.Token);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -113,9 +112,31 @@ internal sealed class SubscriptionJoiner(
         catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
         {
             // The rows sent so far are not a snapshot: the retry sends them all again, from one snapshot of its own.
-            if (joined) clients.Leave(connectionId, target.Group);
+            if (join.Added) clients.Leave(connectionId, target.Group);
             throw DatabaseUnavailable("the snapshot");
         }
+    }
+
+    /// <summary>
+    /// The moment a connection joins a group, entered between two reads of the listener: the join's beginning is marked
+    /// there and what the stream sends next is held, so that the join's own messages (a replay, a catch-up) come first;
+    /// disposing it marks their end and sends what was held (see <see cref="ConnectionOutbox.BeginJoin"/>). A client
+    /// whose subscriptions share the group tells by the marks which events are whose.
+    /// </summary>
+    private sealed class JoinPoint(ChangeLifetimeManager clients, string connectionId, SubscriptionTarget target) : IDisposable
+    {
+        private IDisposable? _held;
+
+        /// <summary>Whether this join added the connection to the group (it may have been a member already).</summary>
+        public bool Added { get; private set; }
+
+        public void Enter()
+        {
+            _held = clients.BeginJoin(connectionId, target.Group);
+            Added = clients.Join(connectionId, target.Group, target.Filtered);
+        }
+
+        public void Dispose() => _held?.Dispose();
     }
 
     /// <summary>The answer to a subscribe that a database outage cut short, whichever read it needed.</summary>

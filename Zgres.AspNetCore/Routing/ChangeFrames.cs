@@ -36,6 +36,17 @@ internal static class ChangeFrames
         _ => Marked(change.Json.Span, group, delivery.InFilter),
     };
 
+    /// <summary>Where a join of <paramref name="group"/> begins or ends (see <see cref="ChangeHubContract.JoinMark"/>).</summary>
+    public static SerializedHubMessage JoinMark(string group, bool end)
+    {
+        var frame = new ArrayBufferWriter<byte>(128);
+        frame.Write(Encoding.UTF8.GetBytes($$"""{"type":1,"target":"{{ChangeHubContract.JoinMark}}","arguments":[{"group":"""));
+        frame.Write(JsonSerializer.SerializeToUtf8Bytes(group, ZgresJsonContext.Default.String));
+        frame.Write(end ? ",\"end\":true}"u8 : ",\"end\":false}"u8);
+        frame.Write(Suffix);
+        return new SerializedHubMessage([new SerializedMessage(Protocol, frame.WrittenMemory)]);
+    }
+
     /// <summary>A snapshot row, which is in its subscription by construction.</summary>
     public static SerializedHubMessage Snapshot(byte[] rowJson, string group) => Marked(rowJson, group, inFilter: true);
 

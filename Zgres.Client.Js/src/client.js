@@ -56,9 +56,12 @@ export class ZgresClient {
   #connection = null;
   // Aborted by stop(); one per start().
   #run = null;
-  // The subscribe request awaiting the hub's answer ({ key, subscriptions }), or null. Joins run one at a time, so an
-  // event naming a group the hub has not named yet is this join's.
+  // The subscribe request awaiting the hub's answer ({ key, subscriptions, stage }), or null. Joins run one at a time,
+  // so an event naming a group the hub has not named yet is this join's, and so is every join mark.
   #joining = null;
+  // Whether the connection's server marks where joins begin and end: known from its first mark, and needed before one
+  // (a server of an earlier version sends none, and then every event of a group goes to all its subscriptions).
+  #marksJoins = false;
   // Joins and leaves run one after another, so a re-subscribe after a reconnect never interleaves with them.
   #membership = Promise.resolve();
 
@@ -67,7 +70,8 @@ export class ZgresClient {
    * @param {import("./index.js").ZgresClientOptions} [options]
    */
   constructor(url, options = {}) {
-    this.#hubUrl = new URL(HUB_PATH, url).href;
+    // Join marks tell this client's subscriptions of one group apart while one of them joins it (see #receivers).
+    this.#hubUrl = new URL(`${HUB_PATH}?joinMarks=true`, url).href;
     this.#options = {
       initialReconnectDelay: 200,
       maxReconnectDelay: 10_000,
@@ -297,6 +301,7 @@ export class ZgresClient {
         throw stopped.reason;
       }
       this.#connection = connection;
+      this.#marksJoins = false;
       if (await this.#rejoinAll(connection, stopped) && this.#connection === connection) {
         this.#setState("connected");
         return;
@@ -311,6 +316,12 @@ export class ZgresClient {
       .build();
     connection.on("Change", (event) => {
       if (connection === this.#connection) this.#route(event);
+    });
+    // { group, end }: where the join in flight begins, or where its own events (a replay, a catch-up) end.
+    connection.on("JoinMark", (mark) => {
+      if (connection !== this.#connection) return;
+      this.#marksJoins = true;
+      if (this.#joining) this.#joining.stage = mark?.end === true ? "sent" : "begun";
     });
     connection.onclose((error) => this.#onClosed(connection, error));
     return connection;
@@ -412,7 +423,7 @@ export class ZgresClient {
     const { key, table, inputId, filter } = subscriptions[0];
     // Every subscription of the group hears where the join begins and ends: in between its events may repeat or come
     // out of commit order (a replay, a snapshot's catch-up), which a live view must know.
-    const join = { key, subscriptions, snapshot, result: null, failure: null };
+    const join = { key, subscriptions, snapshot, stage: "asked", result: null, failure: null };
     const group = this.#group(key);
     for (const subscription of group) subscription.signal(new JoinBegan(join));
     this.#joining = join;
@@ -479,8 +490,21 @@ export class ZgresClient {
     const joining = this.#joining;
     const subscriptions = event.operation === "SNAPSHOT"
       ? (joining?.snapshot ? joining.subscriptions : null)
-      : this.#group(this.#keysByGroup.get(event.group) ?? joining?.key);
+      : this.#receivers(this.#keysByGroup.get(event.group) ?? joining?.key, joining);
     for (const subscription of subscriptions ?? []) subscription.offer(event);
+  }
+
+  /** Who gets an event of the group of `key`. While some of its subscriptions join it and the server marks joins: what
+   *  it sent before the join began is the others' (the joining ones get it in their replay, their catch-up or their
+   *  snapshot, or it is older than what they asked for), what it sends between the marks is the joining ones' own, and
+   *  what follows the end mark is everyone's. */
+  #receivers(key, joining) {
+    const group = this.#group(key);
+    if (!joining || joining.key !== key) return group;
+    const isJoining = (subscription) => joining.subscriptions.includes(subscription);
+    if (joining.stage === "begun") return group.filter(isJoining);
+    if (joining.stage === "asked" && this.#marksJoins) return group.filter((subscription) => !isJoining(subscription));
+    return group;
   }
 
   #whenConnected() {

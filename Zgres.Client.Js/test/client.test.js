@@ -94,6 +94,34 @@ test("two subscriptions of one group share it until both are gone", TEST_LIMIT, 
   assert.deepEqual(second.seqs, [1, 4, 7, 10]);
 });
 
+test("a second subscription of a followed group, joining with after while rows are written, gets its replay then the live rows in order, and the first none of that replay", TEST_LIMIT, async (t) => {
+  const { database, server } = await itemsServer(t, cluster());
+  const client = newClient(t, server.url);
+  await client.start();
+  await insertItems(database, 1, 200, 200);
+  const first = new Received();
+  await client.subscribe(ITEMS, first.handler);
+  let next = 201;
+  let writing = true;
+  const writer = (async () => {
+    for (; writing; next++) await insertItems(database, next, next);
+  })();
+  await first.untilSeq(230);
+
+  const second = new Received();
+  await client.subscribe(ITEMS, { after: 0 }, second.handler);
+  await first.untilSeq(next + 30);
+  writing = false;
+  await writer;
+  const last = next - 1;
+  await Promise.all([first.untilSeq(last), second.untilSeq(last)]);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+
+  assert.deepEqual(second.seqs, range(1, last));
+  assert.ok(first.seqs[0] > 200, `the first subscription began at seq ${first.seqs[0]}, inside the second's replay`);
+  assert.deepEqual(first.seqs, range(first.seqs[0], last));
+});
+
 test("a handler that throws neither stops its own later events nor other subscriptions' events", TEST_LIMIT, async (t) => {
   const { database, server } = await itemsServer(t, cluster());
   const client = newClient(t, server.url);

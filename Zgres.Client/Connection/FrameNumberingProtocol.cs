@@ -8,8 +8,8 @@ using Microsoft.AspNetCore.SignalR.Protocol;
 namespace Zgres.Client.Connection;
 
 /// <summary>
-/// The JSON hub protocol, numbering every <c>Change</c> frame as it is parsed and stamping each answer to this client's
-/// own requests with the number of <c>Change</c> frames parsed before it.
+/// The JSON hub protocol, numbering every <c>Change</c> and <c>JoinMark</c> frame as it is parsed and stamping each answer
+/// to this client's own requests with the number of those frames parsed before it.
 /// </summary>
 /// <remarks>
 /// SignalR's .NET client parses frames on its receive loop, completes invocations right there, and runs <c>Change</c>
@@ -21,7 +21,7 @@ namespace Zgres.Client.Connection;
 /// </remarks>
 internal sealed class FrameNumberingProtocol(IHubProtocol json) : IHubProtocol
 {
-    private long _changes;
+    private long _frames;
     private NumberingBinder? _binder;
 
     public string Name => json.Name;
@@ -44,18 +44,24 @@ internal sealed class FrameNumberingProtocol(IHubProtocol json) : IHubProtocol
         message = message switch
         {
             InvocationMessage { Target: nameof(IChangeClient.Change), Arguments: [ChangeEvent change] } invocation =>
-                new InvocationMessage(invocation.InvocationId, invocation.Target, [new NumberedChange(change, ++_changes)], invocation.StreamIds),
+                new InvocationMessage(invocation.InvocationId, invocation.Target, [new NumberedChange(change, ++_frames)], invocation.StreamIds),
+            InvocationMessage { Target: ChangeHubContract.JoinMark, Arguments: [JsonElement mark] } invocation =>
+                new InvocationMessage(invocation.InvocationId, invocation.Target, [new NumberedJoinMark(IsEnd(mark), ++_frames)], invocation.StreamIds),
             CompletionMessage { InvocationId: { } id } completion when numbering.IsNumberedAnswer(id) =>
-                CompletionMessage.WithResult(id, new HubAnswer(completion.HasResult && completion.Result is JsonElement result ? result : default, _changes, completion.Error)),
+                CompletionMessage.WithResult(id, new HubAnswer(completion.HasResult && completion.Result is JsonElement result ? result : default, _frames, completion.Error)),
             _ => message,
         };
         return true;
     }
 
+    private static bool IsEnd(JsonElement mark) =>
+        mark.ValueKind == JsonValueKind.Object && mark.TryGetProperty("end", out var end) && end.ValueKind == JsonValueKind.True;
+
     /// <summary>Tells the JSON protocol the wire types behind the numbered ones the connection registered.</summary>
     private sealed class NumberingBinder(IInvocationBinder inner) : IInvocationBinder
     {
         private static readonly Type[] ChangeParameters = [typeof(ChangeEvent)];
+        private static readonly Type[] JoinMarkParameters = [typeof(JsonElement)];
 
         public IInvocationBinder Inner => inner;
 
@@ -68,7 +74,12 @@ internal sealed class FrameNumberingProtocol(IHubProtocol json) : IHubProtocol
         public IReadOnlyList<Type> GetParameterTypes(string methodName)
         {
             var types = inner.GetParameterTypes(methodName);
-            return types is [var only] && only == typeof(NumberedChange) ? ChangeParameters : types;
+            return types switch
+            {
+                [var only] when only == typeof(NumberedChange) => ChangeParameters,
+                [var only] when only == typeof(NumberedJoinMark) => JoinMarkParameters,
+                _ => types,
+            };
         }
 
         public Type GetStreamItemType(string streamId) => inner.GetStreamItemType(streamId);
@@ -91,9 +102,13 @@ internal sealed class FrameNumberingProtocol(IHubProtocol json) : IHubProtocol
     }
 }
 
-/// <summary>A <c>Change</c> event and its number among the connection's <c>Change</c> frames (from 1).</summary>
+/// <summary>A <c>Change</c> event and its number among the connection's numbered frames (from 1).</summary>
 internal sealed record NumberedChange(ChangeEvent Change, long Number);
 
+/// <summary>A <see cref="ChangeHubContract.JoinMark"/>: where the join in flight begins (or, with <paramref name="End"/>,
+/// where its own events end), and its number among the connection's numbered frames.</summary>
+internal sealed record NumberedJoinMark(bool End, long Number);
+
 /// <summary>The hub's answer to one of this client's requests: its result as JSON (or its error), and how many
-/// <c>Change</c> frames the connection had parsed before it — every event the server sent ahead of the answer.</summary>
-internal sealed record HubAnswer(JsonElement Result, long ChangesBefore, string? Error);
+/// numbered frames the connection had parsed before it — every event and mark the server sent ahead of the answer.</summary>
+internal sealed record HubAnswer(JsonElement Result, long FramesBefore, string? Error);

@@ -10,7 +10,7 @@ namespace Zgres.Client.Routing;
 /// time and in the order the frames were parsed, and runs what must happen at a numbered point of that order: the end
 /// of a join (the hub's answer is numbered with the frames sent before it, see <see cref="FrameNumberingProtocol"/>),
 /// a flush, forgetting a group that was left. Owns everything routing reads: the followers by group, the group names
-/// the hub answered with, the join in flight and the connection's epoch.
+/// the hub answered with, the join in flight, where it stands by the server's join marks, and the connection's epoch.
 /// </summary>
 internal sealed class Router : IDisposable
 {
@@ -20,6 +20,10 @@ internal sealed class Router : IDisposable
     private ImmutableDictionary<SubscriptionKey, ImmutableArray<IFollower>> _followers = ImmutableDictionary<SubscriptionKey, ImmutableArray<IFollower>>.Empty;
     private ImmutableDictionary<string, SubscriptionKey> _keysByGroup = ImmutableDictionary<string, SubscriptionKey>.Empty;
     private GroupJoin? _joining;
+    private JoinStage _stage;
+    // Whether this connection's server marks where joins begin and end: known from its first mark, and needed before
+    // one (a server of an earlier version sends none, and then every event of the group goes to all its followers).
+    private bool _marksJoins;
     private int _epoch;
     private long _routed;
 
@@ -54,9 +58,28 @@ internal sealed class Router : IDisposable
             // of a group not known yet is the join's (joins run one at a time): its replay or its catch-up.
             var followers = change.Operation == ChangeOperation.Snapshot
                 ? _joining is { Snapshot: true } joining ? joining.Joining : null
-                : change.Group is { } group && _keysByGroup.TryGetValue(group, out var key) ? FollowersOf(key)
-                : _joining is { } join ? FollowersOf(join.Key) : null;
+                : change.Group is { } group && _keysByGroup.TryGetValue(group, out var key) ? FollowersDuringJoin(key)
+                : _joining is { } join ? FollowersDuringJoin(join.Key) : null;
             foreach (var follower in followers ?? []) await follower.OfferAsync(Routed.Of(change)).ConfigureAwait(false);
+            await RunDueBarriersAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>A join mark of the server (see <see cref="ChangeHubContract.JoinMark"/>): the join in flight begins here,
+    /// or its own events end here.</summary>
+    public async Task MarkAsync(NumberedJoinMark mark, int epoch)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (epoch != _epoch) return;
+            _routed = mark.Number;
+            _marksJoins = true;
+            _stage = mark.End ? JoinStage.Sent : JoinStage.Begun;
             await RunDueBarriersAsync().ConfigureAwait(false);
         }
         finally
@@ -73,6 +96,7 @@ internal sealed class Router : IDisposable
         {
             var join = new GroupJoin(key, joining, snapshot);
             _joining = join;
+            _stage = JoinStage.Asked;
             await SignalAsync(key, new JoinBegan(join)).ConfigureAwait(false);
             return join;
         }
@@ -87,7 +111,7 @@ internal sealed class Router : IDisposable
     /// or an <see cref="IOException"/> when the connection was lost first.</summary>
     public async Task<SubscribeResult> EndJoinAsync(GroupJoin join, HubAnswer answer, int epoch)
     {
-        await AtAsync(answer.ChangesBefore, epoch, async () =>
+        await AtAsync(answer.FramesBefore, epoch, async () =>
         {
             if (_joining != join) return;
             if (answer.Error is { } error)
@@ -120,10 +144,10 @@ internal sealed class Router : IDisposable
 
     /// <summary>Once routing has passed every event sent before a numbered answer, hands each follower a flush and waits
     /// until each has handed over all it had before it.</summary>
-    public async Task FlushAsync(long changesBefore, int epoch, CancellationToken cancellationToken)
+    public async Task FlushAsync(long framesBefore, int epoch, CancellationToken cancellationToken)
     {
         var flushed = new List<Task>();
-        await AtAsync(changesBefore, epoch, async () =>
+        await AtAsync(framesBefore, epoch, async () =>
         {
             foreach (var follower in _followers.Values.SelectMany(followers => followers))
             {
@@ -138,7 +162,7 @@ internal sealed class Router : IDisposable
     /// <summary>The hub left the group of <paramref name="key"/>: its name is forgotten once routing has passed every
     /// event sent before the hub's answer, so that none of them is taken for a later join's.</summary>
     public Task ForgetGroupAsync(SubscriptionKey key, HubAnswer answer, int epoch) =>
-        AtAsync(answer.ChangesBefore, epoch, () =>
+        AtAsync(answer.FramesBefore, epoch, () =>
         {
             if (!_followers.ContainsKey(key)) _keysByGroup = _keysByGroup.RemoveRange(_keysByGroup.Where(named => named.Value == key).Select(named => named.Key));
             return ValueTask.CompletedTask;
@@ -154,6 +178,7 @@ internal sealed class Router : IDisposable
         {
             var epoch = ++_epoch;
             _routed = 0;
+            _marksJoins = false;
             _keysByGroup = ImmutableDictionary<string, SubscriptionKey>.Empty;
             var lost = new IOException("The connection was lost before the hub's answer was handled.");
             foreach (var barrier in _barriers) barrier.Done.TrySetException(lost);
@@ -171,6 +196,24 @@ internal sealed class Router : IDisposable
 
     private ImmutableArray<IFollower> FollowersOf(SubscriptionKey key) => _followers.GetValueOrDefault(key, []);
 
+    /// <summary>
+    /// Who gets an event of the group of <paramref name="key"/>. While the group is being joined by some of its followers
+    /// and the server marks joins: what it sent before the join began is the others' (the joining ones get it in their
+    /// replay, their catch-up or their snapshot, or it is older than what they asked for), what it sends between the
+    /// marks is the joining ones' own, and what follows the end mark is everyone's.
+    /// </summary>
+    private IEnumerable<IFollower> FollowersDuringJoin(SubscriptionKey key)
+    {
+        var followers = FollowersOf(key);
+        if (_joining is not { } join || join.Key != key) return followers;
+        return _stage switch
+        {
+            JoinStage.Asked when _marksJoins => followers.Where(follower => !join.IsFor(follower)),
+            JoinStage.Begun => followers.Where(join.IsFor),
+            _ => followers,
+        };
+    }
+
     private async Task SignalAsync(SubscriptionKey key, RoutedSignal signal)
     {
         foreach (var follower in FollowersOf(key)) await follower.OfferAsync(Routed.Of(signal)).ConfigureAwait(false);
@@ -184,22 +227,22 @@ internal sealed class Router : IDisposable
         await SignalAsync(join.Key, new JoinEnded(join)).ConfigureAwait(false);
     }
 
-    /// <summary>Runs <paramref name="action"/> (under the gate) once routing has passed <paramref name="changesBefore"/>
+    /// <summary>Runs <paramref name="action"/> (under the gate) once routing has passed <paramref name="framesBefore"/>
     /// frames of connection <paramref name="epoch"/>; fails when that connection is gone.</summary>
-    private async Task AtAsync(long changesBefore, int epoch, Func<ValueTask> action)
+    private async Task AtAsync(long framesBefore, int epoch, Func<ValueTask> action)
     {
         Task done;
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
             if (epoch != _epoch) throw new IOException("The connection was lost before the hub's answer was handled.");
-            if (_routed >= changesBefore)
+            if (_routed >= framesBefore)
             {
                 await action().ConfigureAwait(false);
                 return;
             }
-            var barrier = new Barrier(changesBefore, action);
-            var at = _barriers.FindIndex(waiting => waiting.At > changesBefore);
+            var barrier = new Barrier(framesBefore, action);
+            var at = _barriers.FindIndex(waiting => waiting.At > framesBefore);
             _barriers.Insert(at < 0 ? _barriers.Count : at, barrier);
             done = barrier.Done.Task;
         }
@@ -229,6 +272,19 @@ internal sealed class Router : IDisposable
                 barrier.Done.TrySetException(exception);
             }
         }
+    }
+
+    /// <summary>Where the join in flight stands among the connection's frames, by the server's marks.</summary>
+    private enum JoinStage
+    {
+        /// <summary>Asked for; the server has not marked its beginning yet.</summary>
+        Asked,
+
+        /// <summary>Between its marks: the events are the join's own (its replay, its catch-up).</summary>
+        Begun,
+
+        /// <summary>Past its end mark: live events, the group's again.</summary>
+        Sent,
     }
 
     private sealed record Barrier(long At, Func<ValueTask> Action)

@@ -16,21 +16,23 @@ public sealed class ClientRoutingTests
     private static readonly SubscriptionKey Orders = new("public.orders", null);
 
     [Fact]
-    public void The_protocol_numbers_each_change_as_it_is_parsed_and_stamps_an_answer_even_a_refusal_with_how_many_came_before()
+    public void The_protocol_numbers_each_change_and_join_mark_as_it_is_parsed_and_stamps_an_answer_even_a_refusal_with_how_many_came_before()
     {
         var protocol = new FrameNumberingProtocol(new JsonHubProtocol());
         var input = new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(
-            Change(1) + Change(2) + "{\"type\":3,\"invocationId\":\"7\",\"error\":\"HubException: no\"}\u001e" + Change(3)
+            Change(1) + Change(2) + "{\"type\":3,\"invocationId\":\"7\",\"error\":\"HubException: no\"}\u001e"
+            + "{\"type\":1,\"target\":\"JoinMark\",\"arguments\":[{\"group\":\"g\",\"end\":true}]}\u001e" + Change(3)
             + "{\"type\":3,\"invocationId\":\"8\",\"result\":{\"group\":\"g\"}}\u001e"));
         var parsed = new List<HubMessage>();
         while (protocol.TryParseMessage(ref input, new Binder(), out var message)) parsed.Add(message);
 
         Assert.Equal([1L, 2L], parsed.Take(2).Select(m => ((NumberedChange)((InvocationMessage)m).Arguments[0]!).Number));
         var refusal = (HubAnswer)((CompletionMessage)parsed[2]).Result!;
-        Assert.Equal((2L, "HubException: no"), (refusal.ChangesBefore, refusal.Error));
-        Assert.Equal(3L, ((NumberedChange)((InvocationMessage)parsed[3]).Arguments[0]!).Number);
-        var answer = (HubAnswer)((CompletionMessage)parsed[4]).Result!;
-        Assert.Equal((3L, "g", (string?)null), (answer.ChangesBefore, answer.Result.GetProperty("group").GetString(), answer.Error));
+        Assert.Equal((2L, "HubException: no"), (refusal.FramesBefore, refusal.Error));
+        Assert.Equal(new NumberedJoinMark(End: true, 3), ((InvocationMessage)parsed[3]).Arguments[0]);
+        Assert.Equal(4L, ((NumberedChange)((InvocationMessage)parsed[4]).Arguments[0]!).Number);
+        var answer = (HubAnswer)((CompletionMessage)parsed[5]).Result!;
+        Assert.Equal((4L, "g", (string?)null), (answer.FramesBefore, answer.Result.GetProperty("group").GetString(), answer.Error));
     }
 
     [Fact]
@@ -78,6 +80,54 @@ public sealed class ClientRoutingTests
         Assert.Equal(["began", "ended lost"], follower.Items);
     }
 
+    /// <summary>Two subscriptions of one client share the group; the second joins it with a replay while events flow.
+    /// What the server sent before its join point is the first's, the replay between the marks the second's, and what
+    /// follows both's; with a server that marks nothing (an earlier version), every event goes to both, as before.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task The_servers_join_marks_tell_the_replay_of_a_subscription_joining_a_followed_group_from_the_live_events_of_the_others(bool marked)
+    {
+        using var router = new Router();
+        var frame = 0L;
+        async Task MarkAsync(bool end)
+        {
+            if (marked) await router.MarkAsync(new NumberedJoinMark(end, ++frame), epoch: 0);
+        }
+        Task SendAsync(long id) => router.RouteAsync(new NumberedChange(Row(id) with { Operation = ChangeOperation.Insert, Id = id }, ++frame), epoch: 0);
+        var first = new Recording(Orders);
+        router.Add(first);
+        var joiningFirst = await router.BeginJoinAsync(Orders, [first], snapshot: false);
+        await MarkAsync(end: false);
+        await MarkAsync(end: true);
+        await router.EndJoinAsync(joiningFirst, Answer(frame), epoch: 0);
+        await SendAsync(5);
+
+        var second = new Recording(Orders);
+        router.Add(second);
+        var joiningSecond = await router.BeginJoinAsync(Orders, [second], snapshot: false);
+        await SendAsync(6);
+        await MarkAsync(end: false);
+        await SendAsync(2);
+        await SendAsync(6);
+        await MarkAsync(end: true);
+        await SendAsync(7);
+        await router.EndJoinAsync(joiningSecond, Answer(frame), epoch: 0);
+        await SendAsync(8);
+
+        Assert.Equal(marked
+            ? ["began", "ended joined", "INSERT 5", "began", "INSERT 6", "INSERT 7", "ended joined", "INSERT 8"]
+            : ["began", "ended joined", "INSERT 5", "began", "INSERT 6", "INSERT 2", "INSERT 6", "INSERT 7", "ended joined", "INSERT 8"],
+            first.Items);
+        Assert.Equal(marked
+            ? ["began", "INSERT 2", "INSERT 6", "INSERT 7", "ended joined", "INSERT 8"]
+            : ["began", "INSERT 6", "INSERT 2", "INSERT 6", "INSERT 7", "ended joined", "INSERT 8"],
+            second.Items);
+    }
+
+    private static HubAnswer Answer(long framesBefore) =>
+        new(JsonDocument.Parse("""{"table":"public.orders","group":"table:public.orders","gap":false,"resumeAfter":0}""").RootElement, framesBefore, null);
+
     private static string Change(long id) =>
         $$"""{"type":1,"target":"Change","arguments":[{"id":{{id}},"timestamp":"2026-12-04T00:00:00Z","operation":"INSERT","schema":"public","table":"orders","inputId":null,"data":{"id":{{id}}},"old":null,"group":"table:public.orders"}]}""" + "\u001e";
 
@@ -88,7 +138,8 @@ public sealed class ClientRoutingTests
     {
         public Type GetReturnType(string invocationId) => typeof(HubAnswer);
 
-        public IReadOnlyList<Type> GetParameterTypes(string methodName) => [typeof(NumberedChange)];
+        public IReadOnlyList<Type> GetParameterTypes(string methodName) =>
+            [methodName == ChangeHubContract.JoinMark ? typeof(NumberedJoinMark) : typeof(NumberedChange)];
 
         public Type GetStreamItemType(string streamId) => throw new NotSupportedException();
     }

@@ -3,6 +3,8 @@ using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Connections.Features;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,6 +14,7 @@ using Zgres.AspNetCore.Dispatch;
 using Zgres.AspNetCore.Filtering;
 using Zgres.AspNetCore.Hosting;
 using Zgres.AspNetCore.Tables;
+using Zgres.Client;
 
 namespace Zgres.Tests.Units;
 
@@ -218,21 +221,27 @@ public sealed class LifetimeManagerTests : IDisposable
     }
 
     [Fact]
-    public async Task Messages_sent_during_a_hold_follow_what_is_sent_past_it_in_order()
+    public async Task A_join_holds_what_the_group_sends_until_its_own_messages_are_out_and_marks_both_ends_for_a_client_that_asked()
     {
         using var manager = CreateManager();
-        var one = await ConnectAsync(manager);
-        await manager.AddToGroupAsync(one.Id, "group");
+        var (marked, plain) = (await ConnectAsync(manager, joinMarks: true), await ConnectAsync(manager));
+        await manager.AddToGroupAsync(marked.Id, "group");
+        await manager.AddToGroupAsync(plain.Id, "group");
+        await manager.SendGroupAsync("group", "Live", ["1"]);
 
-        using (manager.Hold(one.Id))
+        using (manager.BeginJoin(marked.Id, "group"))
+        using (manager.BeginJoin(plain.Id, "group"))
         {
-            await manager.SendGroupAsync("group", "Live", ["1"]);
-            await manager.SendInOrderAsync(one.Id, [Frame("Replayed", "1"), Frame("Replayed", "2")], CancellationToken.None);
             await manager.SendGroupAsync("group", "Live", ["2"]);
-            Assert.Equal(["Replayed 1", "Replayed 2"], one.Received());
+            await manager.SendInOrderAsync(marked.Id, [Frame("Replayed", "1"), Frame("Replayed", "2")], CancellationToken.None);
+            await manager.SendInOrderAsync(plain.Id, [Frame("Replayed", "1"), Frame("Replayed", "2")], CancellationToken.None);
+            await manager.SendGroupAsync("group", "Live", ["3"]);
+            Assert.Equal(["Live 1", """JoinMark {"group":"group","end":false}""", "Replayed 1", "Replayed 2"], marked.Received());
+            Assert.Equal(["Live 1", "Replayed 1", "Replayed 2"], plain.Received());
         }
 
-        Assert.Equal(["Live 1", "Live 2"], one.Received());
+        Assert.Equal(["""JoinMark {"group":"group","end":true}""", "Live 2", "Live 3"], marked.Received());
+        Assert.Equal(["Live 2", "Live 3"], plain.Received());
     }
 
     [Fact]
@@ -256,9 +265,9 @@ public sealed class LifetimeManagerTests : IDisposable
 
     private static SerializedHubMessage Frame(string target, string argument) => new(new InvocationMessage(target, [argument]));
 
-    private static async Task<TestConnection> ConnectAsync(ChangeLifetimeManager manager, string? user = null, long readerBytes = 1 << 20)
+    private static async Task<TestConnection> ConnectAsync(ChangeLifetimeManager manager, string? user = null, long readerBytes = 1 << 20, bool joinMarks = false)
     {
-        var connection = new TestConnection(user, readerBytes);
+        var connection = new TestConnection(user, readerBytes, joinMarks);
         await manager.OnConnectedAsync(connection.Context);
         return connection;
     }
@@ -270,13 +279,18 @@ public sealed class LifetimeManagerTests : IDisposable
         private readonly Pipe _toClient;
         private readonly StringBuilder _text = new();
 
-        public TestConnection(string? user, long readerBytes)
+        /// <param name="joinMarks">Whether the connection asks for join marks, as the Zgres clients do in the hub's address.</param>
+        public TestConnection(string? user, long readerBytes, bool joinMarks)
         {
             _toClient = new Pipe(new PipeOptions(pauseWriterThreshold: readerBytes, resumeWriterThreshold: readerBytes / 2, useSynchronizationContext: false));
             var toServer = new Pipe();
             var transport = new DuplexPipe(toServer.Reader, _toClient.Writer);
             var application = new DuplexPipe(_toClient.Reader, toServer.Writer);
-            Context = new HubConnectionContext(new DefaultConnectionContext(Guid.NewGuid().ToString("N"), transport, application),
+            var connection = new DefaultConnectionContext(Guid.NewGuid().ToString("N"), transport, application);
+            var request = new DefaultHttpContext();
+            if (joinMarks) request.Request.QueryString = new QueryString($"?{ChangeHubContract.JoinMarksQuery}=true");
+            connection.Features.Set<IHttpContextFeature>(new HttpRequestFeature { HttpContext = request });
+            Context = new HubConnectionContext(connection,
                 new HubConnectionContextOptions { KeepAliveInterval = TimeSpan.FromMinutes(1), ClientTimeoutInterval = TimeSpan.FromMinutes(1) },
                 NullLoggerFactory.Instance)
             {
@@ -305,12 +319,20 @@ public sealed class LifetimeManagerTests : IDisposable
             return [.. text[..end].Split('\u001e', StringSplitOptions.RemoveEmptyEntries)];
         }
 
-        /// <summary>The invocations written since the last look, each as "target firstArgument".</summary>
+        /// <summary>The invocations written since the last look, each as "target firstArgument" (a text argument as
+        /// itself, any other as its JSON).</summary>
         public List<string> Received() => [.. Frames().Select(frame =>
         {
             var root = JsonDocument.Parse(frame).RootElement;
-            return $"{root.GetProperty("target").GetString()} {root.GetProperty("arguments")[0].GetString()}";
+            var argument = root.GetProperty("arguments")[0];
+            return $"{root.GetProperty("target").GetString()} {(argument.ValueKind == JsonValueKind.String ? argument.GetString() : argument.GetRawText())}";
         })];
+    }
+
+    /// <summary>The request a connection came with, where SignalR keeps it.</summary>
+    private sealed class HttpRequestFeature : IHttpContextFeature
+    {
+        public HttpContext? HttpContext { get; set; }
     }
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
