@@ -10,7 +10,11 @@ namespace Zgres.Migrations;
 [Migration(202612050101, "Trigger v5: events carried in their notifications")]
 public sealed class EventsInNotifications : Migration
 {
-    public override void Up() => Execute.EmbeddedScript("0008_events_in_notifications.up.sql");
+    public override void Up()
+    {
+        Execute.EmbeddedScript("0008_events_in_notifications.up.sql");
+        Execute.EmbeddedScript("0008_notify_trigger_v5.sql");
+    }
 
     public override void Down()
     {

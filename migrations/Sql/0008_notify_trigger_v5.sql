@@ -1,0 +1,83 @@
+-- Trigger v5 (migration 202612050101; restored by the Down of 202612050201): see 0008_events_in_notifications.up.sql.
+CREATE OR REPLACE FUNCTION zgres.notify_trigger() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+AS $function$
+DECLARE
+    xact     xid8 := pg_current_xact_id();
+    first    pg_snapshot;
+    settled  boolean;
+    carried  boolean;
+    row_json json;
+    old_json json;
+    notice   text;
+    carrier  text;
+BEGIN
+    -- The transaction's first event records the snapshot and decides how the transaction is announced: its events in
+    -- notifications while a listener of this version listens, an empty doorbell while one of an earlier version does
+    -- (or one drains, and none of this version listens). The marks are transaction-local (and undone with a
+    -- rolled-back subtransaction, as its NOTIFYs are), and hold the xid, so no session setting fakes them.
+    IF current_setting('zgres.announced', true) IS DISTINCT FROM xact::text THEN
+        first := pg_current_snapshot();
+        -- As in zgres.ring_doorbell(), "in flight" comes first: held shared until the end, or else some listener
+        -- drains and must hear of this transaction, whichever way it listens.
+        settled := pg_try_advisory_xact_lock_shared(134584719471362);
+        IF pg_try_advisory_lock(134584719471364) THEN
+            PERFORM pg_advisory_unlock(134584719471364);
+            carried := false;
+        ELSE
+            carried := true;
+        END IF;
+        IF NOT settled AND NOT carried THEN
+            PERFORM pg_notify(TG_ARGV[0], '');
+        END IF;
+        IF pg_try_advisory_lock(134584719471361) THEN
+            PERFORM pg_advisory_unlock(134584719471361);
+        ELSE
+            PERFORM pg_notify(TG_ARGV[0], '');
+        END IF;
+        PERFORM set_config('zgres.announced', xact::text, true);
+        PERFORM set_config('zgres.carried', CASE WHEN carried THEN xact::text ELSE '' END, true);
+    ELSE
+        carried := current_setting('zgres.carried', true) = xact::text;
+    END IF;
+
+    IF TG_OP = 'INSERT' THEN
+        row_json := to_json(NEW);
+        INSERT INTO zgres.events AS e (xid, snapshot, created_at, schema_name, table_name, operation, input_id, data)
+        VALUES (xact, first, clock_timestamp(), TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP, row_json ->> TG_ARGV[1],
+                CASE WHEN TG_NARGS > 2 THEN zgres.published(row_json, TG_ARGV[2:]) ELSE row_json END)
+        RETURNING CASE WHEN carried THEN zgres.event_notice(e) END INTO notice;
+    ELSIF TG_OP = 'UPDATE' THEN
+        row_json := to_json(NEW);
+        old_json := to_json(OLD);
+        INSERT INTO zgres.events AS e (xid, snapshot, created_at, schema_name, table_name, operation, input_id, old_input_id, data, old)
+        VALUES (xact, first, clock_timestamp(), TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP, row_json ->> TG_ARGV[1], old_json ->> TG_ARGV[1],
+                CASE WHEN TG_NARGS > 2 THEN zgres.published(row_json, TG_ARGV[2:]) ELSE row_json END,
+                CASE WHEN TG_NARGS > 2 THEN zgres.published(old_json, TG_ARGV[2:]) ELSE old_json END)
+        RETURNING CASE WHEN carried THEN zgres.event_notice(e) END INTO notice;
+    ELSIF TG_OP = 'DELETE' THEN
+        row_json := to_json(OLD);
+        INSERT INTO zgres.events AS e (xid, snapshot, created_at, schema_name, table_name, operation, input_id, data)
+        VALUES (xact, first, clock_timestamp(), TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP, row_json ->> TG_ARGV[1],
+                CASE WHEN TG_NARGS > 2 THEN zgres.published(row_json, TG_ARGV[2:]) ELSE row_json END)
+        RETURNING CASE WHEN carried THEN zgres.event_notice(e) END INTO notice;
+    ELSE
+        INSERT INTO zgres.events AS e (xid, snapshot, created_at, schema_name, table_name, operation, data)
+        VALUES (xact, first, clock_timestamp(), TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP, '{}')
+        RETURNING CASE WHEN carried THEN zgres.event_notice(e) END INTO notice;
+    END IF;
+    -- An event too large for a notification (8,000 bytes) rings the doorbell instead: the listener reads it. The
+    -- secret is read for each event: kept in a setting for the transaction, the writer's session could read it.
+    IF carried THEN
+        IF octet_length(notice) < 8000 THEN
+            SELECT 'zgres_' || md5(c.secret || TG_ARGV[0]) INTO carrier FROM zgres.carrier c;
+            PERFORM pg_notify(carrier, notice);
+        ELSE
+            PERFORM pg_notify(TG_ARGV[0], '');
+        END IF;
+    END IF;
+    RETURN NULL;
+END;
+$function$;
