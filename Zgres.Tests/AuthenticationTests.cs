@@ -135,7 +135,8 @@ public sealed class AuthenticationTests(PostgresFixture database)
 
         // Tokens travel in the WebSocket URL's query string; none reaches a log line, at any level.
         var log = server.Log.Entries;
-        Assert.Contains(log, entry => entry.Message.StartsWith("Request starting", StringComparison.Ordinal) && entry.Message.Contains($"{ChangeHubContract.Path}?id=", StringComparison.Ordinal));
+        Assert.Contains(log, entry => entry.Message.StartsWith("Request starting", StringComparison.Ordinal)
+                                      && entry.Message.Contains($"{ChangeHubContract.Path}?", StringComparison.Ordinal) && entry.Message.Contains("&id=", StringComparison.Ordinal));
         Assert.DoesNotContain(log, entry => issued.Any(token => entry.Message.Contains(token, StringComparison.Ordinal)
                                                             || entry.Message.Contains(token[..20], StringComparison.Ordinal)));
     }

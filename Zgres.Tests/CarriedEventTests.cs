@@ -54,6 +54,9 @@ public sealed class CarriedEventTests(PostgresFixture database)
 
         await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'before')");
         await received.WaitForAsync(1);
+        // The read that covers the first row follows it within 100 ms; the next transaction must not commit during it,
+        // or that read would take its rows from the log too, and none would be carried.
+        await UntilNoReadAsync(metrics);
         var carriedBefore = metrics.EventsCarried;
         await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'small a'), (1, $1), (1, 'small b')", large);
         await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'after')");
@@ -161,5 +164,18 @@ public sealed class CarriedEventTests(PostgresFixture database)
         Assert.Equal(["", "end of test"], heard.Where(p => !p.StartsWith("zgres-ping:", StringComparison.Ordinal)));
         Assert.Equal(["a", "b"], (await received.WaitForAsync(2)).Select(e => e.Data.GetProperty("value").GetString()));
         await received.AssertNoMoreAsync(2, TimeSpan.FromMilliseconds(500));
+    }
+
+    /// <summary>Waits until the listener has read nothing for a while: the read that covers carried events has come.</summary>
+    private static async Task UntilNoReadAsync(ZgresMetrics metrics)
+    {
+        var quiet = Zgres.AspNetCore.Listening.ListenerService.CarriedReadDelay * 3;
+        long reads;
+        do
+        {
+            reads = metrics.Reads;
+            await Task.Delay(quiet);
+        }
+        while (metrics.Reads != reads);
     }
 }
