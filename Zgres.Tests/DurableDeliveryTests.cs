@@ -81,9 +81,11 @@ public abstract class DurableDeliveryTests(TestDatabase database)
 
         var gap = Assert.Single(gaps);
         Assert.Equal(new ZgresGap($"public.{table}", "7", oldest), gap);
-        var replayed = await resumed.WaitForAsync(1);
+        // The handler may still be taking the replay when the subscribe returns: wait for the last event written.
+        var newest = first.Events[^1].Id;
+        var replayed = await resumed.WaitUntilAsync(events => events.Any(e => e.Id == newest), TimeSpan.FromSeconds(20), () => $"event {newest}");
         Assert.True(replayed[0].Id > oldest + 1);
-        Assert.Equal(first.Events[^1].Id, replayed[^1].Id);
+        Assert.Equal(newest, replayed[^1].Id);
     }
 
     [Fact]
