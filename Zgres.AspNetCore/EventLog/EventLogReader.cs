@@ -106,20 +106,25 @@ internal static class EventLogReader
         SELECT s::text, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text FROM upto
         UNION ALL
         ({CommittedAfter(leading: "NULL, ", where: "k.id <> ALL ($2::bigint[])",
-            reused: reconnected ? "SELECT e.id, e.xid FROM zgres.events e WHERE e.id > $3 AND pg_visible_in_snapshot(e.xid, $1::pg_snapshot)" : null)})
+            more: reconnected ? "SELECT e.id, e.xid FROM zgres.events e WHERE e.id > $3 AND pg_visible_in_snapshot(e.xid, $1::pg_snapshot)" : null)})
         """;
 
+    // A writer's commit is in the WAL a moment before other sessions see it, and the WAL leader may log it and commit
+    // in that moment: a snapshot taken then sees the leader's transaction and not the writer's. Such events are found by
+    // their writer, which the snapshot still saw as open.
     private static readonly string ReadBetweenSql = $"""
         WITH upto AS MATERIALIZED (SELECT $2::pg_snapshot AS s)
-        {CommittedAfter(leading: "", where: "(x.e).schema_name = $3 AND (x.e).table_name = $4 AND ($5::text IS NULL OR (x.e).input_id = $5 OR (x.e).old_input_id = $5 OR (x.e).operation = 'TRUNCATE') AND NOT pg_visible_in_snapshot(coalesce((x.e).txid, (x.e).xid), $1::pg_snapshot)")}
+        {CommittedAfter(leading: "", where: "(x.e).schema_name = $3 AND (x.e).table_name = $4 AND ($5::text IS NULL OR (x.e).input_id = $5 OR (x.e).old_input_id = $5 OR (x.e).operation = 'TRUNCATE') AND NOT pg_visible_in_snapshot(coalesce((x.e).txid, (x.e).xid), $1::pg_snapshot)",
+            more: "SELECT e.id, e.xid FROM zgres.events e WHERE e.txid IS NOT NULL AND e.txid = ANY (ARRAY(SELECT pg_snapshot_xip($1::pg_snapshot))) AND pg_visible_in_snapshot(e.xid, $1::pg_snapshot)")}
         """;
 
     /// <summary>
     /// The events of the transactions the snapshot in <c>upto.s</c> sees and the one in <c>$1</c> did not, in commit
     /// order, as <see cref="ReadRecord"/> reads them: their narrow sort keys are sorted, then each event is fetched by id
-    /// (OFFSET 0 keeps that a lookup per key, in order, rather than a join that re-sorts whole events).
+    /// (OFFSET 0 keeps that a lookup per key, in order, rather than a join that re-sorts whole events). <paramref name="more"/>
+    /// selects further events (id, xid) of transactions <c>$1</c> did see, to be read as well.
     /// </summary>
-    private static string CommittedAfter(string leading, string where, string? reused = null) => $"""
+    private static string CommittedAfter(string leading, string where, string? more = null) => $"""
         SELECT {leading}k.id, (x.e).schema_name, (x.e).table_name, (x.e).input_id, zgres.event_json(x.e), (x.e).operation, (x.e).old_input_id
         FROM (
             SELECT c.id, max(c.id) OVER (PARTITION BY c.xid) AS last_id
@@ -127,7 +132,7 @@ internal static class EventLogReader
                 -- Two index ranges on xid, not one OR, which the planner serves by scanning the whole index.
                 SELECT e.id, e.xid FROM zgres.events e WHERE e.xid >= pg_snapshot_xmax($1::pg_snapshot)
                 UNION ALL
-                SELECT e.id, e.xid FROM zgres.events e WHERE e.xid = ANY (ARRAY(SELECT pg_snapshot_xip($1::pg_snapshot))){(reused is null ? "" : "\n                UNION ALL\n                " + reused)}
+                SELECT e.id, e.xid FROM zgres.events e WHERE e.xid = ANY (ARRAY(SELECT pg_snapshot_xip($1::pg_snapshot))){(more is null ? "" : "\n                UNION ALL\n                " + more)}
             ) c, upto
             WHERE pg_visible_in_snapshot(c.xid, upto.s)
             ORDER BY 2, 1
