@@ -212,8 +212,6 @@ public sealed partial class ZgresClient : IAsyncDisposable
     {
         try
         {
-            // Routed before the request, so that the replay the hub sends ahead of its answer reaches it.
-            _router.Add(follower);
             try
             {
                 await JoinAsync(follower.Key, [follower], after, snapshot).ConfigureAwait(false);

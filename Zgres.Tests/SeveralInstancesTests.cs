@@ -41,7 +41,7 @@ public abstract class SeveralInstancesTests(TestDatabase database)
         Assert.Equal(all, (await secondEvents.WaitForAsync(300)).Select(e => e.Id).Order());
         // The client following input 3 on the first instance stops with its last id stored, the writers go on, and it
         // comes back on the second instance.
-        var inputThree = await stored.WaitForAsync(30);
+        await stored.WaitForAsync(30);
         var lastId = leaving.LastId!.Value;
         await leaving.DisposeAsync();
         await Task.WhenAll(Enumerable.Range(3, 2).Select(writer => scratch.WriteRowsAsync(table, writer, rows: 50)));
@@ -51,9 +51,15 @@ public abstract class SeveralInstancesTests(TestDatabase database)
 
         var expected = await scratch.LoggedEventIdsAsync(table, 11, $"input_id = '3' AND id > {lastId}");
         Assert.Equal(11, expected.Length);
-        Assert.Equal(expected, (await resumed.WaitForAsync(expected.Length)).Select(e => e.Id).Order());
-        Assert.Equal(inputThree.Count, inputThree.Select(e => e.Id).Distinct().Count());
-        await resumed.AssertNoMoreAsync(expected.Length, TimeSpan.FromMilliseconds(300));
+        var events = await resumed.WaitUntilAsync(events => expected.All(id => events.Any(e => e.Id == id)), TimeSpan.FromSeconds(30),
+            () => $"events {string.Join(", ", expected)}");
+        await resumed.AssertNoMoreAsync(events.Count, TimeSpan.FromMilliseconds(300));
+        Assert.Equal(expected, events.Select(e => e.Id).Where(id => id > lastId).Order());
+        // A lower id may come again when the writer of lastId saw its transaction still open (README: what a resume
+        // may repeat); only one the subscription had delivered before it left.
+        var delivered = stored.Events.Select(e => e.Id).ToHashSet();
+        Assert.All(events.Where(e => e.Id <= lastId), e => Assert.Contains(e.Id, delivered));
+        Assert.Equal(stored.Events.Count, delivered.Count);
     }
 
     [Fact]

@@ -34,7 +34,7 @@ internal sealed class Router : IDisposable
     public ImmutableDictionary<SubscriptionKey, ImmutableArray<IFollower>> Followers => Volatile.Read(ref _followers);
 
     /// <summary>Routes the group's events to <paramref name="follower"/> from now on. Membership changes one at a time.</summary>
-    public void Add(IFollower follower) =>
+    private void Add(IFollower follower) =>
         Volatile.Write(ref _followers, _followers.SetItem(follower.Key, _followers.GetValueOrDefault(follower.Key, []).Add(follower)));
 
     /// <summary>Stops routing to <paramref name="follower"/>; true when it was its group's last, so the group can be left.</summary>
@@ -88,12 +88,15 @@ internal sealed class Router : IDisposable
         }
     }
 
-    /// <summary>Marks the beginning of a join in every follower of its group, at this point of the stream.</summary>
+    /// <summary>Marks the beginning of a join in every follower of its group, at this point of the stream, and from
+    /// there on routes the group's events to the joining followers too (adding those that are new). Both at once: an
+    /// event routed between them would reach a new follower as a live event from before its start.</summary>
     public async Task<GroupJoin> BeginJoinAsync(SubscriptionKey key, IReadOnlyCollection<IFollower> joining, bool snapshot)
     {
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
+            foreach (var follower in joining.Where(follower => !FollowersOf(key).Contains(follower))) Add(follower);
             var join = new GroupJoin(key, joining, snapshot);
             _joining = join;
             _stage = JoinStage.Asked;

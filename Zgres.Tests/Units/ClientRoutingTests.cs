@@ -40,7 +40,6 @@ public sealed class ClientRoutingTests
     {
         using var router = new Router();
         var cut = new Recording(Orders);
-        router.Add(cut);
         var first = await router.BeginJoinAsync(Orders, [cut], snapshot: true);
         await router.RouteAsync(new NumberedChange(Row(1), 1), epoch: 0);
         // The refusal was parsed after three rows; two of them are still on their way to routing.
@@ -52,7 +51,6 @@ public sealed class ClientRoutingTests
         router.Remove(cut);
 
         var retry = new Recording(Orders);
-        router.Add(retry);
         var second = await router.BeginJoinAsync(Orders, [retry], snapshot: true);
         await router.RouteAsync(new NumberedChange(Row(1), 4), epoch: 0);
         var result = await router.EndJoinAsync(second, new HubAnswer(JsonDocument.Parse("""{"table":"public.orders","group":"table:public.orders","gap":false,"resumeAfter":9}""").RootElement, 4, null), epoch: 0);
@@ -68,7 +66,6 @@ public sealed class ClientRoutingTests
     {
         using var router = new Router();
         var follower = new Recording(Orders);
-        router.Add(follower);
         var join = await router.BeginJoinAsync(Orders, [follower], snapshot: false);
         var answered = router.EndJoinAsync(join, new HubAnswer(default, 2, null), epoch: 0);
 
@@ -96,7 +93,6 @@ public sealed class ClientRoutingTests
         }
         Task SendAsync(long id) => router.RouteAsync(new NumberedChange(Row(id) with { Operation = ChangeOperation.Insert, Id = id }, ++frame), epoch: 0);
         var first = new Recording(Orders);
-        router.Add(first);
         var joiningFirst = await router.BeginJoinAsync(Orders, [first], snapshot: false);
         await MarkAsync(end: false);
         await MarkAsync(end: true);
@@ -104,7 +100,6 @@ public sealed class ClientRoutingTests
         await SendAsync(5);
 
         var second = new Recording(Orders);
-        router.Add(second);
         var joiningSecond = await router.BeginJoinAsync(Orders, [second], snapshot: false);
         await SendAsync(6);
         await MarkAsync(end: false);
