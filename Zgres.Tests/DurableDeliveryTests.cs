@@ -306,7 +306,8 @@ public abstract class DurableDeliveryTests(TestDatabase database)
             var expected = await IdsAsync(table, $"input_id = {input}");
             var rowIds = expected.ToHashSet();
             var events = await subscribers[input].WaitUntilAsync(events => events.Count >= expected.Length, TimeSpan.FromSeconds(60),
-                () => $"{expected.Length} rows of input {input} (missing rows: {string.Join(", ", rowIds.Except(subscribers[input].Events.Select(e => e.Data.GetProperty("id").GetInt64())).Order())})");
+                () => $"{expected.Length} rows of input {input} (missing rows: {string.Join(", ", rowIds.Except(subscribers[input].Events.Select(e => e.Data.GetProperty("id").GetInt64())).Order())}); " +
+                    $"events held by the subscribers of inputs 0 to {Inputs - 1}: {string.Join(", ", subscribers.Select(subscriber => subscriber.Events.Count))}");
             await Task.Delay(input == 0 ? 500 : 0);
             var delivered = subscribers[input].Events.Select(e => e.Data.GetProperty("id").GetInt64()).ToList();
             Assert.Equal(delivered.Count, delivered.Distinct().Count());
