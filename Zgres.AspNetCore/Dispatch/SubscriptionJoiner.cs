@@ -53,7 +53,7 @@ internal sealed class SubscriptionJoiner(
         catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
         {
             // Half a replay is no subscription: leave the group (unless it was joined before) so that a retry starts clean.
-            if (join.Added) clients.Leave(connectionId, target.Group);
+            join.LeaveIfAdded();
             throw DatabaseUnavailable("the events after 'after'");
         }
     }
@@ -112,7 +112,7 @@ internal sealed class SubscriptionJoiner(
         catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
         {
             // The rows sent so far are not a snapshot: the retry sends them all again, from one snapshot of its own.
-            if (join.Added) clients.Leave(connectionId, target.Group);
+            join.LeaveIfAdded();
             throw DatabaseUnavailable("the snapshot");
         }
     }
@@ -127,13 +127,19 @@ internal sealed class SubscriptionJoiner(
     {
         private IDisposable? _held;
 
-        /// <summary>Whether this join added the connection to the group (it may have been a member already).</summary>
-        public bool Added { get; private set; }
+        // Whether this join added the connection to the group (it may have been a member already).
+        private bool _added;
 
         public void Enter()
         {
             _held = clients.BeginJoin(connectionId, target.Group);
-            Added = clients.Join(connectionId, target.Group, target.Filtered);
+            _added = clients.Join(connectionId, target.Group, target.Filtered);
+        }
+
+        /// <summary>Undoes a join cut short, unless the connection was in the group before it.</summary>
+        public void LeaveIfAdded()
+        {
+            if (_added) clients.Leave(connectionId, target.Group);
         }
 
         public void Dispose() => _held?.Dispose();

@@ -15,6 +15,9 @@ internal sealed class GroupJoin(SubscriptionKey key, IReadOnlyCollection<IFollow
 
     public bool Snapshot => snapshot;
 
+    /// <summary>Where the join stands among the connection's frames, by the server's marks (changed by routing only).</summary>
+    public JoinStage Stage { get; set; }
+
     /// <summary>The hub's answer, once it joined the group.</summary>
     public SubscribeResult? Result { get; private set; }
 
@@ -38,4 +41,17 @@ internal sealed class GroupJoin(SubscriptionKey key, IReadOnlyCollection<IFollow
         Failure = failure;
         _ended.TrySetException(failure);
     }
+}
+
+/// <summary>Where the join in flight stands among the connection's frames, by the server's marks.</summary>
+internal enum JoinStage
+{
+    /// <summary>Asked for; the server has not marked its beginning yet.</summary>
+    Asked,
+
+    /// <summary>Between its marks: the events are the join's own (its replay, its catch-up).</summary>
+    Begun,
+
+    /// <summary>Past its end mark: live events, the group's again.</summary>
+    Sent,
 }

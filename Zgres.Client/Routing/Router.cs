@@ -20,7 +20,6 @@ internal sealed class Router : IDisposable
     private ImmutableDictionary<SubscriptionKey, ImmutableArray<IFollower>> _followers = ImmutableDictionary<SubscriptionKey, ImmutableArray<IFollower>>.Empty;
     private ImmutableDictionary<string, SubscriptionKey> _keysByGroup = ImmutableDictionary<string, SubscriptionKey>.Empty;
     private GroupJoin? _joining;
-    private JoinStage _stage;
     // Whether this connection's server marks where joins begin and end: known from its first mark, and needed before
     // one (a server of an earlier version sends none, and then every event of the group goes to all its followers).
     private bool _marksJoins;
@@ -79,7 +78,7 @@ internal sealed class Router : IDisposable
             if (epoch != _epoch) return;
             _routed = mark.Number;
             _marksJoins = true;
-            _stage = mark.End ? JoinStage.Sent : JoinStage.Begun;
+            if (_joining is { } join) join.Stage = mark.End ? JoinStage.Sent : JoinStage.Begun;
             await RunDueBarriersAsync().ConfigureAwait(false);
         }
         finally
@@ -99,7 +98,6 @@ internal sealed class Router : IDisposable
             foreach (var follower in joining.Where(follower => !FollowersOf(key).Contains(follower))) Add(follower);
             var join = new GroupJoin(key, joining, snapshot);
             _joining = join;
-            _stage = JoinStage.Asked;
             await SignalAsync(key, new JoinBegan(join)).ConfigureAwait(false);
             return join;
         }
@@ -209,7 +207,7 @@ internal sealed class Router : IDisposable
     {
         var followers = FollowersOf(key);
         if (_joining is not { } join || join.Key != key) return followers;
-        return _stage switch
+        return join.Stage switch
         {
             JoinStage.Asked when _marksJoins => followers.Where(follower => !join.IsFor(follower)),
             JoinStage.Begun => followers.Where(join.IsFor),
@@ -275,19 +273,6 @@ internal sealed class Router : IDisposable
                 barrier.Done.TrySetException(exception);
             }
         }
-    }
-
-    /// <summary>Where the join in flight stands among the connection's frames, by the server's marks.</summary>
-    private enum JoinStage
-    {
-        /// <summary>Asked for; the server has not marked its beginning yet.</summary>
-        Asked,
-
-        /// <summary>Between its marks: the events are the join's own (its replay, its catch-up).</summary>
-        Begun,
-
-        /// <summary>Past its end mark: live events, the group's again.</summary>
-        Sent,
     }
 
     private sealed record Barrier(long At, Func<ValueTask> Action)
