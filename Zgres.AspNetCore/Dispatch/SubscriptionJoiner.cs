@@ -31,8 +31,16 @@ internal sealed class SubscriptionJoiner(
     public async Task<SubscribeResult> JoinLiveAsync(string connectionId, SubscriptionTarget target, CancellationToken cancellationToken)
     {
         using var join = new JoinPoint(clients, connectionId, target);
-        var joinedAt = await stream.JoinAsync(join.Enter, cancellationToken);
-        return target.Result(gap: false, joinedAt);
+        try
+        {
+            var joinedAt = await stream.JoinAsync(join.Enter, cancellationToken);
+            return target.Result(gap: false, joinedAt);
+        }
+        catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
+        {
+            // The join waited for a read of the stream, and could not ask for one.
+            throw DatabaseUnavailable("the change stream's position");
+        }
     }
 
     /// <summary>Joins, and first replays from the log every event of the subscription that may have committed after
@@ -40,9 +48,9 @@ internal sealed class SubscriptionJoiner(
     public async Task<SubscribeResult> JoinAfterAsync(string connectionId, SubscriptionTarget target, long after, CancellationToken cancellationToken)
     {
         using var join = new JoinPoint(clients, connectionId, target);
-        var upTo = await stream.JoinAsync(join.Enter, cancellationToken);
         try
         {
+            var upTo = await stream.JoinAsync(join.Enter, cancellationToken);
             var (gap, pages) = await EventLogReader.ReplayAsync(reads, after, upTo, target.Table.Name, target.InputId, cancellationToken);
             await foreach (var page in pages)
             {

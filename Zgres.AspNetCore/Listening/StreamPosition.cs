@@ -12,7 +12,7 @@ namespace Zgres.AspNetCore.Listening;
 /// <see cref="CarryAsync"/>), which no join can fall behind. Written only by the listener; the hub reads it to know
 /// where a joining subscriber's replay ends and its live events begin.
 /// </summary>
-internal sealed class StreamPosition(ZgresDatabase database, IOptions<ZgresOptions> options) : IDisposable
+internal sealed class StreamPosition(ZgresDatabase database, DatabaseRetry retry, IOptions<ZgresOptions> options) : IDisposable
 {
     // Held while the listener dispatches one read and while a subscriber joins, so that a join falls between two
     // reads: an event is either covered by the position the join sees (replayed) or dispatched after it (live).
@@ -81,13 +81,15 @@ internal sealed class StreamPosition(ZgresDatabase database, IOptions<ZgresOptio
         }
     }
 
-    /// <summary>Rings the listener's doorbell, so that it reads the log now rather than at the next writer's commit.</summary>
-    public async Task AskForReadAsync(CancellationToken cancellationToken)
-    {
-        await using var ring = database.DataSource.CreateCommand("SELECT pg_notify($1, '')");
-        ring.Parameters.Add(new NpgsqlParameter<string> { TypedValue = options.Value.Channel });
-        await ring.ExecuteNonQueryAsync(cancellationToken);
-    }
+    /// <summary>Rings the listener's doorbell, so that it reads the log now rather than at the next writer's commit.
+    /// Retried like a read: right after the database dropped the server's connections, the pooled one it takes is dead.</summary>
+    public async Task AskForReadAsync(CancellationToken cancellationToken) =>
+        await retry.ExecuteAsync(async token =>
+        {
+            await using var ring = database.DataSource.CreateCommand("SELECT pg_notify($1, '')");
+            ring.Parameters.Add(new NpgsqlParameter<string> { TypedValue = options.Value.Channel });
+            return await ring.ExecuteNonQueryAsync(token);
+        }, cancellationToken);
 
     public void Dispose() => _gate.Dispose();
 
