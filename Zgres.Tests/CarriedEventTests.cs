@@ -164,4 +164,36 @@ public sealed class CarriedEventTests(PostgresFixture database)
         Assert.Equal(["a", "b"], (await received.WaitForAsync(2)).Select(e => e.Data.GetProperty("value").GetString()));
         await received.AssertNoMoreAsync(2, TimeSpan.FromMilliseconds(500));
     }
+
+    [Fact]
+    public async Task A_notification_cut_in_two_by_the_network_while_the_listener_waits_costs_a_reconnect_and_loses_nothing()
+    {
+        // Carried events make the listener wait for notifications with a timeout (the read that covers them is due in
+        // at most 100 ms). A timeout that strikes after a notification's first bytes leaves Npgsql's connection broken.
+        var table = await database.CreateTableAsync();
+        var direct = new NpgsqlConnectionStringBuilder(database.ConnectionString);
+        await using var proxy = NotificationProxy.Splitting(direct.Host!, direct.Port, pause: TimeSpan.FromMilliseconds(300));
+        var throughProxy = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Port = proxy.Port, SslMode = SslMode.Disable }.ConnectionString;
+        await using var server = await ZgresTestServer.StartAsync(throughProxy, [table], settings: Capture.Carried());
+        await using var client = await server.ConnectClientAsync();
+        var received = new EventCollector();
+        await using (await client.SubscribeAsync(table, inputId: null, received.OnChange))
+        {
+            // Two transactions back to back: the second's notification is arriving, half of it, when the listener waits
+            // for the read that covers the first.
+            await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'first')");
+            await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'second')");
+
+            Assert.Equal(["first", "second"], (await received.WaitForAsync(2)).Select(e => e.Data.GetProperty("value").GetString()));
+            Assert.True(await server.Log.WaitForAsync("ListenerReconnected"), "the listener did not reconnect");
+        }
+
+        // Right after: the server still runs, and a resume from the last event gets what was written since, once.
+        var resumed = new EventCollector();
+        await using var resume = await client.SubscribeAsync(table, inputId: null, after: received.Events[^1].Id, resumed.OnChange);
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (1, 'third')");
+        Assert.Equal("third", (await resumed.WaitForAsync(1))[0].Data.GetProperty("value").GetString());
+        await resumed.AssertNoMoreAsync(1, TimeSpan.FromMilliseconds(500));
+        Assert.DoesNotContain(server.Log.Entries, e => e.EventId.Name == "BackgroundServiceFaulted");
+    }
 }

@@ -166,7 +166,7 @@ public sealed class SchemaTests(PostgresFixture database)
     {
         var table = await database.CreateTableAsync();
         var direct = new NpgsqlConnectionStringBuilder(database.ConnectionString);
-        await using var proxy = new NotificationSwallowingProxy(direct.Host!, direct.Port);
+        await using var proxy = NotificationProxy.Swallowing(direct.Host!, direct.Port);
         var throughProxy = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Port = proxy.Port, SslMode = SslMode.Disable }.ConnectionString;
         var started = Stopwatch.StartNew();
 

@@ -269,7 +269,7 @@ internal sealed partial class ListenerService(
             return;
         }
         var left = CarriedReadDelay - Stopwatch.GetElapsedTime(_carriedSince);
-        if (left > TimeSpan.Zero) await connection.WaitAsync(left, cancellationToken);
+        if (left > TimeSpan.Zero) await connection.WaitAtMostAsync(left, cancellationToken);
     }
 
     /// <summary>Sends on the carried events that arrived, in commit order, up to the first doorbell, less those a read has
@@ -317,7 +317,7 @@ internal sealed partial class ListenerService(
         var pause = PollPause;
         while (!await LockAsync(connection, "SELECT pg_try_advisory_lock($1)", AdvisoryLocks.InFlight, cancellationToken))
         {
-            await connection.WaitAsync(pause, cancellationToken);
+            await connection.WaitAtMostAsync(pause, cancellationToken);
             if (UnderLoad(await ReadAsync(connection, cancellationToken)))
             {
                 // The load came back before the drain could finish: poll again rather than ring per transaction.

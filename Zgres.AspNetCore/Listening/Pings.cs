@@ -51,7 +51,7 @@ internal sealed class Pings(ZgresDatabase database, string channel)
             {
                 var left = timeout - Stopwatch.GetElapsedTime(sent);
                 if (left <= TimeSpan.Zero) return false;
-                await listening.WaitAsync(left, cancellationToken);
+                await listening.WaitAtMostAsync(left, cancellationToken);
             }
             return true;
         }
