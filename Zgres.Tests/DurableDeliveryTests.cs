@@ -349,3 +349,7 @@ public sealed class DurableDeliveryByTriggerTests(PostgresFixture database) : Du
 
 [Collection(DatabaseGroup.Name)]
 public sealed class DurableDeliveryFromWalTests(PostgresFixture database) : DurableDeliveryTests(database.CapturingFromWal());
+
+/// <summary>Capture by triggers, the listener taking events from the notifications that carry them.</summary>
+[Collection(DatabaseGroup.Name)]
+public sealed class DurableDeliveryCarriedTests(PostgresFixture database) : DurableDeliveryTests(database.CarryingEvents());
