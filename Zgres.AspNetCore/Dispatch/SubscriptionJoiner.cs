@@ -28,27 +28,17 @@ internal sealed class SubscriptionJoiner(
     private static readonly TimeSpan SnapshotJoinTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>Joins between two reads of the listener: every event dispatched after that is the subscriber's.</summary>
-    public async Task<SubscribeResult> JoinLiveAsync(string connectionId, SubscriptionTarget target, CancellationToken cancellationToken)
-    {
-        using var join = new JoinPoint(clients, connectionId, target);
-        try
+    public Task<SubscribeResult> JoinLiveAsync(string connectionId, SubscriptionTarget target, CancellationToken cancellationToken) =>
+        JoinAsync(connectionId, target, "the change stream's position", async join =>
         {
             var joinedAt = await stream.JoinAsync(join.Enter, cancellationToken);
             return target.Result(gap: false, joinedAt);
-        }
-        catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
-        {
-            // The join waited for a read of the stream, and could not ask for one.
-            throw DatabaseUnavailable("the change stream's position");
-        }
-    }
+        });
 
     /// <summary>Joins, and first replays from the log every event of the subscription that may have committed after
     /// <paramref name="after"/> and was dispatched before the join (live events are held meanwhile, then follow).</summary>
-    public async Task<SubscribeResult> JoinAfterAsync(string connectionId, SubscriptionTarget target, long after, CancellationToken cancellationToken)
-    {
-        using var join = new JoinPoint(clients, connectionId, target);
-        try
+    public Task<SubscribeResult> JoinAfterAsync(string connectionId, SubscriptionTarget target, long after, CancellationToken cancellationToken) =>
+        JoinAsync(connectionId, target, "the events after 'after'", async join =>
         {
             var upTo = await stream.JoinAsync(join.Enter, cancellationToken);
             var (gap, pages) = await EventLogReader.ReplayAsync(reads, after, upTo, target.Table.Name, target.InputId, cancellationToken);
@@ -57,14 +47,7 @@ internal sealed class SubscriptionJoiner(
                 await clients.SendInOrderAsync(connectionId, target.Frames(page), cancellationToken);
             }
             return target.Result(gap, upTo);
-        }
-        catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
-        {
-            // Half a replay is no subscription: leave the group (unless it was joined before) so that a retry starts clean.
-            join.LeaveIfAdded();
-            throw DatabaseUnavailable("the events after 'after'");
-        }
-    }
+        });
 
     /// <summary>
     /// Sends the rows that match now, read in one snapshot and streamed as the client takes them; then joins once the
@@ -80,8 +63,7 @@ internal sealed class SubscriptionJoiner(
                 : $"A snapshot of {target.Table.Name} needs its primary key ({string.Join(", ", target.Columns.PrimaryKey)}) among the published columns.");
         }
         var maxRows = options.Value.Limits.MaxSnapshotRows;
-        using var join = new JoinPoint(clients, connectionId, target);
-        try
+        return await JoinAsync(connectionId, target, "the snapshot", async join =>
         {
             string snapshotTaken;
             var (snapshot, count) = await TableSnapshot.OpenAsync(snapshots, target.Table, target.InputId, target.Filtered?.Filter, maxRows, cancellationToken);
@@ -116,12 +98,25 @@ internal sealed class SubscriptionJoiner(
             var between = await EventLogReader.ReadCommittedBetweenAsync(reads, snapshotTaken, upTo, target.Table.Name, target.InputId, cancellationToken);
             await clients.SendInOrderAsync(connectionId, target.Frames(between), cancellationToken);
             return target.Result(gap: false, upTo, rows);
+        });
+    }
+
+    /// <summary>
+    /// Runs a join. One that a database outage cuts short is undone, unless the connection was in the group before it
+    /// (half a replay or of a snapshot is no subscription: the retry starts clean and sends it all again), and answered
+    /// with <see cref="DatabaseUnavailable"/> naming what it was <paramref name="reading"/>.
+    /// </summary>
+    private async Task<SubscribeResult> JoinAsync(string connectionId, SubscriptionTarget target, string reading, Func<JoinPoint, Task<SubscribeResult>> run)
+    {
+        using var join = new JoinPoint(clients, connectionId, target);
+        try
+        {
+            return await run(join);
         }
         catch (Exception exception) when (DatabaseRetry.IsTransient(exception))
         {
-            // The rows sent so far are not a snapshot: the retry sends them all again, from one snapshot of its own.
             join.LeaveIfAdded();
-            throw DatabaseUnavailable("the snapshot");
+            throw DatabaseUnavailable(reading);
         }
     }
 

@@ -15,8 +15,8 @@ internal sealed class GroupJoin(SubscriptionKey key, IReadOnlyCollection<IFollow
 
     public bool Snapshot => snapshot;
 
-    /// <summary>Where the join stands among the connection's frames, by the server's marks (changed by routing only).</summary>
-    public JoinStage Stage { get; set; }
+    /// <summary>Where the join stands among the connection's frames, by the server's marks.</summary>
+    public JoinStage Stage { get; private set; }
 
     /// <summary>The hub's answer, once it joined the group.</summary>
     public SubscribeResult? Result { get; private set; }
@@ -29,6 +29,9 @@ internal sealed class GroupJoin(SubscriptionKey key, IReadOnlyCollection<IFollow
     public Task Ended => _ended.Task;
 
     public bool IsFor(IFollower follower) => joining.Contains(follower);
+
+    /// <summary>Routing passed one of the server's marks: the join's beginning, or the <paramref name="end"/> of its own events.</summary>
+    public void Marked(bool end) => Stage = end ? JoinStage.Sent : JoinStage.Begun;
 
     public void Succeed(SubscribeResult result)
     {

@@ -78,7 +78,7 @@ internal sealed class Router : IDisposable
             if (epoch != _epoch) return;
             _routed = mark.Number;
             _marksJoins = true;
-            if (_joining is { } join) join.Stage = mark.End ? JoinStage.Sent : JoinStage.Begun;
+            _joining?.Marked(mark.End);
             await RunDueBarriersAsync().ConfigureAwait(false);
         }
         finally
