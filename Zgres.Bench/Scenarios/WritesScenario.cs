@@ -11,7 +11,7 @@ namespace Zgres.Bench.Scenarios;
 /// writes: what a trigger and its listening server cost the writers. W connections write as fast as they can, one
 /// statement per transaction (pgbench-style), for each workload (<see cref="WritesWorkload"/>): into a table without
 /// trigger; into the seed's table with its trigger (<c>node server.js</c> listening); into Zgres's table with an
-/// earlier Zgres's trigger (<c>--before-server-dll</c>) and with this Zgres's, once per capture mode (<c>--capture</c>:
+/// earlier Zgres (<c>--before-server-dll</c>) and with this one, each once per capture mode (<c>--capture</c>:
 /// its triggers, or no trigger and the WAL decoded), each of those servers listening on a database of its own, so that
 /// each migrates and attaches its own schema version and capture. No clients. The columns run in
 /// interleaved rounds (each server started before its column and stopped after it), so that a noisy machine slows
@@ -29,8 +29,9 @@ internal static class WritesScenario
     /// <summary>Rows prefilled (triggers off) in every table for update50: writers update within ids 1..UpdateKeys.</summary>
     private const long UpdateKeys = 100_000;
 
-    /// <summary>A column: where its writers write and which server, if any, listens meanwhile.</summary>
-    private sealed record Column(string Name, BenchDatabase Database, WriteStatements Statements, ITarget? Server);
+    /// <summary>A column: where its writers write and which server, if any, listens meanwhile (<paramref name="Earlier"/>:
+    /// the build given by <c>--before-server-dll</c>, whose figures are no goal's).</summary>
+    private sealed record Column(string Name, BenchDatabase Database, WriteStatements Statements, ITarget? Server, bool Earlier = false);
 
     /// <summary>One measured window of one workload in one column.</summary>
     private sealed record Measurement(WriteStats Stats, Snapshot Before, Snapshot After)
@@ -54,21 +55,24 @@ internal static class WritesScenario
         var runBefore = options.RunZgres && options.BeforeServerDll is not null;
         if (runBefore && !File.Exists(options.BeforeServerDll)) throw new FileNotFoundException($"--before-server-dll: {options.BeforeServerDll} does not exist.");
 
-        await using var beforeDatabase = runBefore ? await context.Database.CreateDatabaseAsync("zgres_bench_v1", token) : null;
-        await using var before = beforeDatabase is null ? null : new ZgresTarget(beforeDatabase, options.BeforeServerDll!, options.ZgresClient, options.ZgresEnvironment);
+        var columns = new List<Column> { new(Unwatched, context.Database, BenchDatabase.PlainTable, null) };
+        if (baseline is not null) columns.Add(new(Seed, context.Database, baseline.Statements, baseline));
+        await using var before = new TargetList();
         await using var current = new TargetList();
         if (options.RunZgres)
         {
+            foreach (var capture in runBefore ? options.Captures : [])
+            {
+                var database = await context.Database.CreateDatabaseAsync(capture == CaptureMode.Wal ? "zgres_bench_v1_wal" : "zgres_bench_v1", token);
+                before.Add(new ZgresTarget(database, options.BeforeServerDll!, options.ZgresClient, options.ZgresEnvironment, capture));
+            }
             foreach (var capture in options.Captures)
             {
                 var database = await context.Database.CreateDatabaseAsync(capture == CaptureMode.Wal ? "zgres_bench_wal" : "zgres_bench_v2", token);
                 current.Add(new ZgresTarget(database, options.ServerDll, options.ZgresClient, options.ZgresEnvironment, capture));
             }
         }
-
-        var columns = new List<Column> { new(Unwatched, context.Database, BenchDatabase.PlainTable, null) };
-        if (baseline is not null) columns.Add(new(Seed, context.Database, baseline.Statements, baseline));
-        if (before is not null) columns.Add(new(Before, beforeDatabase!, before.Statements, before));
+        columns.AddRange(before.Select(target => new Column(BeforeName(target), target.Database, target.Statements, target, Earlier: true)));
         columns.AddRange(current.Select(target => new Column(target.Name, target.Database, target.Statements, target)));
 
         if (options.Workloads.Contains(WritesWorkload.Update50))
@@ -111,9 +115,12 @@ internal static class WritesScenario
         {
             table.Note(FormattableString.Invariant($"update50: rows 1..{UpdateKeys:N0} prefilled with triggers off; each writer updates {Batch} consecutive rows at a random start within its own 1/{options.Writers} of them."));
         }
-        if (before is not null) table.Note($"{Before}: {options.BeforeServerDll}; {string.Join(", ", current.Select(target => target.Name))}: {options.ServerDll}.");
+        if (runBefore) table.Note($"{string.Join(", ", before.Select(BeforeName))}: {options.BeforeServerDll}; {string.Join(", ", current.Select(target => target.Name))}: {options.ServerDll}.");
         else if (options.RunZgres) table.Note($"{Before}: skipped (no --before-server-dll given).");
     }
+
+    /// <summary>"Zgres v1 (before)", and "Zgres v1 (before, WAL)" for the earlier build capturing from the WAL.</summary>
+    private static string BeforeName(ZgresTarget target) => target.Name == ZgresTarget.NameOf(CaptureMode.Wal) ? "Zgres v1 (before, WAL)" : Before;
 
     private static LoadPlan PlanOf(WritesWorkload workload, BenchOptions options) => workload switch
     {
@@ -187,7 +194,7 @@ internal static class WritesScenario
                     column.Server is null ? "–" : Format.Number(Cores(run => run.ServerCpu), "0.00"),
                     Format.Number(Cores(run => run.BenchCpu), "0.00"),
                     Format.Number(Median.Of(runs.Select(run => run.After.OtherCores(run.Before))), "0.00")));
-                if (column.Server is ZgresTarget && column.Name != Before) table.Figure(column.Name, Figures.UnwatchedRatio(workload), ratio);
+                if (column.Server is ZgresTarget && !column.Earlier) table.Figure(column.Name, Figures.UnwatchedRatio(workload), ratio);
             }
         }
     }
