@@ -247,7 +247,10 @@ internal sealed partial class ListenerService(
                 }
             }
         }
-        catch (Exception exception) when (!stoppingToken.IsCancellationRequested && exception is NpgsqlException or IOException or SocketException or OperationCanceledException or TimeoutException)
+        // A connection that is no longer open ended the session whatever was thrown: Npgsql, having broken a connection
+        // on its own (see WaitAtMostAsync), may report it by whatever fails next.
+        catch (Exception exception) when (!stoppingToken.IsCancellationRequested
+            && (exception is NpgsqlException or IOException or SocketException or OperationCanceledException or TimeoutException || connection.State != ConnectionState.Open))
         {
             LogDisconnected(exception is OperationCanceledException ? "the self-check NOTIFY did not come back in time" : exception.Message);
         }
