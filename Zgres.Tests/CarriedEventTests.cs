@@ -44,19 +44,23 @@ public sealed class CarriedEventTests(PostgresFixture database)
         Assert.Equal("private", received.Events[0].Data.GetProperty("value").GetString());
     }
 
-    [Fact]
-    public async Task An_event_too_large_for_a_notification_is_read_from_the_log_in_its_commit_order_place()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_event_too_large_for_a_notification_is_read_from_the_log_in_its_commit_order_place(bool fromWal)
     {
-        await using var live = await LiveTable.StartAsync(database, settings: Capture.Carried());
+        // From the WAL, the leader logs and announces the events: carried just the same.
+        var watched = fromWal ? database.CapturingFromWalCarryingEvents() : database.CarryingEvents();
+        await using var live = await LiveTable.StartAsync(watched);
         var received = await live.SubscribeAsync(inputId: null);
         var metrics = live.Server.Services.GetRequiredService<ZgresMetrics>();
         var large = new string('x', 10_000);
 
-        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'before')");
+        await watched.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'before')");
         await received.WaitForAsync(1);
         var carriedBefore = metrics.EventsCarried;
-        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'small a'), (1, $1), (1, 'small b')", large);
-        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'after')");
+        await watched.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'small a'), (1, $1), (1, 'small b')", large);
+        await watched.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'after')");
 
         var events = await received.WaitForAsync(5);
         Assert.Equal(["before", "small a", large, "small b", "after"], events.Select(e => e.Data.GetProperty("value").GetString()));

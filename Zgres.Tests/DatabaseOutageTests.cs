@@ -231,3 +231,7 @@ public sealed class DatabaseOutageFromWalTests(PostgresFixture database) : Datab
 /// <summary>Capture by triggers, the listener taking events from the notifications that carry them.</summary>
 [Collection(DatabaseGroup.Name)]
 public sealed class DatabaseOutageCarriedTests(PostgresFixture database) : DatabaseOutageTests(database.CarryingEvents());
+
+/// <summary>Capture from the WAL, the listener taking the leader's logged events from the notifications that carry them.</summary>
+[Collection(DatabaseGroup.Name)]
+public sealed class DatabaseOutageFromWalCarriedTests(PostgresFixture database) : DatabaseOutageTests(database.CapturingFromWalCarryingEvents());

@@ -353,3 +353,7 @@ public sealed class DurableDeliveryFromWalTests(PostgresFixture database) : Dura
 /// <summary>Capture by triggers, the listener taking events from the notifications that carry them.</summary>
 [Collection(DatabaseGroup.Name)]
 public sealed class DurableDeliveryCarriedTests(PostgresFixture database) : DurableDeliveryTests(database.CarryingEvents());
+
+/// <summary>Capture from the WAL, the listener taking the leader's logged events from the notifications that carry them.</summary>
+[Collection(DatabaseGroup.Name)]
+public sealed class DurableDeliveryFromWalCarriedTests(PostgresFixture database) : DurableDeliveryTests(database.CapturingFromWalCarryingEvents());

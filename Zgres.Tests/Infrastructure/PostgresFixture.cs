@@ -43,6 +43,10 @@ public sealed class PostgresFixture() : TestDatabase(""), IAsyncLifetime
     /// <summary>This database, watched by servers whose listener takes events from the notifications that carry them.</summary>
     public TestDatabase CarryingEvents() => Sibling(ConnectionString, Capture.Carried());
 
+    /// <summary>The database of <see cref="CapturingFromWal"/>, watched by servers whose listener takes the events the
+    /// leader logged from the notifications that carry them.</summary>
+    public TestDatabase CapturingFromWalCarryingEvents() => Sibling(_walConnectionString, new Dictionary<string, string?>(Capture.Wal().Concat(Capture.Carried())));
+
     public async Task DisposeAsync()
     {
         if (_embedded is not null) await _embedded.DisposeAsync();

@@ -9,10 +9,10 @@ namespace Zgres.AspNetCore.Capture.Wal;
 
 /// <summary>
 /// Writes decoded changes into <c>zgres.events</c>, one transaction per batch, together with the progress that says
-/// how far the log holds the slot's stream and the listeners' doorbell: every instance reads what the leader wrote
-/// exactly as it reads what triggers write. PostgreSQL does the typing: each row goes in as a literal of its table's
-/// row type and comes out through <c>to_json</c>, as the trigger's <c>to_json(NEW)</c> does, so the events are the
-/// same byte for byte. A writer transaction the trigger already logged (while capture switched from triggers to the
+/// how far the log holds the slot's stream, and announces them to the listeners (a doorbell, or the events carried in
+/// notifications): every instance hears of and reads what the leader wrote as it does what triggers write. PostgreSQL
+/// does the typing: each row goes in as a literal of its table's row type and comes out through <c>to_json</c>, as the
+/// trigger's <c>to_json(NEW)</c> does, so the events are the same byte for byte. A writer transaction the trigger already logged (while capture switched from triggers to the
 /// WAL) is skipped by its xid, table by table. Each batch first checks that <paramref name="sender"/>, this session's
 /// WAL sender, still holds the slot (<c>zgres.hold_wal_slot</c>): a leader whose stream was taken over writes nothing.
 /// </summary>
@@ -42,8 +42,8 @@ internal sealed class WalLogWriter(string slot, string channel, int sender)
 
     /// <summary>
     /// Writes <paramref name="changes"/> (in stream order), records <paramref name="progress"/> and
-    /// <paramref name="through"/> (the WAL position before which every commit is now in the log) and rings the
-    /// listeners' doorbell, in one transaction and, as a rule, one round trip. When PostgreSQL cannot read some row as
+    /// <paramref name="through"/> (the WAL position before which every commit is now in the log) and announces the
+    /// events to the listeners, in one transaction and, as a rule, one round trip. When PostgreSQL cannot read some row as
     /// its table's type, the rows are tried one by one and those are written untyped; returns those.
     /// </summary>
     public async Task<IReadOnlyList<WalChange>> WriteAsync(NpgsqlConnection connection, IReadOnlyList<WalChange> changes, WalProgress progress,
@@ -55,7 +55,7 @@ internal sealed class WalLogWriter(string slot, string channel, int sender)
             await using var batch = new NpgsqlBatch(connection) { Timeout = ZgresDatabase.CommandTimeoutSeconds, BatchCommands = { Hold() } };
             if (changes.Count > 0) batch.BatchCommands.Add(Insert(changes, untyped: []));
             batch.BatchCommands.Add(Record(progress, through));
-            if (changes.Count > 0) batch.BatchCommands.Add(Ring());
+            if (changes.Count > 0) batch.BatchCommands.Add(Announce());
             await batch.ExecuteNonQueryAsync(cancellationToken);
             return [];
         }
@@ -66,7 +66,7 @@ internal sealed class WalLogWriter(string slot, string channel, int sender)
             await using var batch = new NpgsqlBatch(connection, transaction)
             {
                 Timeout = ZgresDatabase.CommandTimeoutSeconds,
-                BatchCommands = { Hold(), Insert(changes, [.. untyped]), Record(progress, through), Ring() },
+                BatchCommands = { Hold(), Insert(changes, [.. untyped]), Record(progress, through), Announce() },
             };
             await batch.ExecuteNonQueryAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -91,7 +91,9 @@ internal sealed class WalLogWriter(string slot, string channel, int sender)
         },
     };
 
-    private NpgsqlBatchCommand Ring() => new("SELECT zgres.ring_doorbell($1)") { Parameters = { new() { Value = channel } } };
+    /// <summary>Announces the batch's events to the listeners of every instance, as a writer's trigger announces its own:
+    /// carried in notifications while a listener takes them, else a doorbell.</summary>
+    private NpgsqlBatchCommand Announce() => new("SELECT zgres.announce_logged($1)") { Parameters = { new() { Value = channel } } };
 
     // A value its type does not accept (22…), a type or table that changed or went away (42…).
     private static bool IsRowUnreadable(PostgresException exception) =>
