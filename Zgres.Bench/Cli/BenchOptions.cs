@@ -166,7 +166,8 @@ internal sealed class BenchOptions
                                    database of its own, zgres_bench_wal, dropped and created anew). Each mode is
                                    its own Zgres column (writes) or run, in the same invocation [trigger]
           --carried on|off         delivery scenarios: also run Zgres with a listener that takes events from their
-                                   notifications (Zgres:Listener:EventsInNotifications=true), "Zgres (carried)" [off]
+                                   notifications (Zgres:Listener:EventsInNotifications=true), once per --capture mode:
+                                   "Zgres (carried)", "Zgres (WAL, carried)" [off]
           --zgres-env KEY=VALUE    extra environment for the Zgres server (repeatable), for experiments only
           --before-server-dll PATH writes, storms: an earlier Zgres.Server.dll (say, built from an older commit) for the
                                    "Zgres v1 (before)" column; without it that column is skipped. Each Zgres column

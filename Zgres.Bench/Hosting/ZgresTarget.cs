@@ -29,11 +29,9 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
     private WirePinger? _pinger;
     private Uri _address = new("http://127.0.0.1");
 
-    public string Name => carried ? CarriedName : NameOf(capture);
-
-    /// <summary>The column of a server whose listener takes events from their notifications rather than reading the log
-    /// after each doorbell (<c>--carried</c>).</summary>
-    public const string CarriedName = "Zgres (carried)";
+    /// <summary>The column; with <c>--carried</c>, "Zgres (carried)" and "Zgres (WAL, carried)" are servers whose
+    /// listener takes events from their notifications rather than reading the log after each doorbell.</summary>
+    public string Name => carried ? (capture == CaptureMode.Wal ? "Zgres (WAL, carried)" : "Zgres (carried)") : NameOf(capture);
 
     /// <summary>"Zgres" for trigger capture, "Zgres (WAL)": a column of the results, and the figures' owner.</summary>
     public static string NameOf(CaptureMode capture) => capture == CaptureMode.Wal ? "Zgres (WAL)" : "Zgres";
@@ -57,15 +55,13 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
 
     public static string DefaultServerDll => Path.Combine(AppContext.BaseDirectory, "Zgres.Server.dll");
 
-    /// <summary>This build's server with <paramref name="capture"/>: on <paramref name="database"/> with triggers, on a
-    /// database of its own (<c>zgres_bench_wal</c>) from the WAL, so that neither finds the other's capture there.</summary>
-    public static async Task<ZgresTarget> CreateAsync(BenchDatabase database, CaptureMode capture, BenchOptions options, CancellationToken cancellationToken) =>
-        new(capture == CaptureMode.Wal ? await database.CreateDatabaseAsync("zgres_bench_wal", cancellationToken) : database,
-            options.ServerDll, options.ZgresClient, options.ZgresEnvironment, capture);
-
-    /// <summary>This build's server with trigger capture and a listener that takes events from their notifications.</summary>
-    public static ZgresTarget Carried(BenchDatabase database, BenchOptions options) =>
-        new(database, options.ServerDll, options.ZgresClient, options.ZgresEnvironment, CaptureMode.Trigger, carried: true);
+    /// <summary>This build's server with <paramref name="capture"/>, its listener taking events from their notifications
+    /// when <paramref name="carried"/>: on <paramref name="database"/> with triggers, on a database of its own from the WAL
+    /// (<c>zgres_bench_wal</c>, <c>zgres_bench_wal_carried</c>), so that no server finds another's capture there.</summary>
+    public static async Task<ZgresTarget> CreateAsync(BenchDatabase database, CaptureMode capture, BenchOptions options, CancellationToken cancellationToken,
+        bool carried = false) =>
+        new(capture == CaptureMode.Wal ? await database.CreateDatabaseAsync(carried ? "zgres_bench_wal_carried" : "zgres_bench_wal", cancellationToken) : database,
+            options.ServerDll, options.ZgresClient, options.ZgresEnvironment, capture, carried);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {

@@ -55,7 +55,7 @@ internal static class BenchRun
             foreach (var capture in options.Captures)
             {
                 zgres.Add(await ZgresTarget.CreateAsync(database, capture, options, token));
-                if (capture == CaptureMode.Trigger && options.Carried) zgres.Add(ZgresTarget.Carried(database, options));
+                if (options.Carried) zgres.Add(await ZgresTarget.CreateAsync(database, capture, options, token, carried: true));
             }
         }
         await using var baseline = seedFolder is not null ? new SeedTarget(database, seedFolder) : null;
