@@ -12,9 +12,10 @@ namespace Zgres.AspNetCore.Capture.Wal;
 /// how far the log holds the slot's stream, and announces them to the listeners (a doorbell, or the events carried in
 /// notifications): every instance hears of and reads what the leader wrote as it does what triggers write. PostgreSQL
 /// does the typing: each row goes in as a literal of its table's row type and comes out through <c>to_json</c>, as the
-/// trigger's <c>to_json(NEW)</c> does, so the events are the same byte for byte. A writer transaction the trigger already logged (while capture switched from triggers to the
-/// WAL) is skipped by its xid, table by table. Each batch first checks that <paramref name="sender"/>, this session's
-/// WAL sender, still holds the slot (<c>zgres.hold_wal_slot</c>): a leader whose stream was taken over writes nothing.
+/// trigger's <c>to_json(NEW)</c> does, so the events are the same byte for byte. A writer transaction the trigger
+/// already logged (while capture switched from triggers to the WAL) is skipped by its xid, table by table. Each batch
+/// first checks that <paramref name="sender"/>, this session's WAL sender, still holds the slot
+/// (<c>zgres.hold_wal_slot</c>): a leader whose stream was taken over writes nothing.
 /// </summary>
 /// <param name="sender">The process id of the WAL sender this session streams from.</param>
 internal sealed class WalLogWriter(string slot, string channel, int sender)
