@@ -64,7 +64,9 @@ internal static class WritesScenario
             foreach (var capture in runBefore ? options.Captures : [])
             {
                 var database = await context.Database.CreateDatabaseAsync(capture == CaptureMode.Wal ? "zgres_bench_v1_wal" : "zgres_bench_v1", token);
-                before.Add(new ZgresTarget(database, options.BeforeServerDll!, options.ZgresClient, options.ZgresEnvironment, capture));
+                var target = new ZgresTarget(database, options.BeforeServerDll!, options.ZgresClient, options.ZgresEnvironment, capture);
+                before.Add(target);
+                columns.Add(new(capture == CaptureMode.Wal ? "Zgres v1 (before, WAL)" : Before, database, target.Statements, target, Earlier: true));
             }
             foreach (var capture in options.Captures)
             {
@@ -72,7 +74,6 @@ internal static class WritesScenario
                 current.Add(new ZgresTarget(database, options.ServerDll, options.ZgresClient, options.ZgresEnvironment, capture));
             }
         }
-        columns.AddRange(before.Select(target => new Column(BeforeName(target), target.Database, target.Statements, target, Earlier: true)));
         columns.AddRange(current.Select(target => new Column(target.Name, target.Database, target.Statements, target)));
 
         if (options.Workloads.Contains(WritesWorkload.Update50))
@@ -115,12 +116,9 @@ internal static class WritesScenario
         {
             table.Note(FormattableString.Invariant($"update50: rows 1..{UpdateKeys:N0} prefilled with triggers off; each writer updates {Batch} consecutive rows at a random start within its own 1/{options.Writers} of them."));
         }
-        if (runBefore) table.Note($"{string.Join(", ", before.Select(BeforeName))}: {options.BeforeServerDll}; {string.Join(", ", current.Select(target => target.Name))}: {options.ServerDll}.");
+        if (runBefore) table.Note($"{string.Join(", ", columns.Where(c => c.Earlier).Select(c => c.Name))}: {options.BeforeServerDll}; {string.Join(", ", current.Select(target => target.Name))}: {options.ServerDll}.");
         else if (options.RunZgres) table.Note($"{Before}: skipped (no --before-server-dll given).");
     }
-
-    /// <summary>"Zgres v1 (before)", and "Zgres v1 (before, WAL)" for the earlier build capturing from the WAL.</summary>
-    private static string BeforeName(ZgresTarget target) => target.Name == ZgresTarget.NameOf(CaptureMode.Wal) ? "Zgres v1 (before, WAL)" : Before;
 
     private static LoadPlan PlanOf(WritesWorkload workload, BenchOptions options) => workload switch
     {
