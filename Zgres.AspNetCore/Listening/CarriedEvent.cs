@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -14,19 +15,27 @@ namespace Zgres.AspNetCore.Listening;
 /// <param name="Xid">The writer's transaction, which tells whether a read of the log has delivered the event already.</param>
 internal sealed record CarriedEvent(ulong Xid, ChangeRecord Change)
 {
+    private const int MaxHeaderOnStack = 512;
+
     /// <summary>Reads a payload of the channel that carries events; throws <see cref="FormatException"/> for anything
     /// else.</summary>
     public static CarriedEvent Parse(string payload)
     {
         var newline = payload.IndexOf('\n', StringComparison.Ordinal);
         if (newline < 0) throw new FormatException("A carried event has no newline after its header.");
+        // The header is a few dozen bytes as a rule (longer only with long inputs): read from the stack, not a new array.
+        var header = payload.AsSpan(0, newline);
+        var length = Encoding.UTF8.GetMaxByteCount(header.Length);
+        var rented = length > MaxHeaderOnStack ? ArrayPool<byte>.Shared.Rent(length) : null;
         try
         {
-            var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(payload, 0, newline));
+            Span<byte> utf8 = rented is null ? stackalloc byte[MaxHeaderOnStack] : rented;
+            var reader = new Utf8JsonReader(utf8[..Encoding.UTF8.GetBytes(header, utf8)]);
             Expect(ref reader, JsonTokenType.StartArray);
             Expect(ref reader, JsonTokenType.Number);
             var id = reader.GetInt64();
-            var xid = ulong.Parse(Text(ref reader) ?? throw new FormatException("A carried event has no xid."), CultureInfo.InvariantCulture);
+            Expect(ref reader, JsonTokenType.String);
+            if (!ulong.TryParse(reader.ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out var xid)) throw new FormatException("A carried event's xid is not a number.");
             var schema = Text(ref reader) ?? throw new FormatException("A carried event has no schema.");
             var table = Text(ref reader) ?? throw new FormatException("A carried event has no table.");
             var operation = Text(ref reader) ?? throw new FormatException("A carried event has no operation.");
@@ -39,6 +48,10 @@ internal sealed record CarriedEvent(ulong Xid, ChangeRecord Change)
         catch (JsonException exception)
         {
             throw new FormatException("A carried event's header is not the JSON array it should be.", exception);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         }
     }
 

@@ -60,6 +60,11 @@ internal sealed partial class ListenerService(
     private readonly List<long> _carried = [];
     private long _carriedSince;
 
+    // Which transactions the position's snapshot saw end, parsed once per position rather than per notification; and
+    // SendCarried as a delegate, made once: both would otherwise be allocated for each notification.
+    private (LogPosition Position, Func<ulong, bool> HasEnded)? _ended;
+    private Func<LogPosition, bool>? _sendCarried;
+
     // The channel that carries events, on the current connection; null when this listener waits for doorbells only.
     private string? _carrier;
 
@@ -235,7 +240,7 @@ internal sealed partial class ListenerService(
             {
                 if (_inbox.IsEmpty) await WaitAsync(connection, cancellationToken);
                 // Carried events go out at once, unless a subscriber waits to join: then the read comes first.
-                var joinWaits = _inbox.CarriedNext && !await position.CarryAsync(SendCarried, cancellationToken);
+                var joinWaits = _inbox.CarriedNext && !await position.CarryAsync(_sendCarried ??= SendCarried, cancellationToken);
                 // A doorbell is next, or carried events have waited long enough for the read that covers them.
                 if (joinWaits || !_inbox.IsEmpty || (_carried.Count > 0 && (Stopwatch.GetElapsedTime(_carriedSince) >= CarriedReadDelay || _carried.Count >= NotificationInbox.MaxWaitingEvents)))
                 {
@@ -280,10 +285,11 @@ internal sealed partial class ListenerService(
     private bool SendCarried(LogPosition from)
     {
         var sent = false;
-        Func<ulong, bool>? covered = null;
+        if (_ended?.Position != from) _ended = (from, LogPosition.EndedIn(from.Snapshot));
+        var covered = _ended.Value.HasEnded;
         while (_inbox.TryTakeCarried(out var next))
         {
-            if ((covered ??= LogPosition.EndedIn(from.Snapshot))(next.Xid)) continue;
+            if (covered(next.Xid)) continue;
             if (_carried.Count == 0) _carriedSince = Stopwatch.GetTimestamp();
             dispatcher.Dispatch(next.Change);
             _carried.Add(next.Change.Id);

@@ -38,8 +38,18 @@ public sealed class NotificationTests
         Assert.Equal(Encoding.UTF8.GetBytes(json), carried.Change.Json.ToArray());
     }
 
+    [Fact]
+    public void A_carried_event_whose_input_is_longer_than_a_short_header_reads_the_same()
+    {
+        var input = new string('ü', 2_000);
+        var carried = CarriedEvent.Parse($"[7,\"8\",\"s\",\"t\",\"DELETE\",\"{input}\",null]\n{{}}");
+
+        Assert.Equal((7L, 8UL, input, "DELETE"), (carried.Change.Id, carried.Xid, carried.Change.InputId, carried.Change.Operation));
+    }
+
     [Theory]
     [InlineData("[1,\"2\",\"s\",\"t\",\"INSERT\",null,null]")]
+    [InlineData("[1,\"x\",\"s\",\"t\",\"INSERT\",null,null]\n{}")]
     [InlineData("[1,\"2\",\"s\",\"t\",\"INSERT\",null]\n{}")]
     [InlineData("[1,2,\"s\",\"t\",\"INSERT\",null,null]\n{}")]
     [InlineData("[1,\"2\",null,\"t\",\"INSERT\",null,null]\n{}")]
