@@ -51,6 +51,7 @@ internal sealed class WriteStats
 {
     private long _rows;
     private long _transactions;
+    private long _backendMicroseconds;
 
     public long Rows => Interlocked.Read(ref _rows);
 
@@ -61,6 +62,13 @@ internal sealed class WriteStats
 
     /// <summary>Seconds from the first statement sent to the last commit.</summary>
     public double Seconds { get; set; }
+
+    /// <summary>CPU seconds the writers' own PostgreSQL backends spent from their connects to their last commits: what
+    /// the writers' transactions cost inside PostgreSQL (with triggers, the triggers too), apart from what capture and
+    /// listeners cost beside them.</summary>
+    public double BackendCpu => Interlocked.Read(ref _backendMicroseconds) / 1e6;
+
+    public void BackendUsed(double seconds) => Interlocked.Add(ref _backendMicroseconds, (long)(seconds * 1e6));
 
     public void Committed(int rows, long microseconds)
     {
@@ -109,6 +117,9 @@ internal static class RowWriters
         await using Transaction transaction = plan.UpdateKeys is long keys
             ? new RangeUpdate(new NpgsqlCommand(statements.Update, connection), plan.Batch, keys, writer, writers)
             : new Insert(new NpgsqlCommand(plan.Batch == 1 ? statements.RowInsert : statements.BatchInsert, connection), plan, writer, writers, delivery);
+        // PostgreSQL runs on this machine (the bench starts it), so the backend's CPU is in /proc.
+        var backend = connection.ProcessID;
+        var backendCpuAtStart = ProcStats.Read(backend)?.CpuSeconds;
 
         // At a fixed rate each writer sends one batch every W·B/R seconds, the writers staggered by B/R.
         var batch = plan.Batch;
@@ -133,6 +144,7 @@ internal static class RowWriters
             stats.Committed(rows, Clock.NowMicroseconds() - now);
             transaction.Committed();
         }
+        if (backendCpuAtStart is double start && ProcStats.Read(backend) is { } end) stats.BackendUsed(end.CpuSeconds - start);
     }
 
     /// <summary>One writer's transaction (a single statement in autocommit), sent again and again with new parameters.</summary>
