@@ -119,7 +119,7 @@ public sealed class AuthenticationTests(PostgresFixture database)
         using var stop = new CancellationTokenSource();
         var writing = database.WriteRowsAsync(table, writer: 1, stop: stop.Token);
         Assert.True(await server.Log.WaitForAsync("TokenExpired", TimeSpan.FromSeconds(30)), "the server closes the connection when the token expires");
-        await WaitUntilAsync(() => client.State == ZgresConnectionState.Connected && issued.Count >= 2);
+        await Eventually.WaitUntilAsync(() => client.State == ZgresConnectionState.Connected && issued.Count >= 2, "a reconnect with a new token", TimeSpan.FromSeconds(30));
         await Task.Delay(500);
         stop.Cancel();
         var written = await writing;
@@ -139,15 +139,5 @@ public sealed class AuthenticationTests(PostgresFixture database)
                                       && entry.Message.Contains($"{ChangeHubContract.Path}?", StringComparison.Ordinal) && entry.Message.Contains("&id=", StringComparison.Ordinal));
         Assert.DoesNotContain(log, entry => issued.Any(token => entry.Message.Contains(token, StringComparison.Ordinal)
                                                             || entry.Message.Contains(token[..20], StringComparison.Ordinal)));
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out");
-            await Task.Delay(50);
-        }
     }
 }

@@ -58,6 +58,8 @@ public sealed class CarriedEventTests(PostgresFixture database)
 
         await watched.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'before')");
         await received.WaitForAsync(1);
+        // Settled: the listener has counted 'before' and made the read that covers it.
+        await received.AssertNoMoreAsync(1, TimeSpan.FromMilliseconds(300));
         var carriedBefore = metrics.EventsCarried;
         await watched.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'small a'), (1, $1), (1, 'small b')", large);
         await watched.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'after')");
@@ -66,9 +68,10 @@ public sealed class CarriedEventTests(PostgresFixture database)
         Assert.Equal(["before", "small a", large, "small b", "after"], events.Select(e => e.Data.GetProperty("value").GetString()));
         await received.AssertNoMoreAsync(5, TimeSpan.FromMilliseconds(500));
         // The first small row went out before the large one's doorbell, whose read took the rest of its transaction (and
-        // the next one, when it had committed by then).
+        // the next one, when it had committed by then). The WAL leader may log a writer's transaction in two batches,
+        // the rest of it announced after that read: carried too.
         var carried = metrics.EventsCarried - carriedBefore;
-        Assert.True(carried is 1 or 2, $"{carried} carried");
+        Assert.True(carried >= 1 && carried <= (fromWal ? 3 : 2), $"{carried} carried");
     }
 
     [Fact]
@@ -77,12 +80,26 @@ public sealed class CarriedEventTests(PostgresFixture database)
         await using var live = await LiveTable.StartAsync(database, settings: Capture.Carried());
         var first = await live.SubscribeAsync(inputId: null);
         await using var late = await live.Server.ConnectClientAsync();
+        var metrics = live.Server.Services.GetRequiredService<ZgresMetrics>();
+        // The server is ready before its listener has drained after connecting, and until then a row is read from the log
+        // rather than carried: rows on another input until one is carried.
+        var warmUps = 0;
+        while (metrics.EventsCarried == 0)
+        {
+            Assert.True(warmUps < 50, "no event was carried");
+            await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (2, 'warm-up')");
+            await first.WaitForAsync(++warmUps);
+        }
 
         // The joiner comes right after an event was sent from its notification, before the listener's read covers it.
+        // The event written right after the join may be read from the log rather than carried: when another read let the
+        // join in first, the read the join asked for comes after it.
         for (var round = 0; round < 5; round++)
         {
+            var carried = metrics.EventsCarried;
             await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (1, 'round {round}')");
-            await first.WaitForAsync(round + 1);
+            await first.WaitForAsync(warmUps + 2 * round + 1);
+            await Eventually.WaitUntilAsync(() => metrics.EventsCarried > carried, $"'round {round}' carried", TimeSpan.FromSeconds(5));
             var joiner = new EventCollector();
             var joining = Stopwatch.StartNew();
             await using var subscription = await late.SubscribeAsync(live.Name, inputId: "1", after: 0, joiner.OnChange);
@@ -92,10 +109,9 @@ public sealed class CarriedEventTests(PostgresFixture database)
             var expected = Enumerable.Range(0, round + 1).SelectMany(r => new[] { $"round {r}", $"live {r}" }).ToList();
             var events = await joiner.WaitForAsync(expected.Count);
             Assert.Equal(expected, events.Select(e => e.Data.GetProperty("value").GetString()));
-            await first.WaitForAsync(2 * round + 2);
+            await first.WaitForAsync(warmUps + 2 * round + 2);
             await joiner.AssertNoMoreAsync(expected.Count, TimeSpan.FromMilliseconds(300));
         }
-        Assert.True(live.Server.Services.GetRequiredService<ZgresMetrics>().EventsCarried >= 10, "the events were not carried by their notifications");
     }
 
     [Fact]

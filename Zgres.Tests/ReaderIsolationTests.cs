@@ -35,7 +35,7 @@ public sealed class ReaderIsolationTests(PostgresFixture database)
                 await client.SubscribeAsync("1", $$"""{"table":"{{live.Name}}","inputId":null,"snapshot":true}""");
                 stalled.Add(client);
             }
-            await WaitUntilAsync(() => metrics.SnapshotsStreaming == 30, "30 snapshots streaming");
+            await Eventually.WaitUntilAsync(() => metrics.SnapshotsStreaming == 30, "30 snapshots streaming");
 
             // While they all wait for their clients: at most two transactions hold connections for them.
             Assert.InRange(await database.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'zgres-snapshot'"), 1, 2);
@@ -69,7 +69,7 @@ public sealed class ReaderIsolationTests(PostgresFixture database)
         }
 
         // Once their clients are gone, their transactions end.
-        await WaitUntilAsync(() => metrics.SnapshotsStreaming == 0 && metrics.SnapshotTransactions == 0, "every snapshot transaction ended");
+        await Eventually.WaitUntilAsync(() => metrics.SnapshotsStreaming == 0 && metrics.SnapshotTransactions == 0, "every snapshot transaction ended");
         Assert.Equal(0, await database.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'zgres-snapshot' AND xact_start IS NOT NULL"));
     }
 
@@ -107,16 +107,6 @@ public sealed class ReaderIsolationTests(PostgresFixture database)
         {
             var rows = await again.WaitUntilAsync(events => events.Any(e => e.Operation == ChangeOperation.Snapshot), TimeSpan.FromSeconds(30), () => "the new snapshot");
             Assert.Equal("after", Assert.Single(rows, e => e.Operation == ChangeOperation.Snapshot).Data.GetProperty("value").GetString());
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(50);
         }
     }
 }

@@ -259,6 +259,8 @@ public sealed class DemoPageTests(PostgresFixture database, ChromiumFixture chro
         // Unchecked, the page follows the query with a plain subscription again.
         await page.Page.GetByLabel("Load current rows").UncheckAsync().WithTimeout();
         await Expect(page.Page.Locator("#rows-panel")).ToBeHiddenAsync();
+        // The panel hides as the page starts its new subscription; a row written before the server joined it is not its.
+        await page.WaitSubscribedAsync("public.inputs");
         await InsertAsync(4, "hello");
         await Expect(page.Row("INSERT", "hello")).ToHaveCountAsync(2);
 
