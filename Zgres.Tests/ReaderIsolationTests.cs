@@ -55,12 +55,8 @@ public sealed class ReaderIsolationTests(PostgresFixture database)
             }
 
             // The self-check kept running on connections of its own.
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (await database.ListenerPositionRefreshedAtAsync() <= positionRefreshed)
-            {
-                Assert.True(DateTime.UtcNow < deadline, "the self-check stopped refreshing the listener's position");
-                await Task.Delay(200);
-            }
+            await Eventually.WaitUntilAsync(async () => await database.ListenerPositionRefreshedAtAsync() > positionRefreshed,
+                "the self-check to refresh the listener's position", TimeSpan.FromSeconds(20));
             Assert.Equal(0, live.Server.Log.Count("SelfCheckFailed"));
         }
         finally
@@ -90,13 +86,9 @@ public sealed class ReaderIsolationTests(PostgresFixture database)
 
         // Its reader was done inside the window, so the transaction is ended by the window's timer; one left open would
         // hold its lock on the table for good.
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (await database.ScalarAsync<long>(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'zgres-snapshot' AND datname = current_database() AND xact_start IS NOT NULL") > 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the snapshot transaction is still open");
-            await Task.Delay(50);
-        }
+        await Eventually.WaitUntilAsync(async () => await database.ScalarAsync<long>(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'zgres-snapshot' AND datname = current_database() AND xact_start IS NOT NULL") == 0,
+            "the snapshot transaction to end", TimeSpan.FromSeconds(30));
         Assert.Equal(0, metrics.SnapshotTransactions);
 
         // Right after: a writer's TRUNCATE goes through, and a new snapshot shows the table as it now is.

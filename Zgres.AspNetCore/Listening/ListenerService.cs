@@ -285,7 +285,7 @@ internal sealed partial class ListenerService(
     private bool SendCarried(LogPosition from)
     {
         var sent = false;
-        if (_ended?.Position != from) _ended = (from, LogPosition.EndedIn(from.Snapshot));
+        if (!ReferenceEquals(_ended?.Position, from)) _ended = (from, LogPosition.EndedIn(from.Snapshot));
         var covered = _ended.Value.HasEnded;
         while (_inbox.TryTakeCarried(out var next))
         {

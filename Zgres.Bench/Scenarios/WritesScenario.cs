@@ -47,6 +47,9 @@ internal static class WritesScenario
         public double BenchCpu => After.BenchCpu - Before.BenchCpu;
 
         public double BackendCpuPerRow => Stats.BackendCpu / Stats.Rows;
+
+        /// <summary>What the rest of PostgreSQL spent per row: capture, listeners, background processes.</summary>
+        public double OtherPostgresCpuPerRow => (PostgresCpu - Stats.BackendCpu) / Stats.Rows;
     }
 
     public static async Task RunAsync(ITarget? baseline, BenchContext context)
@@ -190,7 +193,7 @@ internal static class WritesScenario
                 table.Set(column.Name, $"{name}: PostgreSQL CPU µs / row", Format.Number(Median.Of(runs.Select(run => run.PostgresCpu * 1e6 / run.Stats.Rows)), "0.0"));
                 table.Set(column.Name, $"{name}: PostgreSQL CPU µs / row: writers' backends / the rest (capture, listeners, background)", string.Join(" / ",
                     Format.Number(Median.Of(runs.Select(run => run.BackendCpuPerRow * 1e6)), "0.0"),
-                    Format.Number(Median.Of(runs.Select(run => (run.PostgresCpu - run.Stats.BackendCpu) * 1e6 / run.Stats.Rows)), "0.0")));
+                    Format.Number(Median.Of(runs.Select(run => run.OtherPostgresCpuPerRow * 1e6)), "0.0")));
                 table.Set(column.Name, $"{name}: ÷ no trigger, by the writers' backends' CPU µs / row", Format.Number(Median.Of(runs.Select((run, round) => unwatched[round].BackendCpuPerRow / run.BackendCpuPerRow)), "0.00") + "×");
                 table.Set(column.Name, $"{name}: listening server CPU µs / row", column.Server is null ? "–" : Format.Number(Median.Of(runs.Select(run => run.ServerCpu * 1e6 / run.Stats.Rows)), "0.0"));
                 table.Set(column.Name, $"{name}: cores busy: PostgreSQL / server / bench / other", string.Join(" / ",
