@@ -8,6 +8,15 @@ namespace Zgres.AspNetCore.Tables;
 internal sealed record TableCheck(WatchedTable Table, TableShape? Shape, bool Attached)
 {
     /// <summary>
+    /// This check as the next one compares against: a table with a problem is remembered as it was before the problem
+    /// began (while it is the same table, or gone), so that a renamed column stays "renamed" and a dropped table
+    /// "dropped" at every later check. Against its own broken shape the next check would call the column one that
+    /// "does not exist", and a renamed default input column would no longer be looked for at all.
+    /// </summary>
+    public TableCheck RememberedAfter(TableCheck? previous) =>
+        Table.Problem is not null && previous?.Shape is { } was && (Shape is null || Shape.Oid == was.Oid) ? this with { Shape = was } : this;
+
+    /// <summary>
     /// Reads one configured table from the catalog as it would be exposed: what it publishes, its key and input column,
     /// and its problem when it does not match its configuration. Attaches nothing.
     /// </summary>

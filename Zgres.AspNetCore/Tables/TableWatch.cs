@@ -70,9 +70,9 @@ internal sealed partial class TableWatch(
             var previous = _checked.GetValueOrDefault(table.Name);
             var check = await CheckAsync(connection, table, previous?.Shape, cancellationToken);
             reports.Add((table, previous, check));
-            // A dropped table is remembered as it was last seen, so that it stays "dropped" (not "does not exist") and
-            // its re-creation is told from a table that merely appeared.
-            _checked[table.Name] = check.Shape is null && previous?.Shape is not null ? check with { Shape = previous.Shape } : check;
+            // A dropped table is remembered as it was last seen, so that its re-creation is told from a table that merely
+            // appeared.
+            _checked[table.Name] = check.RememberedAfter(previous);
         }
         // Published in one piece, after every table was looked at, so a reader never sees half a check.
         catalog.Publish(_checked.Values.Select(check => check.Table));

@@ -30,6 +30,45 @@ public sealed class SchemaChangesTests
             SchemaChanges.Describe(Configured, Shape(1, "id", "customer", "total"), new TableShape(1, [new(1, "id"), new(2, "customer")])));
 
     [Fact]
+    public void A_renamed_column_is_still_called_renamed_at_every_later_check_until_it_is_repaired()
+    {
+        var good = Shape(1, "id", "customer", "total");
+        var renamed = Shape(1, "id", "customer", "amount");
+        var first = Check(good, renamed).RememberedAfter(Check(null, good));
+        var second = Check(first.Shape, renamed).RememberedAfter(first);
+
+        Assert.Equal("published column 'total' was renamed to 'amount' (events no longer carry it)", second.Table.Problem);
+        Assert.Same(good, second.Shape);
+        Assert.Same(good, Check(second.Shape, good).RememberedAfter(second).Shape);
+    }
+
+    [Fact]
+    public void A_renamed_default_input_column_is_still_reported_at_the_next_check()
+    {
+        var options = new WatchedTableOptions { Name = "public.orders" };
+        var good = Shape(1, "id", "input_id");
+        var renamed = Shape(1, "id", "owner");
+        var first = Check(good, renamed, options).RememberedAfter(Check(null, good, options));
+
+        Assert.Equal("input column 'input_id' was renamed to 'owner' (events carry inputId null, so its input subscribers get nothing)",
+            Check(first.Shape, renamed, options).Table.Problem);
+    }
+
+    [Fact]
+    public void A_table_created_again_with_a_problem_is_remembered_as_the_new_table() =>
+        Assert.Equal(2u, Check(Shape(1, "id", "customer", "total"), Shape(2, "id", "customer"))
+            .RememberedAfter(Check(null, Shape(1, "id", "customer", "total"))).Shape!.Oid);
+
+    /// <summary>A check that saw <paramref name="now"/>, after one that saw <paramref name="before"/>.</summary>
+    private static TableCheck Check(TableShape? before, TableShape now, WatchedTableOptions? options = null)
+    {
+        options ??= Configured;
+        var problem = SchemaChanges.Describe(options, before, now);
+        return new TableCheck(new WatchedTable(new TableName("public", "orders"), [.. now.Columns.Select(c => c.Name)], SchemaChanges.InputColumnOf(options, before, now),
+            null, problem, options.Access, publishesAllColumns: options.Columns is null), now, Attached: false);
+    }
+
+    [Fact]
     public void A_renamed_input_column_says_that_input_subscribers_get_nothing() =>
         Assert.Equal("input column 'customer' was renamed to 'client' (events carry inputId null, so its input subscribers get nothing)",
             SchemaChanges.Describe(Configured, Shape(1, "id", "customer", "total"), Shape(1, "id", "client", "total")));
