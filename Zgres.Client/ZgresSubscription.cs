@@ -65,6 +65,12 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
     /// <summary>The highest event id delivered so far (null before the first). Store it to resume later with <c>after</c>.</summary>
     public long? LastId { get; private set; }
 
+    /// <summary>The <c>after</c> with which a later subscription of the same rows (or of some of them) continues where this
+    /// one stopped, missing nothing it did not deliver: the hub's newest id at the last join whose events were all
+    /// delivered, or the highest id delivered since (null until the first join ends). Unlike <see cref="LastId"/> it is
+    /// set before any event. A resume may repeat an event with a lower id: drop the ids already handled.</summary>
+    public long? ContinueAfter { get; private set; }
+
     /// <summary>The id this subscription resumes after when the connection comes back: the newest id the hub confirmed
     /// at its last join, or the highest id received since (its group's events arrive in commit order; the replay after
     /// it covers lower ids of transactions still open then).</summary>
@@ -125,9 +131,12 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
         await foreach (var item in _pending.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             if (item.Signal is Flush flush) flush.Done.TrySetResult();
+            if (item.Signal is JoinEnded { Join.Result: { } joined }) ContinueAfter = Math.Max(ContinueAfter ?? 0, joined.ResumeAfter);
             if (item.Change is not { } change) continue;
             yield return change;
-            if (change.Operation != ChangeOperation.Snapshot) LastId = Math.Max(LastId ?? 0, change.Id);
+            if (change.Operation == ChangeOperation.Snapshot) continue;
+            LastId = Math.Max(LastId ?? 0, change.Id);
+            ContinueAfter = Math.Max(ContinueAfter ?? 0, change.Id);
         }
     }
 

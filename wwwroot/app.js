@@ -141,9 +141,14 @@ async function subscribeTarget() {
   if (!target.table) return;
   const options = { inputId: target.inputId, filter: target.filter };
   if (!ui.snapshot.checked) {
-    subscription = await client.subscribe(target.table, options, receive);
+    // A list that goes on (the same rows as before, or some of them) goes on from where the previous subscription or
+    // view stopped, so a change committed during the switch is not missed.
+    const previous = previousSubscription ?? previousView;
+    const after = previous !== null && continues(previous, target) ? previous.continueAfter : null;
+    subscription = await client.subscribe(target.table, { ...options, after }, receive);
   } else {
-    // The rows go to the rows panel; the list below keeps showing the changes, from the view's own events.
+    // The rows go to the rows panel; the list below keeps showing the changes, from the view's own events: those
+    // committed during the switch are in the view's snapshot, so they show in the rows, not in the list.
     const opened = client.liveQuery(target.table, options);
     opened.onChange((change) => {
       for (const event of change.events) receive(event);
@@ -163,6 +168,13 @@ async function subscribeTarget() {
   showSubscribed();
   showRows();
   clearNotice("subscription");
+}
+
+/** Whether the rows of `next` are those `previous` followed, or some of them. */
+function continues(previous, next) {
+  return previous.table === next.table
+    && (previous.inputId === null || previous.inputId === next.inputId)
+    && JSON.stringify(previous.filter) === JSON.stringify(next.filter);
 }
 
 // What the server has joined the page to, as attributes: tests wait for them before they write rows.
@@ -265,7 +277,8 @@ const describeFilter = (filter) =>
 const matches = (table, inputId) => table === target.table && (target.inputId === null || inputId === target.inputId);
 
 // ---------------------------------------------------------------------------------------------------------------
-// Receiving: measure, then hold (paused) or queue for the next frame. The package hands over each change once.
+// Receiving: measure, then hold (paused) or queue for the next frame. The package hands over each change once per
+// subscription; a subscription that continues an earlier one may repeat a few of its changes, dropped here by id.
 
 let arrivals = []; // [receivedAt, latencyMs] within the stats window
 let paused = false;
@@ -273,7 +286,13 @@ let held = [];
 let pending = [];
 let frame = 0;
 
+const recentIds = new Set(); // insertion-ordered: the oldest id is the first
+const RECENT_IDS = 10_000;
+
 function receive(change) {
+  if (recentIds.has(change.id)) return;
+  recentIds.add(change.id);
+  if (recentIds.size > RECENT_IDS) recentIds.delete(recentIds.values().next().value);
   arrivals.push([performance.now(), Date.now() - parseTimestamp(change.timestamp)]);
   if (paused) {
     held.push(change);

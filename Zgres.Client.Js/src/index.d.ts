@@ -134,6 +134,10 @@ export declare class LiveQuery<R = JsonRow> {
   readonly ready: Promise<void>;
   /** Whether the rows equal the query at some point of the stream (false before the snapshot and while a resync is pending). */
   readonly isReady: boolean;
+  /** The `after` with which a subscription of the same rows (or of some of them) continues where the rows shown stand,
+   *  missing no change after them: for example to switch from this view to a plain subscription (null before the
+   *  snapshot is in). A resume may repeat an event whose id is below it: drop the ids already shown. */
+  readonly continueAfter: number | null;
   /** Calls the listener after each change of the rows; returns a function that removes it. */
   onChange(listener: (change: LiveQueryChange<R>) => void): () => void;
   /** Calls the listener whenever the rows change (for useSyncExternalStore); returns a function that removes it. */
@@ -154,6 +158,10 @@ export declare class ZgresSubscription {
   /** The highest event id handed to the handler so far (null before the first; snapshot rows do not count): store it
    *  to resume with `after`. */
   readonly lastId: number | null;
+  /** The `after` with which a later subscription of the same rows (or of some of them) continues where this one
+   *  stopped, missing nothing it did not hand over; unlike `lastId` it is set from the first join, before any event
+   *  (null until then). A resume may repeat an event whose id is below it: drop the ids already handled. */
+  readonly continueAfter: number | null;
   /** No handler call starts after this; the hub group is left once no other subscription of it remains. */
   unsubscribe(): Promise<void>;
 }

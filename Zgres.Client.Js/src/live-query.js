@@ -80,6 +80,13 @@ export class LiveQuery {
     return this.#isReady;
   }
 
+  /** Where a subscription of the same rows (or of some of them) continues, as its `after`, so that it misses no
+   *  change after the rows shown: the hub's newest id at the view's last join, or the highest id applied since (null
+   *  before the snapshot is in). */
+  get continueAfter() {
+    return this.#rows.position;
+  }
+
   /**
    * Calls `listener({ kind, added, updated, removed, events })` after each change of the rows: `kind` is "applied"
    * (events applied as they came, or a resume's folded together) or "resynced" (a new snapshot replaced the rows);

@@ -29,6 +29,9 @@ export class LiveRows {
   rows = new Map();
   /** The table's primary key columns, as the hub's answer named them. */
   key = [];
+  /** The point of the stream the rows stand at, as an `after` to continue from: the hub's newest id at the last join
+   *  they took in, or the highest id applied since (null before the first). */
+  position = null;
   #window = null;
   #hasSnapshot = false;
   #needsSnapshot = true;
@@ -75,6 +78,7 @@ export class LiveRows {
       return null;
     }
     if (this.#needsSnapshot || event.operation === "SNAPSHOT") return null;
+    this.#moveTo(event.id);
     return this.#fold([event], null);
   }
 
@@ -96,11 +100,17 @@ export class LiveRows {
       return null;
     }
     const changes = this.#fold(window.events, window.snapshot);
+    for (const event of window.events) this.#moveTo(event.id);
+    this.#moveTo(join.result.resumeAfter);
     if (window.snapshot === null) return changes;
     changes.kind = this.#hasSnapshot ? "resynced" : "loaded";
     this.#hasSnapshot = true;
     this.#needsSnapshot = false;
     return changes;
+  }
+
+  #moveTo(id) {
+    if (this.position === null || id > this.position) this.position = id;
   }
 
   /** Applies events (each row taking its newest) onto the rows held, or onto a snapshot's rows, and says which rows

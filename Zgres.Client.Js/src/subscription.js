@@ -18,6 +18,7 @@ export class ZgresSubscription {
   #closed = false;
   #endedSignal;
   #lastId = null;
+  #continueAfter = null;
   // The hub's newest id at this subscription's last join (or the caller's `after` before any join).
   #confirmedResumeAfter;
   // The highest id received, outside joins of its group that went unanswered.
@@ -59,6 +60,13 @@ export class ZgresSubscription {
   /** The highest event id handed to the handler so far (null before the first): store it to resume later with `after`. */
   get lastId() {
     return this.#lastId;
+  }
+
+  /** Where a later subscription of the same rows (or of some of them) continues, as its `after`, so that it misses
+   *  nothing this one did not hand over: the hub's newest id at the last join whose events were all handed over, or
+   *  the highest id handed over since (null before the first join ends). */
+  get continueAfter() {
+    return this.#continueAfter;
   }
 
   /** Stops the subscription: no handler call starts after this, and the client leaves the hub group when no other
@@ -166,6 +174,7 @@ export class ZgresSubscription {
         }
         if (isSignal(item)) {
           if (item instanceof Flush) item.done();
+          if (item instanceof JoinEnded && item.join.result !== null) this.#moveOn(item.join.result.resumeAfter);
           continue;
         }
         try {
@@ -175,10 +184,17 @@ export class ZgresSubscription {
           this.#reportHandlerError(error, item, this);
         }
         // A snapshot row's id 0 is no point to resume after: `after: 0` would replay the whole log.
-        if (!isSnapshotRow(item) && (this.#lastId === null || item.id > this.#lastId)) this.#lastId = item.id;
+        if (!isSnapshotRow(item)) {
+          if (this.#lastId === null || item.id > this.#lastId) this.#lastId = item.id;
+          this.#moveOn(item.id);
+        }
       }
     }
     this.#pumping = false;
+  }
+
+  #moveOn(id) {
+    if (this.#continueAfter === null || id > this.#continueAfter) this.#continueAfter = id;
   }
 }
 

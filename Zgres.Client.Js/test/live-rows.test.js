@@ -19,8 +19,8 @@ function begin(rows, snapshot) {
   return join;
 }
 
-function end(rows, join, gap = false) {
-  join.result = { group: "table:public.orders", gap, key: ["id"] };
+function end(rows, join, gap = false, resumeAfter = 0) {
+  join.result = { group: "table:public.orders", gap, key: ["id"], resumeAfter };
   return rows.take(new JoinEnded(join), self);
 }
 
@@ -31,6 +31,34 @@ function loaded(snapshot) {
   end(rows, join);
   return rows;
 }
+
+test("the position is the newest id at the last join taken in, or the highest id applied since; a gap leaves it", () => {
+  const rows = new LiveRows();
+  assert.equal(rows.position, null);
+  const snapshot = begin(rows, true);
+  rows.take(row(1, "a"), self);
+  rows.take(insert(40, 2, "b"), self);
+  end(rows, snapshot, false, 50);
+  assert.equal(rows.position, 50);
+
+  rows.take(insert(52, 3, "c"), self);
+  assert.equal(rows.position, 52);
+
+  // A join's events count once it ends, as the rows show them then; the highest of them, if above the join's point.
+  const resume = begin(rows, false);
+  rows.take(insert(60, 4, "d"), self);
+  assert.equal(rows.position, 52);
+  end(rows, resume, false, 58);
+  assert.equal(rows.position, 60);
+
+  // A resume that found a gap leaves the rows, and their position, until a new snapshot.
+  const gapped = begin(rows, false);
+  rows.take(insert(70, 5, "e"), self);
+  end(rows, gapped, true, 80);
+  assert.equal(rows.position, 60);
+  rows.take(insert(81, 6, "f"), self);
+  assert.equal(rows.position, 60);
+});
 
 test("between joins, inserts, updates, moves out, deletes and a truncate are applied as they come", () => {
   const rows = loaded([row(1, "a"), row(2, "b")]);

@@ -10,25 +10,13 @@ import assert from "node:assert/strict";
 import { Received } from "./support/received.js";
 import { SocketCutter } from "./support/socket-cutter.js";
 import { newClient, onTestEnd, postgresForThisFile, startServer, untilConnected } from "./support/harness.js";
+import { generator } from "./support/random.js";
 import { selectRows, untilView, viewRows } from "./support/views.js";
 
 const cluster = postgresForThisFile();
 const STATUSES = ["open", "held", "closed", "void"];
 const OPS = ["lt", "lte", "gt", "gte"];
 const SQL_OPS = { eq: "=", neq: "<>", lt: "<", lte: "<=", gt: ">", gte: ">=" };
-
-/** mulberry32: a small seeded generator, so that a seed replays its scenario's choices. */
-function generator(seed) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, below: (n) => Math.floor(next() * n), pick: (items) => items[Math.floor(next() * items.length)] };
-}
 
 /** A view's query: an input or none, and 0 to 2 conditions; as the view's options and as SQL. */
 function drawSpec(random) {

@@ -1,4 +1,5 @@
-// Resuming from a stored id: in a new process, and after the events it needed were pruned (a gap).
+// Resuming from a stored id: in a new process, after the events it needed were pruned (a gap), and from where the
+// subscription or view before it stopped (continueAfter).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -6,6 +7,8 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Received, range } from "./support/received.js";
 import { SocketCutter } from "./support/socket-cutter.js";
+import { generator } from "./support/random.js";
+import { ZgresSubscription } from "../src/index.js";
 import { ITEMS, TEST_LIMIT, insertItems, itemsServer, newClient, onTestEnd, postgresForThisFile } from "./support/harness.js";
 
 // The log keeps only the newest 5 events, pruned five times a second.
@@ -112,6 +115,58 @@ test("a client cut off for longer than retention keeps its events reports a gap 
 
   assert.deepEqual(gaps, [{ table: ITEMS, inputId: null, filter: null, after: received.events[2].id }]);
   assert.deepEqual(received.seqs, [...range(1, 3), ...range(16, 20)]);
+});
+
+test("subscriptions and live views that each continue after the one before, switched while a writer writes, show every row once", TEST_LIMIT, async (t) => {
+  // As the demo page switches: a plain subscription continues after its predecessor's continueAfter; a view starts
+  // from a snapshot, which stands for the rows before it. Every choice but the timing comes from the seed.
+  const seed = Number(process.env.ZGRES_SWITCH_SEED ?? Math.floor(Math.random() * 1_000_000));
+  const random = generator(seed);
+  const rows = 600;
+  const { database, server } = await itemsServer(t, cluster());
+  const client = newClient(t, server.url);
+  await client.start();
+
+  const shownIds = new Set();
+  const shownSeqs = new Set();
+  const shown = new Received();
+  const show = (event) => {
+    if (shownIds.has(event.id)) return; // a continuing resume may repeat an event with an id below its point
+    shownIds.add(event.id);
+    shownSeqs.add(event.data.seq);
+    shown.handler(event);
+  };
+  const loaded = new Set(); // seqs in the views' snapshots
+  const stages = [];
+  let previous = await client.subscribe(ITEMS, { after: null }, show);
+  stages.push("plain");
+  // One row per transaction, about a millisecond apart, so that rows commit while the stages switch.
+  const statements = range(1, rows).flatMap((seq) => [`INSERT INTO items (input_id, seq) VALUES (${seq % 3}, ${seq})`, "SELECT pg_sleep(0.001)"]);
+  let writing = true;
+  const written = database.sql(...statements).finally(() => { writing = false; });
+
+  while (writing) {
+    await new Promise((resolve) => setTimeout(resolve, random.below(20)));
+    const after = previous.continueAfter;
+    await (previous instanceof ZgresSubscription ? previous.unsubscribe() : previous.close());
+    if (random.below(3) === 0) {
+      const view = client.liveQuery(ITEMS);
+      view.onChange((change) => change.events.forEach(show));
+      await view.ready;
+      for (const row of view.rows.values()) loaded.add(row.seq);
+      previous = view;
+      stages.push("view");
+    } else {
+      previous = await client.subscribe(ITEMS, { after }, show);
+      stages.push(`plain after ${after}`);
+    }
+  }
+  await written;
+  const describe = `seed ${seed} (replay with ZGRES_SWITCH_SEED=${seed}), stages: ${stages.join(", ")}`;
+  const missing = () => range(1, rows).filter((seq) => !loaded.has(seq) && !shownSeqs.has(seq));
+  await shown.until(() => missing().length === 0, "every row shown or in a view's snapshot")
+    .catch(() => assert.fail(`${describe}: rows neither shown nor in a view's snapshot: ${missing().join(",")}`));
+  assert.ok(stages.length > 5, `${describe}: the writer finished before the stages switched`);
 });
 
 /** Asks again (every 100 ms) until the database says yes: retention runs on the server's own timer. */

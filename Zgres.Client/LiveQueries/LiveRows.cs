@@ -42,6 +42,10 @@ internal sealed class LiveRows
     /// gap. Until one succeeds, events are not applied (the rows stay as they were).</summary>
     public bool NeedsSnapshot => _needsSnapshot;
 
+    /// <summary>The point of the stream the rows stand at, as an <c>after</c> to continue from: the hub's newest id at the
+    /// last join they took in, or the highest id applied since (null before the first).</summary>
+    public long? Position { get; private set; }
+
     /// <summary>Takes in one routed item; returns what changed in the rows, if anything.</summary>
     public RowChanges? Take(Routed item, IFollower self) => item switch
     {
@@ -74,6 +78,7 @@ internal sealed class LiveRows
             return null;
         }
         if (_needsSnapshot || change.Operation == ChangeOperation.Snapshot) return null;
+        MoveTo(change.Id);
         return Fold([change], fresh: null);
     }
 
@@ -98,12 +103,16 @@ internal sealed class LiveRows
             return null;
         }
         var changes = Fold(window.Events, window.Snapshot);
+        foreach (var change in window.Events) MoveTo(change.Id);
+        MoveTo(result.ResumeAfter);
         if (window.Snapshot is null) return changes;
         var first = !_hasSnapshot;
         _hasSnapshot = true;
         _needsSnapshot = false;
         return changes with { Kind = first ? RowChangeKind.Loaded : RowChangeKind.Resynced };
     }
+
+    private void MoveTo(long id) => Position = Math.Max(Position ?? id, id);
 
     /// <summary>Applies events (each row taking its newest; see the remarks) onto the rows held, or onto a snapshot's
     /// rows, and says which rows were added, updated and removed.</summary>

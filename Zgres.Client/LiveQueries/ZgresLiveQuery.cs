@@ -30,6 +30,8 @@ public sealed class ZgresLiveQuery<TRow> : IAsyncDisposable
     private ImmutableDictionary<string, TRow> _published = ImmutableDictionary.Create<string, TRow>(StringComparer.Ordinal);
     private TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _following;
+    // The rows' position, for readers on other threads (-1: none yet).
+    private long _continueAfter = -1;
     private volatile bool _isReady;
     private bool _snapshotWanted;
     private Task _snapshots = Task.CompletedTask;
@@ -60,6 +62,12 @@ public sealed class ZgresLiveQuery<TRow> : IAsyncDisposable
     /// enumerate from any thread while the view moves on.
     /// </summary>
     public IReadOnlyDictionary<string, TRow> Rows => Volatile.Read(ref _published);
+
+    /// <summary>The <c>after</c> with which a subscription of the same rows (or of some of them) continues where the view
+    /// stands, missing no change after its rows: for example to go from this view to a plain subscription once it is
+    /// disposed (null before the snapshot is in). A resume may repeat an event with a lower id: drop the ids already
+    /// handled.</summary>
+    public long? ContinueAfter => Volatile.Read(ref _continueAfter) is var position and >= 0 ? position : null;
 
     /// <summary>Whether <see cref="Rows"/> equals the query at some point of the stream: true once the snapshot is in;
     /// false again while a resync is pending (the old rows stay until the new ones replace them).</summary>
@@ -109,6 +117,7 @@ public sealed class ZgresLiveQuery<TRow> : IAsyncDisposable
             return ValueTask.CompletedTask;
         }
         if (_rows.Take(item, _subscription) is { } changes) Publish(changes);
+        if (_rows.Position is { } position) Volatile.Write(ref _continueAfter, position);
         if (_rows.IsCurrent && !_rows.IsHolding)
         {
             foreach (var done in _flushes) done.TrySetResult();

@@ -141,6 +141,36 @@ public sealed class LiveRowsTests
     public void A_rows_key_is_its_key_columns_value_or_the_json_array_of_several(string row, string[] key, string? expected) =>
         Assert.Equal(expected, RowKey.Of(JsonDocument.Parse(row).RootElement, key));
 
+    [Fact]
+    public void The_position_is_the_newest_id_at_the_last_join_taken_in_or_the_highest_id_applied_since_and_a_gap_leaves_it()
+    {
+        var rows = new LiveRows();
+        Assert.Null(rows.Position);
+        var snapshot = Begin(rows, snapshot: true);
+        Take(rows, Row(1, "a"));
+        Take(rows, Insert(40, 2, "b"));
+        End(rows, snapshot, gap: false, resumeAfter: 50);
+        Assert.Equal(50, rows.Position);
+
+        Take(rows, Insert(52, 3, "c"));
+        Assert.Equal(52, rows.Position);
+
+        // A join's events count once it ends, as the rows show them then; the highest of them, if above the join's point.
+        var resume = Begin(rows, snapshot: false);
+        Take(rows, Insert(60, 4, "d"));
+        Assert.Equal(52, rows.Position);
+        End(rows, resume, gap: false, resumeAfter: 58);
+        Assert.Equal(60, rows.Position);
+
+        // A resume that found a gap leaves the rows, and their position, until a new snapshot.
+        var gapped = Begin(rows, snapshot: false);
+        Take(rows, Insert(70, 5, "e"));
+        End(rows, gapped, gap: true, resumeAfter: 80);
+        Assert.Equal(60, rows.Position);
+        Take(rows, Insert(81, 6, "f"));
+        Assert.Equal(60, rows.Position);
+    }
+
     private LiveRows Loaded(ChangeEvent[] snapshot)
     {
         var rows = new LiveRows();
@@ -157,9 +187,9 @@ public sealed class LiveRowsTests
         return join;
     }
 
-    private RowChanges? End(LiveRows rows, GroupJoin join, bool gap)
+    private RowChanges? End(LiveRows rows, GroupJoin join, bool gap, long resumeAfter = 0)
     {
-        join.Succeed(new SubscribeResult("public.orders", null, "table:public.orders", gap, 0, ["id"]));
+        join.Succeed(new SubscribeResult("public.orders", null, "table:public.orders", gap, resumeAfter, ["id"]));
         return rows.Take(Routed.Of(new JoinEnded(join)), _self);
     }
 

@@ -45,7 +45,13 @@ console.log(total, first?.id, view.isReady, view.key.join());
 view.rows.set("1", first!);
 // @ts-expect-error a column the row type does not have
 console.log(rows[0].nope);
+// Leaving the view for a plain subscription of the same rows that misses no change after them.
+const continueAfter: number | null = view.continueAfter;
 await view.close();
+const plain = await client.subscribe<Order>("orders", { after: continueAfter }, (event) => console.log(event.data.status));
+await plain.unsubscribe();
+const next: number | null = plain.continueAfter;
+console.log(next);
 
 const subscription = await client.subscribe<Order>("orders", { snapshot: true }, (event: ChangeEvent<Order>) => {
   console.log(event.operation, event.data.total.toFixed(2), event.old?.status, event.inFilter);
