@@ -13,16 +13,36 @@ namespace Zgres.AspNetCore.Dispatch;
 /// to every input group of its table; a row that moves to another input reaches the new input as a row arriving and
 /// leaves the old one named by its key only, see <see cref="Delivery"/>); and the filtered groups it matches. A frame
 /// is built only for a group with members. Called by the listener on its own loop, so it never waits: the fan-out does
-/// not await clients. Events of tables this server does not expose (a trigger left by another configuration) are
-/// dropped, counted, and logged once per table.
+/// not await clients. What it sends is written to each connection at the next <see cref="Flush"/> (the listener's, after
+/// each read and each run of carried events, or after every <see cref="EventsPerFlush"/> events), as one frame per
+/// connection. Events of tables this server does not expose (a trigger left by another configuration) are dropped,
+/// counted, and logged once per table.
 /// </summary>
 internal sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeLifetimeManager clients, FilterIndex filters, ZgresMetrics metrics, ILogger<ChangeDispatcher> logger)
 {
     // Touched only from the listener's loop.
     private readonly HashSet<TableName> _reportedUnexposed = [];
     private readonly List<(FilteredGroup Group, Delivery Delivery)> _matched = [];
+    private readonly DispatchRound _round = new();
+    private int _sinceFlush;
+
+    /// <summary>A long read does not hold its first events back for long: a client gets them while the rest is read.</summary>
+    public const int EventsPerFlush = 64;
 
     public void Dispatch(ChangeRecord change)
+    {
+        Route(change);
+        if (++_sinceFlush >= EventsPerFlush) Flush();
+    }
+
+    /// <summary>Writes to each connection what was dispatched to it since the last flush.</summary>
+    public void Flush()
+    {
+        _sinceFlush = 0;
+        _round.Complete();
+    }
+
+    private void Route(ChangeRecord change)
     {
         if (!catalog.TryGet(change.Table, out var table))
         {
@@ -56,7 +76,7 @@ internal sealed partial class ChangeDispatcher(TableCatalog catalog, ChangeLifet
 
     private void Send(WatchedTable table, ChangeRecord change, string group, Delivery delivery)
     {
-        if (delivery.Kind != DeliveryKind.Skip && clients.HasMembers(group)) clients.SendToGroup(group, ChangeFrames.For(change, group, delivery, table.Key));
+        if (delivery.Kind != DeliveryKind.Skip && clients.HasMembers(group)) clients.SendToGroup(group, ChangeFrames.For(change, group, delivery, table.Key), _round);
     }
 
     [LoggerMessage(EventId = 500, EventName = "UnexposedTableEvent", Level = LogLevel.Warning,

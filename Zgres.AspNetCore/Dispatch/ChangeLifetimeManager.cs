@@ -188,10 +188,11 @@ internal sealed partial class ChangeLifetimeManager : HubLifetimeManager<ChangeH
         if (_outboxes.TryGetValue(connectionId, out var outbox)) _groups.Remove(outbox, group);
     }
 
-    /// <summary>Writes a serialized message to every member of the group, waiting for none of them.</summary>
-    public void SendToGroup(string group, SerializedHubMessage message)
+    /// <summary>Sends a serialized message to every member of the group within <paramref name="round"/>, which writes
+    /// it when it completes, waiting for none of them.</summary>
+    public void SendToGroup(string group, SerializedHubMessage message, DispatchRound round)
     {
-        foreach (var outbox in _groups.Members(group)) outbox.Send(message);
+        foreach (var outbox in _groups.Members(group)) round.Send(outbox, message);
     }
 
     public bool HasMembers(string group) => _groups.HasMembers(group);

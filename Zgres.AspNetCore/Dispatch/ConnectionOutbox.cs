@@ -19,6 +19,8 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
 {
     private readonly Lock _gate = new();
     private readonly List<SerializedHubMessage> _held = [];
+    // Sent in the current dispatch round, written at its end (see DispatchRound).
+    private readonly List<SerializedHubMessage> _staged = [];
     // Completed when the hold ends, once what it held is written.
     private readonly List<TaskCompletionSource> _handOvers = [];
     private int _holds;
@@ -36,19 +38,56 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
     /// <summary>Writes <paramref name="message"/> after everything sent before it (or holds it), waiting for nothing.</summary>
     public void Send(SerializedHubMessage message)
     {
-        if (Volatile.Read(ref _holds) > 0)
+        lock (_gate)
         {
-            lock (_gate)
-            {
-                if (_holds > 0)
-                {
-                    _held.Add(message);
-                    if (_held.Count > limits.MaxBacklog * 10L) Cut(_held.Count);
-                    return;
-                }
-            }
+            if (Hold(message)) return;
+            WriteStaged(round: null);
+            Write(message);
         }
-        Write(message);
+    }
+
+    /// <summary>Sends <paramref name="message"/> within a <see cref="DispatchRound"/>: held as any message while the
+    /// connection joins, else kept until the round writes it with the rest (<see cref="WriteStaged"/>). Returns whether it
+    /// is the first message kept since the last write, so that the round knows to write this connection.</summary>
+    public bool Stage(SerializedHubMessage message)
+    {
+        lock (_gate)
+        {
+            if (Hold(message)) return false;
+            _staged.Add(message);
+            return _staged.Count == 1;
+        }
+    }
+
+    /// <summary>Writes what was staged, as one message when it is small enough.</summary>
+    public void WriteStaged(DispatchRound? round)
+    {
+        lock (_gate)
+        {
+            if (_staged.Count == 0) return;
+            if (_staged.Count == 1)
+            {
+                Write(_staged[0]);
+            }
+            else if (_staged.Sum(message => message.GetSerializedMessage(connection.Protocol).Length) <= DispatchRound.MaxJoinedBytes)
+            {
+                Write(round?.Joined(_staged, connection.Protocol) ?? DispatchRound.Join(_staged, connection.Protocol), _staged.Count);
+            }
+            else
+            {
+                foreach (var message in _staged) Write(message);
+            }
+            _staged.Clear();
+        }
+    }
+
+    // Under the gate.
+    private bool Hold(SerializedHubMessage message)
+    {
+        if (_holds == 0) return false;
+        _held.Add(message);
+        if (_held.Count > limits.MaxBacklog * 10L) Cut(_held.Count);
+        return true;
     }
 
     /// <summary>
@@ -58,9 +97,9 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
     /// </summary>
     public Task HandedOverAsync()
     {
-        if (Volatile.Read(ref _holds) == 0) return Task.CompletedTask;
         lock (_gate)
         {
+            WriteStaged(round: null);
             if (_holds == 0) return Task.CompletedTask;
             var handOver = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _handOvers.Add(handOver);
@@ -77,6 +116,8 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
     {
         lock (_gate)
         {
+            // What was sent before the join goes before its mark.
+            WriteStaged(round: null);
             if (marksJoins)
             {
                 var begin = ChangeFrames.JoinMark(group, end: false);
@@ -145,22 +186,23 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
         }
     }
 
-    private void Write(SerializedHubMessage message)
+    /// <summary>Hands <paramref name="message"/> (<paramref name="count"/> messages joined) to the transport.</summary>
+    private void Write(SerializedHubMessage message, int count = 1)
     {
-        var unsent = Interlocked.Increment(ref _unsent);
+        var unsent = Interlocked.Add(ref _unsent, count);
         if (unsent > limits.MaxBacklog && IsStalled(unsent))
         {
-            Interlocked.Decrement(ref _unsent);
+            Interlocked.Add(ref _unsent, -count);
             Cut(unsent);
             return;
         }
         var write = connection.WriteAsync(message);
         if (write.IsCompletedSuccessfully)
         {
-            Written();
+            Written(count);
             return;
         }
-        _ = AwaitWriteAsync(write);
+        _ = AwaitWriteAsync(write, count);
     }
 
     // Over the backlog, a client that is still draining (a burst) keeps its connection; one that has finished no write
@@ -168,13 +210,13 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
     private bool IsStalled(int unsent) =>
         unsent > limits.MaxBacklog * 10L || Environment.TickCount64 - Volatile.Read(ref _lastProgress) > limits.StallMilliseconds;
 
-    private void Written()
+    private void Written(int count = 1)
     {
-        Interlocked.Decrement(ref _unsent);
+        Interlocked.Add(ref _unsent, -count);
         Volatile.Write(ref _lastProgress, Environment.TickCount64);
     }
 
-    private async Task AwaitWriteAsync(ValueTask write)
+    private async Task AwaitWriteAsync(ValueTask write, int count = 1)
     {
         try
         {
@@ -186,7 +228,7 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
         }
         finally
         {
-            Written();
+            Written(count);
         }
     }
 

@@ -297,6 +297,7 @@ internal sealed partial class ListenerService(
             Interlocked.Increment(ref _progress);
             sent = true;
         }
+        if (sent) dispatcher.Flush();
         return sent;
     }
 
@@ -371,13 +372,21 @@ internal sealed partial class ListenerService(
         await position.AdvanceAsync(async from =>
         {
             _inbox.Forget();
-            (var next, count) = await EventLogReader.ReadCommittedSinceAsync(connection, from, _carried, reconnected, change =>
+            try
             {
-                dispatcher.Dispatch(change);
-                Interlocked.Increment(ref _progress);
-            }, cancellationToken);
-            _carried.Clear();
-            return next;
+                (var next, count) = await EventLogReader.ReadCommittedSinceAsync(connection, from, _carried, reconnected, change =>
+                {
+                    dispatcher.Dispatch(change);
+                    Interlocked.Increment(ref _progress);
+                }, cancellationToken);
+                _carried.Clear();
+                return next;
+            }
+            finally
+            {
+                // Whatever was dispatched goes out, also when the read broke off.
+                dispatcher.Flush();
+            }
         }, cancellationToken);
         metrics.Read(count, Stopwatch.GetElapsedTime(started));
         Interlocked.Increment(ref _progress);

@@ -245,6 +245,51 @@ public sealed class LifetimeManagerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_dispatch_round_writes_what_it_sent_each_connection_when_it_completes_in_order_and_before_a_join_begun_meanwhile()
+    {
+        using var manager = CreateManager();
+        var (marked, plain, other) = (await ConnectAsync(manager, joinMarks: true), await ConnectAsync(manager), await ConnectAsync(manager));
+        await manager.AddToGroupAsync(marked.Id, "group");
+        await manager.AddToGroupAsync(plain.Id, "group");
+        await manager.AddToGroupAsync(other.Id, "other");
+        var round = new DispatchRound();
+
+        manager.SendToGroup("group", Frame("Live", "1"), round);
+        manager.SendToGroup("other", Frame("Live", "x"), round);
+        manager.SendToGroup("group", Frame("Live", "2"), round);
+        Assert.Empty(marked.Received());
+        Assert.Empty(plain.Received());
+        using (manager.BeginJoin(marked.Id, "group"))
+        {
+            manager.SendToGroup("group", Frame("Live", "3"), round);
+            Assert.Equal(["Live 1", "Live 2", """JoinMark {"group":"group","end":false}"""], marked.Received());
+        }
+        round.Complete();
+
+        Assert.Equal(["""JoinMark {"group":"group","end":true}""", "Live 3"], marked.Received());
+        Assert.Equal(["Live 1", "Live 2", "Live 3"], plain.Received());
+        Assert.Equal(["Live x"], other.Received());
+        manager.SendToGroup("group", Frame("Live", "4"), round);
+        round.Complete();
+        Assert.Equal(["Live 4"], plain.Received());
+    }
+
+    [Fact]
+    public void A_dispatch_round_joins_the_same_frames_once_for_every_connection_that_receives_exactly_those()
+    {
+        var protocol = new JsonHubProtocol();
+        var (one, two, three) = (Frame("Live", "1"), Frame("Live", "2"), Frame("Live", "3"));
+        var round = new DispatchRound();
+
+        var joined = round.Joined([one, two], protocol);
+
+        Assert.Same(joined, round.Joined([one, two], protocol));
+        Assert.NotSame(joined, round.Joined([one, three], protocol));
+        string Text(SerializedHubMessage message) => Encoding.UTF8.GetString(message.GetSerializedMessage(protocol).Span);
+        Assert.Equal(Text(one) + Text(two), Text(joined));
+    }
+
+    [Fact]
     public async Task A_client_that_reads_nothing_is_cut_once_over_its_backlog_and_one_that_reads_is_not()
     {
         using var manager = CreateManager(maxBacklog: 16, stall: TimeSpan.FromMilliseconds(200));
