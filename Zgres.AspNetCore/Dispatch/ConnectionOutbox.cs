@@ -12,8 +12,10 @@ internal readonly record struct OutboxLimits(int MaxBacklog, long StallMilliseco
 /// One connection's way out. Messages are written in the order they are sent, without waiting for the client, so a
 /// client that stops reading never delays whoever sends; they are held while the connection joins a subscription
 /// (its replay or catch-up goes first, then what was held, then the rest), and the join's beginning and end are marked
-/// when <paramref name="marksJoins"/>. A client that stops reading is cut by <see cref="OutboxLimits"/>: it comes back
-/// and resumes with <c>after</c>, so a burst slows no one and a stalled client costs bounded memory.
+/// when <paramref name="marksJoins"/>. What the dispatcher sends is staged and written once per
+/// <see cref="DispatchRound"/>, as one message; anything else written first writes what is staged, so order holds. A
+/// client that stops reading is cut by <see cref="OutboxLimits"/>: it comes back and resumes with <c>after</c>, so a
+/// burst slows no one and a stalled client costs bounded memory.
 /// </summary>
 internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLimits limits, bool marksJoins, Action<ConnectionOutbox, int> cut)
 {
@@ -137,6 +139,7 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
     /// </summary>
     public async Task SendInOrderAsync(IEnumerable<SerializedHubMessage> messages, CancellationToken cancellationToken)
     {
+        WriteStaged(round: null);
         var pending = new List<Task>();
         foreach (var message in messages)
         {
