@@ -71,9 +71,9 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
             {
                 Write(_staged[0]);
             }
-            else if (_staged.Sum(message => message.GetSerializedMessage(connection.Protocol).Length) <= DispatchRound.MaxJoinedBytes)
+            else if ((round is null ? DispatchRound.Join(_staged, connection.Protocol) : round.Joined(_staged, connection.Protocol)) is { } joined)
             {
-                Write(round?.Joined(_staged, connection.Protocol) ?? DispatchRound.Join(_staged, connection.Protocol), _staged.Count);
+                Write(joined, _staged.Count);
             }
             else
             {

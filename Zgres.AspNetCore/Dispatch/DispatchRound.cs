@@ -8,14 +8,14 @@ namespace Zgres.AspNetCore.Dispatch;
 /// <summary>
 /// What one stretch of dispatch (a read of the log, a run of carried events) sends to each connection, written at its
 /// end as one frame per connection rather than one per event: each write of a connection costs a lock, a flush and a
-/// wake-up of its transport, which at saturation was most of the server's CPU per event. Members of the same groups
-/// receive the same frames, so the joined frame is built once and shared by every connection that receives exactly
-/// those. Used on the listener's loop only.
+/// wake-up of its transport, so a connection that receives several events of one read pays that once. Members of the
+/// same groups receive the same frames, so the joined frame is built once and shared by every connection that receives
+/// exactly those. Used on the listener's loop only.
 /// </summary>
 internal sealed class DispatchRound
 {
-    /// <summary>Larger frames are written one by one: joining them would copy a lot to save little.</summary>
-    public const int MaxJoinedBytes = 64 * 1024;
+    // Larger frames are written one by one: joining them would copy a lot to save little.
+    private const int MaxJoinedBytes = 64 * 1024;
 
     private readonly List<ConnectionOutbox> _touched = [];
     private SerializedHubMessage[] _lastFrames = [];
@@ -36,20 +36,24 @@ internal sealed class DispatchRound
         _lastJoined = null;
     }
 
-    /// <summary>The frames as one message, shared with the connection before when it received the same frames.</summary>
-    public SerializedHubMessage Joined(List<SerializedHubMessage> frames, IHubProtocol protocol)
+    /// <summary>The frames as one message (null when they are too large to be worth joining), shared with the
+    /// connection before when it received the same frames.</summary>
+    public SerializedHubMessage? Joined(List<SerializedHubMessage> frames, IHubProtocol protocol)
     {
         if (_lastJoined is not null && frames.SequenceEqual(_lastFrames, ReferenceEqualityComparer.Instance)) return _lastJoined;
+        if (Join(frames, protocol) is not { } joined) return null;
         _lastFrames = [.. frames];
-        _lastJoined = Join(frames, protocol);
-        return _lastJoined;
+        _lastJoined = joined;
+        return joined;
     }
 
     /// <summary>Frames of the JSON protocol each end with its record separator, so their bytes one after the other are
-    /// those frames, read by any client as separate messages.</summary>
-    public static SerializedHubMessage Join(List<SerializedHubMessage> frames, IHubProtocol protocol)
+    /// those frames, read by any client as separate messages; null when they are too large to be worth joining.</summary>
+    public static SerializedHubMessage? Join(List<SerializedHubMessage> frames, IHubProtocol protocol)
     {
-        var joined = new ArrayBufferWriter<byte>(frames.Sum(frame => frame.GetSerializedMessage(protocol).Length));
+        var length = frames.Sum(frame => frame.GetSerializedMessage(protocol).Length);
+        if (length > MaxJoinedBytes) return null;
+        var joined = new ArrayBufferWriter<byte>(length);
         foreach (var frame in frames) joined.Write(frame.GetSerializedMessage(protocol).Span);
         return new SerializedHubMessage([new SerializedMessage(ChangeFrames.Protocol, joined.WrittenMemory)]);
     }

@@ -281,7 +281,7 @@ public sealed class LifetimeManagerTests : IDisposable
         var (one, two, three) = (Frame("Live", "1"), Frame("Live", "2"), Frame("Live", "3"));
         var round = new DispatchRound();
 
-        var joined = round.Joined([one, two], protocol);
+        var joined = round.Joined([one, two], protocol)!;
 
         Assert.Same(joined, round.Joined([one, two], protocol));
         Assert.NotSame(joined, round.Joined([one, three], protocol));
