@@ -42,6 +42,33 @@ public sealed class HubContractTests(PostgresFixture database)
     }
 
     [Fact]
+    public async Task A_client_sent_nothing_is_pinged_so_it_stays_connected_past_its_server_timeout_and_gets_the_next_change()
+    {
+        var table = await database.CreateTableAsync();
+        await using var server = await ZgresTestServer.StartAsync(database.ConnectionString, [table],
+            settings: new Dictionary<string, string?> { ["Zgres:KeepAliveInterval"] = "00:00:01" });
+        await using var connection = new HubConnectionBuilder().WithUrl(new Uri(server.Address, ChangeHubContract.Path)).Build();
+        connection.ServerTimeout = TimeSpan.FromSeconds(4);
+        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.Closed += error =>
+        {
+            closed.TrySetResult(error);
+            return Task.CompletedTask;
+        };
+        var received = new EventCollector();
+        connection.On<ChangeEvent>("Change", received.OnChange);
+        await connection.StartAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        await connection.InvokeAsync<SubscribeResult>("Subscribe", new { table, inputId = 7 });
+
+        // Twice the client's server timeout with nothing to send it: only the server's pings keep it.
+        await Task.Delay(TimeSpan.FromSeconds(8));
+
+        if (closed.Task.IsCompleted) Assert.Fail($"The client closed: {(await closed.Task)?.Message}");
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES (7, 'after the quiet')");
+        Assert.Equal("7", (await received.WaitForAsync(1))[0].InputId);
+    }
+
+    [Fact]
     public async Task A_numeric_input_id_names_the_same_group_as_its_text()
     {
         var table = await database.CreateTableAsync();

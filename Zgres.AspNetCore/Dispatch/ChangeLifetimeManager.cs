@@ -7,6 +7,7 @@ using Zgres.Client;
 using Zgres.AspNetCore.Filtering;
 using Zgres.AspNetCore.Hosting;
 using Zgres.AspNetCore.Hubs;
+using Zgres.AspNetCore.Routing;
 
 namespace Zgres.AspNetCore.Dispatch;
 
@@ -27,7 +28,9 @@ internal sealed partial class ChangeLifetimeManager : HubLifetimeManager<ChangeH
     private readonly OutboxLimits _limits;
     private readonly ZgresMetrics _metrics;
     private readonly ILogger<ChangeLifetimeManager> _logger;
-    private readonly Timer _stallSweep;
+    private readonly SerializedHubMessage _ping = ChangeFrames.Ping();
+    private readonly long _keepAliveMilliseconds;
+    private readonly Timer _sweep;
 
     public ChangeLifetimeManager(IOptions<ZgresOptions> options, FilterIndex filters, ZgresMetrics metrics, ILogger<ChangeLifetimeManager> logger)
     {
@@ -43,12 +46,20 @@ internal sealed partial class ChangeLifetimeManager : HubLifetimeManager<ChangeH
             {
                 if (definition is FilteredGroup) filters.Remove(group);
             });
-        // A client over its backlog is also checked when nothing new is sent to it.
-        var period = TimeSpan.FromMilliseconds(Math.Clamp(_limits.StallMilliseconds / 2, 50, 1_000));
-        _stallSweep = new Timer(_ => { foreach (var outbox in _outboxes.Values) outbox.CutIfStalled(); }, null, period, period);
+        _keepAliveMilliseconds = (long)options.Value.KeepAliveInterval.TotalMilliseconds;
+        // A client over its backlog is also checked when nothing new is sent to it; one sent nothing for a while is pinged.
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(Math.Min(_limits.StallMilliseconds, _keepAliveMilliseconds) / 2, 50, 1_000));
+        _sweep = new Timer(_ =>
+        {
+            foreach (var outbox in _outboxes.Values)
+            {
+                outbox.CutIfStalled();
+                outbox.KeepAlive(_ping, _keepAliveMilliseconds);
+            }
+        }, null, period, period);
     }
 
-    public void Dispose() => _stallSweep.Dispose();
+    public void Dispose() => _sweep.Dispose();
 
     public override Task OnConnectedAsync(HubConnectionContext connection)
     {

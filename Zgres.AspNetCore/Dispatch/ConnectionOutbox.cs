@@ -171,6 +171,17 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
         if (unsent > limits.MaxBacklog && IsStalled(unsent)) Cut(unsent);
     }
 
+    /// <summary>Pings the client when nothing was written to it for <paramref name="intervalMilliseconds"/> and nothing
+    /// waits to be: a client that gets events needs no ping, and one whose transport is still sending hears from it.</summary>
+    public void KeepAlive(SerializedHubMessage ping, long intervalMilliseconds)
+    {
+        if (Unsent > 0 || Environment.TickCount64 - Volatile.Read(ref _lastProgress) < intervalMilliseconds) return;
+        lock (_gate)
+        {
+            if (_staged.Count == 0) Write(ping);
+        }
+    }
+
     private void EndHold()
     {
         lock (_gate)

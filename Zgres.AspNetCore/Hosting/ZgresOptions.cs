@@ -60,6 +60,13 @@ public sealed class ZgresOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan ClientStallTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a connection may go without a message from the server before the server pings it, so that its
+    /// client (whose server timeout is 30 s by default) knows the server is there. Only connections sent nothing for this
+    /// long are pinged; SignalR's own keep-alive (<c>HubOptions.KeepAliveInterval</c>, not used) pings every connection at
+    /// every interval, those busy with events too.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Who may connect (<c>Zgres:Auth</c>).</summary>
     [Required, ValidateObjectMembers]
     public AuthOptions Auth { get; set; } = new();

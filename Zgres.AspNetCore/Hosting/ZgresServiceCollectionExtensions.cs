@@ -91,6 +91,9 @@ public static class ZgresServiceCollectionExtensions
         services.AddOptions<HubOptions<ChangeHub>>().Configure<IOptions<ZgresOptions>>((hub, zgres) =>
         {
             hub.MaximumReceiveMessageSize = zgres.Value.Limits.MaxMessageSize;
+            // Zgres pings the connections it sent nothing for Zgres:KeepAliveInterval (ChangeLifetimeManager); SignalR's
+            // keep-alive would ping all of them at every interval, in one burst, those that get events too.
+            hub.KeepAliveInterval = TimeSpan.MaxValue;
             // A subscribe or unsubscribe (HubRequestFilter runs them one at a time) beside the transaction waits allowed.
             hub.MaximumParallelInvocationsPerClient = 1 + zgres.Value.Limits.MaxTransactionWaitsPerConnection;
             hub.AddFilter<HubRequestFilter>();

@@ -47,6 +47,9 @@ internal static class ChangeFrames
         return new SerializedHubMessage([new SerializedMessage(Protocol, frame.WrittenMemory)]);
     }
 
+    /// <summary>A ping (type 6), which tells a client that the server is there.</summary>
+    public static SerializedHubMessage Ping() => new([new SerializedMessage(Protocol, "{\"type\":6}\u001e"u8.ToArray())]);
+
     /// <summary>A snapshot row, which is in its subscription by construction.</summary>
     public static SerializedHubMessage Snapshot(byte[] rowJson, string group) => Marked(rowJson, group, inFilter: true);
 

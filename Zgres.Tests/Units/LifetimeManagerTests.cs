@@ -29,8 +29,11 @@ public sealed class LifetimeManagerTests : IDisposable
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly FilterIndex _filters = new();
 
-    private ChangeLifetimeManager CreateManager(int maxBacklog = 2_000, TimeSpan? stall = null) => new(
-        Options.Create(new ZgresOptions { MaxClientBacklog = maxBacklog, ClientStallTimeout = stall ?? TimeSpan.FromSeconds(5) }),
+    private ChangeLifetimeManager CreateManager(int maxBacklog = 2_000, TimeSpan? stall = null, TimeSpan? keepAlive = null) => new(
+        Options.Create(new ZgresOptions
+        {
+            MaxClientBacklog = maxBacklog, ClientStallTimeout = stall ?? TimeSpan.FromSeconds(5), KeepAliveInterval = keepAlive ?? TimeSpan.FromSeconds(15),
+        }),
         _filters, new ZgresMetrics(_services.GetRequiredService<IMeterFactory>()), NullLogger<ChangeLifetimeManager>.Instance);
 
     public void Dispose() => _services.Dispose();
@@ -306,6 +309,28 @@ public sealed class LifetimeManagerTests : IDisposable
         }
         Assert.Equal(400, reading.Received().Count);
         Assert.False(reading.Context.ConnectionAborted.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task Only_a_connection_sent_nothing_for_the_keep_alive_interval_is_pinged()
+    {
+        using var manager = CreateManager(keepAlive: TimeSpan.FromSeconds(2));
+        var (idle, busy) = (await ConnectAsync(manager), await ConnectAsync(manager));
+
+        // Busy gets a message every 100 ms for 5 s, idle nothing: 2.5 intervals.
+        for (var i = 0; i < 50; i++)
+        {
+            await manager.SendConnectionAsync(busy.Id, "Hello", [i.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await Task.Delay(100);
+        }
+
+        const string Ping = """{"type":6}""";
+        var toIdle = idle.Frames();
+        Assert.InRange(toIdle.Count, 1, 3);
+        Assert.All(toIdle, frame => Assert.Equal(Ping, frame));
+        var toBusy = busy.Frames();
+        Assert.DoesNotContain(Ping, toBusy);
+        Assert.Equal(50, toBusy.Count);
     }
 
     private static SerializedHubMessage Frame(string target, string argument) => new(new InvocationMessage(target, [argument]));
