@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Zgres.Bench.Measure;
 
 namespace Zgres.Bench.Clients;
@@ -84,13 +85,18 @@ internal sealed class WireHubClient : SocketClient
 }
 
 /// <summary>
-/// Sends every light Zgres client a SignalR ping every 10 s: the server drops a client it has not heard from for
-/// 30 s (its ClientTimeoutInterval), and the light clients otherwise only listen.
+/// Sends every light Zgres client a SignalR ping every 10 s, each on its own schedule from when it was added, as
+/// SignalR's own clients ping at their keep-alive interval after they connect: the server drops a client it has not heard
+/// from for 30 s (its ClientTimeoutInterval), and the light clients otherwise only listen. (Pinging them all at once would
+/// land 2,000 pings on the server within a few milliseconds every 10 s, a burst no fleet of real clients sends, and the
+/// seed's clients send nothing.)
 /// </summary>
 internal sealed class WirePinger : IAsyncDisposable
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
-    private readonly List<WireHubClient> _clients = [];
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(50);
+    // Each client by when its next ping is due (Stopwatch ticks).
+    private readonly PriorityQueue<WireHubClient, long> _due = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
@@ -98,36 +104,41 @@ internal sealed class WirePinger : IAsyncDisposable
 
     public void Add(WireHubClient client)
     {
-        lock (_clients) _clients.Add(client);
+        lock (_due) _due.Enqueue(client, Stopwatch.GetTimestamp() + Ticks(Interval));
     }
 
-    public void Clear()
-    {
-        lock (_clients) _clients.Clear();
-    }
+    private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 
     private async Task LoopAsync()
     {
-        using var timer = new PeriodicTimer(Interval);
+        using var timer = new PeriodicTimer(Tick);
+        var pinging = new List<(WireHubClient Client, long Due)>();
         try
         {
             while (await timer.WaitForNextTickAsync(_stop.Token))
             {
-                WireHubClient[] clients;
-                lock (_clients) clients = [.. _clients];
-                // At most 64 pings in flight; each is a few bytes on loopback.
-                await Parallel.ForEachAsync(clients, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = _stop.Token }, async (client, ct) =>
+                var now = Stopwatch.GetTimestamp();
+                pinging.Clear();
+                lock (_due)
                 {
-                    if (!client.IsOpen) return;
+                    while (_due.TryPeek(out _, out var due) && due <= now) pinging.Add((_due.Dequeue(), due));
+                }
+                foreach (var (client, _) in pinging)
+                {
+                    if (!client.IsOpen) continue;
                     try
                     {
-                        await client.PingAsync(ct);
+                        await client.PingAsync(_stop.Token);
                     }
                     catch (Exception exception) when (exception is System.Net.WebSockets.WebSocketException or ObjectDisposedException or InvalidOperationException)
                     {
                         // Closed meanwhile; its receive loop counts the disconnect.
                     }
-                });
+                }
+                lock (_due)
+                {
+                    foreach (var (client, due) in pinging.Where(ping => ping.Client.IsOpen)) _due.Enqueue(client, due + Ticks(Interval));
+                }
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
