@@ -117,9 +117,6 @@ internal static class RowWriters
         await using Transaction transaction = plan.UpdateKeys is long keys
             ? new RangeUpdate(new NpgsqlCommand(statements.Update, connection), plan.Batch, keys, writer, writers)
             : new Insert(new NpgsqlCommand(plan.Batch == 1 ? statements.RowInsert : statements.BatchInsert, connection), plan, writer, writers, delivery);
-        // A new backend's first statement compiles the table's trigger function and plans the statement: a cost of
-        // opening a connection (an application's pool pays it once per connection), not of the rows measured.
-        await transaction.PrimeAsync(connection, cancellationToken);
         // PostgreSQL runs on this machine (the bench starts it), so the backend's CPU is in /proc.
         var backend = connection.ProcessID;
         var backendCpuAtStart = ProcStats.Read(backend)?.CpuSeconds;
@@ -157,16 +154,6 @@ internal static class RowWriters
 
         /// <summary>Sets the next transaction's parameters (rows stamped <paramref name="now"/>), runs it and returns the rows it changed.</summary>
         public abstract Task<int> RunAsync(long now, CancellationToken cancellationToken);
-
-        /// <summary>Runs the statement once, as it stands, in a transaction rolled back: nothing is written, nothing owed.</summary>
-        public async Task PrimeAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-        {
-            await using var rollback = await connection.BeginTransactionAsync(cancellationToken);
-            command.Transaction = rollback;
-            await command.ExecuteNonQueryAsync(cancellationToken);
-            await rollback.RollbackAsync(cancellationToken);
-            command.Transaction = null;
-        }
 
         /// <summary>Called once the last <see cref="RunAsync"/> committed.</summary>
         public virtual void Committed()
