@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using Npgsql;
@@ -14,17 +13,44 @@ namespace Zgres.AspNetCore.Capture.Wal;
 /// does the typing: each row goes in as a literal of its table's row type and comes out through <c>to_json</c>, as the
 /// trigger's <c>to_json(NEW)</c> does, so the events are the same byte for byte. A writer transaction the trigger
 /// already logged (while capture switched from triggers to the WAL) is skipped by its xid, table by table. Each batch
-/// first checks that <paramref name="sender"/>, this session's WAL sender, still holds the slot
-/// (<c>zgres.hold_wal_slot</c>): a leader whose stream was taken over writes nothing.
+/// first checks that this session's WAL sender still holds the slot (<c>zgres.hold_wal_slot</c>): a leader whose stream
+/// was taken over writes nothing.
 /// </summary>
-/// <param name="sender">The process id of the WAL sender this session streams from.</param>
-internal sealed class WalLogWriter(string slot, string channel, int sender)
+internal sealed class WalLogWriter
 {
-    // Statements by the relations they cast to (their ids, in order): one text per mix of tables, prepared once.
-    private readonly ConcurrentDictionary<string, string> _statements = new(StringComparer.Ordinal);
-
     /// <summary>The relation id of a row written untyped (<see cref="WalRelation.UntypedJson"/>).</summary>
     private const int Untyped = -1;
+
+    // A batch's commands and their parameters are made once and given new values for each batch: made anew, they were a
+    // sixth of the bytes the server allocated at 2,000 rows/s (BENCHMARKS.md). One session's loop writes one batch at a time.
+    private readonly NpgsqlBatchCommand _hold;
+    private readonly NpgsqlBatchCommand _record;
+    private readonly NpgsqlBatchCommand _announce;
+    // Inserts by the relations they cast to (their ids, in order): one text per mix of tables, prepared once.
+    private readonly Dictionary<string, NpgsqlBatchCommand> _inserts = new(StringComparer.Ordinal);
+
+    /// <param name="sender">The process id of the WAL sender this session streams from.</param>
+    public WalLogWriter(string slot, string channel, int sender)
+    {
+        // Fails with object_in_use unless this session's WAL sender still holds the slot; locks the slot's progress row
+        // until the batch commits.
+        _hold = new("SELECT zgres.hold_wal_slot($1, $2)") { Parameters = { new() { Value = slot }, new() { Value = sender } } };
+        _record = new("""
+            INSERT INTO zgres.wal_progress (slot, commit_lsn, written, complete, confirmed_at, logged_through) VALUES ($1, $2, $3, $4, clock_timestamp(), $5)
+            ON CONFLICT (slot) DO UPDATE SET commit_lsn = excluded.commit_lsn, written = excluded.written, complete = excluded.complete,
+                confirmed_at = excluded.confirmed_at, logged_through = greatest(zgres.wal_progress.logged_through, excluded.logged_through)
+            """)
+        {
+            Parameters =
+            {
+                new() { Value = slot }, new() { NpgsqlDbType = NpgsqlDbType.PgLsn }, new() { NpgsqlDbType = NpgsqlDbType.Bigint },
+                new() { NpgsqlDbType = NpgsqlDbType.Boolean }, new() { NpgsqlDbType = NpgsqlDbType.PgLsn },
+            },
+        };
+        // Announces the batch's events to the listeners of every instance, as a writer's trigger announces its own:
+        // carried in notifications while a listener takes them, else a doorbell.
+        _announce = new("SELECT zgres.announce_logged($1)") { Parameters = { new() { Value = channel } } };
+    }
 
     /// <summary>How far the log holds the slot's stream. Read once the session holds the slot: <c>FOR SHARE</c> waits
     /// for a batch of the previous holder that passed its check before the slot changed hands, and sees it.</summary>
@@ -53,48 +79,43 @@ internal sealed class WalLogWriter(string slot, string channel, int sender)
         try
         {
             // One implicit transaction: the batch's statements commit together or not at all.
-            await using var batch = new NpgsqlBatch(connection) { Timeout = ZgresDatabase.CommandTimeoutSeconds, BatchCommands = { Hold() } };
-            if (changes.Count > 0) batch.BatchCommands.Add(Insert(changes, untyped: []));
-            batch.BatchCommands.Add(Record(progress, through));
-            if (changes.Count > 0) batch.BatchCommands.Add(Announce());
-            await batch.ExecuteNonQueryAsync(cancellationToken);
+            await ExecuteAsync(connection, transaction: null, changes, untyped: [], progress, through, cancellationToken);
             return [];
         }
         catch (PostgresException exception) when (changes.Count > 0 && IsRowUnreadable(exception))
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             var untyped = await FindUnreadableAsync(connection, transaction, changes, cancellationToken);
-            await using var batch = new NpgsqlBatch(connection, transaction)
-            {
-                Timeout = ZgresDatabase.CommandTimeoutSeconds,
-                BatchCommands = { Hold(), Insert(changes, [.. untyped]), Record(progress, through), Announce() },
-            };
-            await batch.ExecuteNonQueryAsync(cancellationToken);
+            await ExecuteAsync(connection, transaction, changes, [.. untyped], progress, through, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             return untyped;
         }
     }
 
-    /// <summary>Fails with <c>object_in_use</c> unless this session's WAL sender still holds the slot; locks the slot's
-    /// progress row until the batch commits.</summary>
-    private NpgsqlBatchCommand Hold() => new("SELECT zgres.hold_wal_slot($1, $2)") { Parameters = { new() { Value = slot }, new() { Value = sender } } };
-
-    private NpgsqlBatchCommand Record(WalProgress progress, NpgsqlLogSequenceNumber through) => new("""
-        INSERT INTO zgres.wal_progress (slot, commit_lsn, written, complete, confirmed_at, logged_through) VALUES ($1, $2, $3, $4, clock_timestamp(), $5)
-        ON CONFLICT (slot) DO UPDATE SET commit_lsn = excluded.commit_lsn, written = excluded.written, complete = excluded.complete,
-            confirmed_at = excluded.confirmed_at, logged_through = greatest(zgres.wal_progress.logged_through, excluded.logged_through)
-        """)
+    /// <summary>One batch: the slot's hold checked, the changes inserted, the progress recorded, the events announced.</summary>
+    private async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyList<WalChange> changes,
+        HashSet<WalChange> untyped, WalProgress progress, NpgsqlLogSequenceNumber through, CancellationToken cancellationToken)
     {
-        Parameters =
-        {
-            new() { Value = slot }, new() { Value = progress.Transaction, NpgsqlDbType = NpgsqlDbType.PgLsn }, new() { Value = progress.Written }, new() { Value = progress.Complete },
-            new() { Value = through, NpgsqlDbType = NpgsqlDbType.PgLsn },
-        },
-    };
+        await using var batch = connection.CreateBatch();
+        batch.Transaction = transaction;
+        batch.Timeout = ZgresDatabase.CommandTimeoutSeconds;
+        batch.BatchCommands.Add(_hold);
+        if (changes.Count > 0) batch.BatchCommands.Add(Insert(changes, untyped));
+        batch.BatchCommands.Add(Record(progress, through));
+        if (changes.Count > 0) batch.BatchCommands.Add(_announce);
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
 
-    /// <summary>Announces the batch's events to the listeners of every instance, as a writer's trigger announces its own:
-    /// carried in notifications while a listener takes them, else a doorbell.</summary>
-    private NpgsqlBatchCommand Announce() => new("SELECT zgres.announce_logged($1)") { Parameters = { new() { Value = channel } } };
+    /// <summary>How far the log holds the slot's stream once the batch commits (its row in <c>zgres.wal_progress</c>).</summary>
+    private NpgsqlBatchCommand Record(WalProgress progress, NpgsqlLogSequenceNumber through)
+    {
+        var parameters = _record.Parameters;
+        parameters[1].Value = progress.Transaction;
+        parameters[2].Value = progress.Written;
+        parameters[3].Value = progress.Complete;
+        parameters[4].Value = through;
+        return _record;
+    }
 
     // A value its type does not accept (22…), a type or table that changed or went away (42…).
     private static bool IsRowUnreadable(PostgresException exception) =>
@@ -164,18 +185,22 @@ internal sealed class WalLogWriter(string slot, string channel, int sender)
             published[i] = relation.Table.PublishesAllColumns ? null : ArrayLiteral(relation.Table.PublishedColumns);
         }
         var typedRelations = changes.Where(c => !untyped.Contains(c)).Select(c => c.Relation).DistinctBy(r => r.Id).OrderBy(r => r.Id).ToList();
-        var sql = _statements.GetOrAdd(string.Join(',', typedRelations.Select(r => r.Id)), _ => InsertSql(typedRelations));
-        return new NpgsqlBatchCommand(sql)
+        var key = string.Join(',', typedRelations.Select(r => r.Id));
+        if (!_inserts.TryGetValue(key, out var insert)) _inserts[key] = insert = NewInsert(InsertSql(typedRelations));
+        object[] values = [relations, operations, rows, olds, xids, times, schemas, tables, inputs, published];
+        for (var i = 0; i < values.Length; i++) insert.Parameters[i].Value = values[i];
+        return insert;
+    }
+
+    private static NpgsqlBatchCommand NewInsert(string sql)
+    {
+        var insert = new NpgsqlBatchCommand(sql);
+        foreach (var type in (NpgsqlDbType[])[NpgsqlDbType.Integer, NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Bigint,
+            NpgsqlDbType.TimestampTz, NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Text])
         {
-            Parameters =
-            {
-                new() { Value = relations }, new() { Value = operations, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
-                new() { Value = rows, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text }, new() { Value = olds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
-                new() { Value = xids }, new() { Value = times, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz },
-                new() { Value = schemas, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text }, new() { Value = tables, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
-                new() { Value = inputs, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text }, new() { Value = published, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
-            },
-        };
+            insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | type });
+        }
+        return insert;
     }
 
     /// <summary><c>{"a","b"}</c>: a text[] literal, read back in SQL as <c>published::text[]</c>.</summary>

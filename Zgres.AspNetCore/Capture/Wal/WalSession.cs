@@ -163,7 +163,7 @@ internal sealed partial class WalSession(ZgresDatabase database, string slot, Wa
 
     /// <summary>A tuple's column texts; a TOASTed value the UPDATE did not change (which pgoutput does not send) is
     /// taken from the old row.</summary>
-    private static async Task<string?[]> ReadAsync(ReplicationTuple tuple, string?[]? old, CancellationToken cancellationToken)
+    private static async ValueTask<string?[]> ReadAsync(ReplicationTuple tuple, string?[]? old, CancellationToken cancellationToken)
     {
         var values = new string?[tuple.NumColumns];
         var i = 0;
