@@ -123,18 +123,8 @@ internal sealed class WirePinger : IAsyncDisposable
                 {
                     while (_due.TryPeek(out _, out var due) && due <= now) pinging.Add((_due.Dequeue(), due));
                 }
-                foreach (var (client, _) in pinging)
-                {
-                    if (!client.IsOpen) continue;
-                    try
-                    {
-                        await client.PingAsync(_stop.Token);
-                    }
-                    catch (Exception exception) when (exception is System.Net.WebSockets.WebSocketException or ObjectDisposedException or InvalidOperationException)
-                    {
-                        // Closed meanwhile; its receive loop counts the disconnect.
-                    }
-                }
+                // Side by side, so that one client whose socket is full does not hold up the pings of the others.
+                await Parallel.ForEachAsync(pinging, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = _stop.Token }, PingAsync);
                 lock (_due)
                 {
                     foreach (var (client, due) in pinging.Where(ping => ping.Client.IsOpen)) _due.Enqueue(client, due + Ticks(Interval));
@@ -143,6 +133,19 @@ internal sealed class WirePinger : IAsyncDisposable
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
+        }
+    }
+
+    private static async ValueTask PingAsync((WireHubClient Client, long Due) ping, CancellationToken cancellationToken)
+    {
+        if (!ping.Client.IsOpen) return;
+        try
+        {
+            await ping.Client.PingAsync(cancellationToken);
+        }
+        catch (Exception exception) when (exception is System.Net.WebSockets.WebSocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Closed meanwhile; its receive loop counts the disconnect.
         }
     }
 
