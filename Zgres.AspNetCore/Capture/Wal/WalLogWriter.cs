@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using Npgsql;
 using NpgsqlTypes;
@@ -26,8 +27,12 @@ internal sealed class WalLogWriter
     private readonly NpgsqlBatchCommand _hold;
     private readonly NpgsqlBatchCommand _record;
     private readonly NpgsqlBatchCommand _announce;
-    // Inserts by the relations they cast to (their ids, in order): one text per mix of tables, prepared once.
-    private readonly Dictionary<string, NpgsqlBatchCommand> _inserts = new(StringComparer.Ordinal);
+    // Inserts by the relations they cast to (their ids, in order): one text per mix of tables, prepared once, and found
+    // again from the ids of each batch without allocating a key.
+    private readonly Dictionary<int[], NpgsqlBatchCommand> _inserts = new(IdSequenceComparer.Instance);
+    // The relations a batch's typed rows belong to, and their ids in order: per batch, kept to save allocating them.
+    private readonly HashSet<WalRelation> _typed = [];
+    private readonly List<int> _mix = [];
 
     /// <param name="sender">The process id of the WAL sender this session streams from.</param>
     public WalLogWriter(string slot, string channel, int sender)
@@ -167,11 +172,13 @@ internal sealed class WalLogWriter
         var count = changes.Count;
         var (relations, operations, rows, olds) = (new int[count], new string[count], new string?[count], new string?[count]);
         var (xids, times, schemas, tables, inputs, published) = (new long[count], new DateTime[count], new string[count], new string[count], new string[count], new string?[count]);
+        _typed.Clear();
         for (var i = 0; i < count; i++)
         {
             var change = changes[i];
             var relation = change.Relation;
             var typed = !untyped.Contains(change);
+            if (typed) _typed.Add(relation);
             relations[i] = typed ? relation.Id : Untyped;
             operations[i] = change.Operation;
             rows[i] = typed ? Literal(relation, change.Row) : UntypedLiteral(relation, change.Row);
@@ -184,22 +191,25 @@ internal sealed class WalLogWriter
             inputs[i] = relation.Table.InputColumn ?? "";
             published[i] = relation.Table.PublishesAllColumns ? null : ArrayLiteral(relation.Table.PublishedColumns);
         }
-        var typedRelations = changes.Where(c => !untyped.Contains(c)).Select(c => c.Relation).DistinctBy(r => r.Id).OrderBy(r => r.Id).ToList();
-        var key = string.Join(',', typedRelations.Select(r => r.Id));
-        if (!_inserts.TryGetValue(key, out var insert)) _inserts[key] = insert = NewInsert(InsertSql(typedRelations));
-        object[] values = [relations, operations, rows, olds, xids, times, schemas, tables, inputs, published];
-        for (var i = 0; i < values.Length; i++) insert.Parameters[i].Value = values[i];
-        return insert;
-    }
-
-    private static NpgsqlBatchCommand NewInsert(string sql)
-    {
-        var insert = new NpgsqlBatchCommand(sql);
-        foreach (var type in (NpgsqlDbType[])[NpgsqlDbType.Integer, NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Bigint,
-            NpgsqlDbType.TimestampTz, NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Text])
+        // The statement's parameters: each array with the column the statement's unnest names it and the type it is sent as.
+        (string Column, NpgsqlDbType Type, Array Values)[] columns =
+        [
+            ("relation", NpgsqlDbType.Integer, relations), ("operation", NpgsqlDbType.Text, operations), ("row_text", NpgsqlDbType.Text, rows),
+            ("old_text", NpgsqlDbType.Text, olds), ("xid32", NpgsqlDbType.Bigint, xids), ("created_at", NpgsqlDbType.TimestampTz, times),
+            ("schema_name", NpgsqlDbType.Text, schemas), ("table_name", NpgsqlDbType.Text, tables), ("input_column", NpgsqlDbType.Text, inputs),
+            ("published", NpgsqlDbType.Text, published),
+        ];
+        _mix.Clear();
+        foreach (var relation in _typed) _mix.Add(relation.Id);
+        _mix.Sort();
+        var mix = CollectionsMarshal.AsSpan(_mix);
+        var inserts = _inserts.GetAlternateLookup<ReadOnlySpan<int>>();
+        if (!inserts.TryGetValue(mix, out var insert))
         {
-            insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | type });
+            inserts[mix] = insert = new NpgsqlBatchCommand(InsertSql([.. _typed.OrderBy(r => r.Id)], [.. columns.Select(c => c.Column)]));
+            foreach (var (_, type, _) in columns) insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | type });
         }
+        for (var p = 0; p < columns.Length; p++) insert.Parameters[p].Value = columns[p].Values;
         return insert;
     }
 
@@ -215,8 +225,10 @@ internal sealed class WalLogWriter
     /// and by the log's xid index: as a semi-join PostgreSQL planned it as a hash of the whole log, built anew for every
     /// batch (the WAL leader's backend then spent half a core at 2,000 rows/s, and more as the log grew).
     /// </summary>
-    private static string InsertSql(List<WalRelation> relations)
+    /// <param name="columns">The names of the statement's parameters, in order: each an array, unnested side by side.</param>
+    private static string InsertSql(List<WalRelation> relations, List<string> columns)
     {
+        var parameters = string.Join(", ", columns.Select((_, i) => string.Create(CultureInfo.InvariantCulture, $"${i + 1}")));
         string Cast(string column) => new StringBuilder("CASE c.relation")
             .AppendJoin("", relations.Select(r => string.Create(CultureInfo.InvariantCulture, $" WHEN {r.Id} THEN to_json(c.{column}::{r.Table.Name.Quoted})")))
             .Append(string.Create(CultureInfo.InvariantCulture, $" WHEN {Untyped} THEN c.{column}::json END")).ToString();
@@ -224,8 +236,7 @@ internal sealed class WalLogWriter
             WITH me AS MATERIALIZED (SELECT pg_current_xact_id() AS xact, pg_current_xact_id()::text::bigint AS full_xid, pg_current_snapshot() AS snap),
             c AS (
                 SELECT c.*, ((((me.full_xid >> 32) << 32) | c.xid32) - CASE WHEN c.xid32 > (me.full_xid & 4294967295) THEN 4294967296 ELSE 0 END)::text::xid8 AS txid
-                FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[])
-                     WITH ORDINALITY AS c (relation, operation, row_text, old_text, xid32, created_at, schema_name, table_name, input_column, published, ord),
+                FROM unnest({parameters}) WITH ORDINALITY AS c ({string.Join(", ", columns)}, ord),
                      me
             ),
             logged AS (
