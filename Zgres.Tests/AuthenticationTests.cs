@@ -1,5 +1,4 @@
 using System.Net;
-using Microsoft.AspNetCore.SignalR;
 using Zgres.Client;
 using Zgres.Tests.Infrastructure;
 

@@ -2,9 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Zgres.AspNetCore.Database;
-using Zgres.AspNetCore.EventLog;
-using Zgres.AspNetCore.Snapshots;
-using Zgres.AspNetCore.Tables;
 using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;

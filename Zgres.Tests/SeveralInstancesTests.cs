@@ -1,5 +1,4 @@
 using Npgsql;
-using Zgres.Client;
 using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;

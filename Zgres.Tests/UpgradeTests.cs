@@ -1,11 +1,6 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Npgsql;
 using Zgres.AspNetCore.Hosting;
 using Microsoft.Extensions.Options;
 using Zgres.AspNetCore.Capture.Trigger;
-using Zgres.AspNetCore.Database;
-using Zgres.AspNetCore.EventLog;
-using Zgres.AspNetCore.Snapshots;
 using Zgres.AspNetCore.Tables;
 using Zgres.Tests.Infrastructure;
 

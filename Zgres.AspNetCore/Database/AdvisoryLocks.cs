@@ -1,6 +1,3 @@
-using Zgres.AspNetCore.EventLog;
-using Zgres.AspNetCore.Tables;
-
 namespace Zgres.AspNetCore.Database;
 
 /// <summary>Advisory lock keys ("zgres" in ASCII, then a number), shared with the SQL of the migrations.</summary>

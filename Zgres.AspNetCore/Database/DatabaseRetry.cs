@@ -2,8 +2,6 @@ using System.Net.Sockets;
 using Npgsql;
 using Polly;
 using Polly.Retry;
-using Zgres.AspNetCore.EventLog;
-using Zgres.AspNetCore.Tables;
 
 namespace Zgres.AspNetCore.Database;
 

@@ -1,7 +1,5 @@
 using Microsoft.Extensions.Options;
-using Zgres.AspNetCore.EventLog;
 using Zgres.AspNetCore.Hosting;
-using Zgres.AspNetCore.Tables;
 
 namespace Zgres.AspNetCore.Database;
 

@@ -1,10 +1,7 @@
 using FluentMigrator.Runner;
 using FluentMigrator.Runner.VersionTableInfo;
-using FluentMigrator.Runner.Versioning;
 using Npgsql;
 using Zgres.Migrations;
-using Zgres.AspNetCore.EventLog;
-using Zgres.AspNetCore.Tables;
 
 namespace Zgres.AspNetCore.Database;
 

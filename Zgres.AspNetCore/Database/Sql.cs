@@ -1,6 +1,3 @@
-using Zgres.AspNetCore.EventLog;
-using Zgres.AspNetCore.Tables;
-
 namespace Zgres.AspNetCore.Database;
 
 /// <summary>

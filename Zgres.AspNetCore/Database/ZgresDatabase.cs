@@ -1,9 +1,7 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Zgres.AspNetCore.Embedded;
-using Zgres.AspNetCore.EventLog;
 using Zgres.AspNetCore.Hosting;
-using Zgres.AspNetCore.Tables;
 
 namespace Zgres.AspNetCore.Database;
 

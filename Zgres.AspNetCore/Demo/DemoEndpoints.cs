@@ -3,9 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
 using Zgres.AspNetCore.Database;
-using Zgres.AspNetCore.EventLog;
 using Zgres.AspNetCore.Security;
-using Zgres.AspNetCore.Snapshots;
 using Zgres.AspNetCore.Tables;
 
 namespace Zgres.AspNetCore.Demo;

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Zgres.AspNetCore.EventLog;
 using Zgres.AspNetCore.Filtering;
 using Zgres.AspNetCore.Hosting;
-using Zgres.AspNetCore.Hubs;
 using Zgres.AspNetCore.Routing;
 using Zgres.AspNetCore.Tables;
 

@@ -4,10 +4,6 @@ using Zgres.AspNetCore.Routing;
 
 namespace Zgres.AspNetCore.Dispatch;
 
-/// <summary>What a connection may leave unsent: past <paramref name="MaxBacklog"/> messages with no write finished for
-/// <paramref name="StallMilliseconds"/> (or past ten times that backlog whatever it does), it is cut.</summary>
-internal readonly record struct OutboxLimits(int MaxBacklog, long StallMilliseconds);
-
 /// <summary>
 /// One connection's way out. Messages are written in the order they are sent, without waiting for the client, so a
 /// client that stops reading never delays whoever sends; they are held while the connection joins a subscription

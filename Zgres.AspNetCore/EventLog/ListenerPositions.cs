@@ -1,6 +1,4 @@
 using Npgsql;
-using Zgres.AspNetCore.Database;
-using Zgres.AspNetCore.Tables;
 
 namespace Zgres.AspNetCore.EventLog;
 

@@ -1,6 +1,3 @@
-using Zgres.AspNetCore.Database;
-using Zgres.AspNetCore.Tables;
-
 namespace Zgres.AspNetCore.EventLog;
 
 /// <summary>

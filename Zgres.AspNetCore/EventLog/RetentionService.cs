@@ -2,7 +2,6 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Zgres.AspNetCore.Database;
 using Zgres.AspNetCore.Hosting;
-using Zgres.AspNetCore.Tables;
 
 namespace Zgres.AspNetCore.EventLog;
 

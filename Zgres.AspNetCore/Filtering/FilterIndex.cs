@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Text.Json;
-using Zgres.AspNetCore.Database;
-using Zgres.AspNetCore.EventLog;
-using Zgres.AspNetCore.Snapshots;
 using Zgres.AspNetCore.Routing;
 using Zgres.AspNetCore.Tables;
 

@@ -10,7 +10,6 @@ using Zgres.AspNetCore.Hubs;
 using Zgres.AspNetCore.Listening;
 using Zgres.AspNetCore.Operations;
 using Zgres.AspNetCore.Security;
-using Zgres.AspNetCore.Snapshots;
 using Zgres.AspNetCore.Tables;
 
 namespace Zgres.AspNetCore.Hosting;

@@ -116,7 +116,3 @@ public static class ZgresServiceCollectionExtensions
         return services;
     }
 }
-
-/// <summary>Validates <see cref="ZgresOptions"/> and the objects inside it at start (source-generated).</summary>
-[OptionsValidator]
-internal sealed partial class ZgresOptionsValidator : IValidateOptions<ZgresOptions>;

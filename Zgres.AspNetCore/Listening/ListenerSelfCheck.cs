@@ -2,8 +2,6 @@ using Npgsql;
 using Zgres.AspNetCore.Database;
 using Zgres.AspNetCore.EventLog;
 using Zgres.AspNetCore.Hosting;
-using Zgres.AspNetCore.Snapshots;
-using Zgres.AspNetCore.Tables;
 
 namespace Zgres.AspNetCore.Listening;
 

@@ -7,8 +7,6 @@ using Zgres.AspNetCore.Database;
 using Zgres.AspNetCore.Dispatch;
 using Zgres.AspNetCore.EventLog;
 using Zgres.AspNetCore.Hosting;
-using Zgres.AspNetCore.Snapshots;
-using Zgres.AspNetCore.Tables;
 
 namespace Zgres.AspNetCore.Listening;
 
@@ -468,6 +466,3 @@ internal sealed partial class ListenerService(
     [LoggerMessage(EventId = 306, EventName = "UnknownNotification", Level = LogLevel.Warning, Message = "Ignored a notification on channel {Channel} that is not a Zgres doorbell: {Payload}")]
     private partial void LogUnknownPayload(string channel, string payload);
 }
-
-/// <summary>The startup self-test NOTIFY did not come back: this database connection never delivers notifications.</summary>
-internal sealed class ListenerSelfTestException(string message) : Exception(message);

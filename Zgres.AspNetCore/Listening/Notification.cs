@@ -1,7 +1,5 @@
 namespace Zgres.AspNetCore.Listening;
 
-internal enum NotificationKind { Doorbell, Ping, Unknown }
-
 /// <summary>
 /// What arrived on the channel: the trigger's doorbell (an empty payload: some transaction wrote watched rows and
 /// committed; the events themselves are in the log), one of the listener's own self-check pings, or something else.

@@ -2,9 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Npgsql;
 using Zgres.AspNetCore.Database;
-using Zgres.AspNetCore.EventLog;
-using Zgres.AspNetCore.Snapshots;
-using Zgres.AspNetCore.Tables;
 
 namespace Zgres.AspNetCore.Listening;
 

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using Microsoft.AspNetCore.SignalR;
-using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Options;
 using Zgres.AspNetCore.Dispatch;
 

@@ -1,6 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using System.Net;
-using Microsoft.Extensions.Options;
 
 namespace Zgres.AspNetCore.Operations;
 
@@ -35,20 +33,4 @@ public sealed class OperationsOptions
     /// <summary>How long a stop (SIGTERM) may take in all: closing clients, the listener and the embedded database.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(15);
-}
-
-/// <summary>Validates <see cref="OperationsOptions"/> at start: the ranges (source-generated) and every network.</summary>
-[OptionsValidator]
-internal sealed partial class OperationsOptionsValidator : IValidateOptions<OperationsOptions>;
-
-/// <summary>A network that does not parse stops the server at start, naming it, rather than leaving the endpoints closed.</summary>
-internal sealed class ManagementNetworksValidator : IValidateOptions<OperationsOptions>
-{
-    public ValidateOptionsResult Validate(string? name, OperationsOptions options)
-    {
-        var bad = options.AllowedNetworks.Where(network => !IPNetwork.TryParse(network, out _)).ToList();
-        return bad.Count == 0
-            ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail($"{OperationsOptions.Section}:AllowedNetworks: {string.Join(", ", bad.Select(n => $"'{n}'"))} is not a network in CIDR notation (for example 10.0.0.0/8 or fd00::/8).");
-    }
 }

@@ -1,10 +1,7 @@
 using System.Diagnostics.Metrics;
-using Zgres.AspNetCore.Database;
 using Zgres.AspNetCore.Dispatch;
-using Zgres.AspNetCore.EventLog;
 using Zgres.AspNetCore.Hosting;
 using Zgres.AspNetCore.Routing;
-using Zgres.AspNetCore.Snapshots;
 using Zgres.AspNetCore.Tables;
 
 namespace Zgres.AspNetCore.Operations;

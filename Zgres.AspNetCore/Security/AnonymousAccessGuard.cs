@@ -62,6 +62,3 @@ internal sealed partial class AnonymousAccessGuard(ClientAccess access, IServer 
     [LoggerMessage(EventId = 800, EventName = "AnonymousAccessRefused", Level = LogLevel.Critical, Message = "Refusing to start: {Reason}")]
     private partial void LogRefused(string reason);
 }
-
-/// <summary>The server would serve anonymous clients beyond loopback.</summary>
-internal sealed class AnonymousAccessException(string message) : InvalidOperationException(message);

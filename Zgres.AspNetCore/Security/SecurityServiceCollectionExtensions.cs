@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
-using Zgres.Client;
 using Zgres.AspNetCore.Hosting;
 
 namespace Zgres.AspNetCore.Security;
@@ -102,76 +101,5 @@ internal static class SecurityServiceCollectionExtensions
             // Keys fetched over plain http could be replaced on the way; only a provider on this machine may use it.
             bearer.RequireHttpsMetadata = !AnonymousAccessGuard.IsLoopback(authority);
         }
-    }
-}
-
-/// <summary>The rules between settings that attributes cannot say.</summary>
-internal sealed class SecurityOptionsValidator : IValidateOptions<ZgresOptions>
-{
-    public ValidateOptionsResult Validate(string? name, ZgresOptions options)
-    {
-        var errors = new List<string>();
-        var jwt = options.Auth.Jwt;
-        if (jwt.SigningKey is not null && jwt.Authority is not null)
-        {
-            errors.Add("Set either Zgres:Auth:Jwt:SigningKey (tokens your backend signs) or Zgres:Auth:Jwt:Authority (an OpenID Connect provider), not both.");
-        }
-        foreach (var origin in options.AllowedOrigins)
-        {
-            if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.PathAndQuery != "/" || origin.TrimEnd('/').Length < origin.Length - 1)
-            {
-                errors.Add($"Zgres:AllowedOrigins: '{origin}' is not an origin; write scheme://host[:port], such as https://app.example.com.");
-            }
-        }
-        foreach (var table in options.Tables.Where(table => table.Access is { Roles.Count: 0, InputClaim: null }))
-        {
-            errors.Add($"Zgres:Tables: {table.Name} has an Access section with neither Roles nor InputClaim, which would let no one subscribe; remove it to open the table to every user.");
-        }
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
-}
-
-internal static class SecurityApplicationExtensions
-{
-    /// <summary>The middleware in front of the hub and the API: anonymous clients only on loopback addresses (when
-    /// no authentication is configured), the origin check, CORS, authentication and authorization.</summary>
-    public static WebApplication UseZgresSecurity(this WebApplication app)
-    {
-        var access = app.Services.GetRequiredService<ClientAccess>();
-        var origins = app.Services.GetRequiredService<OriginCheck>();
-        app.Use(async (http, next) =>
-        {
-            if (IsProtected(http.Request.Path))
-            {
-                if (access.IsLoopbackOnly && !AnonymousAccessGuard.ArrivedOnLoopback(http))
-                {
-                    await Refuse(http, StatusCodes.Status403Forbidden, "This server serves anonymous clients on loopback only.");
-                    return;
-                }
-                if (!origins.IsAllowed(http.Request))
-                {
-                    await Refuse(http, StatusCodes.Status403Forbidden, "This origin may not use the hub: the server lists the origins it serves in Zgres:AllowedOrigins.");
-                    return;
-                }
-            }
-            await next(http);
-        });
-        app.UseCors();
-        app.UseAuthentication();
-        app.UseAuthorization();
-        return app;
-    }
-
-    /// <summary>The hub's and the API's endpoint rules: Zgres's policy and CORS.</summary>
-    public static TBuilder RequireZgresAccess<TBuilder>(this TBuilder endpoint) where TBuilder : IEndpointConventionBuilder =>
-        endpoint.RequireAuthorization(ClientAccess.PolicyName).RequireCors(SecurityServiceCollectionExtensions.CorsPolicy);
-
-    private static bool IsProtected(PathString path) =>
-        path.StartsWithSegments(ChangeHubContract.Path, StringComparison.OrdinalIgnoreCase) || path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase);
-
-    private static Task Refuse(HttpContext http, int status, string detail)
-    {
-        http.Response.StatusCode = status;
-        return http.Response.WriteAsync(detail, http.RequestAborted);
     }
 }

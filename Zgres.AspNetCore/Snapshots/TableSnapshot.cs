@@ -4,7 +4,6 @@ using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 using Zgres.AspNetCore.Database;
-using Zgres.AspNetCore.EventLog;
 using Zgres.AspNetCore.Filtering;
 using Zgres.AspNetCore.Tables;
 

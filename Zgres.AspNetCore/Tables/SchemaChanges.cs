@@ -1,5 +1,3 @@
-using Zgres.AspNetCore.Database;
-using Zgres.AspNetCore.EventLog;
 using Zgres.AspNetCore.Hosting;
 
 namespace Zgres.AspNetCore.Tables;

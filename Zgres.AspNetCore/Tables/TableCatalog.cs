@@ -1,6 +1,4 @@
 using System.Collections.Frozen;
-using Zgres.AspNetCore.Database;
-using Zgres.AspNetCore.EventLog;
 
 namespace Zgres.AspNetCore.Tables;
 

@@ -36,5 +36,3 @@ internal sealed record TableShape(uint Oid, IReadOnlyList<TableColumn> Columns, 
             reader.GetFieldValue<string[]>(3));
     }
 }
-
-internal readonly record struct TableColumn(short Number, string Name);

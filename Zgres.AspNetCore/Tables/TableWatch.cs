@@ -2,7 +2,6 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Zgres.AspNetCore.Capture;
 using Zgres.AspNetCore.Database;
-using Zgres.AspNetCore.EventLog;
 using Zgres.AspNetCore.Hosting;
 
 namespace Zgres.AspNetCore.Tables;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Zgres.AspNetCore.Hosting;
 using Zgres.Bench.Cli;
 using Zgres.Bench.Hosting;
 using Zgres.Bench.Measure;

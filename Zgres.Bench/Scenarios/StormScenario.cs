@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Npgsql;
 using Zgres.Bench.Cli;
 using Zgres.Bench.Clients;

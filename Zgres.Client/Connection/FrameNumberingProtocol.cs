@@ -101,14 +101,3 @@ internal sealed class FrameNumberingProtocol(IHubProtocol json) : IHubProtocol
         }
     }
 }
-
-/// <summary>A <c>Change</c> event and its number among the connection's numbered frames (from 1).</summary>
-internal sealed record NumberedChange(ChangeEvent Change, long Number);
-
-/// <summary>A <see cref="ChangeHubContract.JoinMark"/>: where the join in flight begins (or, with <paramref name="End"/>,
-/// where its own events end), and its number among the connection's numbered frames.</summary>
-internal sealed record NumberedJoinMark(bool End, long Number);
-
-/// <summary>The hub's answer to one of this client's requests: its result as JSON (or its error), and how many
-/// numbered frames the connection had parsed before it — every event and mark the server sent ahead of the answer.</summary>
-internal sealed record HubAnswer(JsonElement Result, long FramesBefore, string? Error);

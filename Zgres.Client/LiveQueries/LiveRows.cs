@@ -217,24 +217,3 @@ internal sealed class LiveRows
         public List<ChangeEvent> Events { get; } = [];
     }
 }
-
-/// <summary>How the rows changed: by events as they came, by a join's events folded together, by the first snapshot,
-/// or by a later one that replaced them.</summary>
-internal enum RowChangeKind
-{
-    Applied,
-    Loaded,
-    Resynced,
-}
-
-/// <summary>What changed in a live view's rows, by key: rows added, rows whose values changed (their new values), rows
-/// removed (their last values); and the events that changed them.</summary>
-internal sealed record RowChanges(
-    RowChangeKind Kind,
-    List<KeyValuePair<string, JsonElement>> Added,
-    List<KeyValuePair<string, JsonElement>> Updated,
-    List<KeyValuePair<string, JsonElement>> Removed,
-    IReadOnlyList<ChangeEvent> Events)
-{
-    public bool IsEmpty => Added.Count == 0 && Updated.Count == 0 && Removed.Count == 0;
-}

@@ -20,6 +20,3 @@ internal interface IFollower : IAsyncDisposable
     /// <summary>The hub answered a join of the group: everything up to <paramref name="newestAtJoin"/> has been sent.</summary>
     void Joined(long newestAtJoin);
 }
-
-/// <summary>What the hub groups by: table, input and filter (its conditions as JSON text, so equal filters share).</summary>
-internal readonly record struct SubscriptionKey(string Table, string? InputId, string? Filter = null);

@@ -1,4 +1,3 @@
-using System.Reflection;
 using PublicApiGenerator;
 using Zgres.AspNetCore.Hosting;
 using Zgres.Client;

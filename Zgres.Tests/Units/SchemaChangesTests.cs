@@ -1,7 +1,4 @@
 using Zgres.AspNetCore.Hosting;
-using Zgres.AspNetCore.Database;
-using Zgres.AspNetCore.EventLog;
-using Zgres.AspNetCore.Snapshots;
 using Zgres.AspNetCore.Tables;
 
 namespace Zgres.Tests.Units;

@@ -7,9 +7,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Zgres.AspNetCore.Hubs;
 using Zgres.AspNetCore.Security;
-using Zgres.AspNetCore.Database;
-using Zgres.AspNetCore.EventLog;
-using Zgres.AspNetCore.Snapshots;
 using Zgres.AspNetCore.Tables;
 
 namespace Zgres.Tests.Units;

@@ -39,12 +39,3 @@ internal sealed class WalCaptureState
 
     internal void SlotLost(string lostAt, string createdAt) => _loss = new SlotLoss(_time.GetUtcNow(), lostAt, createdAt);
 }
-
-/// <param name="Bytes">WAL written since the slot's confirmed position.</param>
-/// <param name="Age">Since the leader last confirmed a position (it does every heartbeat while it runs).</param>
-/// <param name="Active">Whether a leader holds the slot.</param>
-internal sealed record SlotLag(long Bytes, TimeSpan Age, bool Active);
-
-/// <param name="LostAt">The log's position in the lost slot.</param>
-/// <param name="CreatedAt">Where the new slot starts.</param>
-internal sealed record SlotLoss(DateTimeOffset At, string LostAt, string CreatedAt);

@@ -175,6 +175,3 @@ internal sealed partial class WalSource(ZgresDatabase database, WalCaptureState 
     [LoggerMessage(EventId = 402, EventName = "WalTableUnpublished", Level = LogLevel.Information, Message = "Took {Table} out of the publication: it is no longer in Zgres:Tables")]
     private partial void LogUnpublished(string table);
 }
-
-/// <summary>The database does not allow capture from the WAL, or its slot belongs elsewhere; the message says what to change.</summary>
-internal sealed class WalCaptureException(string message) : InvalidOperationException(message);

@@ -1,41 +1,7 @@
 using System.Security.Claims;
-using Microsoft.AspNetCore.Authorization;
-using Zgres.AspNetCore.Database;
-using Zgres.AspNetCore.EventLog;
-using Zgres.AspNetCore.Snapshots;
 using Zgres.AspNetCore.Tables;
 
 namespace Zgres.AspNetCore.Security;
-
-/// <summary>What a client asks to follow: the resource of a <see cref="SubscribeRequirement"/>. An application that
-/// hosts Zgres can add its own <see cref="AuthorizationHandler{TRequirement, TResource}"/> for it (may this user see
-/// customer 42?); a subscription is allowed when any handler succeeds.</summary>
-/// <param name="Table">The table.</param>
-/// <param name="InputId">The input followed, or null for the whole table.</param>
-public sealed record SubscriptionResource(WatchedTable Table, string? InputId);
-
-/// <summary>May the user subscribe to the <see cref="SubscriptionResource"/>? Asked of <see cref="IAuthorizationService"/>
-/// on every <c>Subscribe</c>, replays included.</summary>
-public sealed class SubscribeRequirement : IAuthorizationRequirement
-{
-    /// <summary>The one requirement, as Zgres asks it.</summary>
-    public static readonly SubscribeRequirement Instance = new();
-
-    private SubscribeRequirement() { }
-}
-
-/// <summary>The default rules, <c>Zgres:Tables:N:Access</c>: a table without them is open to every user the hub
-/// admits; the whole table needs one of <see cref="TableAccessOptions.Roles"/>; an input needs one of them or an
-/// <see cref="TableAccessOptions.InputClaim"/> claim equal to the input id. It never fails a request outright, so that
-/// another handler may still allow it.</summary>
-internal sealed class TableAccessHandler : AuthorizationHandler<SubscribeRequirement, SubscriptionResource>
-{
-    protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, SubscribeRequirement requirement, SubscriptionResource resource)
-    {
-        if (TableAccess.Allows(context.User, resource.Table.Access, resource.InputId)) context.Succeed(requirement);
-        return Task.CompletedTask;
-    }
-}
 
 /// <summary>The <c>Access</c> rules of a table, and the sentence that says what a refused user lacks.</summary>
 internal static class TableAccess

@@ -1,0 +1,3 @@
+namespace Zgres.AspNetCore.Listening;
+
+internal enum NotificationKind { Doorbell, Ping, Unknown }

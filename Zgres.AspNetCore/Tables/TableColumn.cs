@@ -1,0 +1,3 @@
+namespace Zgres.AspNetCore.Tables;
+
+internal readonly record struct TableColumn(short Number, string Name);
