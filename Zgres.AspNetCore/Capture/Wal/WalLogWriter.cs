@@ -189,7 +189,7 @@ internal sealed class WalLogWriter
             tables[i] = relation.Table.Name.Name;
             // '' names no column, so a table without an input column logs a null input, as the trigger does.
             inputs[i] = relation.Table.InputColumn ?? "";
-            published[i] = relation.Table.PublishesAllColumns ? null : ArrayLiteral(relation.Table.PublishedColumns);
+            published[i] = relation.PublishedColumnsLiteral;
         }
         // The statement's parameters: each array with the column the statement's unnest names it and the type it is sent as.
         (string Column, NpgsqlDbType Type, Array Values)[] columns =
@@ -212,10 +212,6 @@ internal sealed class WalLogWriter
         for (var p = 0; p < columns.Length; p++) insert.Parameters[p].Value = columns[p].Values;
         return insert;
     }
-
-    /// <summary><c>{"a","b"}</c>: a text[] literal, read back in SQL as <c>published::text[]</c>.</summary>
-    private static string ArrayLiteral(IReadOnlyList<string> items) =>
-        "{" + string.Join(',', items.Select(item => "\"" + item.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"")) + "}";
 
     /// <summary>
     /// The batch insert for rows of these relations. The writer's 32-bit xid is widened with the epoch of the leader's

@@ -21,6 +21,7 @@ internal sealed class WalRelation
         Table = table;
         SourceColumns = sourceColumns;
         _sourceOfAttribute = sourceOfAttribute;
+        PublishedColumnsLiteral = table.PublishesAllColumns ? null : ArrayLiteral(table.PublishedColumns);
     }
 
     /// <summary>Tells this mapping apart from others in one batch of the log writer (a table met again after a schema
@@ -31,6 +32,11 @@ internal sealed class WalRelation
 
     /// <summary>The columns pgoutput sends, in its order.</summary>
     public IReadOnlyList<string> SourceColumns { get; }
+
+    /// <summary>The columns each event publishes as a <c>text[]</c> literal, <c>{"a","b"}</c>, read back in SQL as
+    /// <c>published::text[]</c>; null when the table publishes every column. Made once: the log writer sends it with
+    /// every row.</summary>
+    public string? PublishedColumnsLiteral { get; }
 
     /// <summary>Reads the table's live columns and maps the relation's columns onto them by name; a table that is gone
     /// maps no column (<see cref="HasRowType"/> is false and its changes are written untyped, see <see cref="UntypedJson"/>).</summary>
@@ -52,6 +58,9 @@ internal sealed class WalRelation
         var source = sourceColumns.ToArray();
         return new WalRelation(id, table, source, [.. attributes.Select(name => Array.IndexOf(source, name))]);
     }
+
+    private static string ArrayLiteral(IReadOnlyList<string> items) =>
+        "{" + string.Join(',', items.Select(item => "\"" + item.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"")) + "}";
 
     /// <summary>Whether the table still exists as a row type to read rows into.</summary>
     public bool HasRowType => _sourceOfAttribute.Length > 0;
