@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Zgres.Client;
 using Zgres.AspNetCore.Hosting;
+using Zgres.AspNetCore.Security;
 using Zgres.Tests.Infrastructure;
 
 namespace Zgres.Tests;
@@ -105,10 +106,10 @@ public sealed class LiveViewTests(PostgresFixture database)
 
         IAsyncDisposable current = await client.SubscribeAsync(table, new ZgresSubscribeOptions(), shown.OnChange);
         var writing = WriteAsync();
-        // Within the server's limit on a connection's subscribes (a burst of 100, then 20 a second), however fast this
-        // machine switches: the last stage then stays while the writer finishes.
-        const int MaxStages = 60;
-        while (!writing.IsCompleted && stages.Count < MaxStages)
+        // Within the server's limit on a connection's subscribes (a burst of MaxSubscriptionsPerConnection, then
+        // SubscribesPerSecond), however fast this machine switches: the last stage then stays while the writer finishes.
+        var maxStages = new LimitsOptions().MaxSubscriptionsPerConnection * 3 / 5;
+        while (!writing.IsCompleted && stages.Count < maxStages)
         {
             await Task.Delay(random.Next(20));
             await current.DisposeAsync();

@@ -145,8 +145,9 @@ test("subscriptions and live views that each continue after the one before, swit
   let writing = true;
   const written = database.sql(...statements).finally(() => { writing = false; });
 
-  // Within the server's limit on a connection's subscribes (a burst of 100, then 20 a second), however fast this machine
-  // switches: the last stage then stays while the writer finishes.
+  // Within the server's limit on a connection's subscribes (a burst of Zgres:Limits:MaxSubscriptionsPerConnection, 100
+  // by default, then SubscribesPerSecond), however fast this machine switches: the last stage then stays while the
+  // writer finishes. Three fifths of the burst, as its .NET twin in LiveViewTests.
   const maxStages = 60;
   while (writing && stages.length < maxStages) {
     await new Promise((resolve) => setTimeout(resolve, random.below(20)));
