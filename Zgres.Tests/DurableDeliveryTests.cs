@@ -1,4 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Zgres.AspNetCore.EventLog;
+using Zgres.AspNetCore.Hosting;
 using Zgres.Client;
 using Zgres.Tests.Infrastructure;
 
@@ -30,6 +33,59 @@ public abstract class DurableDeliveryTests(TestDatabase database)
         Assert.Equal(eventIds[5..], events.Take(5).Select(e => e.Id));
         Assert.Equal("live", events[5].Data.GetProperty("value").GetString());
         await received.AssertNoMoreAsync(6, TimeSpan.FromMilliseconds(500));
+    }
+
+    [Fact]
+    public async Task Clients_resuming_from_the_start_together_while_two_writers_write_share_the_log_reads_and_each_get_every_row_once_in_commit_order()
+    {
+        var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
+        await using var server = await ZgresTestServer.StartAsync(database, [table]);
+        // A history of a dozen pages, in one transaction (writer -1, in id order).
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) SELECT i % {Inputs}, -1, i FROM generate_series(1, 3000) i");
+        await database.LoggedEventIdsAsync(table, 3000);
+        var metrics = server.Services.GetRequiredService<ZgresMetrics>();
+        var writers = Enumerable.Range(0, 2).Select(w => WriteUntilAsync(table, w, TimeSpan.FromSeconds(4), restartTolerant: false)).ToArray();
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+
+        // A fleet resuming from the beginning of the log at once, each at the stream's position of its moment.
+        var clients = new ZgresClient[12];
+        var received = new EventCollector[clients.Length];
+        var subscriptions = await Task.WhenAll(Enumerable.Range(0, clients.Length).Select(async c =>
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(40 * c));
+            clients[c] = await server.ConnectClientAsync();
+            received[c] = new EventCollector();
+            return await clients[c].SubscribeAsync(table, inputId: null, after: 0, received[c].OnChange);
+        })).WaitAsync(TimeSpan.FromSeconds(60));
+        await Task.WhenAll(writers);
+
+        var expected = await IdsAsync(table, "true");
+        for (var c = 0; c < clients.Length; c++)
+        {
+            var events = await received[c].WaitUntilAsync(events => events.Count >= expected.Length, TimeSpan.FromSeconds(60),
+                () => $"client {c}: {expected.Length} rows");
+            var delivered = events.Select(e => e.Data.GetProperty("id").GetInt64()).ToList();
+            Assert.Equal(delivered.Count, delivered.Distinct().Count());
+            Assert.Equal(expected, delivered.Order());
+            foreach (var writer in events.GroupBy(e => e.Data.GetProperty("writer").GetInt32()))
+            {
+                var order = writer.Select(e => e.Data.GetProperty("seq").GetInt32()).ToList();
+                Assert.Equal(order.Order(), order);
+            }
+        }
+        Assert.True(metrics.ReplayPagesShared > 0, "no replay shared a page with another");
+        // Every replay ends once its client has it all: the pages they shared go with the last.
+        var replays = server.Services.GetRequiredService<SharedReplays>();
+        await Eventually.WaitUntilAsync(() => replays.KeptBytes == 0, "the shared replay pages let go", TimeSpan.FromSeconds(5));
+        await received[0].AssertNoMoreAsync(expected.Length, TimeSpan.FromMilliseconds(300));
+
+        // Right after: a client resuming from the start alone is served the whole log, then what comes live.
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) VALUES (0, 9, 0)");
+        var latecomer = new EventCollector();
+        await using var late = await clients[0].SubscribeAsync(table, inputId: null, after: 0, latecomer.OnChange);
+        Assert.Equal(expected.Length + 1, (await latecomer.WaitForAsync(expected.Length + 1)).Select(e => e.Data.GetProperty("id").GetInt64()).Distinct().Count());
+        foreach (var subscription in subscriptions) await subscription.DisposeAsync();
+        foreach (var client in clients) await client.DisposeAsync();
     }
 
     [Fact]

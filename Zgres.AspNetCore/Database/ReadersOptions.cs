@@ -21,4 +21,11 @@ public sealed class ReadersOptions
     /// new snapshots share the newest.</summary>
     [Range(1, 1_000)]
     public int MaxSnapshotTransactions { get; set; } = 4;
+
+    /// <summary>Memory, in bytes, that the pages replays read for each other may take together. Replays that start
+    /// within a second of each other from the same point (a fleet resuming from the beginning of the log, or from one
+    /// bookmark) read each page once and share it with its frames, for as long as one of them still replays; a page
+    /// over this budget is read by each replay for itself, as all are at 0.</summary>
+    [Range(typeof(long), "0", "9223372036854775807")]
+    public long MaxSharedReplayBytes { get; set; } = 64L * 1024 * 1024;
 }

@@ -19,6 +19,7 @@ namespace Zgres.AspNetCore.Dispatch;
 /// </summary>
 internal sealed class SubscriptionJoiner(
     ReadGate reads,
+    SharedReplays replays,
     SnapshotTransactions snapshots,
     ChangeLifetimeManager clients,
     StreamPosition stream,
@@ -41,10 +42,11 @@ internal sealed class SubscriptionJoiner(
         JoinAsync(connectionId, target, "the events after 'after'", async join =>
         {
             var upTo = await stream.JoinAsync(join.Enter, cancellationToken);
-            var (gap, pages) = await EventLogReader.ReplayAsync(reads, after, upTo, target.Table.Name, target.InputId, cancellationToken);
+            var (gap, pages) = await EventLogReader.ReplayAsync(reads, replays, after, upTo, target.Table.Name, target.InputId, cancellationToken);
             await foreach (var page in pages)
             {
-                await clients.SendInOrderAsync(connectionId, target.Frames(page), cancellationToken);
+                // A page other replays share is framed once for the group: the same frames go to each of its clients.
+                await clients.SendInOrderAsync(connectionId, page.For(target.Group, changes => target.Frames(changes).ToArray()), cancellationToken);
             }
             return target.Result(gap, upTo);
         });

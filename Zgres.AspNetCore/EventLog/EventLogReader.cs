@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using Npgsql;
 using NpgsqlTypes;
@@ -109,13 +110,22 @@ internal static class EventLogReader
             more: reconnected ? "SELECT e.id, e.xid FROM zgres.events e WHERE e.id > $3 AND pg_visible_in_snapshot(e.xid, $1::pg_snapshot)" : null)})
         """;
 
+    // What every read between two points keeps: the subscription's table (and input, or a TRUNCATE).
+    private const string BetweenWhere = "(x.e).schema_name = $3 AND (x.e).table_name = $4 AND ($5::text IS NULL OR (x.e).input_id = $5 OR (x.e).old_input_id = $5 OR (x.e).operation = 'TRUNCATE')";
+
     // A writer's commit is in the WAL a moment before other sessions see it, and the WAL leader may log it and commit
     // in that moment: a snapshot taken then sees the leader's transaction and not the writer's. Such events are found by
     // their writer, which the snapshot still saw as open.
     private static readonly string ReadBetweenSql = $"""
         WITH upto AS MATERIALIZED (SELECT $2::pg_snapshot AS s)
-        {CommittedAfter(leading: "", where: "(x.e).schema_name = $3 AND (x.e).table_name = $4 AND ($5::text IS NULL OR (x.e).input_id = $5 OR (x.e).old_input_id = $5 OR (x.e).operation = 'TRUNCATE') AND NOT pg_visible_in_snapshot(coalesce((x.e).txid, (x.e).xid), $1::pg_snapshot)",
+        {CommittedAfter(leading: "", where: BetweenWhere + " AND NOT pg_visible_in_snapshot(coalesce((x.e).txid, (x.e).xid), $1::pg_snapshot)",
             more: "SELECT e.id, e.xid FROM zgres.events e WHERE e.txid IS NOT NULL AND e.txid = ANY (ARRAY(SELECT pg_snapshot_xip($1::pg_snapshot))) AND pg_visible_in_snapshot(e.xid, $1::pg_snapshot)")}
+        """;
+
+    // Between two positions of the stream, which go by the log's own transactions, as the listener's reads do.
+    private static readonly string ReadLoggedBetweenSql = $"""
+        WITH upto AS MATERIALIZED (SELECT $2::pg_snapshot AS s)
+        {CommittedAfter(leading: "", where: BetweenWhere)}
         """;
 
     /// <summary>
@@ -149,11 +159,15 @@ internal static class EventLogReader
     /// A change the snapshot saw is left out even when its log transaction came later (capture from the WAL logs it
     /// after its writer committed): the snapshot's rows hold it already.
     /// </summary>
-    public static async Task<IReadOnlyList<ChangeRecord>> ReadCommittedBetweenAsync(ReadGate reads,
+    public static Task<IReadOnlyList<ChangeRecord>> ReadCommittedBetweenAsync(ReadGate reads,
+        string snapshot, LogPosition upTo, TableName table, string? inputId, CancellationToken cancellationToken) =>
+        ReadBetweenAsync(ReadBetweenSql, reads, snapshot, upTo, table, inputId, cancellationToken);
+
+    private static async Task<IReadOnlyList<ChangeRecord>> ReadBetweenAsync(string sql, ReadGate reads,
         string snapshot, LogPosition upTo, TableName table, string? inputId, CancellationToken cancellationToken) =>
         await reads.ReadAsync(async (dataSource, token) =>
         {
-            await using var command = dataSource.CreateCommand(ReadBetweenSql);
+            await using var command = dataSource.CreateCommand(sql);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = snapshot, NpgsqlDbType = NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = upTo.Snapshot, NpgsqlDbType = NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = table.Schema });
@@ -186,31 +200,54 @@ internal static class EventLogReader
     }
 
     /// <summary>The replay of a subscription after event <paramref name="after"/> up to <paramref name="upTo"/>, page by
-    /// page (see <see cref="ReplayPageAsync"/>), each statement read through <paramref name="reads"/>. The first tells
-    /// whether the log still holds everything after <paramref name="after"/>.</summary>
-    public static async Task<(bool Gap, IAsyncEnumerable<IReadOnlyList<ChangeRecord>> Pages)> ReplayAsync(ReadGate reads,
+    /// page (see <see cref="ReplayPageAsync"/>), each statement read through <paramref name="reads"/>: first up to the base
+    /// it shares with replays that started close to it (<see cref="SharedReplays"/>), then what committed between that
+    /// base and <paramref name="upTo"/>, in commit order. The first tells whether the log still holds everything after
+    /// <paramref name="after"/>.</summary>
+    public static async Task<(bool Gap, IAsyncEnumerable<ReplayPage> Pages)> ReplayAsync(ReadGate reads, SharedReplays shared,
         long after, LogPosition upTo, TableName table, string? inputId, CancellationToken cancellationToken)
     {
         var anchor = await reads.ReadAsync((dataSource, ct) => ReadAnchorAsync(dataSource, after, ct), cancellationToken);
         // A point above every id this log has issued is from another log (a restored or recreated database, another
         // deployment): nothing here follows it, and what the client holds cannot be vouched for, so it is told of a gap
         // and starts live, rather than being sent the whole history as if it had seen nothing.
-        if (after > anchor.NewestIssued) return (true, AsyncEnumerable.Empty<IReadOnlyList<ChangeRecord>>());
+        if (after > anchor.NewestIssued) return (true, AsyncEnumerable.Empty<ReplayPage>());
         return (after < anchor.PrunedThrough, PagesAsync(cancellationToken));
 
-        async IAsyncEnumerable<IReadOnlyList<ChangeRecord>> PagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+        async IAsyncEnumerable<ReplayPage> PagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
         {
-            // Below the oldest id kept there is nothing to look for (a resume from 0, or from before retention).
-            var cursor = after < anchor.OldestKept ? after : long.MinValue;
-            while (cursor < upTo.NewestId)
+            // Every event not in a base that saw the anchor's transaction end committed after it, and is the client's.
+            var through = shared.Join(upTo, anchor.Xid is null ? null : ulong.Parse(anchor.Xid, CultureInfo.InvariantCulture));
+            try
             {
-                var from = cursor;
-                // Above the anchor, each statement looks at one window of ids, so that it is an index range of
-                // bounded size whatever plan is chosen (a sort of everything left made a 100,000-event replay crawl).
-                var to = from < after ? after : Math.Min(upTo.NewestId, Math.Max(from, after) + ReplayWindow);
-                var page = await reads.ReadAsync((dataSource, ct) => ReplayPageAsync(dataSource, anchor, upTo, table, inputId, from, to, ct), cancellationToken);
-                if (page.Count > 0) yield return page;
-                cursor = page.Count == ReplayPageSize ? page[^1].Id : to;
+                var position = through.Position;
+                // Below the oldest id kept there is nothing to look for (a resume from 0, or from before retention).
+                var cursor = after < anchor.OldestKept ? after : long.MinValue;
+                while (cursor < position.NewestId)
+                {
+                    var from = cursor;
+                    // Above the anchor, each statement looks at one window of ids, so that it is an index range of
+                    // bounded size whatever plan is chosen (a sort of everything left made a 100,000-event replay crawl).
+                    // There, what it asks does not depend on the anchor beyond its id, so a replay from the same point shares it.
+                    var to = from < after ? after : Math.Min(position.NewestId, Math.Max(from, after) + ReplayWindow);
+                    var key = from < after ? (ReplayBase.PageKey?)null : new ReplayBase.PageKey(table, inputId, Math.Max(from, after), to);
+                    var (page, pace) = await through.PageAsync(key,
+                        token => reads.TimedReadAsync((dataSource, ct) => ReplayPageAsync(dataSource, anchor, position, table, inputId, from, to, ct), token),
+                        cancellationToken);
+                    // A page taken from another replay's read goes no faster than this replay's own read of it would have.
+                    if (pace > TimeSpan.Zero) await reads.PaceAsync(pace, cancellationToken);
+                    if (page.Changes.Count > 0) yield return page;
+                    cursor = page.Changes.Count == ReplayPageSize ? page.Changes[^1].Id : to;
+                }
+                if (!ReferenceEquals(position, upTo))
+                {
+                    var between = await ReadBetweenAsync(ReadLoggedBetweenSql, reads, position.Snapshot, upTo, table, inputId, cancellationToken);
+                    if (between.Count > 0) yield return new ReplayPage(between);
+                }
+            }
+            finally
+            {
+                shared.Leave(through);
             }
         }
     }

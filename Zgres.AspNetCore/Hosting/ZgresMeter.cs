@@ -48,6 +48,12 @@ public static class ZgresMeter
     /// <summary>Gauge: pg_notification_queue_usage() at the last self-check.</summary>
     public const string NotifyQueueUsage = "zgres.notify.queue_usage";
 
+    /// <summary>Counter: pages of replays read from the log.</summary>
+    public const string ReplayPagesRead = "zgres.replay.pages_read";
+
+    /// <summary>Counter: pages of replays taken from a read that another replay from the same point made.</summary>
+    public const string ReplayPagesShared = "zgres.replay.pages_shared";
+
     /// <summary>Gauge: snapshots being streamed.</summary>
     public const string SnapshotsStreaming = "zgres.snapshots.streaming";
 

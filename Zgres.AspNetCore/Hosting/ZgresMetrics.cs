@@ -21,6 +21,8 @@ internal sealed class ZgresMetrics : IDisposable
     private readonly Counter<long> _carried;
     private readonly Counter<long> _unexposed;
     private readonly Counter<long> _slowClients;
+    private readonly Counter<long> _replayPagesRead;
+    private readonly Counter<long> _replayPagesShared;
 
     public ZgresMetrics(IMeterFactory meterFactory)
     {
@@ -37,6 +39,9 @@ internal sealed class ZgresMetrics : IDisposable
         _caughtUp = _meter.CreateCounter<long>(ZgresMeter.ListenerCaughtUp, description: "Events read from the log after a reconnect");
         _unexposed = _meter.CreateCounter<long>(ZgresMeter.EventsUnexposed, description: "Events of tables this server does not expose, dropped");
         _slowClients = _meter.CreateCounter<long>(ZgresMeter.ClientsDisconnectedSlow, description: "Clients disconnected for a full backlog");
+        _replayPagesRead = _meter.CreateCounter<long>(ZgresMeter.ReplayPagesRead, description: "Pages of replays read from the log");
+        _replayPagesShared = _meter.CreateCounter<long>(ZgresMeter.ReplayPagesShared,
+            description: "Pages of replays taken from a read that another replay from the same point made");
         _meter.CreateObservableGauge(ZgresMeter.NotifyQueueUsage, () => QueueUsage, description: "pg_notification_queue_usage() at the last self-check");
         _meter.CreateObservableGauge(ZgresMeter.ListenerPolling, () => Volatile.Read(ref _polling), description: "1 while the listener polls the log under load (writers skip their NOTIFY), else 0");
         _meter.CreateObservableGauge(ZgresMeter.ListenerConnected, () => Volatile.Read(ref _connected), description: "1 while the LISTEN connection is up, else 0");
@@ -116,6 +121,22 @@ internal sealed class ZgresMetrics : IDisposable
     public void Unexposed() => _unexposed.Add(1);
 
     public void SlowClientDisconnected() => _slowClients.Add(1);
+
+    private long _replayPagesSharedCount;
+
+    /// <summary>Pages of replays taken from another replay's read so far.</summary>
+    public long ReplayPagesShared => Interlocked.Read(ref _replayPagesSharedCount);
+
+    public void ReplayPage(bool shared)
+    {
+        if (!shared)
+        {
+            _replayPagesRead.Add(1);
+            return;
+        }
+        Interlocked.Increment(ref _replayPagesSharedCount);
+        _replayPagesShared.Add(1);
+    }
 
     private int _snapshotsStreaming;
     private int _snapshotTransactions;

@@ -44,6 +44,7 @@ public static class ZgresServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<ZgresDatabase>());
         services.AddSingleton<DatabaseRetry>();
         services.AddSingleton<ReadGate>();
+        services.AddSingleton<SharedReplays>();
         services.AddSingleton<SnapshotTransactions>();
         services.AddSingleton<SchemaMigrator>();
         services.AddHostedService<MigrateOnStart>();
