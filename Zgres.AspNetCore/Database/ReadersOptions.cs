@@ -24,7 +24,7 @@ public sealed class ReadersOptions
 
     /// <summary>Memory, in bytes, that the pages replays read for each other may take together. Replays that start
     /// within a second of each other from the same point (a fleet resuming from the beginning of the log, or from one
-    /// bookmark) read each page once and share it with its frames, for as long as one of them still replays; a page
+    /// bookmark) read each page once and share it with its frames, for as long as another of them may still ask for it; a page
     /// over this budget is read by each replay for itself, as all are at 0.</summary>
     [Range(typeof(long), "0", "9223372036854775807")]
     public long MaxSharedReplayBytes { get; set; } = 64L * 1024 * 1024;

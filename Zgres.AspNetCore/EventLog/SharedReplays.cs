@@ -64,11 +64,13 @@ internal sealed class SharedReplays(ZgresMetrics metrics, IOptions<ZgresOptions>
     /// <summary>The lock that guards the bases' readers and pages.</summary>
     internal Lock Gate => _lock;
 
-    /// <summary>Whether <paramref name="replayBase"/> may keep a page of <paramref name="bytes"/>: a replay still reads
-    /// through it and the budget has room. Under <see cref="Gate"/>.</summary>
+    /// <summary>Whether <paramref name="replayBase"/> may keep a page of <paramref name="bytes"/>: another replay may
+    /// still ask for it (one more reads through the base, or one may still join it) and the budget has room. A replay
+    /// alone through a base that takes no one any more keeps nothing: nobody would ask again. Under <see cref="Gate"/>.</summary>
     internal bool TryKeep(ReplayBase replayBase, long bytes)
     {
-        if (replayBase.Readers == 0 || _bytes + bytes > _budget) return false;
+        var mayBeAskedAgain = replayBase.Readers > 1 || (replayBase.Readers == 1 && time.GetElapsedTime(replayBase.TakenAt) < ShareWindow);
+        if (!mayBeAskedAgain || _bytes + bytes > _budget) return false;
         _bytes += bytes;
         replayBase.Bytes += bytes;
         return true;

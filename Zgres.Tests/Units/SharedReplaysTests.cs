@@ -102,7 +102,7 @@ public sealed class SharedReplaysTests : IDisposable
     }
 
     [Fact]
-    public async Task A_base_forgets_its_pages_when_its_last_replay_ends_and_keeps_none_over_the_budget()
+    public async Task A_base_forgets_its_pages_when_its_last_replay_ends_keeps_none_nobody_would_ask_for_again_and_none_over_the_budget()
     {
         var shared = Create();
         var first = shared.Join(At(110, 500), afterXid: null);
@@ -123,17 +123,27 @@ public sealed class SharedReplaysTests : IDisposable
         shared.Leave(third);
         Assert.Equal(0, shared.KeptBytes);
 
+        // Once the base takes no one any more, a replay alone through it keeps nothing: nobody would ask again.
+        var alone = shared.Join(At(110, 500), afterXid: null);
+        _time.Advance(SharedReplays.ShareWindow);
+        await PageAsync(alone, after: 100, to: 200);
+        Assert.Equal(0, shared.KeptBytes);
+        var another = shared.Join(At(120, 510), afterXid: null);
+        Assert.NotSame(alone, another);
+        shared.Leave(alone);
+        shared.Leave(another);
+
         // Three records of 100 bytes take about 3 × (2 × 100 + 128) bytes: more than a budget of 900 keeps.
         var small = Create(budget: 900);
         var one = small.Join(At(110, 500), afterXid: null);
         var two = small.Join(At(110, 500), afterXid: null);
         await PageAsync(one);
         await PageAsync(two);
-        Assert.Equal(4, _reads);
+        Assert.Equal(5, _reads);
         // Two take 656 bytes: kept, and shared.
         await PageAsync(one, after: 100, to: 200, events: 2);
         await PageAsync(two, after: 100, to: 200, events: 2);
-        Assert.Equal(5, _reads);
+        Assert.Equal(6, _reads);
 
         var none = Create(budget: 0);
         Assert.False(none.Join(At(110, 500), afterXid: null).IsShared);
