@@ -46,7 +46,7 @@ internal sealed class SubscriptionJoiner(
             await foreach (var page in pages)
             {
                 // A page other replays share is framed once for the group: the same frames go to each of its clients.
-                await clients.SendInOrderAsync(connectionId, page.For(target.Group, changes => target.Frames(changes).ToArray()), cancellationToken);
+                await clients.SendInOrderAsync(connectionId, page.For(target.Group, target.Frames), cancellationToken);
             }
             return target.Result(gap, upTo);
         });

@@ -21,8 +21,8 @@ internal sealed class ReplayPage(IReadOnlyList<ChangeRecord> changes, bool share
     /// <summary>About what the page and one group's frames of it take in memory.</summary>
     public long Bytes => changes.Sum(change => 2L * change.Json.Length + RecordOverhead);
 
-    /// <summary>What <paramref name="make"/> makes of the page for <paramref name="group"/>: made once per group when the
-    /// page is shared.</summary>
-    public T For<T>(string group, Func<IReadOnlyList<ChangeRecord>, T> make) where T : class =>
-        _made is null ? make(changes) : (T)_made.GetOrAdd(group, static (_, state) => state.make(state.changes), (make, changes));
+    /// <summary>What <paramref name="make"/> makes of the page for <paramref name="group"/>: made once per group, and
+    /// kept, when the page is shared; else made as it is sent.</summary>
+    public IEnumerable<T> For<T>(string group, Func<IReadOnlyList<ChangeRecord>, IEnumerable<T>> make) =>
+        _made is null ? make(changes) : (T[])_made.GetOrAdd(group, static (_, state) => state.make(state.changes).ToArray(), (make, changes));
 }

@@ -47,7 +47,7 @@ internal sealed class SharedReplays(ZgresMetrics metrics, IOptions<ZgresOptions>
         lock (_lock)
         {
             if (_budget == 0) return new ReplayBase(this, upTo, shared: false);
-            if (_newest is { } newest && time.GetElapsedTime(newest.TakenAt) < ShareWindow && upTo.NewestId - newest.Position.NewestId <= MaxLag)
+            if (_newest is { } newest && TakesNewReplays(newest) && upTo.NewestId - newest.Position.NewestId <= MaxLag)
             {
                 if (upTo.Covers(newest.Position.Snapshot) && (afterXid is not { } xid || LogPosition.HasEnded(newest.Position.Snapshot, xid)))
                 {
@@ -69,12 +69,16 @@ internal sealed class SharedReplays(ZgresMetrics metrics, IOptions<ZgresOptions>
     /// alone through a base that takes no one any more keeps nothing: nobody would ask again. Under <see cref="Gate"/>.</summary>
     internal bool TryKeep(ReplayBase replayBase, long bytes)
     {
-        var mayBeAskedAgain = replayBase.Readers > 1 || (replayBase.Readers == 1 && time.GetElapsedTime(replayBase.TakenAt) < ShareWindow);
+        var mayBeAskedAgain = replayBase.Readers > 1 || (replayBase.Readers == 1 && TakesNewReplays(replayBase));
         if (!mayBeAskedAgain || _bytes + bytes > _budget) return false;
         _bytes += bytes;
         replayBase.Bytes += bytes;
         return true;
     }
+
+    // Only the newest base is offered to new replays, and only within its window.
+    private bool TakesNewReplays(ReplayBase replayBase) =>
+        replayBase == _newest && time.GetElapsedTime(replayBase.TakenAt) < ShareWindow;
 
     /// <summary>A replay through <paramref name="replayBase"/> ended: when it was the last, the base's pages go.</summary>
     public void Leave(ReplayBase replayBase)

@@ -131,7 +131,16 @@ public sealed class SharedReplaysTests : IDisposable
         var another = shared.Join(At(120, 510), afterXid: null);
         Assert.NotSame(alone, another);
         shared.Leave(alone);
+        // Nor through a base within its window that a newer one has taken the place of: only the newest takes replays.
+        var superseded = shared.Join(At(120, 510), afterXid: null);
+        Assert.Same(another, superseded);
         shared.Leave(another);
+        var newer = shared.Join(At(300, 510 + SharedReplays.MaxLag + 1), afterXid: null);
+        Assert.NotSame(superseded, newer);
+        await PageAsync(superseded, after: 200, to: 300);
+        Assert.Equal(0, shared.KeptBytes);
+        shared.Leave(superseded);
+        shared.Leave(newer);
 
         // Three records of 100 bytes take about 3 × (2 × 100 + 128) bytes: more than a budget of 900 keeps.
         var small = Create(budget: 900);
@@ -139,11 +148,11 @@ public sealed class SharedReplaysTests : IDisposable
         var two = small.Join(At(110, 500), afterXid: null);
         await PageAsync(one);
         await PageAsync(two);
-        Assert.Equal(5, _reads);
+        Assert.Equal(6, _reads);
         // Two take 656 bytes: kept, and shared.
         await PageAsync(one, after: 100, to: 200, events: 2);
         await PageAsync(two, after: 100, to: 200, events: 2);
-        Assert.Equal(6, _reads);
+        Assert.Equal(7, _reads);
 
         var none = Create(budget: 0);
         Assert.False(none.Join(At(110, 500), afterXid: null).IsShared);
