@@ -164,7 +164,7 @@ public abstract class FilterAgreementTests(TestDatabase database)
             """[{"column":"label","op":"eq","value":"l7"}]""",
         })
         {
-            var (where, parameters) = TableSnapshot.Where(watched, null, RowFilter.Parse(JsonDocument.Parse(json).RootElement, types));
+            var (where, parameters) = TableSnapshot.Where(watched, null, null, RowFilter.Parse(JsonDocument.Parse(json).RootElement, types));
             await using var explain = new NpgsqlCommand($"EXPLAIN SELECT * FROM public.{table} t WHERE $1::int IS NULL AND {where}", connection);
             explain.Parameters.Add(new NpgsqlParameter<int?> { TypedValue = null });
             foreach (var parameter in parameters()) explain.Parameters.Add(parameter);
@@ -214,7 +214,7 @@ public abstract class FilterAgreementTests(TestDatabase database)
 
     private static async Task<SortedSet<long>> SelectAsync(NpgsqlConnection connection, WatchedTable table, int batch, RowFilter filter, string json)
     {
-        var (where, parameters) = TableSnapshot.Where(table, null, filter);
+        var (where, parameters) = TableSnapshot.Where(table, null, null, filter);
         await using var select = new NpgsqlCommand($"SELECT t.id FROM {table.Name.Quoted} t WHERE t.batch = $1 AND {where}", connection);
         select.Parameters.Add(new NpgsqlParameter<int> { TypedValue = batch });
         foreach (var parameter in parameters()) select.Parameters.Add(parameter);

@@ -99,6 +99,41 @@ public abstract class LiveQueryTests(TestDatabase database)
         Assert.All(events, e => Assert.Null(e.InputId));
     }
 
+    [Theory]
+    [InlineData("int", "7", "8", new[] { "07", "+7", " 7", "7.0", "2147483655" })]
+    [InlineData("bigint", "-7", "8", new[] { "-07", "- 7", "9223372036854775815" })]
+    [InlineData("uuid", "0b7e1d3a-5c7f-4b2e-9a61-3f0c2d4e5f60", "1c8f2e4b-6d80-4c3f-8b72-4a1d3e5f6071",
+        new[] { "0B7E1D3A-5C7F-4B2E-9A61-3F0C2D4E5F60", "0b7e1d3a5c7f4b2e9a613f0c2d4e5f60", "{0b7e1d3a-5c7f-4b2e-9a61-3f0c2d4e5f60}" })]
+    public async Task A_snapshot_of_one_input_holds_the_rows_whose_input_reads_as_it_and_another_spelling_of_the_same_value_gets_none(
+        string inputType, string input, string other, string[] otherSpellings)
+    {
+        var table = await database.CreateTableAsync($"id bigserial PRIMARY KEY, input_id {inputType}, label text");
+        // Indexed, as a table followed by input usually is: the snapshot then compares the input as a value of its type.
+        await database.ExecuteAsync($"""
+            CREATE INDEX ON {table} (input_id);
+            INSERT INTO {table} (input_id, label) VALUES ('{input}', 'a'), ('{other}', 'b'), ('{input}', 'c'), (NULL, 'd');
+            """);
+        await using var server = await ZgresTestServer.StartAsync(database, [table]);
+        await using var client = await server.ConnectClientAsync();
+
+        var views = new Dictionary<string, EventCollector>();
+        var subscriptions = new List<ZgresSubscription>();
+        foreach (var spelling in (string[])[input, .. otherSpellings])
+        {
+            var view = views[spelling] = new EventCollector();
+            subscriptions.Add(await client.SubscribeAsync(table, new ZgresSubscribeOptions { InputId = spelling, Snapshot = true }, view.OnChange));
+        }
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, label) VALUES ('{input}', 'e')");
+
+        // Live events go to the group of the input as the row's text reads, so the snapshot must hold those rows only.
+        var events = await views[input].WaitForAsync(3);
+        await views[input].AssertNoMoreAsync(3, TimeSpan.FromMilliseconds(300));
+        Assert.Equal([(ChangeOperation.Snapshot, "a"), (ChangeOperation.Snapshot, "c"), (ChangeOperation.Insert, "e")],
+            events.Select(e => (e.Operation, e.Data.GetProperty("label").GetString())).OrderBy(e => e.Item2));
+        foreach (var spelling in otherSpellings) await views[spelling].AssertNoMoreAsync(0, TimeSpan.FromMilliseconds(50));
+        foreach (var subscription in subscriptions) await subscription.DisposeAsync();
+    }
+
     [Fact]
     public async Task A_snapshot_taken_right_after_a_large_write_holds_its_rows_and_the_stream_goes_on_without_sending_them_again()
     {

@@ -68,7 +68,8 @@ internal sealed class SubscriptionJoiner(
         return await JoinAsync(connectionId, target, "the snapshot", async join =>
         {
             string snapshotTaken;
-            var (snapshot, count) = await TableSnapshot.OpenAsync(snapshots, target.Table, target.InputId, target.Filtered?.Filter, maxRows, cancellationToken);
+            var (snapshot, count) = await TableSnapshot.OpenAsync(snapshots, target.Table, target.InputId, target.Columns.InputType,
+                target.Filtered?.Filter, maxRows, cancellationToken);
             if (snapshot is null)
             {
                 throw new HubException($"The snapshot would send more than {maxRows} rows (Zgres:Limits:MaxSnapshotRows); narrow it with a filter or an inputId.");

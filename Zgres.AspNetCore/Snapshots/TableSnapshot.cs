@@ -35,13 +35,13 @@ internal sealed class TableSnapshot : IAsyncDisposable
 
     /// <summary>Opens the snapshot; null with the row count when more than <paramref name="maxRows"/> rows match.</summary>
     public static async Task<(TableSnapshot? Snapshot, long Count)> OpenAsync(SnapshotTransactions transactions, WatchedTable table, string? inputId,
-        RowFilter? filter, int maxRows, CancellationToken cancellationToken)
+        ColumnType? inputType, RowFilter? filter, int maxRows, CancellationToken cancellationToken)
     {
         var shared = await transactions.JoinAsync(cancellationToken);
         try
         {
             var cursor = shared.NextCursorName();
-            var (where, parameters) = Where(table, inputId, filter);
+            var (where, parameters) = Where(table, inputId, inputType, filter);
             var count = await shared.RunAsync(async (connection, transaction) =>
             {
                 long matching;
@@ -141,10 +141,12 @@ internal sealed class TableSnapshot : IAsyncDisposable
     /// <summary>
     /// The subscription in SQL. Each condition compares the column with a parameter of the column's own (base) type,
     /// written in the spelling <see cref="FilterValue.SqlText"/> gives, so that PostgreSQL decides it as the live path
-    /// does and the column's indexes serve it; an input is compared as text, as inputs are named.
+    /// does and the column's indexes serve it. An input is compared as text, as inputs are named; as a value of the input
+    /// column's type (<paramref name="inputType"/>, when known) if it is one in the spelling <c>::text</c> gives, so that
+    /// an index on the column finds the input's rows rather than a scan of the table.
     /// </summary>
     /// <returns>The condition, and a factory of its parameters ($2 on: $1 is the rows statement's published columns).</returns>
-    public static (string Where, Func<IEnumerable<NpgsqlParameter>> Parameters) Where(WatchedTable table, string? inputId, RowFilter? filter)
+    public static (string Where, Func<IEnumerable<NpgsqlParameter>> Parameters) Where(WatchedTable table, string? inputId, ColumnType? inputType, RowFilter? filter)
     {
         var sql = new StringBuilder("true");
         var values = new List<object>();
@@ -154,7 +156,13 @@ internal sealed class TableSnapshot : IAsyncDisposable
             return $"${values.Count + 1}";
         }
         // Refused at subscribe for a table without an input column.
-        if (inputId is not null) sql.Append(CultureInfo.InvariantCulture, $" AND t.{Sql.Identifier(table.InputColumn!)}::text = {Next(inputId)}");
+        if (inputId is not null)
+        {
+            var input = $"t.{Sql.Identifier(table.InputColumn!)}";
+            sql.Append(inputType is not null && IsSpelledAs(inputId, inputType)
+                ? $" AND {input} = {Next(inputId)}::text::{inputType.SqlName}"
+                : $" AND {input}::text = {Next(inputId)}");
+        }
         foreach (var condition in filter?.Conditions ?? [])
         {
             var column = $"t.{Sql.Identifier(condition.Column)}";
@@ -170,6 +178,16 @@ internal sealed class TableSnapshot : IAsyncDisposable
             ? (NpgsqlParameter)new NpgsqlParameter<string[]> { TypedValue = list }
             : new NpgsqlParameter<string> { TypedValue = (string)value, NpgsqlDbType = NpgsqlDbType.Text }));
     }
+
+    // Whether inputId is how ::text writes a value of the type: then the column equals that value exactly when its text
+    // equals inputId. Only for the types whose text has one spelling and whose index a text comparison cannot use.
+    private static bool IsSpelledAs(string inputId, ColumnType type) => type.Kind switch
+    {
+        ColumnKind.Integer => long.TryParse(inputId, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole)
+            && whole >= type.Min && whole <= type.Max && whole.ToString(CultureInfo.InvariantCulture) == inputId,
+        ColumnKind.Uuid => Guid.TryParseExact(inputId, "D", out var uuid) && uuid.ToString("D") == inputId,
+        _ => false,
+    };
 
     private static string Operator(FilterOperator op) => op switch
     {

@@ -10,6 +10,9 @@ namespace Zgres.AspNetCore.Tables;
 /// <param name="Table">The table as configured when they were read (a re-check of the catalog makes a new one).</param>
 internal sealed record TableColumns(IReadOnlyDictionary<string, ColumnType> Types, IReadOnlyList<string> PrimaryKey, WatchedTable Table)
 {
+    /// <summary>The input column's type, when the table has one and publishes it.</summary>
+    public ColumnType? InputType => Table.InputColumn is { } input ? Types.GetValueOrDefault(input) : null;
+
     public static async Task<TableColumns> LoadAsync(NpgsqlDataSource dataSource, DatabaseRetry retry, WatchedTable table, CancellationToken cancellationToken) =>
         await retry.ExecuteAsync(async token =>
         {
