@@ -115,10 +115,17 @@ internal sealed class SnapshotTransactions(ZgresDatabase database, ReadGate gate
         foreach (var shared in ended) await EndAsync(shared);
     }
 
+    // Counted open until it has ended: who sees none open must find none in the database.
     private async Task EndAsync(SharedSnapshot shared)
     {
-        metrics.SnapshotTransaction(opened: false);
-        await shared.DisposeAsync();
+        try
+        {
+            await shared.DisposeAsync();
+        }
+        finally
+        {
+            metrics.SnapshotTransaction(opened: false);
+        }
     }
 
     public async ValueTask DisposeAsync()
