@@ -39,7 +39,11 @@ public abstract class DurableDeliveryTests(TestDatabase database)
     public async Task Clients_resuming_from_the_start_together_while_two_writers_write_share_the_log_reads_and_each_get_every_row_once_in_commit_order()
     {
         var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
-        await using var server = await ZgresTestServer.StartAsync(database, [table]);
+        // The writers write as fast as they can while twelve replays share the reader slots, and each join holds the
+        // live events meanwhile: on a fast machine more than ten times the default backlog, which cuts a client (its
+        // own tests prove that). Here every client must see its replay through.
+        await using var server = await ZgresTestServer.StartAsync(database, [table],
+            settings: new Dictionary<string, string?> { ["Zgres:MaxClientBacklog"] = "100000" });
         // A history of a dozen pages, in one transaction (writer -1, in id order).
         await database.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) SELECT i % {Inputs}, -1, i FROM generate_series(1, 3000) i");
         await database.LoggedEventIdsAsync(table, 3000);
