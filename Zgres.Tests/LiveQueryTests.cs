@@ -170,6 +170,16 @@ public abstract class LiveQueryTests(TestDatabase database)
         await using var subscription = await client.SubscribeAsync(table,
             new ZgresSubscribeOptions { Snapshot = true, Filter = [FilterCondition.Of("total", "lte", 10m)] }, narrowed.OnChange);
         Assert.Equal(10, (await narrowed.WaitForAsync(10)).Count(e => e.Operation == ChangeOperation.Snapshot));
+
+        // Snapshots that start together share a transaction, and the count of the rows each would send: by statement and
+        // values, so a value of 11 is counted for itself (and refused), and another 10 takes the first one's count.
+        var wider = await Assert.ThrowsAsync<HubException>(() => client.SubscribeAsync(table,
+            new ZgresSubscribeOptions { Snapshot = true, Filter = [FilterCondition.Of("total", "lte", 11m)] }, _ => Task.CompletedTask));
+        Assert.Contains("more than 10 rows", wider.Message, StringComparison.Ordinal);
+        var again = new EventCollector();
+        await using var same = await client.SubscribeAsync(table,
+            new ZgresSubscribeOptions { Snapshot = true, Filter = [FilterCondition.Of("total", "lte", 10m)] }, again.OnChange);
+        Assert.Equal(10, (await again.WaitForAsync(10)).Count(e => e.Operation == ChangeOperation.Snapshot));
     }
 
     [Theory]

@@ -70,6 +70,28 @@ public sealed class ReaderIsolationTests(PostgresFixture database)
     }
 
     [Fact]
+    public async Task A_client_reading_a_large_snapshot_slowly_but_steadily_keeps_its_connection_then_gets_the_rest_and_the_live_rows()
+    {
+        // The stall timeout as shipped (5 s): without the bound, the server's socket took nothing more for some 20 s.
+        await using var live = await LiveTable.StartAsync(database);
+        // About 18 MB of snapshot: several times what a socket's send buffer may grow to (4 MB here), so that the server
+        // waits on this client's pace long before the end.
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) SELECT g % 10, repeat('s', 400) FROM generate_series(1, 40000) g");
+        using var client = await RawHubClient.ConnectAsync(live.Server.Address);
+        await client.SubscribeAsync("1", $$"""{"table":"{{live.Name}}","inputId":null,"snapshot":true}""");
+
+        // 64 KB/s for 15 s: the server sees it take a joined write of up to 64 KB every second or two.
+        Assert.True(await client.ReadSteadilyAsync(64 * 1024, TimeSpan.FromSeconds(15)), "the server closed the connection");
+        Assert.Equal(0, live.Server.Log.Count("SlowClientDisconnected"));
+
+        // Then, reading at full speed, the rest of the snapshot, its answer, and a row written after it.
+        await client.SkipUntilAsync("\"snapshotRows\":40000");
+        await database.ExecuteAsync($"INSERT INTO {live.Name} (input_id, value) VALUES (3, 'after the slow read')");
+        await client.SkipUntilAsync("after the slow read");
+        Assert.Equal(0, live.Server.Log.Count("SlowClientDisconnected"));
+    }
+
+    [Fact]
     public async Task A_snapshot_read_within_its_share_window_ends_its_transaction_once_the_window_closes_even_when_timers_fire_early()
     {
         var table = await database.CreateTableAsync();

@@ -64,6 +64,7 @@ internal sealed partial class ChangeLifetimeManager : HubLifetimeManager<ChangeH
     public override Task OnConnectedAsync(HubConnectionContext connection)
     {
         var marksJoins = connection.GetHttpContext()?.Request.Query[ChangeHubContract.JoinMarksQuery].ToString() == "true";
+        UnsentBytesBound.Apply(connection);
         _outboxes[connection.ConnectionId] = new ConnectionOutbox(connection, _limits, marksJoins, Cut);
         return Task.CompletedTask;
     }

@@ -129,20 +129,21 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
 
     /// <summary>
     /// Writes <paramref name="messages"/> in order, past any hold (a replay page), and waits until the transport has
-    /// accepted them all, so a replay goes no faster than the client reads. They are queued at once rather than one after
-    /// the other's flush, which would cost a round trip through the transport per message. A client that accepts none of
+    /// accepted them all, so a replay goes no faster than the client reads. They are joined into writes of up to 64 KB,
+    /// queued at once: a write per message would cost the transport a lock, a flush and a wake-up per message, and leave a
+    /// waiter per message on a slow client for as long as it takes to read the page. A client that accepts none of
     /// them for the stall timeout is cut, as it would be for live messages: a paused replay holds one page, not for long.
     /// </summary>
     public async Task SendInOrderAsync(IEnumerable<SerializedHubMessage> messages, CancellationToken cancellationToken)
     {
         WriteStaged(round: null);
         var pending = new List<Task>();
-        foreach (var message in messages)
+        foreach (var (message, count) in DispatchRound.Chunks(messages, connection.Protocol))
         {
-            Interlocked.Increment(ref _unsent);
+            Interlocked.Add(ref _unsent, count);
             var write = connection.WriteAsync(message, cancellationToken);
-            if (write.IsCompletedSuccessfully) Written();
-            else pending.Add(AwaitWriteAsync(write));
+            if (write.IsCompletedSuccessfully) Written(count);
+            else pending.Add(AwaitWriteAsync(write, count));
         }
         var all = Task.WhenAll(pending);
         var stall = TimeSpan.FromMilliseconds(limits.StallMilliseconds);

@@ -47,6 +47,30 @@ internal sealed class DispatchRound
         return joined;
     }
 
+    /// <summary><paramref name="frames"/> in order, joined into messages of at most 64 KB (a larger frame alone), each
+    /// with how many frames it holds.</summary>
+    public static IEnumerable<(SerializedHubMessage Message, int Count)> Chunks(IEnumerable<SerializedHubMessage> frames, IHubProtocol protocol)
+    {
+        var chunk = new List<SerializedHubMessage>();
+        var length = 0;
+        foreach (var frame in frames)
+        {
+            var size = frame.GetSerializedMessage(protocol).Length;
+            if (chunk.Count > 0 && length + size > MaxJoinedBytes)
+            {
+                yield return (Single(chunk, protocol), chunk.Count);
+                chunk.Clear();
+                length = 0;
+            }
+            chunk.Add(frame);
+            length += size;
+        }
+        if (chunk.Count > 0) yield return (Single(chunk, protocol), chunk.Count);
+    }
+
+    private static SerializedHubMessage Single(List<SerializedHubMessage> chunk, IHubProtocol protocol) =>
+        chunk.Count == 1 ? chunk[0] : Join(chunk, protocol)!;
+
     /// <summary>Frames of the JSON protocol each end with its record separator, so their bytes one after the other are
     /// those frames, read by any client as separate messages; null when they are too large to be worth joining.</summary>
     public static SerializedHubMessage? Join(List<SerializedHubMessage> frames, IHubProtocol protocol)

@@ -17,6 +17,9 @@ internal sealed class SharedSnapshot : IAsyncDisposable
     private readonly NpgsqlTransaction _transaction;
     private readonly ReadGate _gate;
     private readonly SemaphoreSlim _commands = new(1, 1);
+    // What a count of the rows a snapshot would send found, by its statement and values: this transaction's snapshot
+    // never changes, so neither do they. Only its commands, which run one at a time, use it.
+    private readonly Dictionary<string, long> _counts = new(StringComparer.Ordinal);
     private int _cursors;
 
     private SharedSnapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, ReadGate gate, string snapshot, long prunedThrough, long openedAt)
@@ -115,6 +118,17 @@ internal sealed class SharedSnapshot : IAsyncDisposable
     }
 
     private const string Savepoint = "zgres_reader";
+
+    /// <summary>
+    /// Within a command (<see cref="RunAsync"/>): what <paramref name="count"/> finds, counted once for each statement and
+    /// values (<paramref name="key"/>) in this transaction. A fleet re-subscribing to the same rows at once, sharing the
+    /// transaction, then scans them once to check the snapshot limit, not once per client.
+    /// </summary>
+    public async Task<long> CountOnceAsync(string key, Func<Task<long>> count)
+    {
+        if (_counts.TryGetValue(key, out var counted)) return counted;
+        return _counts[key] = await count();
+    }
 
     /// <summary>Ends the transaction (it only read) and returns its connection; a reader's later command fails as for a
     /// lost transaction.</summary>

@@ -44,15 +44,16 @@ internal sealed class TableSnapshot : IAsyncDisposable
             var (where, parameters) = Where(table, inputId, inputType, filter);
             var count = await shared.RunAsync(async (connection, transaction) =>
             {
-                long matching;
-                await using (var head = new NpgsqlCommand($"SELECT count(*) FROM (SELECT 1 FROM {table.Name.Quoted} t WHERE {where} LIMIT {maxRows + 1L}) n", connection, transaction))
+                var headSql = $"SELECT count(*) FROM (SELECT 1 FROM {table.Name.Quoted} t WHERE {where} LIMIT {maxRows + 1L}) n";
+                var matching = await shared.CountOnceAsync(Key(headSql, parameters()), async () =>
                 {
+                    await using var head = new NpgsqlCommand(headSql, connection, transaction);
                     // $1 is the rows statement's; the head has the same numbering for the filter's values.
                     head.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [] });
                     foreach (var parameter in parameters()) head.Parameters.Add(parameter);
-                    matching = (long)(await head.ExecuteScalarAsync(CancellationToken.None))!;
-                    if (matching > maxRows) return matching;
-                }
+                    return (long)(await head.ExecuteScalarAsync(CancellationToken.None))!;
+                });
+                if (matching > maxRows) return matching;
                 // The event is built in place as a zgres.events row, in its columns' order (id, xid, snapshot_xmin,
                 // created_at, schema_name, table_name, operation, input_id, data, old, snapshot, old_input_id, txid), and
                 // its data as the trigger writes it: zgres.published only when the table leaves columns out. Parsing the
@@ -177,6 +178,19 @@ internal sealed class TableSnapshot : IAsyncDisposable
         return (sql.ToString(), () => values.Select(value => value is string[] list
             ? (NpgsqlParameter)new NpgsqlParameter<string[]> { TypedValue = list }
             : new NpgsqlParameter<string> { TypedValue = (string)value, NpgsqlDbType = NpgsqlDbType.Text }));
+    }
+
+    // A statement with its parameters' values, each written with its length, so that no two differ only in where one
+    // value ends and the next begins.
+    private static string Key(string sql, IEnumerable<NpgsqlParameter> parameters)
+    {
+        var key = new StringBuilder(sql);
+        foreach (var value in parameters.Select(parameter => parameter.Value))
+        {
+            foreach (var text in value as string[] ?? [(string)value!]) key.Append(CultureInfo.InvariantCulture, $"\n{text.Length}:{text}");
+            key.Append('\n');
+        }
+        return key.ToString();
     }
 
     // Whether inputId is how ::text writes a value of the type: then the column equals that value exactly when its text

@@ -62,6 +62,49 @@ public sealed class RawHubClient : IDisposable
         }
     }
 
+    /// <summary>Reads what arrives at <paramref name="bytesPerSecond"/>, for <paramref name="duration"/>, and drops it;
+    /// false if the server closed the connection meanwhile.</summary>
+    public async Task<bool> ReadSteadilyAsync(int bytesPerSecond, TimeSpan duration)
+    {
+        const int Chunk = 4096;
+        var buffer = new byte[Chunk];
+        var started = DateTime.UtcNow;
+        long read = 0;
+        while (DateTime.UtcNow - started < duration)
+        {
+            var due = started + TimeSpan.FromSeconds((double)read / bytesPerSecond);
+            if (due > DateTime.UtcNow) await Task.Delay(due - DateTime.UtcNow);
+            try
+            {
+                var result = await _socket.ReceiveAsync(buffer, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+                if (result.MessageType == WebSocketMessageType.Close) return false;
+                read += result.Count;
+            }
+            catch (WebSocketException)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Reads as fast as it can until <paramref name="marker"/> arrives, dropping what comes before it (which may
+    /// be megabytes: only a marker's length of it is kept to look in).</summary>
+    public async Task SkipUntilAsync(string marker)
+    {
+        var buffer = new byte[64 * 1024];
+        var tail = "";
+        while (true)
+        {
+            var read = await _socket.ReceiveAsync(buffer, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+            if (read.MessageType == WebSocketMessageType.Close) throw new InvalidOperationException($"The server closed the connection before '{marker}'.");
+            var chars = new char[_utf8.GetCharCount(buffer, 0, read.Count)];
+            var text = tail + new string(chars, 0, _utf8.GetChars(buffer, 0, read.Count, chars, 0));
+            if (text.Contains(marker, StringComparison.Ordinal)) return;
+            tail = text[Math.Max(0, text.Length - marker.Length)..];
+        }
+    }
+
     /// <summary>Sends <paramref name="message"/> as it is, the record separator appended, in a binary frame, so that
     /// bytes that are not UTF-8 reach the hub protocol rather than the WebSocket's own checks of text frames.</summary>
     public Task SendRawAsync(byte[] message) => _socket.SendAsync((byte[])[.. message, 0x1e], WebSocketMessageType.Binary, true, CancellationToken.None);

@@ -293,6 +293,23 @@ public sealed class LifetimeManagerTests : IDisposable
     }
 
     [Fact]
+    public void Frames_sent_in_order_are_written_in_order_in_joined_writes_of_at_most_64_KB_and_a_larger_frame_alone()
+    {
+        var protocol = new JsonHubProtocol();
+        string Text(SerializedHubMessage message) => Encoding.UTF8.GetString(message.GetSerializedMessage(protocol).Span);
+        SerializedHubMessage[] frames =
+            [.. Enumerable.Range(0, 300).Select(i => Frame("Replayed", new string('r', i == 150 ? 70_000 : 400) + i))];
+
+        var chunks = DispatchRound.Chunks(frames, protocol).ToList();
+
+        Assert.Equal(string.Concat(frames.Select(Text)), string.Concat(chunks.Select(chunk => Text(chunk.Message))));
+        Assert.Equal(frames.Length, chunks.Sum(chunk => chunk.Count));
+        Assert.All(chunks, chunk => Assert.True(chunk.Count == 1 || chunk.Message.GetSerializedMessage(protocol).Length <= 64 * 1024));
+        Assert.Contains(chunks, chunk => chunk.Count == 1 && Text(chunk.Message).EndsWith("150\"]}\u001e", StringComparison.Ordinal));
+        Assert.InRange(chunks.Count, 4, 8);
+    }
+
+    [Fact]
     public async Task A_client_that_reads_nothing_is_cut_once_over_its_backlog_and_one_that_reads_is_not()
     {
         using var manager = CreateManager(maxBacklog: 16, stall: TimeSpan.FromMilliseconds(200));
