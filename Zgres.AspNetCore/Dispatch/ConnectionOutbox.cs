@@ -38,7 +38,7 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
     {
         lock (_gate)
         {
-            if (Hold(message)) return;
+            if (IsCut || Hold(message)) return;
             WriteStaged(round: null);
             Write(message);
         }
@@ -51,7 +51,7 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
     {
         lock (_gate)
         {
-            if (Hold(message)) return false;
+            if (IsCut || Hold(message)) return false;
             _staged.Add(message);
             return _staged.Count == 1;
         }
@@ -136,6 +136,7 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
     /// </summary>
     public async Task SendInOrderAsync(IEnumerable<SerializedHubMessage> messages, CancellationToken cancellationToken)
     {
+        if (IsCut) throw ClientStopped();
         WriteStaged(round: null);
         var pending = new List<Task>();
         foreach (var (message, count) in DispatchRound.Chunks(messages, connection.Protocol))
@@ -154,7 +155,7 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
             if (!all.IsCompleted && Environment.TickCount64 - Volatile.Read(ref _lastProgress) > limits.StallMilliseconds)
             {
                 Cut(Unsent);
-                throw new OperationCanceledException("The client stopped reading what it asked for and was disconnected.");
+                throw ClientStopped();
             }
         }
         await all;
@@ -197,9 +198,13 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
         }
     }
 
-    /// <summary>Hands <paramref name="message"/> (<paramref name="count"/> messages joined) to the transport.</summary>
+    /// <summary>Hands <paramref name="message"/> (<paramref name="count"/> messages joined) to the transport, unless the
+    /// client was cut: it comes back and resumes from what it received, and its connection may take seconds to be torn
+    /// down (its socket is full), during which every write would wait in memory for nobody (what a join held, as it
+    /// ends, and the live events that follow).</summary>
     private void Write(SerializedHubMessage message, int count = 1)
     {
+        if (IsCut) return;
         var unsent = Interlocked.Add(ref _unsent, count);
         if (unsent > limits.MaxBacklog && IsStalled(unsent))
         {
@@ -242,6 +247,11 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
             Written(count);
         }
     }
+
+    private bool IsCut => Volatile.Read(ref _cut) != 0;
+
+    private static OperationCanceledException ClientStopped() =>
+        new("The client stopped reading what it asked for and was disconnected.");
 
     private void Cut(int backlog)
     {

@@ -329,6 +329,32 @@ public sealed class LifetimeManagerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_client_cut_for_not_reading_is_written_nothing_more_neither_what_its_join_held_nor_what_follows()
+    {
+        // A backlog far above what is unsent at the cut: only the cut itself can keep later writes from queuing.
+        var client = new TestConnection(user: null, readerBytes: 1024, joinMarks: false);
+        var cuts = 0;
+        var outbox = new ConnectionOutbox(client.Context, new OutboxLimits(MaxBacklog: 1_000, StallMilliseconds: 200), marksJoins: false,
+            (cutOutbox, _) =>
+            {
+                Interlocked.Increment(ref cuts);
+                cutOutbox.Connection.Abort();
+            });
+        SerializedHubMessage[] page = [.. Enumerable.Range(0, 50).Select(i => Frame("Replayed", new string('r', 400)))];
+        var join = outbox.BeginJoin("group");
+        for (var i = 0; i < 100; i++) outbox.Send(Frame("Held", i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+        await Assert.ThrowsAsync<OperationCanceledException>(() => outbox.SendInOrderAsync(page, CancellationToken.None));
+        join.Dispose();
+        for (var i = 0; i < 100; i++) outbox.Send(Frame("Live", i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        await Assert.ThrowsAsync<OperationCanceledException>(() => outbox.SendInOrderAsync(page, CancellationToken.None));
+
+        Assert.Equal(1, cuts);
+        Assert.All(client.Received(), frame => Assert.StartsWith("Replayed ", frame, StringComparison.Ordinal));
+        Assert.InRange(outbox.Unsent, 0, page.Length);
+    }
+
+    [Fact]
     public async Task Only_a_connection_sent_nothing_for_the_keep_alive_interval_is_pinged()
     {
         using var manager = CreateManager(keepAlive: TimeSpan.FromSeconds(2));
