@@ -17,18 +17,21 @@ internal sealed class ReadGate(ZgresDatabase database, DatabaseRetry retry, IOpt
 
     /// <summary>Runs one statement on the readers' pool in a slot, retried as <see cref="DatabaseRetry"/> retries (a
     /// retry waits for its backoff without a slot).</summary>
-    public async ValueTask<T> ReadAsync<T>(Func<NpgsqlDataSource, CancellationToken, ValueTask<T>> read, CancellationToken cancellationToken) =>
-        (await TimedReadAsync(read, cancellationToken)).Result;
+    public ValueTask<T> ReadAsync<T>(Func<NpgsqlDataSource, CancellationToken, ValueTask<T>> read, CancellationToken cancellationToken) =>
+        retry.ExecuteAsync(async token =>
+        {
+            using var slot = await EnterAsync(token);
+            return await read(database.Readers, token);
+        }, cancellationToken);
 
     /// <summary><see cref="ReadAsync"/>, also telling how long the statement held its slot (its last attempt): what it
     /// cost, without the wait for the slot.</summary>
     public ValueTask<(T Result, TimeSpan Took)> TimedReadAsync<T>(Func<NpgsqlDataSource, CancellationToken, ValueTask<T>> read,
         CancellationToken cancellationToken) =>
-        retry.ExecuteAsync(async token =>
+        ReadAsync(async (dataSource, token) =>
         {
-            using var slot = await EnterAsync(token);
             var started = Stopwatch.GetTimestamp();
-            var result = await read(database.Readers, token);
+            var result = await read(dataSource, token);
             return (result, Stopwatch.GetElapsedTime(started));
         }, cancellationToken);
 
