@@ -105,11 +105,13 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
                 (_inJoin, _receivedInJoin) = (true, 0);
                 break;
             case JoinEnded ended:
-                // What arrived during a join moves the resume point only once the hub has answered it. A resume whose
-                // answer was lost with its connection may have found a gap, and its replay brings events from after
-                // that gap: resuming after those, the next join would never hear of it. So the next join asks again
-                // from where this one did; the repeats it brings are dropped (or folded, by a live view).
-                if (_inJoin && ended.Join.Result is not null && _receivedInJoin > _received) Volatile.Write(ref _received, _receivedInJoin);
+                // What arrived during a join moves the resume point once the hub has answered it, or once the hub marked
+                // it as a replay that found no gap. Otherwise a resume whose answer was lost with its connection may
+                // have found a gap, and its replay brings events from after that gap: resuming after those, the next
+                // join would never hear of it. So the next join asks again from where this one did; the repeats it
+                // brings are dropped (or folded, by a live view). A replay cut for its length under busy writers goes on
+                // from what it delivered rather than starting over.
+                if (_inJoin && (ended.Join.Result is not null || ended.Join.FoundNoGap) && _receivedInJoin > _received) Volatile.Write(ref _received, _receivedInJoin);
                 (_inJoin, _receivedInJoin) = (false, 0);
                 break;
         }

@@ -93,6 +93,53 @@ public abstract class DurableDeliveryTests(TestDatabase database)
     }
 
     [Fact]
+    public async Task A_client_cut_again_and_again_while_it_resumes_a_long_log_under_a_busy_writer_goes_on_after_what_it_received_and_catches_up()
+    {
+        var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
+        // A join holds at most ten times the backlog of live events (300 here) while its replay runs: an unthrottled
+        // writer outruns that within each replay of the history below, and the server cuts the client every time.
+        await using var server = await ZgresTestServer.StartAsync(database, [table],
+            settings: new Dictionary<string, string?> { ["Zgres:MaxClientBacklog"] = "30" });
+        await using var relay = new TcpRelay(server.Address.Port);
+        await using var client = new ZgresClient(relay.Address, new ZgresClientOptions
+        {
+            InitialReconnectDelay = TimeSpan.FromMilliseconds(100),
+            MaxReconnectDelay = TimeSpan.FromSeconds(1),
+        });
+        await client.StartAsync();
+        var received = new EventCollector();
+        await using var subscription = await client.SubscribeAsync(table, inputId: null, after: 0, received.OnChange);
+
+        // While the client is cut off, a history of 80 pages; then the writer, and the way back open.
+        relay.CutOff();
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) SELECT i % {Inputs}, -1, i FROM generate_series(1, 20000) i");
+        using var caughtUp = new CancellationTokenSource();
+        var writer = WriteUntilAsync(table, 0, TimeSpan.FromSeconds(90), restartTolerant: false, caughtUp.Token);
+        relay.Reopen();
+
+        // Each resume goes on after what the one before delivered, so the client has the history while the writer writes.
+        await received.WaitUntilAsync(events => events.Count(e => e.Data.GetProperty("writer").GetInt32() == -1) >= 20000,
+            TimeSpan.FromSeconds(60), () => "the history of 20,000 rows");
+        Assert.False(writer.IsCompleted, "the writer stopped before the client had the history");
+        await caughtUp.CancelAsync();
+        await writer;
+        var cuts = server.Log.Count("SlowClientDisconnected");
+        Assert.True(cuts >= 2, $"the client was cut {cuts} time(s): the case is not exercised");
+
+        var expected = await IdsAsync(table, "true");
+        var events = await received.WaitUntilAsync(events => events.Count >= expected.Length, TimeSpan.FromSeconds(60), () => $"{expected.Length} rows");
+        var delivered = events.Select(e => e.Data.GetProperty("id").GetInt64()).ToList();
+        Assert.Equal(delivered.Count, delivered.Distinct().Count());
+        Assert.Equal(expected, delivered.Order());
+        var order = events.Where(e => e.Data.GetProperty("writer").GetInt32() == 0).Select(e => e.Data.GetProperty("seq").GetInt32()).ToList();
+        Assert.Equal(order.Order(), order);
+
+        // Right after: the subscription is live again.
+        await database.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) VALUES (0, 9, 0)");
+        Assert.Equal(9, (await received.WaitForAsync(expected.Length + 1))[^1].Data.GetProperty("writer").GetInt32());
+    }
+
+    [Fact]
     public async Task A_resume_point_above_every_id_the_log_issued_replays_nothing_reports_a_gap_and_starts_live()
     {
         var table = await database.CreateTableAsync();
@@ -300,7 +347,7 @@ public abstract class DurableDeliveryTests(TestDatabase database)
 
     /// <summary>One row per transaction, input ids round-robin. With <paramref name="restartTolerant"/> a failed
     /// statement (the database restarting) is retried on a new connection; otherwise any failure fails the test.</summary>
-    private async Task WriteUntilAsync(string table, int writer, TimeSpan duration, bool restartTolerant)
+    private async Task WriteUntilAsync(string table, int writer, TimeSpan duration, bool restartTolerant, CancellationToken stop = default)
     {
         var builder = new NpgsqlConnectionStringBuilder(database.ConnectionString) { ApplicationName = "writer", Pooling = false };
         var until = DateTime.UtcNow + duration;
@@ -308,20 +355,21 @@ public abstract class DurableDeliveryTests(TestDatabase database)
         NpgsqlConnection? connection = null;
         try
         {
-            while (DateTime.UtcNow < until)
+            while (DateTime.UtcNow < until && !stop.IsCancellationRequested)
             {
                 try
                 {
                     if (connection is null)
                     {
                         connection = new NpgsqlConnection(builder.ConnectionString);
-                        await connection.OpenAsync();
+                        // A write under way finishes: the writer stops between writes.
+                        await connection.OpenAsync(CancellationToken.None);
                     }
                     await using var insert = new NpgsqlCommand($"INSERT INTO {table} (input_id, writer, seq) VALUES ($1, $2, $3)", connection)
                     {
                         Parameters = { new() { Value = seq % Inputs }, new() { Value = writer }, new() { Value = seq } },
                     };
-                    await insert.ExecuteNonQueryAsync();
+                    await insert.ExecuteNonQueryAsync(CancellationToken.None);
                     seq++;
                 }
                 catch (Exception exception) when (restartTolerant && exception is NpgsqlException)
@@ -329,7 +377,7 @@ public abstract class DurableDeliveryTests(TestDatabase database)
                     if (connection is not null) await connection.DisposeAsync();
                     connection = null;
                     seq++;
-                    await Task.Delay(100);
+                    await Task.Delay(100, CancellationToken.None);
                 }
             }
         }

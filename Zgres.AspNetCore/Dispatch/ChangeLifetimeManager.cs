@@ -233,8 +233,8 @@ internal sealed partial class ChangeLifetimeManager : HubLifetimeManager<ChangeH
 
     /// <summary>Begins a join of <paramref name="group"/> on the connection (see <see cref="ConnectionOutbox.BeginJoin"/>):
     /// what is sent to it is held until the returned handle is disposed.</summary>
-    public IDisposable BeginJoin(string connectionId, string group) =>
-        _outboxes.TryGetValue(connectionId, out var outbox) ? outbox.BeginJoin(group) : NoHold.Instance;
+    public IDisposable BeginJoin(string connectionId, string group, bool? gap = null) =>
+        _outboxes.TryGetValue(connectionId, out var outbox) ? outbox.BeginJoin(group, gap) : NoHold.Instance;
 
     /// <summary>Tells the client why it is being disconnected (a SignalR close message that allows it to reconnect),
     /// then, unless it closed by itself within <paramref name="grace"/>, disconnects it.</summary>

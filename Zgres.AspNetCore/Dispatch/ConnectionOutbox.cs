@@ -108,9 +108,10 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
     /// <summary>
     /// A join of <paramref name="group"/> begins here: marked (see <see cref="ChangeHubContract.JoinMark"/>) after what was
     /// sent so far, and what is sent from now on is held, so that what the join sends past the hold (its replay, its
-    /// catch-up) comes next. Disposing the handle marks the end of the join's own messages and writes what was held.
+    /// catch-up) comes next. Disposing the handle marks the end of the join's own messages and writes what was held. A
+    /// replay's beginning mark says whether it found a <paramref name="gap"/>.
     /// </summary>
-    public IDisposable BeginJoin(string group)
+    public IDisposable BeginJoin(string group, bool? gap)
     {
         lock (_gate)
         {
@@ -118,7 +119,7 @@ internal sealed class ConnectionOutbox(HubConnectionContext connection, OutboxLi
             WriteStaged(round: null);
             if (marksJoins)
             {
-                var begin = ChangeFrames.JoinMark(group, end: false);
+                var begin = ChangeFrames.JoinMark(group, end: false, gap);
                 if (_holds > 0) _held.Add(begin);
                 else Write(begin);
             }

@@ -37,12 +37,14 @@ internal sealed class SubscriptionJoiner(
         });
 
     /// <summary>Joins, and first replays from the log every event of the subscription that may have committed after
-    /// <paramref name="after"/> and was dispatched before the join (live events are held meanwhile, then follow).</summary>
+    /// <paramref name="after"/> and was dispatched before the join (live events are held meanwhile, then follow). The
+    /// join's beginning mark says whether the log still held everything after <paramref name="after"/>, so that a client
+    /// cut during the replay may resume after what it received, knowing it was told of any gap.</summary>
     public Task<SubscribeResult> JoinAfterAsync(string connectionId, SubscriptionTarget target, long after, CancellationToken cancellationToken) =>
         JoinAsync(connectionId, target, "the events after 'after'", async join =>
         {
-            var upTo = await stream.JoinAsync(join.Enter, cancellationToken);
-            var (gap, pages) = await EventLogReader.ReplayAsync(reads, replays, after, upTo, target.Table.Name, target.InputId, cancellationToken);
+            var (gap, upTo, pages) = await EventLogReader.ReplayAsync(reads, replays, after,
+                found => stream.JoinAsync(() => join.EnterReplay(found), cancellationToken), target.Table.Name, target.InputId, cancellationToken);
             await foreach (var page in pages)
             {
                 // A page other replays share is framed once for the group: the same frames go to each of its clients.
@@ -136,9 +138,14 @@ internal sealed class SubscriptionJoiner(
         // Whether this join added the connection to the group (it may have been a member already).
         private bool _added;
 
-        public void Enter()
+        public void Enter() => Enter(gap: null);
+
+        /// <summary>Enters a join that replays, whose beginning mark says whether the replay found a <paramref name="gap"/>.</summary>
+        public void EnterReplay(bool gap) => Enter(gap);
+
+        private void Enter(bool? gap)
         {
-            _held = clients.BeginJoin(connectionId, target.Group);
+            _held = clients.BeginJoin(connectionId, target.Group, gap);
             _added = clients.Join(connectionId, target.Group, target.Filtered);
         }
 

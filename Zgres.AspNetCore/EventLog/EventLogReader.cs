@@ -199,20 +199,22 @@ internal static class EventLogReader
         return age < TimeSpan.Zero ? TimeSpan.Zero : age;
     }
 
-    /// <summary>The replay of a subscription after event <paramref name="after"/> up to <paramref name="upTo"/>, page by
-    /// page (see <see cref="ReplayPageAsync"/>), each statement read through <paramref name="reads"/>: first up to the base
-    /// it shares with replays that started close to it (<see cref="SharedReplays"/>), then what committed between that
-    /// base and <paramref name="upTo"/>, in commit order. The first tells whether the log still holds everything after
-    /// <paramref name="after"/>.</summary>
-    public static async Task<(bool Gap, IAsyncEnumerable<ReplayPage> Pages)> ReplayAsync(ReadGate reads, SharedReplays shared,
-        long after, LogPosition upTo, TableName table, string? inputId, CancellationToken cancellationToken)
+    /// <summary>The replay of a subscription after event <paramref name="after"/>: first whether the log still holds
+    /// everything after it (the gap), which <paramref name="joinAt"/> is told as it joins the stream; then, up to where it
+    /// joined, page by page (see <see cref="ReplayPageAsync"/>), each statement read through <paramref name="reads"/>: up
+    /// to the base it shares with replays that started close to it (<see cref="SharedReplays"/>), then what committed
+    /// between that base and the join, in commit order.</summary>
+    public static async Task<(bool Gap, LogPosition UpTo, IAsyncEnumerable<ReplayPage> Pages)> ReplayAsync(ReadGate reads, SharedReplays shared,
+        long after, Func<bool, Task<LogPosition>> joinAt, TableName table, string? inputId, CancellationToken cancellationToken)
     {
         var anchor = await reads.ReadAsync((dataSource, ct) => ReadAnchorAsync(dataSource, after, ct), cancellationToken);
         // A point above every id this log has issued is from another log (a restored or recreated database, another
         // deployment): nothing here follows it, and what the client holds cannot be vouched for, so it is told of a gap
         // and starts live, rather than being sent the whole history as if it had seen nothing.
-        if (after > anchor.NewestIssued) return (true, AsyncEnumerable.Empty<ReplayPage>());
-        return (after < anchor.PrunedThrough, PagesAsync(cancellationToken));
+        if (after > anchor.NewestIssued) return (true, await joinAt(true), AsyncEnumerable.Empty<ReplayPage>());
+        var gap = after < anchor.PrunedThrough;
+        var upTo = await joinAt(gap);
+        return (gap, upTo, PagesAsync(cancellationToken));
 
         async IAsyncEnumerable<ReplayPage> PagesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
         {

@@ -35,13 +35,16 @@ internal static class ChangeFrames
         _ => Marked(change.Json.Span, group, delivery.InFilter),
     };
 
-    /// <summary>Where a join of <paramref name="group"/> begins or ends (see <see cref="ChangeHubContract.JoinMark"/>).</summary>
-    public static SerializedHubMessage JoinMark(string group, bool end)
+    /// <summary>Where a join of <paramref name="group"/> begins or ends (see <see cref="ChangeHubContract.JoinMark"/>); a
+    /// replay's beginning says whether the log still holds everything it asked for (<paramref name="gap"/>).</summary>
+    public static SerializedHubMessage JoinMark(string group, bool end, bool? gap = null)
     {
         var frame = new ArrayBufferWriter<byte>(128);
         frame.Write(Encoding.UTF8.GetBytes($$"""{"type":1,"target":"{{ChangeHubContract.JoinMark}}","arguments":[{"group":"""));
         frame.Write(JsonSerializer.SerializeToUtf8Bytes(group, ZgresJsonContext.Default.String));
-        frame.Write(end ? ",\"end\":true}"u8 : ",\"end\":false}"u8);
+        frame.Write(end ? ",\"end\":true"u8 : ",\"end\":false"u8);
+        if (gap is { } found) frame.Write(found ? ",\"gap\":true"u8 : ",\"gap\":false"u8);
+        frame.Write("}"u8);
         frame.Write(Suffix);
         return new SerializedHubMessage([new SerializedMessage(Protocol, frame.WrittenMemory)]);
     }

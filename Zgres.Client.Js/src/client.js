@@ -317,11 +317,15 @@ export class ZgresClient {
     connection.on("Change", (event) => {
       if (connection === this.#connection) this.#route(event);
     });
-    // { group, end }: where the join in flight begins, or where its own events (a replay, a catch-up) end.
+    // { group, end }: where the join in flight begins, or where its own events (a replay, a catch-up) end. A replay's
+    // beginning also says whether it found a gap ({ gap: false }: what it brings counts even if its answer is lost).
     connection.on("JoinMark", (mark) => {
       if (connection !== this.#connection) return;
       this.#marksJoins = true;
-      if (this.#joining) this.#joining.stage = mark?.end === true ? "sent" : "begun";
+      if (!this.#joining) return;
+      const end = mark?.end === true;
+      this.#joining.stage = end ? "sent" : "begun";
+      if (!end) this.#joining.foundNoGap = mark?.gap === false;
     });
     connection.onclose((error) => this.#onClosed(connection, error));
     return connection;
@@ -423,7 +427,7 @@ export class ZgresClient {
     const { key, table, inputId, filter } = subscriptions[0];
     // Every subscription of the group hears where the join begins and ends: in between its events may repeat or come
     // out of commit order (a replay, a snapshot's catch-up), which a live view must know.
-    const join = { key, subscriptions, snapshot, stage: "asked", result: null, failure: null };
+    const join = { key, subscriptions, snapshot, stage: "asked", foundNoGap: false, result: null, failure: null };
     const group = this.#group(key);
     for (const subscription of group) subscription.signal(new JoinBegan(join));
     this.#joining = join;

@@ -87,6 +87,41 @@ test("each event arrives once and in order when every hub connection is cut, aga
   assert.deepEqual(inputZero.seqs, range(1, 400).filter((seq) => seq % 3 === 0));
 });
 
+test("each event arrives once and in order when the server cuts a client again and again while it resumes a long log under a busy writer", TEST_LIMIT, async (t) => {
+  // A join holds at most ten times the backlog of live events (300 here) while its replay runs: the writer below
+  // outruns that within each replay of the history, and the server cuts the client every time. Each resume goes on
+  // after what the one before delivered, so the client catches up while the writer still writes.
+  const { database, server } = await itemsServer(t, cluster(), { settings: { Zgres__MaxClientBacklog: "30" } });
+  const cutter = await SocketCutter.start(server.port);
+  onTestEnd(t, () => cutter.close());
+  const client = newClient(t, cutter.url);
+  await client.start();
+  const table = new Received();
+  await client.subscribe(ITEMS, {}, table.handler);
+
+  // While the client is cut off, a history of 80 pages in one transaction; then the writer, and the way back open.
+  cutter.cutOff();
+  await insertItems(database, 1, 20_000, 20_000);
+  let written = 20_000;
+  let writing = true;
+  const writer = (async () => {
+    while (writing) {
+      await insertItems(database, written + 1, written + 100);
+      written += 100;
+    }
+  })();
+  cutter.reopen();
+
+  await table.untilSeq(20_000);
+  writing = false;
+  await writer;
+  await table.untilSeq(written);
+
+  assert.deepEqual(table.seqs, range(1, written));
+  const cuts = server.output.split("Disconnected client").length - 1;
+  assert.ok(cuts >= 2, `the server cut the client ${cuts} time(s): the case is not exercised`);
+});
+
 test("each event arrives once and in order when every database connection of the server is killed", TEST_LIMIT, async (t) => {
   const { database, server } = await itemsServer(t, cluster());
   const client = newClient(t, server.url);

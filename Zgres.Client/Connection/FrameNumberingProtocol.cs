@@ -46,7 +46,7 @@ internal sealed class FrameNumberingProtocol(IHubProtocol json) : IHubProtocol
             InvocationMessage { Target: nameof(IChangeClient.Change), Arguments: [ChangeEvent change] } invocation =>
                 new InvocationMessage(invocation.InvocationId, invocation.Target, [new NumberedChange(change, ++_frames)], invocation.StreamIds),
             InvocationMessage { Target: ChangeHubContract.JoinMark, Arguments: [JsonElement mark] } invocation =>
-                new InvocationMessage(invocation.InvocationId, invocation.Target, [new NumberedJoinMark(IsEnd(mark), ++_frames)], invocation.StreamIds),
+                new InvocationMessage(invocation.InvocationId, invocation.Target, [new NumberedJoinMark(IsEnd(mark), ++_frames, Gap(mark))], invocation.StreamIds),
             CompletionMessage { InvocationId: { } id } completion when numbering.IsNumberedAnswer(id) =>
                 CompletionMessage.WithResult(id, new HubAnswer(completion.HasResult && completion.Result is JsonElement result ? result : default, _frames, completion.Error)),
             _ => message,
@@ -56,6 +56,11 @@ internal sealed class FrameNumberingProtocol(IHubProtocol json) : IHubProtocol
 
     private static bool IsEnd(JsonElement mark) =>
         mark.ValueKind == JsonValueKind.Object && mark.TryGetProperty("end", out var end) && end.ValueKind == JsonValueKind.True;
+
+    private static bool? Gap(JsonElement mark) =>
+        mark.ValueKind == JsonValueKind.Object && mark.TryGetProperty("gap", out var gap) && gap.ValueKind is JsonValueKind.True or JsonValueKind.False
+            ? gap.ValueKind == JsonValueKind.True
+            : null;
 
     /// <summary>Tells the JSON protocol the wire types behind the numbered ones the connection registered.</summary>
     private sealed class NumberingBinder(IInvocationBinder inner) : IInvocationBinder

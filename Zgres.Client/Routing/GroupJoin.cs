@@ -30,8 +30,17 @@ internal sealed class GroupJoin(SubscriptionKey key, IReadOnlyCollection<IFollow
 
     public bool IsFor(IFollower follower) => joining.Contains(follower);
 
-    /// <summary>Routing passed one of the server's marks: the join's beginning, or the <paramref name="end"/> of its own events.</summary>
-    public void Marked(bool end) => Stage = end ? JoinStage.Sent : JoinStage.Begun;
+    /// <summary>Whether the server marked the join's beginning as that of a replay that found no gap: the log held every
+    /// event after the point asked for, so what the join brings counts even if its answer is lost.</summary>
+    public bool FoundNoGap { get; private set; }
+
+    /// <summary>Routing passed one of the server's marks: the join's beginning (a replay's says whether it found a
+    /// <paramref name="gap"/>), or the <paramref name="end"/> of its own events.</summary>
+    public void Marked(bool end, bool? gap = null)
+    {
+        Stage = end ? JoinStage.Sent : JoinStage.Begun;
+        if (!end) FoundNoGap = gap == false;
+    }
 
     public void Succeed(SubscribeResult result)
     {

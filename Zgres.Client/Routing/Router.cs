@@ -78,7 +78,7 @@ internal sealed class Router : IDisposable
             if (epoch != _epoch) return;
             _routed = mark.Number;
             _marksJoins = true;
-            _joining?.Marked(mark.End);
+            _joining?.Marked(mark.End, mark.Gap);
             await RunDueBarriersAsync().ConfigureAwait(false);
         }
         finally

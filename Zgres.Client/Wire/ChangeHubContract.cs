@@ -22,6 +22,9 @@ public static class ChangeHubContract
     /// subscription's: what it replays or catches up on until the end mark (no other subscription of the connection
     /// asked for those), then the live ones. What came before the beginning mark is the group's older subscriptions'
     /// alone. A client that lets several of its subscriptions share a group needs the marks to tell their streams apart.
+    /// The beginning of a replay (a subscribe with <c>after</c>) also says whether the log still holds every event after
+    /// that point (<c>"gap": false</c>) or not (<c>"gap": true</c>, as the answer will): a client cut during the replay
+    /// may then resume after what it received, rather than from where it asked.
     /// </summary>
     public const string JoinMark = nameof(JoinMark);
 

@@ -5,7 +5,8 @@ using System.Net.Sockets;
 namespace Zgres.Tests.Infrastructure;
 
 /// <summary>A TCP relay between clients and a server on a loopback port that can cut every connection through it at
-/// once while the server stays up: what a network drop does to the hub's WebSockets.</summary>
+/// once while the server stays up: what a network drop does to the hub's WebSockets. It can also refuse new connections
+/// for a while: an outage that lasts.</summary>
 public sealed class TcpRelay : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
@@ -13,6 +14,7 @@ public sealed class TcpRelay : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
     private readonly int _target;
+    private volatile bool _refusing;
 
     public TcpRelay(int targetPort)
     {
@@ -33,6 +35,15 @@ public sealed class TcpRelay : IAsyncDisposable
         return sockets.Count;
     }
 
+    /// <summary>Closes every connection and refuses new ones until <see cref="Reopen"/>.</summary>
+    public int CutOff()
+    {
+        _refusing = true;
+        return CutAll();
+    }
+
+    public void Reopen() => _refusing = false;
+
     private async Task AcceptAsync()
     {
         while (!_stop.IsCancellationRequested)
@@ -46,7 +57,8 @@ public sealed class TcpRelay : IAsyncDisposable
             {
                 return;
             }
-            _ = RelayAsync(client);
+            if (_refusing) client.Close(0);
+            else _ = RelayAsync(client);
         }
     }
 

@@ -21,6 +21,7 @@ public sealed class ClientRoutingTests
         var protocol = new FrameNumberingProtocol(new JsonHubProtocol());
         var input = new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(
             Change(1) + Change(2) + "{\"type\":3,\"invocationId\":\"7\",\"error\":\"HubException: no\"}\u001e"
+            + "{\"type\":1,\"target\":\"JoinMark\",\"arguments\":[{\"group\":\"g\",\"end\":false,\"gap\":false}]}\u001e"
             + "{\"type\":1,\"target\":\"JoinMark\",\"arguments\":[{\"group\":\"g\",\"end\":true}]}\u001e" + Change(3)
             + "{\"type\":3,\"invocationId\":\"8\",\"result\":{\"group\":\"g\"}}\u001e"));
         var parsed = new List<HubMessage>();
@@ -29,10 +30,11 @@ public sealed class ClientRoutingTests
         Assert.Equal([1L, 2L], parsed.Take(2).Select(m => ((NumberedChange)((InvocationMessage)m).Arguments[0]!).Number));
         var refusal = (HubAnswer)((CompletionMessage)parsed[2]).Result!;
         Assert.Equal((2L, "HubException: no"), (refusal.FramesBefore, refusal.Error));
-        Assert.Equal(new NumberedJoinMark(End: true, 3), ((InvocationMessage)parsed[3]).Arguments[0]);
-        Assert.Equal(4L, ((NumberedChange)((InvocationMessage)parsed[4]).Arguments[0]!).Number);
-        var answer = (HubAnswer)((CompletionMessage)parsed[5]).Result!;
-        Assert.Equal((4L, "g", (string?)null), (answer.FramesBefore, answer.Result.GetProperty("group").GetString(), answer.Error));
+        Assert.Equal(new NumberedJoinMark(End: false, 3, Gap: false), ((InvocationMessage)parsed[3]).Arguments[0]);
+        Assert.Equal(new NumberedJoinMark(End: true, 4), ((InvocationMessage)parsed[4]).Arguments[0]);
+        Assert.Equal(5L, ((NumberedChange)((InvocationMessage)parsed[5]).Arguments[0]!).Number);
+        var answer = (HubAnswer)((CompletionMessage)parsed[6]).Result!;
+        Assert.Equal((5L, "g", (string?)null), (answer.FramesBefore, answer.Result.GetProperty("group").GetString(), answer.Error));
     }
 
     [Fact]

@@ -341,7 +341,7 @@ public sealed class LifetimeManagerTests : IDisposable
                 cutOutbox.Connection.Abort();
             });
         SerializedHubMessage[] page = [.. Enumerable.Range(0, 50).Select(i => Frame("Replayed", new string('r', 400)))];
-        var join = outbox.BeginJoin("group");
+        var join = outbox.BeginJoin("group", gap: null);
         for (var i = 0; i < 100; i++) outbox.Send(Frame("Held", i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
         await Assert.ThrowsAsync<OperationCanceledException>(() => outbox.SendInOrderAsync(page, CancellationToken.None));
