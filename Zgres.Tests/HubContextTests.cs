@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Zgres.Client;
+using Zgres.AspNetCore.Dispatch;
 using Zgres.AspNetCore.Hubs;
 using Zgres.Tests.Infrastructure;
 
@@ -80,6 +81,11 @@ public sealed class HubContextTests(PostgresFixture database)
             });
             connection.On("HowMany", () => 42);
             await connection.StartAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            // The client is started once the server answered its handshake, which SignalR does before it hands the
+            // connection to the lifetime manager: a send in between reaches no one, with any lifetime manager.
+            var clients = server.Services.GetRequiredService<ChangeLifetimeManager>();
+            await Eventually.WaitUntilAsync(() => clients.Connections.Any(known => known.ConnectionId == connection.ConnectionId),
+                "the server to know the connection");
             return listener;
         }
 
