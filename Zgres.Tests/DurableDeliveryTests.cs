@@ -97,7 +97,8 @@ public abstract class DurableDeliveryTests(TestDatabase database)
     {
         var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
         // A join holds at most ten times the backlog of live events (300 here) while its replay runs: an unthrottled
-        // writer outruns that within each replay of the history below, and the server cuts the client every time.
+        // writer outruns that within a replay of the whole history below, and the server cuts the client. A resume
+        // that began again from where it was asked would be cut every time.
         await using var server = await ZgresTestServer.StartAsync(database, [table],
             settings: new Dictionary<string, string?> { ["Zgres:MaxClientBacklog"] = "30" });
         await using var relay = new TcpRelay(server.Address.Port);
@@ -124,7 +125,7 @@ public abstract class DurableDeliveryTests(TestDatabase database)
         await caughtUp.CancelAsync();
         await writer;
         var cuts = server.Log.Count("SlowClientDisconnected");
-        Assert.True(cuts >= 2, $"the client was cut {cuts} time(s): the case is not exercised");
+        Assert.True(cuts >= 1, "the client was never cut: the case is not exercised");
 
         var expected = await IdsAsync(table, "true");
         var events = await received.WaitUntilAsync(events => events.Count >= expected.Length, TimeSpan.FromSeconds(60), () => $"{expected.Length} rows");
