@@ -89,8 +89,9 @@ test("each event arrives once and in order when every hub connection is cut, aga
 
 test("each event arrives once and in order when the server cuts a client again and again while it resumes a long log under a busy writer", TEST_LIMIT, async (t) => {
   // A join holds at most ten times the backlog of live events (300 here) while its replay runs: the writer below
-  // outruns that within each replay of the history, and the server cuts the client every time. Each resume goes on
-  // after what the one before delivered, so the client catches up while the writer still writes.
+  // outruns that within a replay of the whole history, and the server cuts the client. Each resume goes on after what
+  // the one before delivered, so the client catches up while the writer still writes; one that began again from where
+  // it was asked would be cut every time.
   const { database, server } = await itemsServer(t, cluster(), { settings: { Zgres__MaxClientBacklog: "30" } });
   const cutter = await SocketCutter.start(server.port);
   onTestEnd(t, () => cutter.close());
@@ -119,7 +120,7 @@ test("each event arrives once and in order when the server cuts a client again a
 
   assert.deepEqual(table.seqs, range(1, written));
   const cuts = server.output.split("Disconnected client").length - 1;
-  assert.ok(cuts >= 2, `the server cut the client ${cuts} time(s): the case is not exercised`);
+  assert.ok(cuts >= 1, "the server never cut the client: the case is not exercised");
 });
 
 test("each event arrives once and in order when every database connection of the server is killed", TEST_LIMIT, async (t) => {
