@@ -32,7 +32,7 @@ internal sealed class SubscriptionJoiner(
     public Task<SubscribeResult> JoinLiveAsync(string connectionId, SubscriptionTarget target, CancellationToken cancellationToken) =>
         JoinAsync(connectionId, target, "the change stream's position", async join =>
         {
-            var joinedAt = await stream.JoinAsync(join.Enter, cancellationToken);
+            var joinedAt = await stream.JoinAsync(() => join.Enter(), cancellationToken);
             return target.Result(gap: false, joinedAt);
         });
 
@@ -44,7 +44,7 @@ internal sealed class SubscriptionJoiner(
         JoinAsync(connectionId, target, "the events after 'after'", async join =>
         {
             var (gap, upTo, pages) = await EventLogReader.ReplayAsync(reads, replays, after,
-                found => stream.JoinAsync(() => join.EnterReplay(found), cancellationToken), target.Table.Name, target.InputId, cancellationToken);
+                found => stream.JoinAsync(() => join.Enter(found), cancellationToken), target.Table.Name, target.InputId, cancellationToken);
             await foreach (var page in pages)
             {
                 // A page other replays share is framed once for the group: the same frames go to each of its clients.
@@ -94,7 +94,7 @@ internal sealed class SubscriptionJoiner(
             LogPosition upTo;
             try
             {
-                upTo = await catchUp.JoinWhenCoveredAsync(snapshotTaken, join.Enter, deadline.Token);
+                upTo = await catchUp.JoinWhenCoveredAsync(snapshotTaken, () => join.Enter(), deadline.Token);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -138,12 +138,8 @@ internal sealed class SubscriptionJoiner(
         // Whether this join added the connection to the group (it may have been a member already).
         private bool _added;
 
-        public void Enter() => Enter(gap: null);
-
-        /// <summary>Enters a join that replays, whose beginning mark says whether the replay found a <paramref name="gap"/>.</summary>
-        public void EnterReplay(bool gap) => Enter(gap);
-
-        private void Enter(bool? gap)
+        /// <param name="gap">For a join that replays: whether the replay found a gap, which its beginning mark says.</param>
+        public void Enter(bool? gap = null)
         {
             _held = clients.BeginJoin(connectionId, target.Group, gap);
             _added = clients.Join(connectionId, target.Group, target.Filtered);
