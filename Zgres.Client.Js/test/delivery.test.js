@@ -117,8 +117,14 @@ test("each event arrives once and in order when the server cuts a client again a
   writing = false;
   await writer;
   await table.untilSeq(written);
+  // Right after: the subscription is live, and a new one on the same client joins.
+  const inputZero = new Received();
+  await client.subscribe(ITEMS, { inputId: 0 }, inputZero.handler);
+  await insertItems(database, written + 1, written + 3);
+  await Promise.all([table.untilSeq(written + 3), inputZero.untilSeq(written + 3 - ((written + 3) % 3))]);
 
-  assert.deepEqual(table.seqs, range(1, written));
+  assert.deepEqual(table.seqs, range(1, written + 3));
+  assert.deepEqual(inputZero.seqs, range(written + 1, written + 3).filter((seq) => seq % 3 === 0));
   const cuts = server.output.split("Disconnected client").length - 1;
   assert.ok(cuts >= 1, "the server never cut the client: the case is not exercised");
 });
