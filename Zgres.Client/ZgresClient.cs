@@ -135,8 +135,9 @@ public sealed partial class ZgresClient : IAsyncDisposable
     /// <param name="cancellationToken">Stops waiting for the hub's answer (the subscription is then removed).</param>
     /// <returns>The subscription; dispose it to stop.</returns>
     /// <exception cref="HubException">The server refused the request (a bad filter, a snapshot too large); the message says why.</exception>
-    /// <exception cref="IOException">The connection was lost before the server answered (with a snapshot, the handler may
-    /// have had some of its rows): subscribe again.</exception>
+    /// <exception cref="IOException">With a snapshot, the connection was lost before the server answered (the handler may
+    /// have had some of its rows): subscribe again. Without one, a lost connection does not fail the subscribe: it is
+    /// asked again once the client is back, after what the handler received when the replay had found no gap.</exception>
     public Task<ZgresSubscription> SubscribeAsync(string table, ZgresSubscribeOptions options, Func<ChangeEvent, Task> onChange, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -191,20 +192,35 @@ public sealed partial class ZgresClient : IAsyncDisposable
     }
 
     /// <summary>Routes the follower's group to it and joins the group (replaying after <paramref name="after"/>, or with
-    /// a snapshot). A refused join removes it again. Cancelling stops the wait, not the request: the follower is
-    /// removed once the hub has answered, so that nothing of its join is left half done.</summary>
+    /// a snapshot). A refused join removes it again. A join without a snapshot whose connection is lost before the hub
+    /// answers is asked again once the client is back, as a re-subscribe is: after what the follower received when its
+    /// replay found no gap (a long replay that busy writers get cut goes on from there), else from where it asked. A
+    /// snapshot's rows may have reached the handler already: that one fails. Cancelling stops the wait, not the request:
+    /// the follower is removed once the hub has answered, so that nothing of its join is left half done.</summary>
     internal async Task FollowAsync(ZgresSubscription follower, long? after, bool snapshot, CancellationToken cancellationToken)
     {
-        await _membership.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var joining = JoinNewAsync(follower, after, snapshot);
-        try
+        while (true)
         {
-            await joining.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !joining.IsCompleted)
-        {
-            _ = RemoveWhenJoinedAsync(joining, follower);
-            throw;
+            await _membership.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var connection = _current.Connection;
+            var joining = JoinNewAsync(follower, after, snapshot);
+            try
+            {
+                await joining.WaitAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !joining.IsCompleted)
+            {
+                _ = RemoveWhenJoinedAsync(joining, follower);
+                throw;
+            }
+            catch (IOException) when (!snapshot && _state is ZgresConnectionState.Connected or ZgresConnectionState.Reconnecting)
+            {
+                // The hub's refusals come as answers: a join that got none was lost with its connection, which the client
+                // replaces. Once it is back (routing has ended the lost join by then), the follower knows what of it counts.
+                await WhenConnectedAsync(cancellationToken, connection).ConfigureAwait(false);
+                after = follower.ResumeAfter;
+            }
         }
     }
 

@@ -92,13 +92,15 @@ public abstract class DurableDeliveryTests(TestDatabase database)
         foreach (var client in clients) await client.DisposeAsync();
     }
 
-    [Fact]
-    public async Task A_client_cut_again_and_again_while_it_resumes_a_long_log_under_a_busy_writer_goes_on_after_what_it_received_and_catches_up()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_client_cut_again_and_again_while_it_replays_a_long_log_under_a_busy_writer_goes_on_after_what_it_received_and_catches_up(bool inItsFirstSubscribe)
     {
         var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
         // A join holds at most ten times the backlog of live events (300 here) while its replay runs: an unthrottled
-        // writer outruns that within a replay of the whole history below, and the server cuts the client. A resume
-        // that began again from where it was asked would be cut every time.
+        // writer outruns that within a replay of the whole history below, and the server cuts the client. A replay
+        // that began again from where it was asked would be cut every time; a first subscribe cut so must not fail.
         await using var server = await ZgresTestServer.StartAsync(database, [table],
             settings: new Dictionary<string, string?> { ["Zgres:MaxClientBacklog"] = "30" });
         await using var relay = new TcpRelay(server.Address.Port);
@@ -109,14 +111,27 @@ public abstract class DurableDeliveryTests(TestDatabase database)
         });
         await client.StartAsync();
         var received = new EventCollector();
-        await using var subscription = await client.SubscribeAsync(table, inputId: null, after: 0, received.OnChange);
-
-        // While the client is cut off, a history of 80 pages; then the writer, and the way back open.
-        relay.CutOff();
-        await database.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) SELECT i % {Inputs}, -1, i FROM generate_series(1, 20000) i");
         using var caughtUp = new CancellationTokenSource();
-        var writer = WriteUntilAsync(table, 0, TimeSpan.FromSeconds(90), restartTolerant: false, caughtUp.Token);
-        relay.Reopen();
+        var history = $"SELECT i % {Inputs}, -1, i FROM generate_series(1, 20000) i";
+        ZgresSubscription subscription;
+        Task writer;
+        if (inItsFirstSubscribe)
+        {
+            // A history of 80 pages and the writer, then the subscribe, which returns once it has joined.
+            await database.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) {history}");
+            writer = WriteUntilAsync(table, 0, TimeSpan.FromSeconds(90), restartTolerant: false, caughtUp.Token);
+            subscription = await client.SubscribeAsync(table, inputId: null, after: 0, received.OnChange).WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        else
+        {
+            // While the client is cut off, the history; then the writer, and the way back open.
+            subscription = await client.SubscribeAsync(table, inputId: null, after: 0, received.OnChange);
+            relay.CutOff();
+            await database.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) {history}");
+            writer = WriteUntilAsync(table, 0, TimeSpan.FromSeconds(90), restartTolerant: false, caughtUp.Token);
+            relay.Reopen();
+        }
+        await using var subscribed = subscription;
 
         // Each resume goes on after what the one before delivered, so the client has the history while the writer writes.
         await received.WaitUntilAsync(events => events.Count(e => e.Data.GetProperty("writer").GetInt32() == -1) >= 20000,
