@@ -113,32 +113,39 @@ public abstract class DurableDeliveryTests(TestDatabase database)
         var received = new EventCollector();
         using var caughtUp = new CancellationTokenSource();
         var history = $"SELECT i % {Inputs}, -1, i FROM generate_series(1, 20000) i";
-        ZgresSubscription subscription;
+        Task<ZgresSubscription> subscribing;
         Task writer;
         if (inItsFirstSubscribe)
         {
-            // A history of 80 pages and the writer, then the subscribe, which returns once it has joined.
+            // A history of 80 pages and the writer, then the subscribe.
             await database.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) {history}");
             writer = WriteUntilAsync(table, 0, TimeSpan.FromSeconds(90), restartTolerant: false, caughtUp.Token);
-            subscription = await client.SubscribeAsync(table, inputId: null, after: 0, received.OnChange).WaitAsync(TimeSpan.FromSeconds(60));
+            subscribing = client.SubscribeAsync(table, inputId: null, after: 0, received.OnChange);
         }
         else
         {
             // While the client is cut off, the history; then the writer, and the way back open.
-            subscription = await client.SubscribeAsync(table, inputId: null, after: 0, received.OnChange);
+            subscribing = Task.FromResult(await client.SubscribeAsync(table, inputId: null, after: 0, received.OnChange));
             relay.CutOff();
             await database.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) {history}");
             writer = WriteUntilAsync(table, 0, TimeSpan.FromSeconds(90), restartTolerant: false, caughtUp.Token);
             relay.Reopen();
         }
-        await using var subscribed = subscription;
 
-        // Each resume goes on after what the one before delivered, so the client has the history while the writer writes.
-        await received.WaitUntilAsync(events => events.Count(e => e.Data.GetProperty("writer").GetInt32() == -1) >= 20000,
-            TimeSpan.FromSeconds(60), () => "the history of 20,000 rows");
-        Assert.False(writer.IsCompleted, "the writer stopped before the client had the history");
-        await caughtUp.CancelAsync();
-        await writer;
+        try
+        {
+            // Each replay goes on after what the one before delivered, so the client has the history while the writer writes.
+            await received.WaitUntilAsync(events => events.Count(e => e.Data.GetProperty("writer").GetInt32() == -1) >= 20000,
+                TimeSpan.FromSeconds(60), () => "the history of 20,000 rows");
+            Assert.False(writer.IsCompleted, "the writer stopped before the client had the history");
+        }
+        finally
+        {
+            await caughtUp.CancelAsync();
+            await writer;
+        }
+        // A first subscribe returns once a join of it has been answered: with the writer stopped, soon.
+        await using var subscription = await subscribing.WaitAsync(TimeSpan.FromSeconds(60));
         var cuts = server.Log.Count("SlowClientDisconnected");
         Assert.True(cuts >= 1, "the client was never cut: the case is not exercised");
 
