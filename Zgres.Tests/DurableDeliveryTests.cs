@@ -98,11 +98,13 @@ public abstract class DurableDeliveryTests(TestDatabase database)
     public async Task A_client_cut_again_and_again_while_it_replays_a_long_log_under_a_busy_writer_goes_on_after_what_it_received_and_catches_up(bool inItsFirstSubscribe)
     {
         var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
-        // A join holds at most ten times the backlog of live events (300 here) while its replay runs: an unthrottled
+        // A join holds at most ten times the backlog of live events (1,000 here) while its replay runs: an unthrottled
         // writer outruns that within a replay of the whole history below, and the server cuts the client. A replay
         // that began again from where it was asked would be cut every time; a first subscribe cut so must not fail.
+        // Each cut costs a reconnect, and each join gets as far as the writer lets it: on a busy machine, a smaller
+        // backlog spends most of the test reconnecting.
         await using var server = await ZgresTestServer.StartAsync(database, [table],
-            settings: new Dictionary<string, string?> { ["Zgres:MaxClientBacklog"] = "30" });
+            settings: new Dictionary<string, string?> { ["Zgres:MaxClientBacklog"] = "100" });
         await using var relay = new TcpRelay(server.Address.Port);
         await using var client = new ZgresClient(relay.Address, new ZgresClientOptions
         {
@@ -119,7 +121,7 @@ public abstract class DurableDeliveryTests(TestDatabase database)
         {
             // A history of 80 pages and the writer, then the subscribe.
             await database.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) {history}");
-            writer = WriteUntilAsync(table, 0, TimeSpan.FromSeconds(90), restartTolerant: false, caughtUp.Token);
+            writer = WriteUntilAsync(table, 0, TimeSpan.FromSeconds(150), restartTolerant: false, caughtUp.Token);
             subscribing = client.SubscribeAsync(table, inputId: null, after: 0, received.OnChange);
         }
         else
@@ -128,7 +130,7 @@ public abstract class DurableDeliveryTests(TestDatabase database)
             subscribing = Task.FromResult(await client.SubscribeAsync(table, inputId: null, after: 0, received.OnChange));
             relay.CutOff();
             await database.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) {history}");
-            writer = WriteUntilAsync(table, 0, TimeSpan.FromSeconds(90), restartTolerant: false, caughtUp.Token);
+            writer = WriteUntilAsync(table, 0, TimeSpan.FromSeconds(150), restartTolerant: false, caughtUp.Token);
             relay.Reopen();
         }
 
@@ -136,7 +138,7 @@ public abstract class DurableDeliveryTests(TestDatabase database)
         {
             // Each replay goes on after what the one before delivered, so the client has the history while the writer writes.
             await received.WaitUntilAsync(events => events.Count(e => e.Data.GetProperty("writer").GetInt32() == -1) >= 20000,
-                TimeSpan.FromSeconds(60), () => "the history of 20,000 rows");
+                TimeSpan.FromSeconds(120), () => "the history of 20,000 rows");
             Assert.False(writer.IsCompleted, "the writer stopped before the client had the history");
         }
         finally
