@@ -98,14 +98,13 @@ public abstract class DurableDeliveryTests(TestDatabase database)
     public async Task A_client_cut_again_and_again_while_it_replays_a_long_log_under_a_busy_writer_goes_on_after_what_it_received_and_catches_up(bool inItsFirstSubscribe)
     {
         var table = await database.CreateTableAsync("id bigserial PRIMARY KEY, input_id int, writer int, seq int");
-        // A join holds at most ten times the backlog of live events (1,000 here) while its replay runs: an unthrottled
-        // writer outruns that within a replay of the whole history below, and the server cuts the client. A replay
-        // that began again from where it was asked would be cut every time; a first subscribe cut so must not fail.
-        // Each cut costs a reconnect, and each join gets as far as the writer lets it: on a busy machine, a smaller
-        // backlog spends most of the test reconnecting.
+        // A join holds at most ten times the backlog of live events (1,000 here) while its replay runs. The whole
+        // history below (about 5 MB) takes the client several seconds through a network of 1 MB/s, so an unthrottled
+        // writer outruns that, however fast the machine, and the server cuts the client. A replay that began again
+        // from where it was asked would be cut every time; a first subscribe cut so must not fail.
         await using var server = await ZgresTestServer.StartAsync(database, [table],
             settings: new Dictionary<string, string?> { ["Zgres:MaxClientBacklog"] = "100" });
-        await using var relay = new TcpRelay(server.Address.Port);
+        await using var relay = new TcpRelay(server.Address.Port, toClientBytesPerSecond: 1024 * 1024);
         await using var client = new ZgresClient(relay.Address, new ZgresClientOptions
         {
             InitialReconnectDelay = TimeSpan.FromMilliseconds(100),

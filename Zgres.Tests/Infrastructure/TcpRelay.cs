@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -6,7 +7,8 @@ namespace Zgres.Tests.Infrastructure;
 
 /// <summary>A TCP relay between clients and a server on a loopback port that can cut every connection through it at
 /// once while the server stays up: what a network drop does to the hub's WebSockets. It can also refuse new connections
-/// for a while: an outage that lasts.</summary>
+/// for a while: an outage that lasts. And it can carry what the server sends at a given rate: a slow network, which
+/// makes a long replay take a known while whatever the machine's speed.</summary>
 public sealed class TcpRelay : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
@@ -14,11 +16,16 @@ public sealed class TcpRelay : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
     private readonly int _target;
+    private readonly int? _toClientBytesPerSecond;
     private volatile bool _refusing;
 
-    public TcpRelay(int targetPort)
+    /// <param name="targetPort">The server's loopback port.</param>
+    /// <param name="toClientBytesPerSecond">The rate at which each connection carries what the server sends; null for
+    /// as fast as the sockets go.</param>
+    public TcpRelay(int targetPort, int? toClientBytesPerSecond = null)
     {
         _target = targetPort;
+        _toClientBytesPerSecond = toClientBytesPerSecond;
         _listener.Start();
         Address = new Uri($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}");
         _accepting = AcceptAsync();
@@ -70,7 +77,7 @@ public sealed class TcpRelay : IAsyncDisposable
         try
         {
             await server.ConnectAsync(IPAddress.Loopback, _target, _stop.Token);
-            await Task.WhenAny(PumpAsync(client, server), PumpAsync(server, client));
+            await Task.WhenAny(PumpAsync(client, server, bytesPerSecond: null), PumpAsync(server, client, _toClientBytesPerSecond));
         }
         catch (Exception exception) when (exception is OperationCanceledException or SocketException or ObjectDisposedException)
         {
@@ -83,15 +90,24 @@ public sealed class TcpRelay : IAsyncDisposable
         }
     }
 
-    private async Task PumpAsync(Socket from, Socket to)
+    private async Task PumpAsync(Socket from, Socket to, int? bytesPerSecond)
     {
-        var buffer = new byte[64 * 1024];
+        // Paced, it reads no more than a twentieth of a second's worth at a time, so that the server's socket fills.
+        var buffer = new byte[bytesPerSecond is { } rate ? Math.Clamp(rate / 20, 1024, 64 * 1024) : 64 * 1024];
+        var since = Stopwatch.GetTimestamp();
+        long relayed = 0;
         try
         {
             int read;
             while ((read = await from.ReceiveAsync(buffer, SocketFlags.None, _stop.Token)) > 0)
             {
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, _stop.Token);
+                if (bytesPerSecond is not { } limit) continue;
+                relayed += read;
+                var ahead = TimeSpan.FromSeconds((double)relayed / limit) - Stopwatch.GetElapsedTime(since);
+                if (ahead > TimeSpan.Zero) await Task.Delay(ahead, _stop.Token);
+                // A connection that was idle earns no burst.
+                else if (ahead < TimeSpan.FromMilliseconds(-100)) (since, relayed) = (Stopwatch.GetTimestamp(), 0);
             }
         }
         catch (Exception exception) when (exception is OperationCanceledException or SocketException or ObjectDisposedException)
