@@ -83,7 +83,8 @@ public sealed partial class ZgresClient : IAsyncDisposable
 
     /// <summary>Raised when a resume found that the server's log no longer held every event after the resume point
     /// (it was older than retention): events were missed, so reload the subscription's state. (A live view reloads by
-    /// itself.)</summary>
+    /// itself.) Raised once per join that found it, also when the join's answer was lost after its replay had begun:
+    /// a resume cut again before it delivered an event may report the same gap again.</summary>
     public event EventHandler<ZgresGap>? GapDetected;
 
     /// <summary>Raised when a subscription's handler throws, or when a row does not fit the type it is read as
@@ -137,7 +138,8 @@ public sealed partial class ZgresClient : IAsyncDisposable
     /// <exception cref="HubException">The server refused the request (a bad filter, a snapshot too large); the message says why.</exception>
     /// <exception cref="IOException">With a snapshot, the connection was lost before the server answered (the handler may
     /// have had some of its rows): subscribe again. Without one, a lost connection does not fail the subscribe: it is
-    /// asked again once the client is back, after what the handler received when the replay had found no gap.</exception>
+    /// asked again once the client is back, after what the handler received once the replay's beginning had said whether
+    /// it found a gap (a gap is reported then), else from where it asked.</exception>
     public Task<ZgresSubscription> SubscribeAsync(string table, ZgresSubscribeOptions options, Func<ChangeEvent, Task> onChange, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -193,8 +195,9 @@ public sealed partial class ZgresClient : IAsyncDisposable
 
     /// <summary>Routes the follower's group to it and joins the group (replaying after <paramref name="after"/>, or with
     /// a snapshot). A refused join removes it again. A join without a snapshot whose connection is lost before the hub
-    /// answers is asked again once the client is back, as a re-subscribe is: after what the follower received when its
-    /// replay found no gap (a long replay that busy writers get cut goes on from there), else from where it asked. A
+    /// answers is asked again once the client is back, as a re-subscribe is: after what the follower received once its
+    /// replay's beginning had said whether it found a gap (a long replay that busy writers get cut goes on from there),
+    /// else from where it asked. A
     /// snapshot's rows may have reached the handler already: that one fails. Cancelling stops the wait, not the request:
     /// the follower is removed once the hub has answered, so that nothing of its join is left half done.</summary>
     internal async Task FollowAsync(ZgresSubscription follower, long? after, bool snapshot, CancellationToken cancellationToken)
@@ -276,30 +279,38 @@ public sealed partial class ZgresClient : IAsyncDisposable
 
     /// <summary>Asks the hub to join the group (replaying after <paramref name="after"/>, or with a snapshot), then
     /// waits until routing has passed every event the hub sent ahead of its answer, and records the resume point it
-    /// gives. Not cancellable once asked: half a join would leave events nobody can place.</summary>
+    /// gives. Reports a gap the join found, also when its answer was lost after its replay's mark had said so (what it
+    /// brought then counts, and the next join resumes after the gap). Not cancellable once asked: half a join would
+    /// leave events nobody can place.</summary>
     private async Task JoinAsync(SubscriptionKey key, IReadOnlyCollection<IFollower> followers, long? after, bool snapshot)
     {
         var current = _current;
         var join = await _router.BeginJoinAsync(key, followers, snapshot).ConfigureAwait(false);
-        HubAnswer answer;
         try
         {
-            answer = await current.Connection.InvokeAsync<HubAnswer>(ChangeHubContract.Subscribe,
-                new Subscription(key.Table, key.InputId, after, followers.First().Filter, snapshot), CancellationToken.None).ConfigureAwait(false);
+            HubAnswer answer;
+            try
+            {
+                answer = await current.Connection.InvokeAsync<HubAnswer>(ChangeHubContract.Subscribe,
+                    new Subscription(key.Table, key.InputId, after, followers.First().Filter, snapshot), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                // The hub's refusals come as answers; a request that got none was lost with its connection (also when the
+                // server closed it with a reason, which SignalR reports as a HubException).
+                await _router.AbandonAsync(join, exception).ConfigureAwait(false);
+                throw new IOException($"The connection was lost before the hub answered the subscribe to {key.Table}: {exception.Message}", exception);
+            }
+            var result = await _router.EndJoinAsync(join, answer, current.Epoch).ConfigureAwait(false);
+            foreach (var follower in followers) follower.Joined(result.ResumeAfter);
         }
-        catch (Exception exception)
+        finally
         {
-            // The hub's refusals come as answers; a request that got none was lost with its connection (also when the
-            // server closed it with a reason, which SignalR reports as a HubException).
-            await _router.AbandonAsync(join, exception).ConfigureAwait(false);
-            throw new IOException($"The connection was lost before the hub answered the subscribe to {key.Table}: {exception.Message}", exception);
-        }
-        var result = await _router.EndJoinAsync(join, answer, current.Epoch).ConfigureAwait(false);
-        foreach (var follower in followers) follower.Joined(result.ResumeAfter);
-        if (result.Gap && after is long requested)
-        {
-            LogGap(key.Table, key.InputId, requested);
-            GapDetected?.Invoke(this, new ZgresGap(key.Table, key.InputId, requested, followers.First().Filter));
+            if (join.FoundGap && after is long requested)
+            {
+                LogGap(key.Table, key.InputId, requested);
+                GapDetected?.Invoke(this, new ZgresGap(key.Table, key.InputId, requested, followers.First().Filter));
+            }
         }
     }
 

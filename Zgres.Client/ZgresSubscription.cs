@@ -106,12 +106,12 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
                 break;
             case JoinEnded ended:
                 // What arrived during a join moves the resume point once the hub has answered it, or once the hub marked
-                // it as a replay that found no gap. Otherwise a resume whose answer was lost with its connection may
-                // have found a gap, and its replay brings events from after that gap: resuming after those, the next
-                // join would never hear of it. So the next join asks again from where this one did; the repeats it
-                // brings are dropped (or folded, by a live view). A replay cut for its length under busy writers goes on
-                // from what it delivered rather than starting over.
-                if (_inJoin && (ended.Join.Result is not null || ended.Join.FoundNoGap) && _receivedInJoin > _received) Volatile.Write(ref _received, _receivedInJoin);
+                // its replay as finding a gap or not (a gap the client then reports itself). Otherwise a resume whose
+                // answer was lost with its connection may have found a gap, and its replay brings events from after that
+                // gap: resuming after those, the next join would never hear of it. So the next join asks again from where
+                // this one did; the repeats it brings are dropped (or folded, by a live view). A replay cut for its length
+                // under busy writers goes on from what it delivered rather than starting over.
+                if (_inJoin && ended.Join.Counts && _receivedInJoin > _received) Volatile.Write(ref _received, _receivedInJoin);
                 (_inJoin, _receivedInJoin) = (false, 0);
                 break;
         }

@@ -87,8 +87,10 @@ internal sealed class LiveRows
         if (_window is not { } window || window.Join != join) return null;
         if (join.Failure is not null)
         {
-            if (window.Snapshot is null) return null;
-            // A snapshot cut short or refused: the rows stay as they were until the next one.
+            // A resume cut off carries on in the next join, unless its replay's mark said it found a gap: that join will
+            // not (it resumes after what this one brought), and only a new snapshot can tell what changed. A snapshot
+            // cut short or refused: the rows stay as they were until the next one.
+            if (window.Snapshot is null && join.ReplayGap != true) return null;
             _window = null;
             _needsSnapshot = true;
             return null;

@@ -30,16 +30,25 @@ internal sealed class GroupJoin(SubscriptionKey key, IReadOnlyCollection<IFollow
 
     public bool IsFor(IFollower follower) => joining.Contains(follower);
 
-    /// <summary>Whether the server marked the join's beginning as that of a replay that found no gap: the log held every
-    /// event after the point asked for, so what the join brings counts even if its answer is lost.</summary>
-    public bool FoundNoGap { get; private set; }
+    /// <summary>What the server's mark of the join's beginning said of its replay: whether the log had lost events after
+    /// the point asked for (null when it did not say: a snapshot, a join without a replay, a server of an earlier version).
+    /// Once said, what the join brings counts even if its answer is lost: the client reports a gap itself then.</summary>
+    public bool? ReplayGap { get; private set; }
+
+    /// <summary>Whether what the join brought counts toward the resume point: it was answered, or its replay's mark said
+    /// whether it found a gap.</summary>
+    public bool Counts => Result is not null || ReplayGap is not null;
+
+    /// <summary>Whether the join found a gap after the point asked for, by its answer or, when the answer was lost, by its
+    /// replay's mark.</summary>
+    public bool FoundGap => Result?.Gap ?? ReplayGap ?? false;
 
     /// <summary>Routing passed one of the server's marks: the join's beginning (a replay's says whether it found a
     /// <paramref name="gap"/>), or the <paramref name="end"/> of its own events.</summary>
     public void Marked(bool end, bool? gap = null)
     {
         Stage = end ? JoinStage.Sent : JoinStage.Begun;
-        if (!end) FoundNoGap = gap == false;
+        if (!end) ReplayGap = gap;
     }
 
     public void Succeed(SubscribeResult result)

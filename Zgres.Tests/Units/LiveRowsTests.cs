@@ -133,6 +133,25 @@ public sealed class LiveRowsTests
         Assert.Equal(["1 a50"], Contents(rows));
     }
 
+    [Fact]
+    public void A_resume_cut_after_its_replay_was_marked_as_finding_a_gap_keeps_the_rows_and_asks_for_a_snapshot()
+    {
+        var rows = Loaded([Row(1, "a")]);
+        var cut = Begin(rows, snapshot: false);
+        cut.Marked(end: false, gap: true);
+        Take(rows, Update(50, 1, "a50"));
+        cut.Fail(new IOException("lost"));
+        Assert.Null(rows.Take(Routed.Of(new JoinEnded(cut)), _self));
+
+        // The next join resumes after the gap and will not say so: the rows must not take it in as a plain resume.
+        Assert.True(rows.NeedsSnapshot);
+        Assert.False(rows.IsHolding);
+        var next = Begin(rows, snapshot: false);
+        Take(rows, Update(51, 1, "a51"));
+        Assert.Null(End(rows, next, gap: false));
+        Assert.Equal(["1 a"], Contents(rows));
+    }
+
     [Theory]
     [InlineData("""{"id":42,"v":"x"}""", new[] { "id" }, "42")]
     [InlineData("""{"code":"a b","v":"x"}""", new[] { "code" }, "a b")]
