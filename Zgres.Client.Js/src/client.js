@@ -93,8 +93,9 @@ export class ZgresClient {
   }
 
   /** Calls `listener({ table, inputId, filter, after })` when a resume found that the server's log no longer held
-   *  every event after `after` (older than its retention): events were missed, so reload that state. Returns a
-   *  remover. */
+   *  every event after `after` (older than its retention): events were missed, so reload that state. Called once per
+   *  join that found it, also when the join's answer was lost after its replay began (a resume cut again before it
+   *  delivered an event may report the same gap again). Returns a remover. */
   onGap(listener) {
     return addListener(this.#gapListeners, listener);
   }
@@ -318,14 +319,15 @@ export class ZgresClient {
       if (connection === this.#connection) this.#route(event);
     });
     // { group, end }: where the join in flight begins, or where its own events (a replay, a catch-up) end. A replay's
-    // beginning also says whether it found a gap ({ gap: false }: what it brings counts even if its answer is lost).
+    // beginning also says whether it found a gap: once said, what it brings counts even if its answer is lost (a gap is
+    // then reported by the client itself).
     connection.on("JoinMark", (mark) => {
       if (connection !== this.#connection) return;
       this.#marksJoins = true;
       if (!this.#joining) return;
       const end = mark?.end === true;
       this.#joining.stage = end ? "sent" : "begun";
-      if (!end) this.#joining.foundNoGap = mark?.gap === false;
+      if (!end) this.#joining.replayGap = typeof mark?.gap === "boolean" ? mark.gap : null;
     });
     connection.onclose((error) => this.#onClosed(connection, error));
     return connection;
@@ -422,32 +424,35 @@ export class ZgresClient {
   }
 
   /** Asks the hub to join the subscriptions' group (replaying after `after`, or sending the snapshot first) and records
-   *  the group's name and the resume point it answers with. */
+   *  the group's name and the resume point it answers with. Reports a gap the join found, also when its answer was lost
+   *  after its replay's beginning had said so (what it brought then counts, and the next join resumes after the gap). */
   async #invokeSubscribe(connection, subscriptions, after, snapshot) {
     const { key, table, inputId, filter } = subscriptions[0];
     // Every subscription of the group hears where the join begins and ends: in between its events may repeat or come
     // out of commit order (a replay, a snapshot's catch-up), which a live view must know.
-    const join = { key, subscriptions, snapshot, stage: "asked", foundNoGap: false, result: null, failure: null };
+    const join = { key, subscriptions, snapshot, stage: "asked", replayGap: null, result: null, failure: null };
     const group = this.#group(key);
     for (const subscription of group) subscription.signal(new JoinBegan(join));
     this.#joining = join;
+    let answered = false;
     try {
       join.result = await connection.invoke("Subscribe", { table, inputId, after, filter, snapshot });
+      answered = true;
     } catch (error) {
       join.failure = error;
-      throw error;
     } finally {
       // Handlers run as frames arrive, so every event sent before the answer has been routed by now.
       this.#joining = null;
       for (const subscription of new Set([...group, ...this.#group(key)])) subscription.signal(new JoinEnded(join));
     }
-    const { result } = join;
-    this.#keysByGroup.set(result.group, key);
-    for (const subscription of subscriptions) subscription.joined(result.resumeAfter);
-    if (result.gap && after !== null) {
+    if ((join.result?.gap ?? join.replayGap) === true && after !== null) {
       this.#logger.log(LogLevel.Warning, `Zgres: the resume of ${describe(subscriptions[0])} after ${after} found a gap: the server's log no longer holds every event since.`);
       notify(this.#gapListeners, { table, inputId, filter, after });
     }
+    if (!answered) throw join.failure;
+    const { result } = join;
+    this.#keysByGroup.set(result.group, key);
+    for (const subscription of subscriptions) subscription.joined(result.resumeAfter);
   }
 
   async #leave(subscription) {

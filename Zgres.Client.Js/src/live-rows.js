@@ -86,8 +86,10 @@ export class LiveRows {
     const window = this.#window;
     if (window === null || window.join !== join) return null;
     if (join.failure) {
-      if (window.snapshot === null) return null;
-      // A snapshot cut short or refused: the rows stay as they were until the next one.
+      // A resume cut off carries on in the next join, unless its replay's beginning said it found a gap: that join will
+      // not (it resumes after what this one brought), and only a new snapshot can tell what changed. A snapshot cut
+      // short or refused: the rows stay as they were until the next one.
+      if (window.snapshot === null && join.replayGap !== true) return null;
       this.#window = null;
       this.#needsSnapshot = true;
       return null;

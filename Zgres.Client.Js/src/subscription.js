@@ -120,7 +120,7 @@ export class ZgresSubscription {
       return;
     }
     if (signal instanceof JoinBegan) this.#joinBegan();
-    else if (signal instanceof JoinEnded) this.#joinEnded(signal.join.result !== null || signal.join.foundNoGap === true);
+    else if (signal instanceof JoinEnded) this.#joinEnded(signal.join.result !== null || typeof signal.join.replayGap === "boolean");
     this.#enqueue(signal);
   }
 
@@ -130,9 +130,10 @@ export class ZgresSubscription {
   }
 
   /**
-   * What arrived during a join moves the resume point once the hub has answered it, or once the hub marked it as a
-   * replay that found no gap (`counts`). Otherwise a resume whose answer was lost with its connection may have found a
-   * gap, and its replay brings events from after that gap: resuming after those, the next join would never hear of it.
+   * What arrived during a join moves the resume point once the hub has answered it, or once the hub marked its replay
+   * as finding a gap or not (`counts`; a gap the client then reports itself). Otherwise a resume whose answer was lost
+   * with its connection may have found a gap, and its replay brings events from after that gap: resuming after those,
+   * the next join would never hear of it.
    * So the next join asks again from where this one did; the repeats it brings are dropped (or folded, by a live view).
    * A replay cut for its length under busy writers goes on from what it delivered rather than starting over.
    */

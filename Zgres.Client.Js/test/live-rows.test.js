@@ -129,6 +129,22 @@ test("a resume cut by a lost connection stays held until the next join of the gr
   assert.deepEqual(contents(rows), ["1 a50"]);
 });
 
+test("a resume cut after its replay was marked as finding a gap keeps the rows and asks for a snapshot", () => {
+  const rows = loaded([row(1, "a")]);
+  const cut = begin(rows, false);
+  cut.replayGap = true;
+  rows.take(update(50, 1, "a50"), self);
+  cut.failure = new Error("lost");
+  assert.equal(rows.take(new JoinEnded(cut), self), null);
+  // The next join resumes after the gap and will not say so: the rows must not take it in as a plain resume.
+  assert.equal(rows.needsSnapshot, true);
+  assert.equal(rows.isHolding, false);
+  const next = begin(rows, false);
+  rows.take(update(51, 1, "a51"), self);
+  assert.equal(end(rows, next), null);
+  assert.deepEqual(contents(rows), ["1 a"]);
+});
+
 test("a row's key is its key column's value, or the JSON array of several", () => {
   assert.equal(rowKey({ id: 42 }, ["id"]), "42");
   assert.equal(rowKey({ code: "a b" }, ["code"]), "a b");

@@ -103,27 +103,30 @@ test("what a join brings moves the resume point once the hub answers it, and not
   assert.equal(sub.resumeAfter, 95);
 });
 
-test("what a replay the hub marked as finding no gap brings moves the resume point even when its answer is lost", async () => {
-  const handled = [];
-  const { subscription: sub } = subscription({ after: 10, handler: (e) => handled.push(e.id) });
-  sub.joined(10);
-  // Cut in the middle of a long replay: the next resume goes on after what this one delivered.
-  const cut = { result: null, failure: new Error("connection lost"), foundNoGap: true };
-  sub.signal(new JoinBegan(cut));
-  sub.offer(event(90));
-  sub.offer(event(91));
-  assert.equal(sub.resumeAfter, 10);
-  sub.signal(new JoinEnded(cut));
-  assert.equal(sub.resumeAfter, 91);
-  // A replay whose mark said nothing of a gap (a server of an earlier version) still counts only once answered.
-  const unmarked = { result: null, failure: new Error("connection lost"), foundNoGap: false };
-  sub.signal(new JoinBegan(unmarked));
-  sub.offer(event(92));
-  sub.signal(new JoinEnded(unmarked));
-  assert.equal(sub.resumeAfter, 91);
-  await settled();
-  assert.deepEqual(handled, [90, 91, 92]);
-});
+for (const replayGap of [false, true]) {
+  test(`what a replay the hub marked as finding ${replayGap ? "a gap" : "no gap"} brings moves the resume point even when its answer is lost`, async () => {
+    const handled = [];
+    const { subscription: sub } = subscription({ after: 10, handler: (e) => handled.push(e.id) });
+    sub.joined(10);
+    // Cut in the middle of a long replay: the next resume goes on after what this one delivered (after a gap, which the
+    // client reports itself: the next join will not find it again).
+    const cut = { result: null, failure: new Error("connection lost"), replayGap };
+    sub.signal(new JoinBegan(cut));
+    sub.offer(event(90));
+    sub.offer(event(91));
+    assert.equal(sub.resumeAfter, 10);
+    sub.signal(new JoinEnded(cut));
+    assert.equal(sub.resumeAfter, 91);
+    // A replay whose mark said nothing of a gap (a server of an earlier version) still counts only once answered.
+    const unmarked = { result: null, failure: new Error("connection lost"), replayGap: null };
+    sub.signal(new JoinBegan(unmarked));
+    sub.offer(event(92));
+    sub.signal(new JoinEnded(unmarked));
+    assert.equal(sub.resumeAfter, 91);
+    await settled();
+    assert.deepEqual(handled, [90, 91, 92]);
+  });
+}
 
 test("without after, there is no resume point until the hub has answered", () => {
   const { subscription: sub } = subscription();
