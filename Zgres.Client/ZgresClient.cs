@@ -194,12 +194,12 @@ public sealed partial class ZgresClient : IAsyncDisposable
     }
 
     /// <summary>Routes the follower's group to it and joins the group (replaying after <paramref name="after"/>, or with
-    /// a snapshot). A refused join removes it again. A join without a snapshot whose connection is lost before the hub
-    /// answers is asked again once the client is back, as a re-subscribe is: after what the follower received once its
-    /// replay's beginning had said whether it found a gap (a long replay that busy writers get cut goes on from there),
-    /// else from where it asked. A
-    /// snapshot's rows may have reached the handler already: that one fails. Cancelling stops the wait, not the request:
-    /// the follower is removed once the hub has answered, so that nothing of its join is left half done.</summary>
+    /// a snapshot). A refused join removes it again. A join whose connection is lost before the hub answers is asked
+    /// again once the client is back, as a re-subscribe is: after what the follower received once its replay's beginning
+    /// had said whether it found a gap (a long replay that busy writers get cut goes on from there), else from where it
+    /// asked. Not a snapshot whose rows a handler may have had some of already: that one fails; a live view takes a
+    /// snapshot's rows in only once the join ends, so its snapshot is asked for again. Cancelling stops the wait, not the
+    /// request: the follower is removed once the hub has answered, so that nothing of its join is left half done.</summary>
     internal async Task FollowAsync(ZgresSubscription follower, long? after, bool snapshot, CancellationToken cancellationToken)
     {
         while (true)
@@ -217,7 +217,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
                 _ = RemoveWhenJoinedAsync(joining, follower);
                 throw;
             }
-            catch (IOException) when (!snapshot && _state is ZgresConnectionState.Connected or ZgresConnectionState.Reconnecting)
+            catch (IOException) when ((!snapshot || follower.FoldsSnapshots) && _state is ZgresConnectionState.Connected or ZgresConnectionState.Reconnecting)
             {
                 // The hub's refusals come as answers: a join that got none was lost with its connection, which the client
                 // replaces. Once it is back (routing has ended the lost join by then), the follower knows what of it counts.

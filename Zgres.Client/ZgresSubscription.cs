@@ -36,6 +36,7 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
         : this(client, key, filter, after: null, options, deduplicate: false)
     {
         _pump = PumpAsync(consume);
+        FoldsSnapshots = true;
     }
 
     private ZgresSubscription(ZgresClient client, SubscriptionKey key, IReadOnlyList<FilterCondition>? filter, long? after, ZgresClientOptions options, bool deduplicate)
@@ -52,6 +53,10 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
     internal SubscriptionKey Key { get; }
 
     SubscriptionKey IFollower.Key => Key;
+
+    /// <summary>Whether its consumer takes a snapshot's rows in only once their join ends (a live view's): a snapshot cut
+    /// short can then be asked for again, where a handler would have had some of its rows already.</summary>
+    internal bool FoldsSnapshots { get; }
 
     /// <summary>The table, as <c>schema.table</c>.</summary>
     public string Table => Key.Table;

@@ -84,24 +84,13 @@ public sealed class ZgresLiveQuery<TRow> : IAsyncDisposable
     /// <summary>Completes once the view is ready (at once when it is).</summary>
     public Task WaitUntilReadyAsync(CancellationToken cancellationToken = default) => Volatile.Read(ref _ready).Task.WaitAsync(cancellationToken);
 
-    /// <summary>Subscribes with a snapshot, retrying after a lost connection, and waits until the rows are in.</summary>
+    /// <summary>Subscribes with a snapshot (taken again when the connection is lost before it is in), and waits until the
+    /// rows are in.</summary>
     internal async Task StartAsync(CancellationToken cancellationToken)
     {
         if (_client.State == ZgresConnectionState.Disconnected) throw new InvalidOperationException("Start the client (StartAsync) before opening a live query.");
-        for (var attempt = 0; ; attempt++)
-        {
-            await _client.WhenConnectedAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await _client.FollowAsync(_subscription, after: null, snapshot: true, cancellationToken).ConfigureAwait(false);
-                break;
-            }
-            catch (Exception exception) when (exception is IOException or InvalidOperationException && _client.State != ZgresConnectionState.Disconnected)
-            {
-                // The connection went while the snapshot was on its way: take it again once the client is back.
-                await Task.Delay(_client.Backoff(attempt), cancellationToken).ConfigureAwait(false);
-            }
-        }
+        await _client.WhenConnectedAsync(cancellationToken).ConfigureAwait(false);
+        await _client.FollowAsync(_subscription, after: null, snapshot: true, cancellationToken).ConfigureAwait(false);
         _following = true;
         await WaitUntilReadyAsync(cancellationToken).ConfigureAwait(false);
     }
