@@ -208,8 +208,8 @@ export class ZgresClient {
     return new LiveQuery({
       subscribe: (consume) => this.#newSubscription(table, { inputId, filter, consume }),
       client: {
-        follow: (subscription) => this.#followWithSnapshot(subscription, true),
-        resnapshot: (subscription) => this.#followWithSnapshot(subscription, false),
+        follow: (subscription) => this.#join(subscription, true),
+        resnapshot: (subscription) => this.#resnapshot(subscription),
         backoff: (attempt) => this.#backoff(attempt),
         reportError: (error, subscription) => this.#reportHandlerError(error, null, subscription),
       },
@@ -365,7 +365,8 @@ export class ZgresClient {
     }
   }
 
-  /** Joins a new subscription's group; when the connection drops before the hub answers, joins on the next one. */
+  /** Joins a new subscription's group (with a snapshot, or replaying after its resume point); when the connection
+   *  drops before the hub answers, joins on the next one, unless its handler had rows of a snapshot already. */
   async #join(subscription, snapshot) {
     const { table, inputId, filter } = subscription;
     for (;;) {
@@ -395,32 +396,26 @@ export class ZgresClient {
     }
   }
 
-  /** A live view's snapshot: joins its group with a snapshot (`adding`: the view's first, which adds it to the group;
-   *  else a new one for a view already in it, its rows the view's alone while the group's events go on reaching every
-   *  subscription of it). Waits for the connection; a join lost with its connection is taken again (`adding`) or left
-   *  to the view to ask again (false). Rejects with a SubscriptionRefusedError when the server refuses. */
-  async #followWithSnapshot(subscription, adding) {
-    for (;;) {
-      await this.#whenConnected();
-      const connection = this.#connection;
-      const joined = await this.#exclusive(async () => {
-        if (connection !== this.#connection) return false;
-        const group = this.#group(subscription.key);
-        if (adding) this.#setGroup(subscription.key, [...group, subscription]);
-        else if (!group.includes(subscription)) return true; // closed meanwhile
-        try {
-          await this.#invokeSubscribe(connection, [subscription], null, true);
-          return true;
-        } catch (error) {
-          if (adding) this.#forget(subscription);
-          const { table, inputId, filter } = subscription;
-          if (isHubRefusal(error)) throw new SubscriptionRefusedError(serverMessage(error), table, inputId, filter);
-          if (connection.state === HubConnectionState.Connected) throw error;
-          return false;
-        }
-      });
-      if (joined || !adding) return joined;
-    }
+  /** A new snapshot for a live view already in its group: its rows are the view's alone, while the group's events go
+   *  on reaching every subscription of it. Waits for the connection; true once joined (or when the view was closed
+   *  meanwhile), false when the connection was lost first (the view asks again). Rejects with a
+   *  SubscriptionRefusedError when the server refuses. */
+  async #resnapshot(subscription) {
+    await this.#whenConnected();
+    const connection = this.#connection;
+    return this.#exclusive(async () => {
+      if (connection !== this.#connection) return false;
+      if (!this.#group(subscription.key).includes(subscription)) return true;
+      try {
+        await this.#invokeSubscribe(connection, [subscription], null, true);
+        return true;
+      } catch (error) {
+        const { table, inputId, filter } = subscription;
+        if (isHubRefusal(error)) throw new SubscriptionRefusedError(serverMessage(error), table, inputId, filter);
+        if (connection.state === HubConnectionState.Connected) throw error;
+        return false;
+      }
+    });
   }
 
   /** Asks the hub to join the subscriptions' group (replaying after `after`, or sending the snapshot first) and records

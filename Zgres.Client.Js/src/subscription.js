@@ -46,7 +46,8 @@ export class ZgresSubscription {
     this.table = table;
     this.inputId = inputId;
     this.filter = filter;
-    /** Snapshot rows received so far: a snapshot cut off after some cannot be asked for again into the same handler. */
+    /** Snapshot rows handed to the handler so far: a snapshot cut off after some cannot be asked for again into the same
+     *  handler. (A live view takes a snapshot's rows in only once its join ends: it counts none.) */
     this.snapshotRows = 0;
     this.#confirmedResumeAfter = after;
     this.#handler = handler;
@@ -99,7 +100,7 @@ export class ZgresSubscription {
   offer(event) {
     if (this.#closed) return;
     if (isSnapshotRow(event)) {
-      this.snapshotRows++;
+      if (this.#consume === null) this.snapshotRows++;
       this.#enqueue(event);
       return;
     }
