@@ -83,8 +83,8 @@ public sealed partial class ZgresClient : IAsyncDisposable
 
     /// <summary>Raised when a resume found that the server's log no longer held every event after the resume point
     /// (it was older than retention): events were missed, so reload the subscription's state. (A live view reloads by
-    /// itself.) Raised once per join that found it, also when the join's answer was lost after its replay had begun:
-    /// a resume cut again before it delivered an event may report the same gap again.</summary>
+    /// itself.) Raised once for each point a subscription resumed from, also when the join's answer was lost after its
+    /// replay had begun.</summary>
     public event EventHandler<ZgresGap>? GapDetected;
 
     /// <summary>Raised when a subscription's handler throws, or when a row does not fit the type it is read as
@@ -306,12 +306,19 @@ public sealed partial class ZgresClient : IAsyncDisposable
         }
         finally
         {
-            if (join.FoundGap && after is long requested)
-            {
-                LogGap(key.Table, key.InputId, requested);
-                GapDetected?.Invoke(this, new ZgresGap(key.Table, key.InputId, requested, followers.First().Filter));
-            }
+            if (join.FoundGap && after is long requested) ReportGap(key, followers, requested);
         }
+    }
+
+    /// <summary>Tells of a gap a join found after <paramref name="after"/>, unless every follower of the join heard of it
+    /// already: a join cut before it moved their point is asked again from there, and finds the same gap.</summary>
+    private void ReportGap(SubscriptionKey key, IReadOnlyCollection<IFollower> followers, long after)
+    {
+        var news = false;
+        foreach (var follower in followers) news |= follower.IsNewGap(after);
+        if (!news) return;
+        LogGap(key.Table, key.InputId, after);
+        GapDetected?.Invoke(this, new ZgresGap(key.Table, key.InputId, after, followers.First().Filter));
     }
 
     internal async Task RemoveAsync(IFollower follower)

@@ -20,6 +20,8 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
     // While a join of its group is in flight (only the routing side touches these): the highest id received since it began.
     private bool _inJoin;
     private long _receivedInJoin;
+    // The point after which the last gap reported for it began.
+    private long _gapReportedAfter = -1;
 
     /// <summary>A subscription whose events go to <paramref name="onChange"/>, or, when it is null, are read with
     /// <see cref="ReadEventsAsync"/>.</summary>
@@ -93,6 +95,8 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
     /// <summary>The hub answered a (re)subscribe: everything up to its newest id at join time has been replayed or
     /// is live from here, so that id is a valid resume point.</summary>
     void IFollower.Joined(long newestAtJoin) => Volatile.Write(ref _resumeAfter, Math.Max(Volatile.Read(ref _resumeAfter), newestAtJoin));
+
+    bool IFollower.IsNewGap(long after) => Interlocked.Exchange(ref _gapReportedAfter, after) != after;
 
     /// <summary>Queues an event unless this subscription already delivered it, or a signal; waits when the consumer is behind.</summary>
     async ValueTask IFollower.OfferAsync(Routed item)

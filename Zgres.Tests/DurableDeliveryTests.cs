@@ -164,10 +164,9 @@ public abstract class DurableDeliveryTests(TestDatabase database)
         await using var subscription = await subscribing.WaitAsync(TimeSpan.FromSeconds(60));
         var cuts = server.Log.Count("SlowClientDisconnected");
         Assert.True(cuts >= 1, "the client was never cut: the case is not exercised");
-        // The gap is reported by the first join, also when it was cut (a join cut before it delivered anything asks again
-        // from the same point, and reports it again); the joins after it resume after the gap and find none.
-        Assert.Equal(fromBeforeWhatRetentionKept, gaps.Count > 0);
-        Assert.All(gaps, gap => Assert.Equal(new ZgresGap($"public.{table}", null, stored), gap));
+        // The gap is reported once, by the first join that found it, also when it was cut; the joins after it resume
+        // after the gap and find none (one cut before it delivered anything finds it again: that is not news).
+        Assert.Equal(fromBeforeWhatRetentionKept ? [new ZgresGap($"public.{table}", null, stored)] : [], gaps);
 
         var expected = await IdsAsync(table, $"writer <> {Earlier}");
         var events = await received.WaitUntilAsync(events => events.Count >= expected.Length, TimeSpan.FromSeconds(60), () => $"{expected.Length} rows");

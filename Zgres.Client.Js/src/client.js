@@ -93,9 +93,9 @@ export class ZgresClient {
   }
 
   /** Calls `listener({ table, inputId, filter, after })` when a resume found that the server's log no longer held
-   *  every event after `after` (older than its retention): events were missed, so reload that state. Called once per
-   *  join that found it, also when the join's answer was lost after its replay began (a resume cut again before it
-   *  delivered an event may report the same gap again). Returns a remover. */
+   *  every event after `after` (older than its retention): events were missed, so reload that state. Called once for
+   *  each point a subscription resumed from, also when the join's answer was lost after its replay began. Returns a
+   *  remover. */
   onGap(listener) {
     return addListener(this.#gapListeners, listener);
   }
@@ -440,7 +440,8 @@ export class ZgresClient {
       this.#joining = null;
       for (const subscription of new Set([...group, ...this.#group(key)])) subscription.signal(new JoinEnded(join));
     }
-    if ((join.result?.gap ?? join.replayGap) === true && after !== null) {
+    // Every subscription hears of a gap once: a join cut before it moved their point is asked again from there.
+    if ((join.result?.gap ?? join.replayGap) === true && after !== null && subscriptions.reduce((news, subscription) => subscription.isNewGap(after) || news, false)) {
       this.#logger.log(LogLevel.Warning, `Zgres: the resume of ${describe(subscriptions[0])} after ${after} found a gap: the server's log no longer holds every event since.`);
       notify(this.#gapListeners, { table, inputId, filter, after });
     }

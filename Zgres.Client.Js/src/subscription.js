@@ -3,7 +3,7 @@ import { Flush, JoinBegan, JoinEnded, isSignal } from "./signals.js";
 /**
  * A live subscription of a ZgresClient: it hands each event of its table (or of one input, or of a filter) to its
  * handler once and in order, across reconnects, until unsubscribed. Created by ZgresClient.subscribe; the members
- * without a `#` that the type declarations leave out (key, offer, signal, joined, resumeAfter, close, ended) are the
+ * without a `#` that the type declarations leave out (key, offer, signal, joined, isNewGap, resumeAfter, close, ended) are the
  * client's, not the user's. A live view's subscription hands everything (events and signals) to its view instead.
  */
 export class ZgresSubscription {
@@ -26,6 +26,8 @@ export class ZgresSubscription {
   // While a join of its group is in flight: the highest id received since it began (null: none yet).
   #receivedInJoin = null;
   #inJoin = false;
+  // The point after which the last gap reported for it began.
+  #gapReportedAfter = null;
 
   /**
    * @param {object} init
@@ -87,6 +89,14 @@ export class ZgresSubscription {
   get resumeAfter() {
     if (this.#confirmedResumeAfter === null) return null;
     return Math.max(this.#confirmedResumeAfter, this.#received ?? this.#confirmedResumeAfter);
+  }
+
+  /** A join found a gap after `after`: true unless that gap was the last one reported for it (a join cut before it
+   *  moved its point is asked again from there, and finds the same gap). */
+  isNewGap(after) {
+    const news = this.#gapReportedAfter !== after;
+    this.#gapReportedAfter = after;
+    return news;
   }
 
   /** The hub answered a (re)subscribe: everything up to its newest id then has been replayed or is live from here. */

@@ -137,10 +137,9 @@ for (const fromBeforeWhatRetentionKept of [false, true]) {
     assert.deepEqual(inputZero.seqs, range(written + 1, written + 3).filter((seq) => seq % 3 === 0));
     const cuts = server.output.split("Disconnected client").length - 1;
     assert.ok(cuts >= 1, "the server never cut the client: the case is not exercised");
-    // The gap is reported by the first resume, also when it was cut (one cut before it delivered anything asks again
-    // from the same point, and reports it again); the resumes after it go on after the gap and find none.
-    assert.equal(gaps.length > 0, fromBeforeWhatRetentionKept);
-    assert.ok(gaps.every((gap) => gap.table === ITEMS && gap.after === gaps[0].after), JSON.stringify(gaps));
+    // The gap is reported once, by the first resume that found it, also when it was cut; the resumes after it go on
+    // after the gap and find none (one cut before it delivered anything finds it again: that is not news).
+    assert.deepEqual(gaps.map((gap) => gap.table), fromBeforeWhatRetentionKept ? [ITEMS] : []);
   });
 }
 

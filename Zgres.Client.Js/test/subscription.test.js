@@ -128,6 +128,14 @@ for (const replayGap of [false, true]) {
   });
 }
 
+test("a gap is news to a subscription once for each point it resumed from", () => {
+  const { subscription: sub } = subscription({ after: 10 });
+  // A resume cut before it delivered anything asks again from 10 and finds the gap again: not news.
+  assert.equal(sub.isNewGap(10), true);
+  assert.equal(sub.isNewGap(10), false);
+  assert.equal(sub.isNewGap(91), true);
+});
+
 test("without after, there is no resume point until the hub has answered", () => {
   const { subscription: sub } = subscription();
   assert.equal(sub.resumeAfter, null);

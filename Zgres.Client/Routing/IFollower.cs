@@ -19,4 +19,8 @@ internal interface IFollower : IAsyncDisposable
 
     /// <summary>The hub answered a join of the group: everything up to <paramref name="newestAtJoin"/> has been sent.</summary>
     void Joined(long newestAtJoin);
+
+    /// <summary>A join found a gap after <paramref name="after"/>: true unless that gap was the last one reported for it
+    /// (a join cut before it moved its point is asked again from there, and finds the same gap).</summary>
+    bool IsNewGap(long after);
 }

@@ -169,6 +169,8 @@ public sealed class ClientRoutingTests
 
         public void Joined(long newestAtJoin) { }
 
+        public bool IsNewGap(long after) => true;
+
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

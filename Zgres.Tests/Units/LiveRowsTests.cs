@@ -247,6 +247,8 @@ public sealed class LiveRowsTests
 
         public void Joined(long newestAtJoin) { }
 
+        public bool IsNewGap(long after) => true;
+
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -82,6 +82,19 @@ public sealed class ResumePointTests
         await follower.DisposeAsync();
     }
 
+    [Fact]
+    public async Task A_gap_is_news_to_a_subscription_once_for_each_point_it_resumed_from()
+    {
+        await using var client = new ZgresClient(new Uri("http://127.0.0.1:9"));
+        IFollower follower = new ZgresSubscription(client, Orders, filter: null, after: 10, _ => Task.CompletedTask, new ZgresClientOptions());
+
+        // A resume cut before it delivered anything asks again from 10 and finds the gap again: not news.
+        Assert.True(follower.IsNewGap(10));
+        Assert.False(follower.IsNewGap(10));
+        Assert.True(follower.IsNewGap(91));
+        await follower.DisposeAsync();
+    }
+
     private static ChangeEvent Insert(long id) =>
         new(id, DateTimeOffset.UnixEpoch, ChangeOperation.Insert, "public", "orders", null, JsonDocument.Parse($$"""{"id":{{id}}}""").RootElement, null, "table:public.orders");
 }
