@@ -441,7 +441,8 @@ export class ZgresClient {
       for (const subscription of new Set([...group, ...this.#group(key)])) subscription.signal(new JoinEnded(join));
     }
     // Every subscription hears of a gap once: a join cut before it moved their point is asked again from there.
-    if ((join.result?.gap ?? join.replayGap) === true && after !== null && subscriptions.reduce((news, subscription) => subscription.isNewGap(after) || news, false)) {
+    const foundGap = (join.result?.gap ?? join.replayGap) === true && after !== null;
+    if (foundGap && subscriptions.reduce((news, subscription) => subscription.isNewGap(after) || news, false)) {
       this.#logger.log(LogLevel.Warning, `Zgres: the resume of ${describe(subscriptions[0])} after ${after} found a gap: the server's log no longer holds every event since.`);
       notify(this.#gapListeners, { table, inputId, filter, after });
     }
