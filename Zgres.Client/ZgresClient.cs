@@ -136,10 +136,10 @@ public sealed partial class ZgresClient : IAsyncDisposable
     /// <param name="cancellationToken">Stops waiting for the hub's answer (the subscription is then removed).</param>
     /// <returns>The subscription; dispose it to stop.</returns>
     /// <exception cref="HubException">The server refused the request (a bad filter, a snapshot too large); the message says why.</exception>
-    /// <exception cref="IOException">With a snapshot, the connection was lost before the server answered (the handler may
-    /// have had some of its rows): subscribe again. Without one, a lost connection does not fail the subscribe: it is
-    /// asked again once the client is back, after what the handler received once the replay's beginning had said whether
-    /// it found a gap (a gap is reported then), else from where it asked.</exception>
+    /// <exception cref="IOException">With a snapshot, the connection was lost after some of its rows reached the handler,
+    /// before the server answered: subscribe again. Otherwise a lost connection does not fail the subscribe: it is asked
+    /// again once the client is back (a snapshot from the start; a replay after what the handler received once the
+    /// replay's beginning had said whether it found a gap, a gap being reported then, else from where it asked).</exception>
     public Task<ZgresSubscription> SubscribeAsync(string table, ZgresSubscribeOptions options, Func<ChangeEvent, Task> onChange, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -197,8 +197,8 @@ public sealed partial class ZgresClient : IAsyncDisposable
     /// a snapshot). A refused join removes it again. A join whose connection is lost before the hub answers is asked
     /// again once the client is back, as a re-subscribe is: after what the follower received once its replay's beginning
     /// had said whether it found a gap (a long replay that busy writers get cut goes on from there), else from where it
-    /// asked. Not a snapshot whose rows a handler may have had some of already: that one fails; a live view takes a
-    /// snapshot's rows in only once the join ends, so its snapshot is asked for again. Cancelling stops the wait, not the
+    /// asked. Not a snapshot some of whose rows went to a handler already: that one fails (a live view takes a snapshot's
+    /// rows in only once the join ends, so its snapshot is always asked for again). Cancelling stops the wait, not the
     /// request: the follower is removed once the hub has answered, so that nothing of its join is left half done.</summary>
     internal async Task FollowAsync(ZgresSubscription follower, long? after, bool snapshot, CancellationToken cancellationToken)
     {
@@ -217,7 +217,7 @@ public sealed partial class ZgresClient : IAsyncDisposable
                 _ = RemoveWhenJoinedAsync(joining, follower);
                 throw;
             }
-            catch (IOException) when ((!snapshot || follower.FoldsSnapshots) && _state is ZgresConnectionState.Connected or ZgresConnectionState.Reconnecting)
+            catch (IOException) when ((!snapshot || follower.MayRetakeSnapshot) && _state is ZgresConnectionState.Connected or ZgresConnectionState.Reconnecting)
             {
                 // The hub's refusals come as answers: a join that got none was lost with its connection, which the client
                 // replaces. Once it is back (routing has ended the lost join by then), the follower knows what of it counts.

@@ -22,6 +22,10 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
     private long _receivedInJoin;
     // The point after which the last gap reported for it began.
     private long _gapReportedAfter = -1;
+    // Whether its consumer takes a snapshot's rows in only once their join ends (a live view's), and, if not, how many
+    // snapshot rows were queued for its handler.
+    private readonly bool _foldsSnapshots;
+    private int _snapshotRowsHandedOver;
 
     /// <summary>A subscription whose events go to <paramref name="onChange"/>, or, when it is null, are read with
     /// <see cref="ReadEventsAsync"/>.</summary>
@@ -38,7 +42,7 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
         : this(client, key, filter, after: null, options, deduplicate: false)
     {
         _pump = PumpAsync(consume);
-        FoldsSnapshots = true;
+        _foldsSnapshots = true;
     }
 
     private ZgresSubscription(ZgresClient client, SubscriptionKey key, IReadOnlyList<FilterCondition>? filter, long? after, ZgresClientOptions options, bool deduplicate)
@@ -56,9 +60,10 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
 
     SubscriptionKey IFollower.Key => Key;
 
-    /// <summary>Whether its consumer takes a snapshot's rows in only once their join ends (a live view's): a snapshot cut
-    /// short can then be asked for again, where a handler would have had some of its rows already.</summary>
-    internal bool FoldsSnapshots { get; }
+    /// <summary>Whether a snapshot cut short may be asked for again: no row of one went to a handler (a live view takes a
+    /// snapshot's rows in only once its join ends). A handler that had some would get them twice, and keep rows deleted
+    /// meanwhile.</summary>
+    internal bool MayRetakeSnapshot => Volatile.Read(ref _snapshotRowsHandedOver) == 0;
 
     /// <summary>The table, as <c>schema.table</c>.</summary>
     public string Table => Key.Table;
@@ -102,7 +107,11 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
     async ValueTask IFollower.OfferAsync(Routed item)
     {
         // Snapshot rows all carry id 0 and stand before the stream: no duplicate check, no resume point.
-        if (item.Change is { Operation: not ChangeOperation.Snapshot } change)
+        if (item.Change is { Operation: ChangeOperation.Snapshot })
+        {
+            if (!_foldsSnapshots) Interlocked.Increment(ref _snapshotRowsHandedOver);
+        }
+        else if (item.Change is { } change)
         {
             if (_delivered is not null && !_delivered.Add(change.Id)) return;
             if (_inJoin) _receivedInJoin = Math.Max(_receivedInJoin, change.Id);

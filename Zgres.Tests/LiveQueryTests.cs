@@ -155,6 +155,49 @@ public abstract class LiveQueryTests(TestDatabase database)
     }
 
     [Fact]
+    public async Task A_snapshot_subscribe_whose_connection_is_lost_before_any_row_arrived_is_asked_again_once_the_client_is_back()
+    {
+        var table = await database.CreateTableAsync(Orders);
+        await database.ExecuteAsync($"INSERT INTO {table} (status, total) SELECT 'open', g FROM generate_series(1, 3) g");
+        await using var server = await ZgresTestServer.StartAsync(database, [table]);
+        await using var relay = new TcpRelay(server.Address.Port);
+        await using var client = new ZgresClient(relay.Address, new ZgresClientOptions
+        {
+            InitialReconnectDelay = TimeSpan.FromMilliseconds(100),
+            MaxReconnectDelay = TimeSpan.FromSeconds(1),
+        });
+        await client.StartAsync();
+        var received = new EventCollector();
+
+        // The snapshot waits behind a lock while the connection goes: no row of it has reached the handler.
+        Task<ZgresSubscription> subscribing;
+        await using (var locker = await database.OpenAsync())
+        await using (var locking = await locker.BeginTransactionAsync())
+        {
+            await using (var lockTable = new NpgsqlCommand($"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE", locker, locking))
+            {
+                await lockTable.ExecuteNonQueryAsync();
+            }
+            subscribing = client.SubscribeAsync(table, new ZgresSubscribeOptions { Snapshot = true }, received.OnChange);
+            await Eventually.WaitUntilAsync(
+                async () => await database.ScalarAsync<long>($"SELECT count(*) FROM pg_locks WHERE relation = '{table}'::regclass AND NOT granted") > 0,
+                "the snapshot waiting for the lock", TimeSpan.FromSeconds(30));
+            relay.CutOff();
+            await locking.RollbackAsync();
+        }
+        relay.Reopen();
+        await using var subscription = await subscribing.WaitAsync(TimeSpan.FromSeconds(60));
+
+        var snapshot = await received.WaitForAsync(3);
+        Assert.All(snapshot, row => Assert.Equal(ChangeOperation.Snapshot, row.Operation));
+        Assert.Equal([1L, 2, 3], snapshot.Select(row => row.Data.GetProperty("id").GetInt64()).Order());
+        // Right after: live changes follow, and nothing of the first snapshot came late.
+        await database.ExecuteAsync($"INSERT INTO {table} (status, total) VALUES ('open', 4)");
+        Assert.Equal(ChangeOperation.Insert, (await received.WaitForAsync(4))[3].Operation);
+        await received.AssertNoMoreAsync(4, TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
     public async Task A_snapshot_larger_than_the_limit_is_refused_asking_for_a_filter()
     {
         var table = await database.CreateTableAsync(Orders);
