@@ -22,15 +22,16 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
     private long _receivedInJoin;
     // The point after which the last gap reported for it began.
     private long _gapReportedAfter = -1;
-    // Whether its consumer takes a snapshot's rows in only once their join ends (a live view's), and, if not, how many
-    // snapshot rows were queued for its handler.
-    private readonly bool _foldsSnapshots;
-    private int _snapshotRowsHandedOver;
+    // A live view's: its consumer gets every event, repeats included, and takes a snapshot's rows in only once their
+    // join ends.
+    private readonly bool _forLiveView;
+    // Whether a snapshot row was queued for its handler.
+    private volatile bool _snapshotRowsHandedOver;
 
     /// <summary>A subscription whose events go to <paramref name="onChange"/>, or, when it is null, are read with
     /// <see cref="ReadEventsAsync"/>.</summary>
     internal ZgresSubscription(ZgresClient client, SubscriptionKey key, IReadOnlyList<FilterCondition>? filter, long? after, Func<ChangeEvent, Task>? onChange, ZgresClientOptions options)
-        : this(client, key, filter, after, options, deduplicate: true)
+        : this(client, key, filter, after, options, forLiveView: false)
     {
         _pump = onChange is null ? Task.CompletedTask : PumpAsync(onChange);
     }
@@ -39,19 +40,19 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
     /// completes) goes to <paramref name="consume"/>, one at a time: a live view's. Repeated events reach it too, since a
     /// view decides by each row's newest event.</summary>
     internal ZgresSubscription(ZgresClient client, SubscriptionKey key, IReadOnlyList<FilterCondition>? filter, Func<Routed, ValueTask> consume, ZgresClientOptions options)
-        : this(client, key, filter, after: null, options, deduplicate: false)
+        : this(client, key, filter, after: null, options, forLiveView: true)
     {
         _pump = PumpAsync(consume);
-        _foldsSnapshots = true;
     }
 
-    private ZgresSubscription(ZgresClient client, SubscriptionKey key, IReadOnlyList<FilterCondition>? filter, long? after, ZgresClientOptions options, bool deduplicate)
+    private ZgresSubscription(ZgresClient client, SubscriptionKey key, IReadOnlyList<FilterCondition>? filter, long? after, ZgresClientOptions options, bool forLiveView)
     {
         _client = client;
         Key = key;
         Filter = filter;
         _resumeAfter = after ?? -1;
-        _delivered = deduplicate ? new RecentIds(options.DuplicateWindow) : null;
+        _forLiveView = forLiveView;
+        _delivered = forLiveView ? null : new RecentIds(options.DuplicateWindow);
         _pending = Channel.CreateBounded<Routed>(new BoundedChannelOptions(options.DeliveryBuffer) { SingleReader = true, SingleWriter = true });
         _pump = Task.CompletedTask;
     }
@@ -63,7 +64,7 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
     /// <summary>Whether a snapshot cut short may be asked for again: no row of one went to a handler (a live view takes a
     /// snapshot's rows in only once its join ends). A handler that had some would get them twice, and keep rows deleted
     /// meanwhile.</summary>
-    internal bool MayRetakeSnapshot => Volatile.Read(ref _snapshotRowsHandedOver) == 0;
+    internal bool MayRetakeSnapshot => !_snapshotRowsHandedOver;
 
     /// <summary>The table, as <c>schema.table</c>.</summary>
     public string Table => Key.Table;
@@ -109,7 +110,7 @@ public sealed class ZgresSubscription : IAsyncDisposable, IFollower
         // Snapshot rows all carry id 0 and stand before the stream: no duplicate check, no resume point.
         if (item.Change is { Operation: ChangeOperation.Snapshot })
         {
-            if (!_foldsSnapshots) Interlocked.Increment(ref _snapshotRowsHandedOver);
+            if (!_forLiveView) _snapshotRowsHandedOver = true;
         }
         else if (item.Change is { } change)
         {
