@@ -368,7 +368,6 @@ export class ZgresClient {
   /** Joins a new subscription's group (with a snapshot, or replaying after its resume point); when the connection
    *  drops before the hub answers, joins on the next one, unless its handler had rows of a snapshot already. */
   async #join(subscription, snapshot) {
-    const { table, inputId, filter } = subscription;
     for (;;) {
       await this.#whenConnected();
       const connection = this.#connection;
@@ -381,8 +380,7 @@ export class ZgresClient {
           return true;
         } catch (error) {
           this.#forget(subscription);
-          if (isHubRefusal(error)) throw new SubscriptionRefusedError(serverMessage(error), table, inputId, filter);
-          if (connection.state === HubConnectionState.Connected) throw error;
+          throwUnlessConnectionLost(error, subscription, connection);
           // A snapshot cut off after some rows cannot simply be asked for again: the handler would get those rows twice
           // and keep any row deleted in between. The caller subscribes again into a fresh view.
           if (subscription.snapshotRows > 0) {
@@ -410,9 +408,7 @@ export class ZgresClient {
         await this.#invokeSubscribe(connection, [subscription], null, true);
         return true;
       } catch (error) {
-        const { table, inputId, filter } = subscription;
-        if (isHubRefusal(error)) throw new SubscriptionRefusedError(serverMessage(error), table, inputId, filter);
-        if (connection.state === HubConnectionState.Connected) throw error;
+        throwUnlessConnectionLost(error, subscription, connection);
         return false;
       }
     });
@@ -568,6 +564,13 @@ function lowestResumePoint(subscriptions) {
 const HUB_EXCEPTION = /HubException: ([\s\S]*)$/;
 const isHubRefusal = (error) => HUB_EXCEPTION.test(error?.message ?? "");
 const serverMessage = (error) => (error?.message ?? String(error)).match(HUB_EXCEPTION)?.[1] ?? error?.message ?? String(error);
+
+/** A join that failed while its connection stayed up failed for good: the server's refusal (thrown as a
+ *  SubscriptionRefusedError) or the call's own error. Only a join whose connection was lost is asked again. */
+function throwUnlessConnectionLost(error, { table, inputId, filter }, connection) {
+  if (isHubRefusal(error)) throw new SubscriptionRefusedError(serverMessage(error), table, inputId, filter);
+  if (connection.state === HubConnectionState.Connected) throw error;
+}
 
 function addListener(listeners, listener) {
   if (typeof listener !== "function") throw new TypeError("listener must be a function.");
