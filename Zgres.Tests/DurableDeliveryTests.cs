@@ -108,12 +108,7 @@ public abstract class DurableDeliveryTests(TestDatabase database)
         await using var server = await ZgresTestServer.StartAsync(database, [table],
             settings: new Dictionary<string, string?> { ["Zgres:MaxClientBacklog"] = "100" });
         await using var relay = new TcpRelay(server.Address.Port, toClientBytesPerSecond: 1024 * 1024);
-        await using var client = new ZgresClient(relay.Address, new ZgresClientOptions
-        {
-            InitialReconnectDelay = TimeSpan.FromMilliseconds(100),
-            MaxReconnectDelay = TimeSpan.FromSeconds(1),
-        });
-        await client.StartAsync();
+        await using var client = await server.ConnectClientAsync(through: relay.Address);
         var gaps = new List<ZgresGap>();
         client.GapDetected += (_, gap) => { lock (gaps) gaps.Add(gap); };
         var received = new EventCollector();
@@ -140,8 +135,9 @@ public abstract class DurableDeliveryTests(TestDatabase database)
         }
         else
         {
-            // While the client is cut off, the history; then the writer, and the way back open.
-            subscribing = Task.FromResult(await client.SubscribeAsync(table, inputId: null, after: stored, received.OnChange));
+            // Joined once; while the client is cut off, the history; then the writer, and the way back open.
+            subscribing = client.SubscribeAsync(table, inputId: null, after: stored, received.OnChange);
+            await subscribing;
             relay.CutOff();
             await database.ExecuteAsync($"INSERT INTO {table} (input_id, writer, seq) {history}");
             writer = WriteUntilAsync(table, 0, TimeSpan.FromSeconds(150), restartTolerant: false, caughtUp.Token);

@@ -161,12 +161,7 @@ public abstract class LiveQueryTests(TestDatabase database)
         await database.ExecuteAsync($"INSERT INTO {table} (status, total) SELECT 'open', g FROM generate_series(1, 3) g");
         await using var server = await ZgresTestServer.StartAsync(database, [table]);
         await using var relay = new TcpRelay(server.Address.Port);
-        await using var client = new ZgresClient(relay.Address, new ZgresClientOptions
-        {
-            InitialReconnectDelay = TimeSpan.FromMilliseconds(100),
-            MaxReconnectDelay = TimeSpan.FromSeconds(1),
-        });
-        await client.StartAsync();
+        await using var client = await server.ConnectClientAsync(through: relay.Address);
         var received = new EventCollector();
 
         // The snapshot waits behind a lock while the connection goes: no row of it has reached the handler.

@@ -79,7 +79,8 @@ public sealed class ZgresTestServer : IAsyncDisposable
         return new ZgresTestServer(app, new Uri($"http://127.0.0.1:{port}"), log);
     }
 
-    public ZgresClient CreateClient(Func<Task<string?>>? accessTokenProvider = null) => new(Address, new ZgresClientOptions
+    /// <param name="through">Where the client connects instead of the server's own address: a <see cref="TcpRelay"/>'s.</param>
+    public ZgresClient CreateClient(Func<Task<string?>>? accessTokenProvider = null, Uri? through = null) => new(through ?? Address, new ZgresClientOptions
     {
         InitialReconnectDelay = TimeSpan.FromMilliseconds(100),
         MaxReconnectDelay = TimeSpan.FromSeconds(1),
@@ -94,9 +95,9 @@ public sealed class ZgresTestServer : IAsyncDisposable
         return connection;
     }
 
-    public async Task<ZgresClient> ConnectClientAsync()
+    public async Task<ZgresClient> ConnectClientAsync(Uri? through = null)
     {
-        var client = CreateClient();
+        var client = CreateClient(through: through);
         await client.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
         return client;
     }
