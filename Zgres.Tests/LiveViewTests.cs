@@ -175,16 +175,7 @@ public sealed class LiveViewTests(PostgresFixture database)
         try
         {
             await server.DisposeAsync();
-            // While the client is away, rows change and retention removes those events from the log.
-            await isolated.ExecuteAsync($"""
-                UPDATE {table} SET total = 21 WHERE id = 2;
-                UPDATE {table} SET status = 'closed' WHERE id = 3;
-                INSERT INTO {table} (id, status, total) VALUES (4, 'open', 40);
-                """);
-            await isolated.ExecuteAsync("""
-                WITH gone AS (DELETE FROM zgres.events RETURNING id)
-                UPDATE zgres.log_state SET pruned_through = (SELECT max(id) FROM gone)
-                """);
+            await ChangeRowsWhoseEventsRetentionThenRemovesAsync(isolated, table);
             server = await ZgresTestServer.StartAsync(isolated, [table], port);
 
             var change = await resynced.Task.WaitAsync(TimeSpan.FromSeconds(60));
@@ -200,6 +191,54 @@ public sealed class LiveViewTests(PostgresFixture database)
         {
             await server.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task A_view_whose_resume_across_a_gap_is_cut_after_the_server_said_so_takes_a_new_snapshot_once_back()
+    {
+        var isolated = await database.CreateDatabaseAsync();
+        var table = await isolated.CreateTableAsync(Orders + ", padding text");
+        await isolated.ExecuteAsync($"INSERT INTO {table} (id, status, total) VALUES (1, 'open', 10), (2, 'open', 20), (3, 'held', 30)");
+        await using var server = await ZgresTestServer.StartAsync(isolated, [table]);
+        // What the server sends reaches the client at 1 MB/s, so the replay below takes seconds and can be cut midway.
+        await using var relay = new TcpRelay(server.Address.Port, toClientBytesPerSecond: 1024 * 1024);
+        await using var client = await server.ConnectClientAsync(through: relay.Address);
+        var gaps = new List<ZgresGap>();
+        client.GapDetected += (_, gap) => { lock (gaps) gaps.Add(gap); };
+        await using var view = await client.LiveQueryAsync<OrderRow>(table);
+        var resynced = new TaskCompletionSource<ZgresLiveQueryChange<OrderRow>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        view.Resynced += (_, change) => resynced.TrySetResult(change);
+
+        // While the client is away, the gap; then a long history of rows inserted and deleted again (about 4 MB of
+        // events) leaves the table as small as before.
+        relay.CutOff();
+        await ChangeRowsWhoseEventsRetentionThenRemovesAsync(isolated, table);
+        await isolated.ExecuteAsync($"INSERT INTO {table} (id, status, total, padding) SELECT g, 'open', g, repeat('x', 1000) FROM generate_series(100, 2099) g");
+        await isolated.ExecuteAsync($"DELETE FROM {table} WHERE id >= 100");
+        // Back, the view resumes: the server's replay begins by saying it found a gap. Half a megabyte into it, before
+        // its answer, the connection drops again.
+        var before = relay.BytesToClients;
+        relay.Reopen();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (relay.BytesToClients - before < 512 * 1024)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the replay never reached the client");
+            await Task.Delay(10);
+        }
+        Assert.True(relay.CutAll() > 0, "the connection was gone before the cut");
+        Assert.False(resynced.Task.IsCompleted, "the replay was answered before the cut: the case is not exercised");
+
+        // The next join resumes after what the cut one brought, past the gap, and would not report it: the view takes a
+        // new snapshot instead, and has what the gap held.
+        var change = await resynced.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Contains("4", change.Added.Keys);
+        Assert.Contains("2", change.Updated.Keys);
+        Assert.True(view.IsReady);
+        ViewWatch.AssertHolds(view, await ViewWatch.SelectAsync(isolated, $"SELECT id, status || '/' || total FROM {table}"), Describe, "after the resync");
+        lock (gaps) Assert.Single(gaps);
+        // Right after: the view follows the stream again.
+        await isolated.ExecuteAsync($"INSERT INTO {table} (id, status, total) VALUES (5, 'open', 50)");
+        await ViewWatch.UntilAsync(view, rows => rows.ContainsKey("5"), "row 5");
     }
 
     [Fact]
@@ -258,6 +297,21 @@ public sealed class LiveViewTests(PostgresFixture database)
     /// <summary>Waits until the server streams a snapshot (its metric counts it from the moment a reader holds a snapshot
     /// transaction until its last row is sent). The database's view of the reader's statement would not do: between
     /// pages the connection shows its last FETCH, not the cursor's query.</summary>
+    /// <summary>A gap, as a client away for longer than retention keeps events finds it: rows 2 and 3 change and row 4
+    /// is added (in a view of open orders: +4 ~2 -3), then retention removes every event of the log.</summary>
+    private static async Task ChangeRowsWhoseEventsRetentionThenRemovesAsync(TestDatabase database, string table)
+    {
+        await database.ExecuteAsync($"""
+            UPDATE {table} SET total = 21 WHERE id = 2;
+            UPDATE {table} SET status = 'closed' WHERE id = 3;
+            INSERT INTO {table} (id, status, total) VALUES (4, 'open', 40);
+            """);
+        await database.ExecuteAsync("""
+            WITH gone AS (DELETE FROM zgres.events RETURNING id)
+            UPDATE zgres.log_state SET pruned_through = (SELECT max(id) FROM gone)
+            """);
+    }
+
     private static async Task WaitForSnapshotStreamingAsync(ZgresTestServer server)
     {
         var metrics = server.Services.GetRequiredService<ZgresMetrics>();

@@ -18,6 +18,7 @@ public sealed class TcpRelay : IAsyncDisposable
     private readonly int _target;
     private readonly int? _toClientBytesPerSecond;
     private volatile bool _refusing;
+    private long _bytesToClients;
 
     /// <param name="targetPort">The server's loopback port.</param>
     /// <param name="toClientBytesPerSecond">The rate at which each connection carries what the server sends; null for
@@ -33,6 +34,9 @@ public sealed class TcpRelay : IAsyncDisposable
 
     /// <summary>Where clients connect instead of the server.</summary>
     public Uri Address { get; }
+
+    /// <summary>How many bytes the server has sent through the relay, over every connection so far.</summary>
+    public long BytesToClients => Interlocked.Read(ref _bytesToClients);
 
     /// <summary>Closes every connection through the relay; returns how many sockets there were.</summary>
     public int CutAll()
@@ -77,7 +81,7 @@ public sealed class TcpRelay : IAsyncDisposable
         try
         {
             await server.ConnectAsync(IPAddress.Loopback, _target, _stop.Token);
-            await Task.WhenAny(PumpAsync(client, server, bytesPerSecond: null), PumpAsync(server, client, _toClientBytesPerSecond));
+            await Task.WhenAny(PumpAsync(client, server, bytesPerSecond: null, counted: false), PumpAsync(server, client, _toClientBytesPerSecond, counted: true));
         }
         catch (Exception exception) when (exception is OperationCanceledException or SocketException or ObjectDisposedException)
         {
@@ -90,7 +94,7 @@ public sealed class TcpRelay : IAsyncDisposable
         }
     }
 
-    private async Task PumpAsync(Socket from, Socket to, int? bytesPerSecond)
+    private async Task PumpAsync(Socket from, Socket to, int? bytesPerSecond, bool counted)
     {
         // Paced, it reads no more than a twentieth of a second's worth at a time, so that the server's socket fills.
         var buffer = new byte[bytesPerSecond is { } rate ? Math.Clamp(rate / 20, 1024, 64 * 1024) : 64 * 1024];
@@ -102,6 +106,7 @@ public sealed class TcpRelay : IAsyncDisposable
             while ((read = await from.ReceiveAsync(buffer, SocketFlags.None, _stop.Token)) > 0)
             {
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, _stop.Token);
+                if (counted) Interlocked.Add(ref _bytesToClients, read);
                 if (bytesPerSecond is not { } limit) continue;
                 relayed += read;
                 var ahead = TimeSpan.FromSeconds((double)relayed / limit) - Stopwatch.GetElapsedTime(since);
