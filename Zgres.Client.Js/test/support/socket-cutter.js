@@ -9,6 +9,8 @@ export class SocketCutter {
   #sockets = new Set();
   #refusing = false;
   #toClientBytesPerSecond;
+  /** How many bytes the server has sent through the relay, over every connection so far. */
+  bytesToClients = 0;
 
   /** `toClientBytesPerSecond`: what the server sends goes no faster (unlimited when not given). */
   static async start(targetPort, { toClientBytesPerSecond = null } = {}) {
@@ -28,8 +30,11 @@ export class SocketCutter {
     const server = connect(targetPort, "127.0.0.1");
     for (const [from, to] of [[client, server], [server, client]]) {
       this.#sockets.add(from);
-      if (from === server && this.#toClientBytesPerSecond !== null) from.pipe(throttle(this.#toClientBytesPerSecond)).pipe(to);
-      else from.pipe(to);
+      if (from === server) {
+        const paced = this.#toClientBytesPerSecond === null ? from : from.pipe(throttle(this.#toClientBytesPerSecond));
+        paced.on("data", (chunk) => { this.bytesToClients += chunk.length; });
+        paced.pipe(to);
+      } else from.pipe(to);
       from.on("error", () => to.destroy());
       from.on("close", () => {
         this.#sockets.delete(from);
