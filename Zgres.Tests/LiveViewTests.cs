@@ -200,8 +200,8 @@ public sealed class LiveViewTests(PostgresFixture database)
         var table = await isolated.CreateTableAsync(Orders + ", padding text");
         await isolated.ExecuteAsync($"INSERT INTO {table} (id, status, total) VALUES (1, 'open', 10), (2, 'open', 20), (3, 'held', 30)");
         await using var server = await ZgresTestServer.StartAsync(isolated, [table]);
-        // What the server sends reaches the client at 1 MB/s, so the replay below takes seconds and can be cut midway.
-        await using var relay = new TcpRelay(server.Address.Port, toClientBytesPerSecond: 1024 * 1024);
+        // What the server sends reaches the client at 512 KB/s, so the replay below takes seconds and can be cut midway.
+        await using var relay = new TcpRelay(server.Address.Port, toClientBytesPerSecond: 512 * 1024);
         await using var client = await server.ConnectClientAsync(through: relay.Address);
         var gaps = new List<ZgresGap>();
         client.GapDetected += (_, gap) => { lock (gaps) gaps.Add(gap); };
@@ -215,12 +215,12 @@ public sealed class LiveViewTests(PostgresFixture database)
         await ChangeRowsWhoseEventsRetentionThenRemovesAsync(isolated, table);
         await isolated.ExecuteAsync($"INSERT INTO {table} (id, status, total, padding) SELECT g, 'open', g, repeat('x', 1000) FROM generate_series(100, 2099) g");
         await isolated.ExecuteAsync($"DELETE FROM {table} WHERE id >= 100");
-        // Back, the view resumes: the server's replay begins by saying it found a gap. Half a megabyte into it, before
-        // its answer, the connection drops again.
+        // Back, the view resumes: the server's replay begins by saying it found a gap. A quarter of a megabyte into it,
+        // seconds before its answer, the connection drops again.
         var before = relay.BytesToClients;
         relay.Reopen();
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (relay.BytesToClients - before < 512 * 1024)
+        while (relay.BytesToClients - before < 256 * 1024)
         {
             Assert.True(DateTime.UtcNow < deadline, "the replay never reached the client");
             await Task.Delay(10);
