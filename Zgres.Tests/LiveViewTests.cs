@@ -294,9 +294,6 @@ public sealed class LiveViewTests(PostgresFixture database)
         await events.WaitForAsync(1);
     }
 
-    /// <summary>Waits until the server streams a snapshot (its metric counts it from the moment a reader holds a snapshot
-    /// transaction until its last row is sent). The database's view of the reader's statement would not do: between
-    /// pages the connection shows its last FETCH, not the cursor's query.</summary>
     /// <summary>A gap, as a client away for longer than retention keeps events finds it: rows 2 and 3 change and row 4
     /// is added (in a view of open orders: +4 ~2 -3), then retention removes every event of the log.</summary>
     private static async Task ChangeRowsWhoseEventsRetentionThenRemovesAsync(TestDatabase database, string table)
@@ -312,6 +309,9 @@ public sealed class LiveViewTests(PostgresFixture database)
             """);
     }
 
+    /// <summary>Waits until the server streams a snapshot (its metric counts it from the moment a reader holds a snapshot
+    /// transaction until its last row is sent). The database's view of the reader's statement would not do: between
+    /// pages the connection shows its last FETCH, not the cursor's query.</summary>
     private static async Task WaitForSnapshotStreamingAsync(ZgresTestServer server)
     {
         var metrics = server.Services.GetRequiredService<ZgresMetrics>();
