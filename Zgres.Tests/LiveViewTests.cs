@@ -219,12 +219,7 @@ public sealed class LiveViewTests(PostgresFixture database)
         // seconds before its answer, the connection drops again.
         var before = relay.BytesToClients;
         relay.Reopen();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (relay.BytesToClients - before < 256 * 1024)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the replay never reached the client");
-            await Task.Delay(10);
-        }
+        await Eventually.WaitUntilAsync(() => relay.BytesToClients - before >= 256 * 1024, "a quarter of a megabyte of the replay", TimeSpan.FromSeconds(30));
         Assert.True(relay.CutAll() > 0, "the connection was gone before the cut");
         Assert.False(resynced.Task.IsCompleted, "the replay was answered before the cut: the case is not exercised");
 
@@ -312,15 +307,10 @@ public sealed class LiveViewTests(PostgresFixture database)
     /// <summary>Waits until the server streams a snapshot (its metric counts it from the moment a reader holds a snapshot
     /// transaction until its last row is sent). The database's view of the reader's statement would not do: between
     /// pages the connection shows its last FETCH, not the cursor's query.</summary>
-    private static async Task WaitForSnapshotStreamingAsync(ZgresTestServer server)
+    private static Task WaitForSnapshotStreamingAsync(ZgresTestServer server)
     {
         var metrics = server.Services.GetRequiredService<ZgresMetrics>();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (metrics.SnapshotsStreaming == 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the snapshot never started");
-            await Task.Delay(5);
-        }
+        return Eventually.WaitUntilAsync(() => metrics.SnapshotsStreaming > 0, "the snapshot to start", TimeSpan.FromSeconds(30));
     }
 
     /// <summary>"+added ~updated -removed" keys, in that order.</summary>

@@ -81,7 +81,7 @@ public sealed class TcpRelay : IAsyncDisposable
         try
         {
             await server.ConnectAsync(IPAddress.Loopback, _target, _stop.Token);
-            await Task.WhenAny(PumpAsync(client, server, bytesPerSecond: null, counted: false), PumpAsync(server, client, _toClientBytesPerSecond, counted: true));
+            await Task.WhenAny(PumpAsync(client, server, toClient: false), PumpAsync(server, client, toClient: true));
         }
         catch (Exception exception) when (exception is OperationCanceledException or SocketException or ObjectDisposedException)
         {
@@ -94,8 +94,10 @@ public sealed class TcpRelay : IAsyncDisposable
         }
     }
 
-    private async Task PumpAsync(Socket from, Socket to, int? bytesPerSecond, bool counted)
+    /// <param name="toClient">Whether it carries what the server sends: paced at the relay's rate, and counted.</param>
+    private async Task PumpAsync(Socket from, Socket to, bool toClient)
     {
+        var bytesPerSecond = toClient ? _toClientBytesPerSecond : null;
         // Paced, it reads no more than a twentieth of a second's worth at a time, so that the server's socket fills.
         var buffer = new byte[bytesPerSecond is { } rate ? Math.Clamp(rate / 20, 1024, 64 * 1024) : 64 * 1024];
         var since = Stopwatch.GetTimestamp();
@@ -106,7 +108,7 @@ public sealed class TcpRelay : IAsyncDisposable
             while ((read = await from.ReceiveAsync(buffer, SocketFlags.None, _stop.Token)) > 0)
             {
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, _stop.Token);
-                if (counted) Interlocked.Add(ref _bytesToClients, read);
+                if (toClient) Interlocked.Add(ref _bytesToClients, read);
                 if (bytesPerSecond is not { } limit) continue;
                 relayed += read;
                 var ahead = TimeSpan.FromSeconds((double)relayed / limit) - Stopwatch.GetElapsedTime(since);

@@ -1,6 +1,8 @@
 // What the end-to-end tests share: the table they write (`items`, input_id = seq % 3), a writer, and clients and
 // servers that are stopped when the test ends.
 import { after, before } from "node:test";
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
 import { LogLevel } from "@microsoft/signalr";
 import { ZgresClient } from "../../src/index.js";
 import { PostgresCluster } from "./postgres.js";
@@ -10,6 +12,16 @@ export const ITEMS = "public.items";
 
 /** Each test's limit: generous, for a loaded two-core machine; a test that hangs fails here. */
 export const TEST_LIMIT = { timeout: 240_000 };
+
+/** Resolves once `condition()` (which may return a promise) holds, checked every 10 ms: for what the server or the
+ *  network does on its own time. Fails after `timeoutMs`, naming `what`. */
+export async function eventually(condition, what, timeoutMs = 30_000) {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    assert.ok(performance.now() < deadline, `timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
 
 /** One PostgreSQL for the test file, started before its first test and stopped after its last; call the returned
  *  function inside a test to get it. */
