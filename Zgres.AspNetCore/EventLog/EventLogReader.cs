@@ -249,7 +249,7 @@ internal static class EventLogReader
             }
             finally
             {
-                shared.Leave(through);
+                through.Leave();
             }
         }
     }

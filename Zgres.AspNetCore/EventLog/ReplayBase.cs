@@ -1,31 +1,85 @@
 using Zgres.AspNetCore.Database;
+using Zgres.AspNetCore.Hosting;
 using Zgres.AspNetCore.Tables;
 
 namespace Zgres.AspNetCore.EventLog;
 
 /// <summary>
 /// A position replays read the log through (see <see cref="SharedReplays"/>), with the pages they have read so far,
-/// kept while one of them still runs. A page is found by what its statement asks (table, input, ids after and through),
-/// and one being read is waited for rather than read again.
+/// kept while one of them still runs and the budget allows. A page is found by what its statement asks (table, input,
+/// ids after and through), and one being read is waited for rather than read again. A base one replay reads through
+/// alone keeps nothing.
 /// </summary>
-internal sealed class ReplayBase(SharedReplays owner, LogPosition position, bool shared)
+internal sealed class ReplayBase
 {
-    // All under the owner's lock.
+    private readonly LogPosition _position;
+    private readonly ZgresMetrics _metrics;
+    // Null for a base one replay reads through alone.
+    private readonly ReplayBudget? _budget;
+    private readonly TimeProvider? _time;
+    private readonly long _takenAt;
+
+    // All under the lock.
+    private readonly Lock _lock = new();
     private readonly Dictionary<PageKey, Task<ReplayPage>> _pages = [];
+    private int _readers;
+    private long _kept;
+    private bool _superseded;
+
+    /// <summary>A base one replay reads through alone.</summary>
+    public ReplayBase(LogPosition position, ZgresMetrics metrics) => (_position, _metrics) = (position, metrics);
+
+    /// <summary>A base replays share, taken now by its first replay, whose pages take from <paramref name="budget"/>.</summary>
+    public ReplayBase(LogPosition position, ZgresMetrics metrics, ReplayBudget budget, TimeProvider time)
+        : this(position, metrics) => (_budget, _time, _takenAt, _readers) = (budget, time, time.GetTimestamp(), 1);
 
     /// <summary>Whether replays share it (else it is one replay's own).</summary>
-    public bool IsShared => shared;
+    public bool IsShared => _budget is not null;
 
     /// <summary>The stream position this base reads up to.</summary>
-    public LogPosition Position => position;
+    public LogPosition Position => _position;
 
-    internal long TakenAt { get; init; }
+    /// <summary>Whether a new replay may join it: it is shared, no newer base has taken its place, and it was taken within
+    /// <see cref="SharedReplays.ShareWindow"/>.</summary>
+    public bool TakesNewReplays
+    {
+        get
+        {
+            lock (_lock) return TakesNew;
+        }
+    }
 
-    /// <summary>Replays reading through this base now (under the owner's lock).</summary>
-    internal int Readers { get; set; }
+    private bool TakesNew => _budget is not null && !_superseded && _time!.GetElapsedTime(_takenAt) < SharedReplays.ShareWindow;
 
-    /// <summary>What its kept pages take of the owner's budget (under the owner's lock).</summary>
-    internal long Bytes { get; set; }
+    /// <summary>A newer base takes new replays from now on.</summary>
+    public void Supersede()
+    {
+        lock (_lock) _superseded = true;
+    }
+
+    /// <summary>Counts one more replay reading through it, while it takes new ones.</summary>
+    public bool TryAddReader()
+    {
+        lock (_lock)
+        {
+            if (!TakesNew) return false;
+            _readers++;
+            return true;
+        }
+    }
+
+    /// <summary>A replay through it ended: when it was the last, the pages go, and what they took of the budget.</summary>
+    public void Leave()
+    {
+        if (_budget is null) return;
+        lock (_lock)
+        {
+            if (--_readers > 0) return;
+            _budget.Give(_kept);
+            _kept = 0;
+            _pages.Clear();
+        }
+    }
 
     /// <summary>
     /// The page <paramref name="key"/> names, read by <paramref name="read"/>, or taken from the read of a replay that
@@ -36,9 +90,9 @@ internal sealed class ReplayBase(SharedReplays owner, LogPosition position, bool
     public async ValueTask<(ReplayPage Page, TimeSpan Pace)> PageAsync(PageKey? key,
         Func<CancellationToken, ValueTask<(IReadOnlyList<ChangeRecord> Changes, TimeSpan Took)>> read, CancellationToken cancellationToken)
     {
-        if (!shared || key is null)
+        if (_budget is null || key is null)
         {
-            owner.Metrics.ReplayPage(shared: false);
+            _metrics.ReplayPage(shared: false);
             return (new ReplayPage((await read(cancellationToken)).Changes), TimeSpan.Zero);
         }
         return await SharedPageAsync(key.Value, read, cancellationToken);
@@ -49,7 +103,7 @@ internal sealed class ReplayBase(SharedReplays owner, LogPosition position, bool
     {
         TaskCompletionSource<ReplayPage>? reading = null;
         Task<ReplayPage>? page;
-        lock (owner.Gate)
+        lock (_lock)
         {
             if (!_pages.TryGetValue(key, out page))
             {
@@ -57,7 +111,7 @@ internal sealed class ReplayBase(SharedReplays owner, LogPosition position, bool
                 _pages[key] = page = reading.Task;
             }
         }
-        owner.Metrics.ReplayPage(shared: reading is null);
+        _metrics.ReplayPage(shared: reading is null);
         if (reading is not null) _ = ReadAsync(key, reading, read);
         var taken = await page.WaitAsync(cancellationToken);
         return (taken, reading is null ? taken.ReadTime : TimeSpan.Zero);
@@ -71,30 +125,34 @@ internal sealed class ReplayBase(SharedReplays owner, LogPosition position, bool
             var (changes, took) = await read(CancellationToken.None);
             var page = new ReplayPage(changes, shared: true, took);
             // Kept while a replay runs through this base and the budget allows; else whoever asks next reads it again.
-            lock (owner.Gate)
+            lock (_lock)
             {
-                if (!owner.TryKeep(this, page.Bytes)) Forget(key, reading.Task);
+                if (!TryKeep(page.Bytes)) Forget(key, reading.Task);
             }
             reading.SetResult(page);
         }
         catch (Exception exception)
         {
-            lock (owner.Gate) Forget(key, reading.Task);
+            lock (_lock) Forget(key, reading.Task);
             reading.SetException(exception);
         }
     }
 
-    // Under the owner's lock: the entry may have gone with the pages, and another read may have taken its place since.
+    /// <summary>Whether it may keep a page of <paramref name="bytes"/>: another replay may still ask for it (one more
+    /// reads through it, or one may still join) and the budget has room. A replay alone through a base that takes no
+    /// one any more keeps nothing: nobody would ask again. Under the lock.</summary>
+    private bool TryKeep(long bytes)
+    {
+        var mayBeAskedAgain = _readers > 1 || (_readers == 1 && TakesNew);
+        if (!mayBeAskedAgain || !_budget!.TryTake(bytes)) return false;
+        _kept += bytes;
+        return true;
+    }
+
+    // Under the lock: the entry may have gone with the pages, and another read may have taken its place since.
     private void Forget(PageKey key, Task<ReplayPage> page)
     {
         if (_pages.TryGetValue(key, out var current) && current == page) _pages.Remove(key);
-    }
-
-    /// <summary>Forgets the pages (the last replay through this base ended), under the owner's lock.</summary>
-    internal void DropPages()
-    {
-        _pages.Clear();
-        Bytes = 0;
     }
 
     /// <summary>What a page's statement asks for: <paramref name="Table"/>'s events (<paramref name="InputId"/>'s, when

@@ -108,10 +108,10 @@ public sealed class SharedReplaysTests : IDisposable
         var first = shared.Join(At(110, 500), afterXid: null);
         var second = shared.Join(At(110, 500), afterXid: null);
         await PageAsync(first);
-        shared.Leave(first);
+        first.Leave();
         await PageAsync(second);
         Assert.Equal(1, _reads);
-        shared.Leave(second);
+        second.Leave();
 
         Assert.Equal(0, shared.KeptBytes);
 
@@ -120,7 +120,7 @@ public sealed class SharedReplaysTests : IDisposable
         await PageAsync(third);
         Assert.Equal(2, _reads);
         Assert.Equal(3 * (2 * 100 + 128), shared.KeptBytes);
-        shared.Leave(third);
+        third.Leave();
         Assert.Equal(0, shared.KeptBytes);
 
         // Once the base takes no one any more, a replay alone through it keeps nothing: nobody would ask again.
@@ -130,17 +130,17 @@ public sealed class SharedReplaysTests : IDisposable
         Assert.Equal(0, shared.KeptBytes);
         var another = shared.Join(At(120, 510), afterXid: null);
         Assert.NotSame(alone, another);
-        shared.Leave(alone);
+        alone.Leave();
         // Nor through a base within its window that a newer one has taken the place of: only the newest takes replays.
         var superseded = shared.Join(At(120, 510), afterXid: null);
         Assert.Same(another, superseded);
-        shared.Leave(another);
+        another.Leave();
         var newer = shared.Join(At(300, 510 + SharedReplays.MaxLag + 1), afterXid: null);
         Assert.NotSame(superseded, newer);
         await PageAsync(superseded, after: 200, to: 300);
         Assert.Equal(0, shared.KeptBytes);
-        shared.Leave(superseded);
-        shared.Leave(newer);
+        superseded.Leave();
+        newer.Leave();
 
         // Three records of 100 bytes take about 3 × (2 × 100 + 128) bytes: more than a budget of 900 keeps.
         var small = Create(budget: 900);
