@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
-using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 using Zgres.AspNetCore.Database;
@@ -194,13 +193,15 @@ internal sealed class TableSnapshot : IAsyncDisposable
         return key.ToString();
     }
 
-    // Whether inputId is how ::text writes a value of the type, which is the spelling a filter's value takes in SQL: then
-    // the column equals that value exactly when its text equals inputId. Only for the types whose text has one spelling
-    // and whose index a text comparison cannot use.
-    private static bool IsSpelledAs(string inputId, ColumnType type) =>
-        type.Kind is ColumnKind.Integer or ColumnKind.Uuid
-        && FilterValue.Parse(JsonSerializer.SerializeToElement(inputId), type, out _) is { } value
-        && value.SqlText == inputId;
+    // Whether inputId is how ::text writes a value of the type: then the column equals that value exactly when its text
+    // equals inputId. Only for the types whose text has one spelling and whose index a text comparison cannot use.
+    private static bool IsSpelledAs(string inputId, ColumnType type) => type.Kind switch
+    {
+        ColumnKind.Integer => long.TryParse(inputId, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole)
+            && whole >= type.Min && whole <= type.Max && whole.ToString(CultureInfo.InvariantCulture) == inputId,
+        ColumnKind.Uuid => Guid.TryParseExact(inputId, "D", out var uuid) && uuid.ToString("D") == inputId,
+        _ => false,
+    };
 
     private static string Operator(FilterOperator op) => op switch
     {
