@@ -15,9 +15,7 @@ internal sealed class ReplayBase
     private readonly LogPosition _position;
     private readonly ZgresMetrics _metrics;
     // Null for a base one replay reads through alone.
-    private readonly ReplayBudget? _budget;
-    private readonly TimeProvider? _time;
-    private readonly long _takenAt;
+    private readonly Sharing? _sharing;
 
     // All under the lock.
     private readonly Lock _lock = new();
@@ -31,10 +29,10 @@ internal sealed class ReplayBase
 
     /// <summary>A base replays share, taken now by its first replay, whose pages take from <paramref name="budget"/>.</summary>
     public ReplayBase(LogPosition position, ZgresMetrics metrics, ReplayBudget budget, TimeProvider time)
-        : this(position, metrics) => (_budget, _time, _takenAt, _readers) = (budget, time, time.GetTimestamp(), 1);
+        : this(position, metrics) => (_sharing, _readers) = (new Sharing(budget, time, time.GetTimestamp()), 1);
 
     /// <summary>Whether replays share it (else it is one replay's own).</summary>
-    public bool IsShared => _budget is not null;
+    public bool IsShared => _sharing is not null;
 
     /// <summary>The stream position this base reads up to.</summary>
     public LogPosition Position => _position;
@@ -49,7 +47,7 @@ internal sealed class ReplayBase
         }
     }
 
-    private bool TakesNew => _budget is not null && !_superseded && _time!.GetElapsedTime(_takenAt) < SharedReplays.ShareWindow;
+    private bool TakesNew => _sharing is { } sharing && !_superseded && sharing.Time.GetElapsedTime(sharing.TakenAt) < SharedReplays.ShareWindow;
 
     /// <summary>A newer base takes new replays from now on.</summary>
     public void Supersede()
@@ -71,11 +69,11 @@ internal sealed class ReplayBase
     /// <summary>A replay through it ended: when it was the last, the pages go, and what they took of the budget.</summary>
     public void Leave()
     {
-        if (_budget is null) return;
+        if (_sharing is not { } sharing) return;
         lock (_lock)
         {
             if (--_readers > 0) return;
-            _budget.Give(_kept);
+            sharing.Budget.Give(_kept);
             _kept = 0;
             _pages.Clear();
         }
@@ -90,7 +88,7 @@ internal sealed class ReplayBase
     public async ValueTask<(ReplayPage Page, TimeSpan Pace)> PageAsync(PageKey? key,
         Func<CancellationToken, ValueTask<(IReadOnlyList<ChangeRecord> Changes, TimeSpan Took)>> read, CancellationToken cancellationToken)
     {
-        if (_budget is null || key is null)
+        if (_sharing is null || key is null)
         {
             _metrics.ReplayPage(shared: false);
             return (new ReplayPage((await read(cancellationToken)).Changes), TimeSpan.Zero);
@@ -144,7 +142,7 @@ internal sealed class ReplayBase
     private bool TryKeep(long bytes)
     {
         var mayBeAskedAgain = _readers > 1 || (_readers == 1 && TakesNew);
-        if (!mayBeAskedAgain || !_budget!.TryTake(bytes)) return false;
+        if (!mayBeAskedAgain || _sharing?.Budget.TryTake(bytes) != true) return false;
         _kept += bytes;
         return true;
     }
@@ -154,6 +152,10 @@ internal sealed class ReplayBase
     {
         if (_pages.TryGetValue(key, out var current) && current == page) _pages.Remove(key);
     }
+
+    /// <summary>What a shared base has that one replay's own has not: the budget its pages take from, and when it was taken
+    /// (it takes new replays for <see cref="SharedReplays.ShareWindow"/>).</summary>
+    private sealed record Sharing(ReplayBudget Budget, TimeProvider Time, long TakenAt);
 
     /// <summary>What a page's statement asks for: <paramref name="Table"/>'s events (<paramref name="InputId"/>'s, when
     /// set) after id <paramref name="After"/> and through <paramref name="Through"/>, as the base sees them.</summary>
