@@ -51,9 +51,12 @@ internal static class DeliveryScenario
         await target.StartAsync(context.Cancellation);
         var delivery = new Delivery(plan.Inputs, plan.Regions);
         var meters = new Meters(target.ServerPid, context.Database.PostmasterPid);
+        // Read before the CPU meter, so that the exporter's first collection is not counted as the connects' cost.
+        var serverConnecting = await target.ReadServerAsync(context.Cancellation);
         var connecting = meters.Take();
         await using var fleet = await ClientFleet.ConnectAsync(target, follows, plan.Inputs, delivery, options.ConnectParallelism, label, context.Cancellation);
         var connectCpu = meters.Take().ServerCpu - connecting.ServerCpu;
+        var connects = await target.ReadServerAsync(context.Cancellation) - serverConnecting;
 
         // Warm-up: the same load, unmeasured, so that tiered JIT and connection pools have settled in both processes.
         if (options.Warmup > TimeSpan.Zero)
@@ -74,7 +77,7 @@ internal static class DeliveryScenario
         var window = new Window(before, after, writeStart, delivery.Distinct - distinctBefore, fleet.Ledgers.Sum(delivery.ExpectedFor) - owedBefore);
         await fleet.DisposeAsync();
         await target.StopAsync();
-        return new DeliveryPhase(fleet, delivery, stats, window, connectCpu, server);
+        return new DeliveryPhase(fleet, delivery, stats, window, connectCpu, connects, server);
     }
 
     private static async Task WriteAndDrainAsync(string label, string connectionString, LoadPlan plan, WriteStatements statements, BenchContext context, Meters meters, ClientFleet fleet, Delivery delivery, WriteStats stats)
@@ -165,6 +168,11 @@ internal static class DeliveryScenario
         table.Set(column, "server CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(serverCpu)} ({Format.Number(serverCpu / window, "0.00")})"));
         table.Set(column, "server CPU µs / delivered event", Format.Number(phase.ServerCpuPerEvent, "0.0"));
         table.Set(column, "server CPU µs / delivered event, connects counted", Format.Number(phase.ServerCpuPerEventWithConnects, "0.0"));
+        // A fresh server compiles the code its first connects and events run (and recompiles what is hot): how much of the
+        // CPU above is that, by the runtime's own count; its time is a stopwatch's, so it includes waits for a core.
+        table.Set(column, "server JIT while connecting / in the window: methods compiled, compile time (wall clock)", phase is { Connects: { } connects, Server: { } inWindow }
+            ? FormattableString.Invariant($"{connects.JitMethods:N0}, {Format.Seconds(connects.JitSeconds)} / {inWindow.JitMethods:N0}, {Format.Seconds(inWindow.JitSeconds)}")
+            : "n/a");
         table.Set(column, "server peak RSS", Format.Megabytes(after.ServerPeakRss));
         table.Set(column, "PostgreSQL CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(postgresCpu)} ({Format.Number(postgresCpu / window, "0.00")})"));
         table.Set(column, "PostgreSQL CPU µs / row", Format.Number(postgresCpu * 1e6 / stats.Rows, "0.0"));
@@ -184,9 +192,10 @@ internal static class DeliveryScenario
 internal readonly record struct Window(Snapshot Before, Snapshot After, long WriteStartMicroseconds, long Delivered, long Owed);
 
 /// <summary>What one measured phase of a delivery scenario left: its clients' ledgers, the receipts, the writes, the
-/// window, the server's CPU seconds while the clients connected, and what it reports of the window (its reads of the
-/// log and its garbage collections; Zgres only).</summary>
-internal sealed record DeliveryPhase(ClientFleet Fleet, Delivery Delivery, WriteStats Stats, Window Window, double ConnectCpu, ServerReading? Server)
+/// window, the server's CPU seconds while the clients connected, and what it reports of the connects and of the window
+/// (its reads of the log, its garbage collections and its JIT; Zgres only).</summary>
+internal sealed record DeliveryPhase(ClientFleet Fleet, Delivery Delivery, WriteStats Stats, Window Window, double ConnectCpu, ServerReading? Connects,
+    ServerReading? Server)
 {
     public double ServerCpu => Window.After.ServerCpu - Window.Before.ServerCpu;
 
