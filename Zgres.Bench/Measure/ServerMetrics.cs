@@ -28,15 +28,16 @@ internal static partial class ServerMetrics
 }
 
 /// <summary>What a Zgres server reports of its own time so far: its garbage collections (by the oldest generation each
-/// collected) and the time they paused it, and the methods its JIT compiled and the time that took, from the runtime's
-/// meter; its listener's reads of the log and the time they took, from Zgres's. Subtracted, what happened between two
-/// readings.</summary>
-internal readonly record struct ServerReading(double Gen0, double Gen1, double Gen2, double PausedSeconds, double JitMethods, double JitSeconds,
-    double Reads, double ReadSeconds)
+/// collected), the time they paused it and the bytes it allocated, and the methods its JIT compiled and the time that
+/// took, from the runtime's meter; its listener's reads of the log and the time they took, from Zgres's. Subtracted,
+/// what happened between two readings.</summary>
+internal readonly record struct ServerReading(double Gen0, double Gen1, double Gen2, double PausedSeconds, double AllocatedBytes,
+    double JitMethods, double JitSeconds, double Reads, double ReadSeconds)
 {
     public static ServerReading Of(string metrics) => new(
         Generation(metrics, 0), Generation(metrics, 1), Generation(metrics, 2),
         ServerMetrics.Sum(metrics, "dotnet_gc_pause_time_seconds_total"),
+        ServerMetrics.Sum(metrics, "dotnet_gc_heap_total_allocated_bytes_total"),
         ServerMetrics.Sum(metrics, "dotnet_jit_compiled_methods_total"),
         ServerMetrics.Sum(metrics, "dotnet_jit_compilation_time_seconds_total"),
         ServerMetrics.Sum(metrics, "zgres_listener_read_duration_seconds_count"),
@@ -44,7 +45,7 @@ internal readonly record struct ServerReading(double Gen0, double Gen1, double G
 
     public static ServerReading operator -(ServerReading after, ServerReading before) => new(
         after.Gen0 - before.Gen0, after.Gen1 - before.Gen1, after.Gen2 - before.Gen2, after.PausedSeconds - before.PausedSeconds,
-        after.JitMethods - before.JitMethods, after.JitSeconds - before.JitSeconds, after.Reads - before.Reads, after.ReadSeconds - before.ReadSeconds);
+        after.AllocatedBytes - before.AllocatedBytes, after.JitMethods - before.JitMethods, after.JitSeconds - before.JitSeconds, after.Reads - before.Reads, after.ReadSeconds - before.ReadSeconds);
 
     private static double Generation(string metrics, int generation) =>
         ServerMetrics.Sum(metrics, "dotnet_gc_collections_total", $"gc_heap_generation=\"gen{generation}\"");

@@ -165,6 +165,9 @@ internal static class DeliveryScenario
         table.Set(column, "server GC in the window: collections gen0 / gen1 / gen2, time paused", phase.Server is { } gc
             ? FormattableString.Invariant($"{gc.Gen0:0} / {gc.Gen1:0} / {gc.Gen2:0}, {gc.PausedSeconds * 1000:0} ms")
             : "n/a");
+        table.Set(column, "server bytes allocated / delivered event", phase.Server is { } allocated
+            ? Format.Count(allocated.AllocatedBytes / events)
+            : "n/a");
         table.Set(column, "server CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(serverCpu)} ({Format.Number(serverCpu / window, "0.00")})"));
         table.Set(column, "server CPU µs / delivered event", Format.Number(phase.ServerCpuPerEvent, "0.0"));
         table.Set(column, "server CPU µs / delivered event, connects counted", Format.Number(phase.ServerCpuPerEventWithConnects, "0.0"));
