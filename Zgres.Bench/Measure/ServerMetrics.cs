@@ -45,7 +45,8 @@ internal readonly record struct ServerReading(double Gen0, double Gen1, double G
 
     public static ServerReading operator -(ServerReading after, ServerReading before) => new(
         after.Gen0 - before.Gen0, after.Gen1 - before.Gen1, after.Gen2 - before.Gen2, after.PausedSeconds - before.PausedSeconds,
-        after.AllocatedBytes - before.AllocatedBytes, after.JitMethods - before.JitMethods, after.JitSeconds - before.JitSeconds, after.Reads - before.Reads, after.ReadSeconds - before.ReadSeconds);
+        after.AllocatedBytes - before.AllocatedBytes, after.JitMethods - before.JitMethods, after.JitSeconds - before.JitSeconds,
+        after.Reads - before.Reads, after.ReadSeconds - before.ReadSeconds);
 
     private static double Generation(string metrics, int generation) =>
         ServerMetrics.Sum(metrics, "dotnet_gc_collections_total", $"gc_heap_generation=\"gen{generation}\"");

@@ -173,7 +173,8 @@ internal static class DeliveryScenario
         table.Set(column, "server CPU µs / delivered event, connects counted", Format.Number(phase.ServerCpuPerEventWithConnects, "0.0"));
         // A fresh server compiles the code its first connects and events run (and recompiles what is hot): how much of the
         // CPU above is that, by the runtime's own count; its time is a stopwatch's, so it includes waits for a core.
-        table.Set(column, "server JIT while connecting / in the window: methods compiled, compile time (wall clock)", phase is { Connects: { } connects, Server: { } inWindow }
+        table.Set(column, "server JIT while connecting / in the window: methods compiled, compile time (wall clock)",
+            phase is { Connects: { } connects, Server: { } inWindow }
             ? FormattableString.Invariant($"{connects.JitMethods:N0}, {Format.Seconds(connects.JitSeconds)} / {inWindow.JitMethods:N0}, {Format.Seconds(inWindow.JitSeconds)}")
             : "n/a");
         table.Set(column, "server peak RSS", Format.Megabytes(after.ServerPeakRss));

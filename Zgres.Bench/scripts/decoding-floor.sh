@@ -13,19 +13,9 @@
 set -euo pipefail
 rounds="${1:-4}"
 seconds="${2:-15}"
-bin="$(dirname "$(compgen -G '/usr/lib/postgresql/*/bin/postgres' | sort -V | tail -1)")"
-work="$(mktemp -d /tmp/zgres-decoding-floor.XXXXXX)"
-port=55992
-as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres "$work"
-trap 'as_postgres "$bin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-
 # The settings of the bench's own cluster (Zgres.Bench/Hosting/BenchDatabase.cs, through EmbeddedPostgres).
-as_postgres "$bin/initdb" -D "$work/data" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
-as_postgres "$bin/pg_ctl" -D "$work/data" -l "$work/log" -w -o "-c listen_addresses=127.0.0.1 -c port=$port \
-  -c unix_socket_directories='' -c fsync=off -c full_page_writes=off -c wal_level=logical -c max_wal_senders=4 \
-  -c max_replication_slots=4" start >/dev/null
-export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres
+source "$(dirname "$0")/scratch-cluster.sh" decoding-floor 55992 \
+  "-c full_page_writes=off -c wal_level=logical -c max_wal_senders=4 -c max_replication_slots=4"
 psql -q -v ON_ERROR_STOP=1 <<'SQL'
 CREATE TABLE plain (id bigserial PRIMARY KEY, input_id int NOT NULL, seq bigint NOT NULL, sent_us bigint NOT NULL);
 CREATE TABLE watched (LIKE plain INCLUDING ALL);

@@ -12,17 +12,8 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 server_dll="${1:-$repo/Zgres.Server/bin/Debug/net10.0/Zgres.Server.dll}"
-bin="$(dirname "$(compgen -G '/usr/lib/postgresql/*/bin/postgres' | sort -V | tail -1)")"
-work="$(mktemp -d /tmp/zgres-trigger-instructions.XXXXXX)"
-port=55991
-as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres "$work"
-trap 'as_postgres "$bin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-
-as_postgres "$bin/initdb" -D "$work/data" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
-as_postgres "$bin/pg_ctl" -D "$work/data" -l "$work/log" -w -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='' -c fsync=off" start >/dev/null
+source "$(dirname "$0")/scratch-cluster.sh" trigger-instructions 55991
 ConnectionStrings__Postgres="Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres" dotnet "$server_dll" migrate >/dev/null
-export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
 psql -q -v ON_ERROR_STOP=1 postgres <<'SQL'
 CREATE TABLE plain (id bigserial PRIMARY KEY, input_id int NOT NULL, value text);
 CREATE TABLE zgres_row (LIKE plain INCLUDING ALL);
