@@ -3,11 +3,12 @@ namespace Zgres.AspNetCore.Operations;
 /// <summary>
 /// When giving memory back is worth a full collection: after a burst, and only then. The server is idle when no
 /// collection has run for <paramref name="idle"/> (it allocates little, so the collector, whose budget a burst made
-/// large, will not run for minutes). What an idle server's collections leave committed is its usual size; when an idle
-/// server holds <see cref="WorthTrimming"/> more than that, and more than its heap, a burst left it. A trim must also last:
-/// a server that allocates enough to fill what it would give back within <see cref="RefillTime"/> is busy, its
-/// collections merely far apart, and would take the memory back in seconds after pausing every client for it. Fed a
-/// reading every <see cref="CheckEvery"/>.
+/// large, will not run for minutes), nor for twice the time per collection before: a busy server's collections can be
+/// further apart than the idle time, but they keep their rhythm, which a burst's end breaks. What an idle server's
+/// collections leave committed is its usual size; when an idle server holds <see cref="WorthTrimming"/> more than that,
+/// and more than its heap, a burst left it. A trim must also last: a server that allocates enough to fill what it would
+/// give back within <see cref="RefillTime"/> is busy, its collections merely far apart, and would take the memory back
+/// in seconds after pausing every client for it. Fed a reading every <see cref="CheckEvery"/>.
 /// </summary>
 internal sealed class MemoryTrimPolicy(TimeSpan idle)
 {
@@ -21,6 +22,8 @@ internal sealed class MemoryTrimPolicy(TimeSpan idle)
 
     private int _collections = -1;
     private TimeSpan _quietSince;
+    // The time per collection between the last two readings that saw collections run.
+    private TimeSpan _rhythm;
     private long _allocatedWhenQuiet;
     private int _trimmedAt = -1;
     // The least an idle server's own collections left committed since the last trim; until one has, a guess (what the
@@ -36,6 +39,7 @@ internal sealed class MemoryTrimPolicy(TimeSpan idle)
         if (last.Collections != _collections)
         {
             if (_collections < 0) _usual = last.CommittedBytes;
+            else _rhythm = (now - _quietSince) / (last.Collections - _collections);
             _collections = last.Collections;
             _quietSince = now;
             _allocatedWhenQuiet = last.AllocatedBytes;
@@ -47,7 +51,7 @@ internal sealed class MemoryTrimPolicy(TimeSpan idle)
         // A trim gives back committed memory that holds no objects, and none below the usual size.
         var gain = last.CommittedBytes - Math.Max(_usual, last.HeapBytes);
         var allocatedInRefillTime = (last.AllocatedBytes - _allocatedWhenQuiet) * (RefillTime / quiet);
-        var trim = gain >= WorthTrimming && gain > allocatedInRefillTime;
+        var trim = quiet >= 2 * _rhythm && gain >= WorthTrimming && gain > allocatedInRefillTime;
         _usual = _usualSeen ? Math.Min(_usual, last.CommittedBytes) : last.CommittedBytes;
         _usualSeen = true;
         return trim;
