@@ -118,9 +118,10 @@ export class ZgresClient {
   /**
    * Subscribes to a table ("table" means schema public, or "schema.table"), or to one input of it, and calls
    * `handler(event)` for each event, once and in order; an async handler finishes before the next event. `after`
-   * resumes after an id stored by an earlier run (sub.lastId); that replay reaches the handler before the returned
-   * promise resolves. `filter` ([{ column, op, value }], all must hold) limits the rows; `snapshot: true` first hands
-   * over every row that matches now as "SNAPSHOT" events, also before the promise resolves (not with `after`).
+   * resumes after an id stored by an earlier run (sub.lastId); the handler is done with that replay before the
+   * returned promise resolves. `filter` ([{ column, op, value }], all must hold) limits the rows; `snapshot: true`
+   * first hands over every row that matches now as "SNAPSHOT" events, also done before the promise resolves (not with
+   * `after`).
    * While the client is reconnecting, waits for it.
    * Rejects with a SubscriptionRefusedError carrying the server's message when the server refuses. The options may
    * be left out: subscribe(table, handler).
@@ -131,6 +132,9 @@ export class ZgresClient {
     if (typeof handler !== "function") throw new TypeError("handler must be a function.");
     const subscription = this.#newSubscription(table, { inputId, filter, after, handler });
     await this.#join(subscription, snapshot === true);
+    // Every event sent before the answer has been routed by now, but the subscription hands them over one at a time:
+    // the last snapshot rows or replayed events may have come with the answer, and still wait for the handler.
+    await new Promise((resolve) => subscription.signal(new Flush(resolve)));
     return subscription;
   }
 
