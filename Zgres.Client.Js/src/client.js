@@ -1,7 +1,7 @@
 import { HubConnectionBuilder, HubConnectionState, LogLevel } from "@microsoft/signalr";
 import { ZgresSubscription } from "./subscription.js";
 import { LiveQuery } from "./live-query.js";
-import { Flush, JoinBegan, JoinEnded } from "./signals.js";
+import { JoinBegan, JoinEnded } from "./signals.js";
 
 const HUB_PATH = "/hubs/changes";
 // The server is given a little longer than the caller, so that the caller's own deadline decides (a TimeoutError).
@@ -134,7 +134,7 @@ export class ZgresClient {
     await this.#join(subscription, snapshot === true);
     // Every event sent before the answer has been routed by now, but the subscription hands them over one at a time:
     // the last snapshot rows or replayed events may have come with the answer, and still wait for the handler.
-    await new Promise((resolve) => subscription.signal(new Flush(resolve)));
+    await subscription.handedOver();
     return subscription;
   }
 
@@ -269,7 +269,7 @@ export class ZgresClient {
   #flush() {
     const flushed = [];
     for (const subscriptions of this.#groups.values()) {
-      for (const subscription of subscriptions) flushed.push(new Promise((resolve) => subscription.signal(new Flush(resolve))));
+      for (const subscription of subscriptions) flushed.push(subscription.handedOver());
     }
     return Promise.all(flushed);
   }

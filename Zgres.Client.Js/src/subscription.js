@@ -3,9 +3,9 @@ import { Flush, JoinBegan, JoinEnded, isSignal } from "./signals.js";
 /**
  * A live subscription of a ZgresClient: it hands each event of its table (or of one input, or of a filter) to its
  * handler once and in order, across reconnects, until unsubscribed. Created by ZgresClient.subscribe; the members
- * without a `#` that the type declarations leave out (key, offer, signal, joined, isNewGap, resumeAfter, close, ended)
- * are the client's, not the user's. A live view's subscription hands everything (events and signals) to its view
- * instead.
+ * without a `#` that the type declarations leave out (key, offer, signal, handedOver, joined, isNewGap, resumeAfter,
+ * close, ended) are the client's, not the user's. A live view's subscription hands everything (events and signals) to
+ * its view instead.
  */
 export class ZgresSubscription {
   #handler;
@@ -134,6 +134,11 @@ export class ZgresSubscription {
     if (signal instanceof JoinBegan) this.#joinBegan();
     else if (signal instanceof JoinEnded) this.#joinEnded(signal.join.result !== null || typeof signal.join.replayGap === "boolean");
     this.#enqueue(signal);
+  }
+
+  /** Resolves once everything queued so far has been handed over (a live view's: applied), or the subscription ended. */
+  handedOver() {
+    return new Promise((resolve) => this.signal(new Flush(resolve)));
   }
 
   #joinBegan() {
