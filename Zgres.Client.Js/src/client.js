@@ -1,7 +1,7 @@
 import { HubConnectionBuilder, HubConnectionState, LogLevel } from "@microsoft/signalr";
 import { ZgresSubscription } from "./subscription.js";
 import { LiveQuery } from "./live-query.js";
-import { JoinBegan, JoinEnded } from "./signals.js";
+import { Flush, JoinBegan, JoinEnded } from "./signals.js";
 
 const HUB_PATH = "/hubs/changes";
 // The server is given a little longer than the caller, so that the caller's own deadline decides (a TimeoutError).
@@ -118,10 +118,10 @@ export class ZgresClient {
   /**
    * Subscribes to a table ("table" means schema public, or "schema.table"), or to one input of it, and calls
    * `handler(event)` for each event, once and in order; an async handler finishes before the next event. `after`
-   * resumes after an id stored by an earlier run (sub.lastId); the handler is done with that replay before the
-   * returned promise resolves. `filter` ([{ column, op, value }], all must hold) limits the rows; `snapshot: true`
-   * first hands over every row that matches now as "SNAPSHOT" events, also done before the promise resolves (not with
-   * `after`).
+   * resumes after an id stored by an earlier run (sub.lastId); that replay reaches a synchronous handler before the
+   * returned promise resolves (an async one gets each event once it finished the one before, so maybe later).
+   * `filter` ([{ column, op, value }], all must hold) limits the rows; `snapshot: true` first hands over every row
+   * that matches now as "SNAPSHOT" events, also before the promise resolves (not with `after`).
    * While the client is reconnecting, waits for it.
    * Rejects with a SubscriptionRefusedError carrying the server's message when the server refuses. The options may
    * be left out: subscribe(table, handler).
@@ -132,9 +132,6 @@ export class ZgresClient {
     if (typeof handler !== "function") throw new TypeError("handler must be a function.");
     const subscription = this.#newSubscription(table, { inputId, filter, after, handler });
     await this.#join(subscription, snapshot === true);
-    // Every event sent before the answer has been routed by now, but the subscription hands them over one at a time:
-    // the last snapshot rows or replayed events may have come with the answer, and still wait for the handler.
-    await subscription.handedOver();
     return subscription;
   }
 
@@ -269,7 +266,7 @@ export class ZgresClient {
   #flush() {
     const flushed = [];
     for (const subscriptions of this.#groups.values()) {
-      for (const subscription of subscriptions) flushed.push(subscription.handedOver());
+      for (const subscription of subscriptions) flushed.push(new Promise((resolve) => subscription.signal(new Flush(resolve))));
     }
     return Promise.all(flushed);
   }

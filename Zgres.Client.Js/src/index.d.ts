@@ -201,7 +201,8 @@ export declare class ZgresClient {
   /** Resolves once connected (retrying with backoff until then); rejects only if stop() comes first. */
   start(): Promise<void>;
   /** Rejects with SubscriptionRefusedError when the server refuses; waits while the client reconnects. With `after`,
-   *  the handler is done with the replay (with `snapshot`, the snapshot rows) before the returned promise resolves. */
+   *  the replay (with `snapshot`, the snapshot rows) reaches a synchronous handler before the returned promise
+   *  resolves; an async handler gets each event once it finished the one before. */
   subscribe<R = JsonRow>(table: string, options: SubscribeOptions | undefined, handler: (event: ChangeEvent<R>) => unknown): Promise<ZgresSubscription>;
   subscribe<R = JsonRow>(table: string, handler: (event: ChangeEvent<R>) => unknown): Promise<ZgresSubscription>;
   stream<R = JsonRow>(table: string, options?: StreamOptions): AsyncGenerator<ChangeEvent<R>, void, undefined>;

@@ -3,9 +3,9 @@ import { Flush, JoinBegan, JoinEnded, isSignal } from "./signals.js";
 /**
  * A live subscription of a ZgresClient: it hands each event of its table (or of one input, or of a filter) to its
  * handler once and in order, across reconnects, until unsubscribed. Created by ZgresClient.subscribe; the members
- * without a `#` that the type declarations leave out (key, offer, signal, handedOver, joined, isNewGap, resumeAfter,
- * close, ended) are the client's, not the user's. A live view's subscription hands everything (events and signals) to
- * its view instead.
+ * without a `#` that the type declarations leave out (key, offer, signal, joined, isNewGap, resumeAfter, close, ended)
+ * are the client's, not the user's. A live view's subscription hands everything (events and signals) to its view
+ * instead.
  */
 export class ZgresSubscription {
   #handler;
@@ -136,11 +136,6 @@ export class ZgresSubscription {
     this.#enqueue(signal);
   }
 
-  /** Resolves once everything queued so far has been handed over (a live view's: applied), or the subscription ended. */
-  handedOver() {
-    return new Promise((resolve) => this.signal(new Flush(resolve)));
-  }
-
   #joinBegan() {
     this.#inJoin = true;
     this.#receivedInJoin = null;
@@ -176,7 +171,9 @@ export class ZgresSubscription {
     this.#endedSignal();
   }
 
-  /** Calls the handler for each queued event, one at a time: an async handler finishes before the next event. */
+  /** Calls the handler for each queued event, one at a time: an async handler finishes before the next event. A
+   *  synchronous one is not awaited, so that it has every event as soon as it is routed: all of a replay or a snapshot
+   *  before subscribe() resolves, also when the last of them came with the hub's answer. */
   async #pump() {
     this.#pumping = true;
     while (this.#queue.length > 0) {
@@ -197,7 +194,8 @@ export class ZgresSubscription {
           continue;
         }
         try {
-          await this.#handler(item);
+          const handled = this.#handler(item);
+          if (typeof handled?.then === "function") await handled;
         } catch (error) {
           // One handler's failure must not stop the events after it, nor other subscriptions.
           this.#reportHandlerError(error, item, this);

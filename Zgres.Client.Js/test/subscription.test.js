@@ -47,6 +47,14 @@ test("an async handler finishes before the next event starts, and lastId follows
   assert.equal(sub.lastId, 7);
 });
 
+test("a synchronous handler has each event as it is offered, so what is routed before the hub's answer is in before subscribe() resolves", () => {
+  const handled = [];
+  const { subscription: sub } = subscription({ handler: (e) => handled.push(e.id) });
+  for (const id of [1, 2, 3]) sub.offer(event(id));
+  assert.deepEqual(handled, [1, 2, 3]);
+  assert.equal(sub.lastId, 3);
+});
+
 test("a handler that throws is reported and the next events still reach it", async () => {
   const handled = [];
   const { subscription: sub, errors } = subscription({
