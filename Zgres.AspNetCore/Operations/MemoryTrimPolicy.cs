@@ -43,7 +43,7 @@ internal sealed class MemoryTrimPolicy(TimeSpan idle)
     /// <summary>What to do now, given the collector's state at <paramref name="now"/> (any monotonic clock).</summary>
     public MemoryTrimStep Next(CollectionState last, TimeSpan now)
     {
-        if (_collections >= 0) _allocatedPerSecond = (last.AllocatedBytes - _allocated) / (now - _readAt).TotalSeconds;
+        if (_collections >= 0 && now > _readAt) _allocatedPerSecond = (last.AllocatedBytes - _allocated) / (now - _readAt).TotalSeconds;
         _readAt = now;
         _allocated = last.AllocatedBytes;
         if (last.Collections != _collections)
