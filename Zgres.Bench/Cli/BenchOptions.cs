@@ -62,7 +62,7 @@ internal sealed class BenchOptions
     /// <summary>writes: an earlier Zgres.Server.dll run as the "before" column, on its own database; null: no such column.</summary>
     public string? BeforeServerDll { get; private set; }
 
-    /// <summary>writes, filtered: how many times every column runs, interleaved (the table shows medians).</summary>
+    /// <summary>How many times every column runs, interleaved (the goals read medians).</summary>
     public int Rounds { get; private set; } = 3;
 
     /// <summary>writes: the workloads measured in every column, in this order.</summary>
@@ -173,8 +173,9 @@ internal sealed class BenchOptions
                                    "Zgres v1 (before)" column; without it that column is skipped. Each Zgres column
                                    gets its own database (zgres_bench_v1, zgres_bench_v2: dropped and created anew),
                                    which its server migrates to its own schema version
-          --rounds N               writes, filtered, replay-storm, slow-snapshots, live-view: interleaved rounds
-                                   of all columns [3; storms 1]
+          --rounds N               interleaved rounds of all columns, each phase with its own server start (not
+                                   idle); each cell of saturation, latency and broadcast lists the rounds, and the
+                                   goals read their medians [3; saturation, latency, broadcast, storms 1]
           --storm-clients N        replay-storm, slow-snapshots: heavy readers at once
           --log-events N           replay-storm, slow-snapshots: events in the log when a phase starts
           --read-rate B            slow-snapshots: bytes per second each snapshot reader reads
@@ -251,6 +252,7 @@ internal sealed class BenchOptions
             Scenario.LiveView => (1, 2, 10, null, TimeSpan.FromSeconds(10)),
             _ => (0, 4, 1, null, TimeSpan.FromSeconds(8)),
         };
+        if (scenario is Scenario.Saturation or Scenario.Latency or Scenario.Broadcast) Rounds = 1;
         if (scenario is Scenario.ReplayStorm or Scenario.SlowSnapshots)
         {
             StormClients = scenario == Scenario.ReplayStorm ? 150 : 110;

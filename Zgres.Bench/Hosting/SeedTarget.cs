@@ -17,7 +17,10 @@ internal sealed class SeedTarget(BenchDatabase database, string folder) : ITarge
     private ChildProcess? _server;
     private Uri _address = new("http://127.0.0.1");
 
-    public string Name => "baseline";
+    /// <summary>The seed's column in every table.</summary>
+    public const string BaselineName = "baseline";
+
+    public string Name => BaselineName;
 
     public int? ServerPid => _server?.Pid;
 

@@ -77,7 +77,7 @@ internal static class BenchRun
                 foreach (var target in targets) await IdleScenario.RunAsync(target, context);
                 break;
             default:
-                foreach (var target in targets) await DeliveryScenario.RunAsync(target, context);
+                await DeliveryScenario.RunAsync(targets, context);
                 break;
         }
 

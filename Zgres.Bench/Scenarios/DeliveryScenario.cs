@@ -10,33 +10,70 @@ namespace Zgres.Bench.Scenarios;
 /// <summary>
 /// saturation, latency and broadcast: clients connected, writers insert for the duration, then the tool waits until
 /// every committed row has reached every client that should have it (or delivery stalls), and reports throughput,
-/// latency, loss and each process's CPU.
+/// latency, loss and each process's CPU. With <c>--rounds</c> above 1 the servers run in interleaved rounds (each phase
+/// with its own server start, connects and warm-up), so that a noisy machine slows every side alike: each cell then
+/// lists the rounds' figures in order, and the goals read their medians (and the median of the rounds' p99 ratios).
 /// </summary>
 internal static class DeliveryScenario
 {
     private static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan DrainLimit = TimeSpan.FromSeconds(120);
 
-    public static async Task RunAsync(ITarget target, BenchContext context)
+    public static async Task RunAsync(IReadOnlyList<ITarget> targets, BenchContext context)
     {
         var options = context.Options;
         var broadcast = options.Scenario == Scenario.Broadcast;
         var inputs = broadcast ? 1 : options.Clients;
         var plan = new LoadPlan(inputs, options.Writers, options.Batch, options.Rate, options.Duration);
-        var label = $"{BenchOptions.NameOf(options.Scenario)}/{target.Name}";
+        var follows = targets.ToDictionary(target => target.Name, target => FollowsOf(target, context));
+        var phases = targets.ToDictionary(target => target.Name, _ => new List<DeliveryPhase>());
+        for (var round = 1; round <= options.Rounds; round++)
+        {
+            foreach (var target in targets)
+            {
+                var label = options.Rounds == 1
+                    ? $"{BenchOptions.NameOf(options.Scenario)}/{target.Name}"
+                    : $"{BenchOptions.NameOf(options.Scenario)} r{round}/{options.Rounds} {target.Name}";
+                phases[target.Name].Add(await MeasureAsync(target, follows[target.Name], plan, target.Statements, label, context));
+            }
+        }
+        foreach (var (column, runs) in phases) Report(column, context, runs);
+        if (phases.TryGetValue(SeedTarget.BaselineName, out var baseline))
+        {
+            foreach (var (column, runs) in phases.Where(side => side.Key != SeedTarget.BaselineName)) CompareP99(column, runs, baseline, context);
+        }
+        if (options.Rounds > 1)
+        {
+            context.Table.Note($"{options.Rounds} interleaved rounds ({string.Join(", ", targets.Select(target => target.Name))}, then again), each server started before its phase and stopped after it; each cell lists the rounds in order, and the goals read the medians.");
+        }
+    }
 
-        // Broadcast: Zgres clients follow the whole table; the seed has no such thing, so its clients share input 1.
-        var follows = broadcast
-            ? Enumerable.Repeat(target.SupportsTableSubscribers ? Follow.WholeTable : Follow.Input(1), options.Clients).ToList()
-            : Enumerable.Range(1, options.Clients).Select(Follow.Input).ToList();
-        if (options.TableSubscribers > 0 && !broadcast)
+    /// <summary>Broadcast: Zgres clients follow the whole table; the seed has no such thing, so its clients share input 1.</summary>
+    private static List<Follow> FollowsOf(ITarget target, BenchContext context)
+    {
+        var options = context.Options;
+        if (options.Scenario == Scenario.Broadcast)
+        {
+            return [.. Enumerable.Repeat(target.SupportsTableSubscribers ? Follow.WholeTable : Follow.Input(1), options.Clients)];
+        }
+        var follows = Enumerable.Range(1, options.Clients).Select(Follow.Input).ToList();
+        if (options.TableSubscribers > 0)
         {
             if (target.SupportsTableSubscribers) follows.AddRange(Enumerable.Repeat(Follow.WholeTable, options.TableSubscribers));
             else context.Table.Note($"{target.Name}: --table-subscribers ignored (no whole-table subscription).");
         }
+        return follows;
+    }
 
-        var phase = await MeasureAsync(target, follows, plan, target.Statements, label, context);
-        Report(target.Name, context, phase);
+    /// <summary>Issue 19's latency goal is a ratio to the seed in the same run: each round's Zgres p99 over the
+    /// baseline's of the same round, and their median.</summary>
+    private static void CompareP99(string column, List<DeliveryPhase> runs, List<DeliveryPhase> baseline, BenchContext context)
+    {
+        var ratios = runs.Zip(baseline, (zgres, seed) => (double)zgres.Delivery.Latency.Percentile(99) / seed.Delivery.Latency.Percentile(99)).ToList();
+        var median = Median.Of(ratios);
+        context.Table.Set(column, "p99 ÷ baseline's p99, per round (median)", FormattableString.Invariant(
+            $"{string.Join("; ", ratios.Select(ratio => Format.Number(ratio, "0.00")))}{(ratios.Count > 1 ? $" ({Format.Number(median, "0.00")})" : "")}"));
+        context.Table.Figure(column, Figures.P99Ratio, median);
     }
 
     /// <summary>
@@ -130,65 +167,76 @@ internal static class DeliveryScenario
         }
     }
 
-    private static void Report(string column, BenchContext context, DeliveryPhase phase)
+    /// <summary>Each metric's cell lists the rounds' values in order; the goals' figures are the rounds' medians (loss: their sum).</summary>
+    private static void Report(string column, BenchContext context, List<DeliveryPhase> runs)
+    {
+        var table = context.Table;
+        var metrics = runs.Select(Rows).ToList();
+        foreach (var (metric, _) in metrics[0])
+        {
+            table.Set(column, metric, string.Join("; ", metrics.Select(rows => rows.First(row => row.Metric == metric).Value)));
+        }
+        double MedianOf(Func<DeliveryPhase, double> figure) => Median.Of(runs.Select(figure));
+        table.Figure(column, Figures.EventsPerSecond, MedianOf(phase => phase.Window.Delivered / phase.DeliverySeconds));
+        table.Figure(column, Figures.Owed, runs.Sum(phase => phase.Window.Owed));
+        table.Figure(column, Figures.Faults, runs.Sum(phase => phase.Faults() is var (lost, duplicates, unexpected) ? lost + duplicates + unexpected : 0));
+        table.Figure(column, Figures.P99, MedianOf(phase => phase.Delivery.Latency.Percentile(99)));
+        table.Figure(column, Figures.CpuPerEvent, MedianOf(phase => phase.ServerCpuPerEvent));
+        table.Figure(column, Figures.CpuPerEventWithConnects, MedianOf(phase => phase.ServerCpuPerEventWithConnects));
+    }
+
+    private static List<(string Metric, string Value)> Rows(DeliveryPhase phase)
     {
         var (fleet, delivery, stats, measured) = (phase.Fleet, phase.Delivery, phase.Stats, phase.Window);
         var (lost, duplicates, unexpected) = phase.Faults();
         var (before, after) = (measured.Before, measured.After);
-        var deliverySeconds = phase.DeliverySeconds;
         var window = after.Seconds(before);
         var serverCpu = phase.ServerCpu;
         var postgresCpu = after.PostgresCpu - before.PostgresCpu;
         var benchCpu = after.BenchCpu - before.BenchCpu;
-        var events = measured.Delivered;
         var latency = delivery.Latency;
-        var table = context.Table;
-
-        table.Set(column, "clients connected (connect time)", FormattableString.Invariant($"{fleet.Ledgers.Count:N0} ({fleet.ConnectTime.TotalSeconds:0.0} s)"));
-        table.Set(column, "rows inserted/s", Format.Count(stats.Rows / stats.Seconds));
-        table.Set(column, "rows inserted (transactions)", FormattableString.Invariant($"{stats.Rows:N0} ({stats.Transactions:N0})"));
-        table.Set(column, "events owed to clients", Format.Count(measured.Owed));
-        table.Set(column, "events delivered/s", Format.Count(events / deliverySeconds));
-        table.Set(column, "lost / duplicated / unexpected (whole run)", FormattableString.Invariant($"{lost:N0} / {duplicates:N0} / {unexpected:N0}"));
-        table.Set(column, "client disconnects", Format.Count(fleet.Disconnects));
-        table.Set(column, "latency p50 / p95 / p99 / max (ms)", string.Join(" / ",
-            Format.Milliseconds(latency.Percentile(50)), Format.Milliseconds(latency.Percentile(95)), Format.Milliseconds(latency.Percentile(99)), Format.Milliseconds(latency.MaxMicroseconds)));
-        // The latency above runs from the writer's stamp, so it includes the writer's own statement and commit, which a
-        // heavier trigger lengthens: this row splits that part off.
-        table.Set(column, "of which the writer's statement to commit p50 / p99 (ms)", string.Join(" / ",
-            Format.Milliseconds(stats.CommitLatency.Percentile(50)), Format.Milliseconds(stats.CommitLatency.Percentile(99))));
-        // Where the latency goes in the server, as it reports it: each read of the log (which the seed's design does not
-        // make) and the collections, which pause every client at once.
-        table.Set(column, "server: reads of the log in the window, mean duration", phase.Server is { Reads: > 0 } reads
-            ? FormattableString.Invariant($"{reads.Reads:N0}, {reads.ReadSeconds / reads.Reads * 1000:0.00} ms")
-            : "n/a");
-        table.Set(column, "server GC in the window: collections gen0 / gen1 / gen2, time paused", phase.Server is { } gc
-            ? FormattableString.Invariant($"{gc.Gen0:0} / {gc.Gen1:0} / {gc.Gen2:0}, {gc.PausedSeconds * 1000:0} ms")
-            : "n/a");
-        table.Set(column, "server bytes allocated / delivered event", phase.Server is { } allocated
-            ? Format.Count(allocated.AllocatedBytes / events)
-            : "n/a");
-        table.Set(column, "server CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(serverCpu)} ({Format.Number(serverCpu / window, "0.00")})"));
-        table.Set(column, "server CPU µs / delivered event", Format.Number(phase.ServerCpuPerEvent, "0.0"));
-        table.Set(column, "server CPU µs / delivered event, connects counted", Format.Number(phase.ServerCpuPerEventWithConnects, "0.0"));
-        // A fresh server compiles the code its first connects and events run (and recompiles what is hot): how much of the
-        // CPU above is that, by the runtime's own count; its time is a stopwatch's, so it includes waits for a core.
-        table.Set(column, "server JIT while connecting / in the window: methods compiled, compile time (wall clock)",
-            phase is { Connects: { } connects, Server: { } inWindow }
-            ? FormattableString.Invariant($"{connects.JitMethods:N0}, {Format.Seconds(connects.JitSeconds)} / {inWindow.JitMethods:N0}, {Format.Seconds(inWindow.JitSeconds)}")
-            : "n/a");
-        table.Set(column, "server peak RSS", Format.Megabytes(after.ServerPeakRss));
-        table.Set(column, "PostgreSQL CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(postgresCpu)} ({Format.Number(postgresCpu / window, "0.00")})"));
-        table.Set(column, "PostgreSQL CPU µs / row", Format.Number(postgresCpu * 1e6 / stats.Rows, "0.0"));
-        table.Set(column, "bench CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(benchCpu)} ({Format.Number(benchCpu / window, "0.00")})"));
-        table.Set(column, "machine busy (other processes, cores)", $"{Format.Percent((after.MachineBusy - before.MachineBusy) / (after.MachineTotal - before.MachineTotal))} ({Format.Number(after.OtherCores(before), "0.00")})");
-        table.Set(column, "measured window", Format.Seconds(window));
-        table.Figure(column, Figures.EventsPerSecond, events / deliverySeconds);
-        table.Figure(column, Figures.Owed, measured.Owed);
-        table.Figure(column, Figures.Faults, lost + duplicates + unexpected);
-        table.Figure(column, Figures.P99, latency.Percentile(99));
-        table.Figure(column, Figures.CpuPerEvent, phase.ServerCpuPerEvent);
-        table.Figure(column, Figures.CpuPerEventWithConnects, phase.ServerCpuPerEventWithConnects);
+        return
+        [
+            ("clients connected (connect time)", FormattableString.Invariant($"{fleet.Ledgers.Count:N0} ({fleet.ConnectTime.TotalSeconds:0.0} s)")),
+            ("rows inserted/s", Format.Count(stats.Rows / stats.Seconds)),
+            ("rows inserted (transactions)", FormattableString.Invariant($"{stats.Rows:N0} ({stats.Transactions:N0})")),
+            ("events owed to clients", Format.Count(measured.Owed)),
+            ("events delivered/s", Format.Count(measured.Delivered / phase.DeliverySeconds)),
+            ("lost / duplicated / unexpected (whole run)", FormattableString.Invariant($"{lost:N0} / {duplicates:N0} / {unexpected:N0}")),
+            ("client disconnects", Format.Count(fleet.Disconnects)),
+            ("latency p50 / p95 / p99 / max (ms)", string.Join(" / ",
+                Format.Milliseconds(latency.Percentile(50)), Format.Milliseconds(latency.Percentile(95)), Format.Milliseconds(latency.Percentile(99)), Format.Milliseconds(latency.MaxMicroseconds))),
+            // The latency above runs from the writer's stamp, so it includes the writer's own statement and commit, which a
+            // heavier trigger lengthens: this row splits that part off.
+            ("of which the writer's statement to commit p50 / p99 (ms)", string.Join(" / ",
+                Format.Milliseconds(stats.CommitLatency.Percentile(50)), Format.Milliseconds(stats.CommitLatency.Percentile(99)))),
+            // Where the latency goes in the server, as it reports it: each read of the log (which the seed's design does not
+            // make) and the collections, which pause every client at once.
+            ("server: reads of the log in the window, mean duration", phase.Server is { Reads: > 0 } reads
+                ? FormattableString.Invariant($"{reads.Reads:N0}, {reads.ReadSeconds / reads.Reads * 1000:0.00} ms")
+                : "n/a"),
+            ("server GC in the window: collections gen0 / gen1 / gen2, time paused", phase.Server is { } gc
+                ? FormattableString.Invariant($"{gc.Gen0:0} / {gc.Gen1:0} / {gc.Gen2:0}, {gc.PausedSeconds * 1000:0} ms")
+                : "n/a"),
+            ("server bytes allocated / delivered event", phase.Server is { } allocated
+                ? Format.Count(allocated.AllocatedBytes / measured.Delivered)
+                : "n/a"),
+            ("server CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(serverCpu)} ({Format.Number(serverCpu / window, "0.00")})")),
+            ("server CPU µs / delivered event", Format.Number(phase.ServerCpuPerEvent, "0.0")),
+            ("server CPU µs / delivered event, connects counted", Format.Number(phase.ServerCpuPerEventWithConnects, "0.0")),
+            // A fresh server compiles the code its first connects and events run (and recompiles what is hot): how much of the
+            // CPU above is that, by the runtime's own count; its time is a stopwatch's, so it includes waits for a core.
+            ("server JIT while connecting / in the window: methods compiled, compile time (wall clock)",
+                phase is { Connects: { } connects, Server: { } inWindow }
+                ? FormattableString.Invariant($"{connects.JitMethods:N0}, {Format.Seconds(connects.JitSeconds)} / {inWindow.JitMethods:N0}, {Format.Seconds(inWindow.JitSeconds)}")
+                : "n/a"),
+            ("server peak RSS", Format.Megabytes(after.ServerPeakRss)),
+            ("PostgreSQL CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(postgresCpu)} ({Format.Number(postgresCpu / window, "0.00")})")),
+            ("PostgreSQL CPU µs / row", Format.Number(postgresCpu * 1e6 / stats.Rows, "0.0")),
+            ("bench CPU (cores busy)", FormattableString.Invariant($"{Format.Seconds(benchCpu)} ({Format.Number(benchCpu / window, "0.00")})")),
+            ("machine busy (other processes, cores)", $"{Format.Percent((after.MachineBusy - before.MachineBusy) / (after.MachineTotal - before.MachineTotal))} ({Format.Number(after.OtherCores(before), "0.00")})"),
+            ("measured window", Format.Seconds(window)),
+        ];
     }
 }
 
