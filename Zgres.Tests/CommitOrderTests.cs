@@ -274,7 +274,7 @@ public sealed class CommitOrderTests(PostgresFixture database)
 
         await using var listenerSession = server.Services.GetRequiredService<ZgresDatabase>().CreateDedicatedConnection(keepaliveSeconds: 5);
         await listenerSession.OpenAsync();
-        await using (var generic = new NpgsqlCommand($"SET plan_cache_mode = force_generic_plan; PREPARE listener_read(text, bigint[]) AS {EventLogReader.ReadSinceSql}", listenerSession))
+        await using (var generic = new NpgsqlCommand($"PREPARE listener_read(text, bigint[]) AS {EventLogReader.ReadSinceSql}", listenerSession))
         {
             await generic.ExecuteNonQueryAsync();
         }
@@ -287,6 +287,37 @@ public sealed class CommitOrderTests(PostgresFixture database)
 
         Assert.Contains(plan, line => line.Contains("Generic Plan", StringComparison.Ordinal) || line.Contains("$1", StringComparison.Ordinal));
         Assert.DoesNotContain(plan, line => line.Contains("Seq Scan on events", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_listeners_read_is_planned_once_not_for_every_doorbell_on_a_log_grown_large()
+    {
+        // Not knowing the position, the read's kept plan is estimated to read a third of the log. Left to choose, PostgreSQL
+        // then plans the read again for every doorbell, which cost half the listener's database CPU on a large log.
+        var scratch = await database.CreateDatabaseAsync();
+        var table = await scratch.CreateTableAsync();
+        await using var server = await ZgresTestServer.StartAsync(scratch, [table]);
+        await scratch.ExecuteAsync($"INSERT INTO {table} (input_id, value) SELECT i % 100, 'row' FROM generate_series(1, 20000) i");
+        await scratch.ExecuteAsync("ANALYZE zgres.events");
+
+        await using var listenerSession = server.Services.GetRequiredService<ZgresDatabase>().CreateDedicatedConnection(keepaliveSeconds: 5);
+        await listenerSession.OpenAsync();
+        var position = await EventLogReader.CurrentAsync(listenerSession, CancellationToken.None);
+        var read = new List<string?>();
+        const int doorbells = 10;
+        for (var doorbell = 1; doorbell <= doorbells; doorbell++)
+        {
+            await scratch.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES ({doorbell}, 'rung')");
+            (position, _) = await EventLogReader.ReadCommittedSinceAsync(listenerSession, position, [], reconnected: false, change => read.Add(change.InputId), CancellationToken.None);
+        }
+
+        Assert.Equal(Enumerable.Range(1, doorbells).Select(i => (string?)i.ToString(System.Globalization.CultureInfo.InvariantCulture)), read);
+        await using var plans = new NpgsqlCommand("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%pg_current_snapshot() AS s%'", listenerSession);
+        await using var reader = await plans.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync(), "The listener's read was not prepared.");
+        // Npgsql prepares a statement on its second use; every later read runs the one plan, none is planned for its position.
+        Assert.Equal(0, reader.GetInt64(reader.GetOrdinal("custom_plans")));
+        Assert.Equal(doorbells - 1, reader.GetInt64(reader.GetOrdinal("generic_plans")));
     }
 
     [Fact]
