@@ -129,6 +129,34 @@ internal sealed class BenchDatabase : IAsyncDisposable
         await prefill.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Empties the tables the servers' writers write (the bench table, the seed's) and Zgres's log, with triggers off, so
+    /// that a round of a delivery scenario starts as the first did rather than on what every earlier round wrote (a log
+    /// grown by a million events a round, which retention then prunes beside the writers). Not in a database that
+    /// capture from the WAL reads (one with a replication slot): its server would decode the TRUNCATE and deliver it.
+    /// Returns whether it did.
+    /// </summary>
+    public async Task<bool> EmptyAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using (var slots = new NpgsqlCommand("SELECT EXISTS (SELECT FROM pg_replication_slots WHERE database = current_database())", connection))
+        {
+            if ((bool)(await slots.ExecuteScalarAsync(cancellationToken))!) return false;
+        }
+        await using var empty = new NpgsqlCommand("""
+            SET session_replication_role = replica;
+            DO $$
+            DECLARE written text;
+            BEGIN
+                FOREACH written IN ARRAY ARRAY['public.bench_rows', 'public.inputs_seed', 'zgres.events'] LOOP
+                    IF to_regclass(written) IS NOT NULL THEN EXECUTE 'TRUNCATE ' || written; END IF;
+                END LOOP;
+            END $$;
+            """, connection);
+        await empty.ExecuteNonQueryAsync(cancellationToken);
+        return true;
+    }
+
     /// <summary>The newest migration applied to the Zgres schema here (<c>max(version)</c> of <c>zgres.schema_version</c>), or null without one.</summary>
     public async Task<long?> ZgresSchemaVersionAsync(CancellationToken cancellationToken)
     {

@@ -55,7 +55,8 @@ internal static class Goals
                     yield return $"{name} ≤ {perEventTarget} µs server CPU per delivered event, connects counted ({options.ZgresClient.ToString().ToLowerInvariant()} clients): {Verdict(withConnects <= perEventTarget)} ({F(withConnects, "0.0")} µs)";
                     break;
                 case Scenario.Latency:
-                    yield return $"{name} p99 ≤ baseline's: {Verdict(Zgres(Figures.P99Ratio) <= 1)} ({F(Zgres(Figures.P99) / 1000, "0.0")} ms against {F(Baseline(Figures.P99) / 1000, "0.0")} ms{(options.Rounds > 1 ? ", medians" : "")}; {F(Zgres(Figures.P99Ratio), "0.00")}×{(options.Rounds > 1 ? ", the median of the rounds' ratios" : "")})";
+                    var p99Ratio = Zgres(Figures.P99Ratio);
+                    yield return $"{name} p99 ≤ baseline's: {Verdict(p99Ratio is null ? null : p99Ratio <= 1)} ({F(Zgres(Figures.P99) / 1000, "0.0")} ms against {F(Baseline(Figures.P99) / 1000, "0.0")} ms{(options.Rounds > 1 ? ", medians" : "")}; {F(p99Ratio, "0.00")}×{(options.Rounds > 1 ? ", the median of the rounds' ratios" : "")})";
                     yield return $"{name} zero loss: {Verdict(Zgres(Figures.Faults) == 0)}";
                     break;
                 case Scenario.Broadcast:

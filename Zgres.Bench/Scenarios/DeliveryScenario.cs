@@ -44,7 +44,7 @@ internal static class DeliveryScenario
         }
         if (options.Rounds > 1)
         {
-            context.Table.Note($"{options.Rounds} interleaved rounds ({string.Join(", ", targets.Select(target => target.Name))}, then again), each server started before its phase and stopped after it; each cell lists the rounds in order, and the goals read the medians.");
+            context.Table.Note($"{options.Rounds} interleaved rounds ({string.Join(", ", targets.Select(target => target.Name))}, then again), each server started before its phase and stopped after it, on an emptied table and log; each cell lists the rounds in order, and the goals read the medians.");
         }
     }
 
@@ -77,7 +77,8 @@ internal static class DeliveryScenario
     }
 
     /// <summary>
-    /// One measured phase: starts the server, connects <paramref name="follows"/>, writes <paramref name="plan"/> with
+    /// One measured phase: empties the database when phases run in rounds (<see cref="BenchDatabase.EmptyAsync"/>),
+    /// starts the server, connects <paramref name="follows"/>, writes <paramref name="plan"/> with
     /// <paramref name="statements"/> for the warm-up (unmeasured), then for the measured window and its drain, and
     /// stops the server.
     /// </summary>
@@ -85,6 +86,10 @@ internal static class DeliveryScenario
         string label, BenchContext context)
     {
         var options = context.Options;
+        if (options.Rounds > 1 && !await target.Database.EmptyAsync(context.Cancellation))
+        {
+            Console.WriteLine($"[{label}] the database was not emptied before this phase (capture from the WAL reads it): this round starts on what earlier rounds wrote.");
+        }
         await target.StartAsync(context.Cancellation);
         var delivery = new Delivery(plan.Inputs, plan.Regions);
         var meters = new Meters(target.ServerPid, context.Database.PostmasterPid);
