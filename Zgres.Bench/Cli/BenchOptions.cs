@@ -169,10 +169,11 @@ internal sealed class BenchOptions
                                    notifications (Zgres:Listener:EventsInNotifications=true), once per --capture mode:
                                    "Zgres (carried)", "Zgres (WAL, carried)" [off]
           --zgres-env KEY=VALUE    extra environment for the Zgres server (repeatable), for experiments only
-          --before-server-dll PATH writes, storms: an earlier Zgres.Server.dll (say, built from an older commit) for the
-                                   "Zgres v1 (before)" column; without it that column is skipped. Each Zgres column
-                                   gets its own database (zgres_bench_v1, zgres_bench_v2: dropped and created anew),
-                                   which its server migrates to its own schema version
+          --before-server-dll PATH writes, storms, saturation, latency, broadcast: an earlier Zgres.Server.dll (say,
+                                   built from an older commit) for the "Zgres v1 (before)" column (delivery scenarios:
+                                   "Zgres (before)", by triggers); without it that column is skipped. Each Zgres column
+                                   gets its own database (zgres_bench_v1, zgres_bench_v2, zgres_bench_before: dropped
+                                   and created anew), which its server migrates to its own schema version
           --rounds N               interleaved rounds of all columns, each phase with its own server start (not
                                    idle); each cell of saturation, latency and broadcast lists the rounds, and the
                                    goals read their medians [3; saturation, latency, broadcast, storms 1]

@@ -22,7 +22,7 @@ internal enum ZgresClientKind
 /// <summary>The Zgres server (its Release build, beside this tool) run as <c>dotnet Zgres.Server.dll</c>, watching
 /// <c>public.bench_rows</c>, capturing its changes by triggers or from the WAL (with a slot named after its database).</summary>
 internal sealed class ZgresTarget(BenchDatabase database, string serverDll, ZgresClientKind clientKind, IReadOnlyDictionary<string, string> extraEnvironment,
-    CaptureMode capture = CaptureMode.Trigger, bool carried = false) : ITarget
+    CaptureMode capture = CaptureMode.Trigger, bool carried = false, string? column = null) : ITarget
 {
     public const string Table = "public.bench_rows";
     private ChildProcess? _server;
@@ -30,8 +30,12 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
     private Uri _address = new("http://127.0.0.1");
 
     /// <summary>The column; with <c>--carried</c>, "Zgres (carried)" and "Zgres (WAL, carried)" are servers whose
-    /// listener takes events from their notifications rather than reading the log after each doorbell.</summary>
-    public string Name => carried ? (capture == CaptureMode.Wal ? "Zgres (WAL, carried)" : "Zgres (carried)") : NameOf(capture);
+    /// listener takes events from their notifications rather than reading the log after each doorbell; with
+    /// <c>--before-server-dll</c>, "Zgres (before)" is the earlier build.</summary>
+    public string Name => column ?? (carried ? (capture == CaptureMode.Wal ? "Zgres (WAL, carried)" : "Zgres (carried)") : NameOf(capture));
+
+    /// <summary>The column of the delivery scenarios' earlier build.</summary>
+    public const string BeforeColumn = "Zgres (before)";
 
     /// <summary>"Zgres" for trigger capture, "Zgres (WAL)": a column of the results, and the figures' owner.</summary>
     public static string NameOf(CaptureMode capture) => capture == CaptureMode.Wal ? "Zgres (WAL)" : "Zgres";
@@ -62,6 +66,15 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
         bool carried = false) =>
         new(capture == CaptureMode.Wal ? await database.CreateDatabaseAsync(carried ? "zgres_bench_wal_carried" : "zgres_bench_wal", cancellationToken) : database,
             options.ServerDll, options.ZgresClient, options.ZgresEnvironment, capture, carried);
+
+    /// <summary>The earlier build of <c>--before-server-dll</c>, capturing by triggers, on a database of its own
+    /// (<c>zgres_bench_before</c>), which it migrates to its own schema version.</summary>
+    public static async Task<ZgresTarget> CreateBeforeAsync(BenchDatabase database, BenchOptions options, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(options.BeforeServerDll)) throw new FileNotFoundException($"--before-server-dll: {options.BeforeServerDll} does not exist.");
+        return new(await database.CreateDatabaseAsync("zgres_bench_before", cancellationToken), options.BeforeServerDll, options.ZgresClient,
+            options.ZgresEnvironment, column: BeforeColumn);
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {

@@ -56,6 +56,11 @@ internal static class BenchRun
                 zgres.Add(await ZgresTarget.CreateAsync(database, capture, options, token));
                 if (options.Carried) zgres.Add(await ZgresTarget.CreateAsync(database, capture, options, token, carried: true));
             }
+            if (options.BeforeServerDll is not null && options.Scenario is Scenario.Saturation or Scenario.Latency or Scenario.Broadcast)
+            {
+                zgres.Add(await ZgresTarget.CreateBeforeAsync(database, options, token));
+                table.Note($"{ZgresTarget.BeforeColumn}: {options.BeforeServerDll}; the others: {options.ServerDll}.");
+            }
         }
         await using var baseline = seedFolder is not null ? new SeedTarget(database, seedFolder) : null;
         var targets = zgres.Concat(new ITarget?[] { baseline }.OfType<ITarget>()).ToArray();
