@@ -266,14 +266,8 @@ public sealed class CommitOrderTests(PostgresFixture database)
         // The listener keeps one plan for its read, made without knowing the position. A log that was small when it was
         // analyzed (as a new log is, soon after the server starts) makes a sequential scan look cheapest, and that plan,
         // kept while the log grows, would read the whole log on every doorbell.
-        var scratch = await database.CreateDatabaseAsync();
-        var table = await scratch.CreateTableAsync();
-        await using var server = await ZgresTestServer.StartAsync(scratch, [table]);
-        await scratch.ExecuteAsync($"INSERT INTO {table} (input_id, value) SELECT i, 'row' FROM generate_series(1, 60) i");
-        await scratch.ExecuteAsync("ANALYZE zgres.events");
-
-        await using var listenerSession = server.Services.GetRequiredService<ZgresDatabase>().CreateDedicatedConnection(keepaliveSeconds: 5);
-        await listenerSession.OpenAsync();
+        await using var log = await ListenerSessionOnLogAsync(events: 60);
+        var listenerSession = log.Session;
         await using (var generic = new NpgsqlCommand($"PREPARE listener_read(text, bigint[]) AS {EventLogReader.ReadSinceSql}", listenerSession))
         {
             await generic.ExecuteNonQueryAsync();
@@ -294,20 +288,14 @@ public sealed class CommitOrderTests(PostgresFixture database)
     {
         // Not knowing the position, the read's kept plan is estimated to read a third of the log. Left to choose, PostgreSQL
         // then plans the read again for every doorbell, which cost half the listener's database CPU on a large log.
-        var scratch = await database.CreateDatabaseAsync();
-        var table = await scratch.CreateTableAsync();
-        await using var server = await ZgresTestServer.StartAsync(scratch, [table]);
-        await scratch.ExecuteAsync($"INSERT INTO {table} (input_id, value) SELECT i % 100, 'row' FROM generate_series(1, 20000) i");
-        await scratch.ExecuteAsync("ANALYZE zgres.events");
-
-        await using var listenerSession = server.Services.GetRequiredService<ZgresDatabase>().CreateDedicatedConnection(keepaliveSeconds: 5);
-        await listenerSession.OpenAsync();
+        await using var log = await ListenerSessionOnLogAsync(events: 20_000);
+        var listenerSession = log.Session;
         var position = await EventLogReader.CurrentAsync(listenerSession, CancellationToken.None);
         var read = new List<string?>();
         const int doorbells = 10;
         for (var doorbell = 1; doorbell <= doorbells; doorbell++)
         {
-            await scratch.ExecuteAsync($"INSERT INTO {table} (input_id, value) VALUES ({doorbell}, 'rung')");
+            await log.Database.ExecuteAsync($"INSERT INTO {log.Table} (input_id, value) VALUES ({doorbell}, 'rung')");
             (position, _) = await EventLogReader.ReadCommittedSinceAsync(listenerSession, position, [], reconnected: false, change => read.Add(change.InputId), CancellationToken.None);
         }
 
@@ -318,6 +306,29 @@ public sealed class CommitOrderTests(PostgresFixture database)
         // Npgsql prepares a statement on its second use; every later read runs the one plan, none is planned for its position.
         Assert.Equal(0, reader.GetInt64(reader.GetOrdinal("custom_plans")));
         Assert.Equal(doorbells - 1, reader.GetInt64(reader.GetOrdinal("generic_plans")));
+    }
+
+    /// <summary>A server on a scratch database whose log holds <paramref name="events"/> analyzed events (of inputs
+    /// <c>i % 100</c>), and a connection opened as the listener's is, with its session options.</summary>
+    private async Task<ListenerSessionOnLog> ListenerSessionOnLogAsync(int events)
+    {
+        var scratch = await database.CreateDatabaseAsync();
+        var table = await scratch.CreateTableAsync();
+        var server = await ZgresTestServer.StartAsync(scratch, [table]);
+        await scratch.ExecuteAsync($"INSERT INTO {table} (input_id, value) SELECT i % 100, 'row' FROM generate_series(1, {events}) i");
+        await scratch.ExecuteAsync("ANALYZE zgres.events");
+        var session = server.Services.GetRequiredService<ZgresDatabase>().CreateDedicatedConnection(keepaliveSeconds: 5);
+        await session.OpenAsync();
+        return new ListenerSessionOnLog(scratch, table, server, session);
+    }
+
+    private sealed record ListenerSessionOnLog(TestDatabase Database, string Table, ZgresTestServer Server, NpgsqlConnection Session) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Session.DisposeAsync();
+            await Server.DisposeAsync();
+        }
     }
 
     [Fact]

@@ -176,10 +176,10 @@ internal static class DeliveryScenario
     private static void Report(string column, BenchContext context, List<DeliveryPhase> runs)
     {
         var table = context.Table;
-        var metrics = runs.Select(Rows).ToList();
-        foreach (var (metric, _) in metrics[0])
+        var rounds = runs.Select(Rows).ToList();
+        for (var row = 0; row < rounds[0].Count; row++)
         {
-            table.Set(column, metric, string.Join("; ", metrics.Select(rows => rows.First(row => row.Metric == metric).Value)));
+            table.Set(column, rounds[0][row].Metric, string.Join("; ", rounds.Select(rows => rows[row].Value)));
         }
         double MedianOf(Func<DeliveryPhase, double> figure) => Median.Of(runs.Select(figure));
         table.Figure(column, Figures.EventsPerSecond, MedianOf(phase => phase.Window.Delivered / phase.DeliverySeconds));
