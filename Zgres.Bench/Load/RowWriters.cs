@@ -141,8 +141,9 @@ internal static class RowWriters
 
             var now = Clock.NowMicroseconds();
             var rows = await transaction.RunAsync(now, cancellationToken);
-            stats.Committed(rows, Clock.NowMicroseconds() - now);
-            transaction.Committed();
+            var acknowledged = Clock.NowMicroseconds();
+            stats.Committed(rows, acknowledged - now);
+            transaction.Committed(now, acknowledged);
         }
         if (backendCpuAtStart is double start && ProcStats.Read(backend) is { } end) stats.BackendUsed(end.CpuSeconds - start);
     }
@@ -155,8 +156,9 @@ internal static class RowWriters
         /// <summary>Sets the next transaction's parameters (rows stamped <paramref name="now"/>), runs it and returns the rows it changed.</summary>
         public abstract Task<int> RunAsync(long now, CancellationToken cancellationToken);
 
-        /// <summary>Called once the last <see cref="RunAsync"/> committed.</summary>
-        public virtual void Committed()
+        /// <summary>Called once the last <see cref="RunAsync"/> (its rows stamped <paramref name="sent"/>) had its commit
+        /// acknowledged at <paramref name="acknowledged"/>.</summary>
+        public virtual void Committed(long sent, long acknowledged)
         {
         }
 
@@ -233,8 +235,9 @@ internal static class RowWriters
         }
 
         // Only now are these rows owed to the clients.
-        public override void Committed()
+        public override void Committed(long sent, long acknowledged)
         {
+            _delivery.Acknowledged(sent, acknowledged);
             foreach (var id in _inputs) Volatile.Write(ref _delivery.Committed[id], _assigned[id]);
             // Every writer adds to the same regions.
             if (_regionCount > 0) foreach (var region in _regions) Interlocked.Increment(ref _delivery.CommittedInRegion[region]);

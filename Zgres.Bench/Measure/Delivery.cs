@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Zgres.Bench.Measure;
 
 /// <summary>What a row carries to let a client check it: its input, its sequence number within that input, when it was
@@ -15,11 +17,17 @@ internal sealed class Delivery(int inputs, int regions = 0)
 {
     private LatencyHistogram _interval = new();
     private LatencyHistogram _latency = new();
+    private LatencyHistogram _afterAcknowledgement = new();
+    private readonly ConcurrentDictionary<long, long> _acknowledgedBySent = new();
     private long _received;
     private long _distinct;
 
     /// <summary>End-to-end latency of every first receipt since the last <see cref="RestartLatency"/>, from the writer's stamp to the client's receive loop.</summary>
     public LatencyHistogram Latency => Volatile.Read(ref _latency);
+
+    /// <summary>The latency of the same receipts from the moment the writer had its commit acknowledged (0 for a receipt
+    /// that came first): the part of <see cref="Latency"/> after the writer's own statement, trigger and commit.</summary>
+    public LatencyHistogram AfterAcknowledgement => Volatile.Read(ref _afterAcknowledgement);
 
     /// <summary>Rows committed per input id (index = input id), written by the input's own writer.</summary>
     public long[] Committed { get; } = new long[inputs + 1];
@@ -35,7 +43,16 @@ internal sealed class Delivery(int inputs, int regions = 0)
     public long LastReceiptMicroseconds { get; private set; }
 
     /// <summary>Starts the latency record afresh (after the warm-up).</summary>
-    public void RestartLatency() => Interlocked.Exchange(ref _latency, new LatencyHistogram());
+    public void RestartLatency()
+    {
+        Interlocked.Exchange(ref _latency, new LatencyHistogram());
+        Interlocked.Exchange(ref _afterAcknowledgement, new LatencyHistogram());
+    }
+
+    /// <summary>Called by a writer when the transaction whose rows it stamped <paramref name="sentMicroseconds"/> had its
+    /// commit acknowledged. A row's stamp names its transaction, since one writer never sends two in one microsecond; in the
+    /// rare case that two writers do, the rows of both count from the acknowledgement recorded last.</summary>
+    public void Acknowledged(long sentMicroseconds, long acknowledgedMicroseconds) => _acknowledgedBySent[sentMicroseconds] = acknowledgedMicroseconds;
 
     /// <summary>Swaps in a fresh histogram for the progress line and returns the one of the past interval.</summary>
     public LatencyHistogram TakeInterval() => Interlocked.Exchange(ref _interval, new LatencyHistogram());
@@ -51,6 +68,7 @@ internal sealed class Delivery(int inputs, int regions = 0)
         var latency = now - row.SentMicroseconds;
         Volatile.Read(ref _latency).Record(latency);
         _interval.Record(latency);
+        Volatile.Read(ref _afterAcknowledgement).Record(_acknowledgedBySent.TryGetValue(row.SentMicroseconds, out var acknowledged) ? now - acknowledged : 0);
     }
 
     /// <summary>Rows a client should have by now: its input's, its region's, or every input's for a whole-table subscriber.</summary>

@@ -215,6 +215,11 @@ internal static class DeliveryScenario
             // heavier trigger lengthens: this row splits that part off.
             ("of which the writer's statement to commit p50 / p99 (ms)", string.Join(" / ",
                 Format.Milliseconds(stats.CommitLatency.Percentile(50)), Format.Milliseconds(stats.CommitLatency.Percentile(99)))),
+            // And the rest: from the writer's commit acknowledgement to the client, the delivery path alone (a receipt that
+            // beat the acknowledgement counts as 0).
+            ("from the commit's acknowledgement to the client p50 / p95 / p99 (ms)", string.Join(" / ",
+                Format.Milliseconds(delivery.AfterAcknowledgement.Percentile(50)), Format.Milliseconds(delivery.AfterAcknowledgement.Percentile(95)),
+                Format.Milliseconds(delivery.AfterAcknowledgement.Percentile(99)))),
             // Where the latency goes in the server, as it reports it: each read of the log (which the seed's design does not
             // make) and the collections, which pause every client at once.
             ("server: reads of the log in the window, mean duration", phase.Server is { Reads: > 0 } reads
