@@ -298,7 +298,8 @@ internal sealed class BenchOptions
             case "--connect-parallelism" when Positive(value, out var p): ConnectParallelism = p; break;
             case "--seed-dir": SeedDirectory = value; break;
             case "--server-dll": ServerDll = Path.GetFullPath(value); break;
-            case "--before-server-dll": BeforeServerDll = Path.GetFullPath(value); break;
+            case "--before-server-dll" when File.Exists(value): BeforeServerDll = Path.GetFullPath(value); break;
+            case "--before-server-dll": return $"--before-server-dll: {value} does not exist.";
             case "--rounds" when Positive(value, out var rounds): Rounds = rounds; break;
             case "--storm-clients" when Positive(value, out var storm): StormClients = storm; break;
             case "--log-events" when Positive(value, out var events): LogEvents = events; break;

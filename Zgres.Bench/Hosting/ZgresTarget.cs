@@ -69,12 +69,10 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
 
     /// <summary>The earlier build of <c>--before-server-dll</c>, capturing by triggers, on a database of its own
     /// (<c>zgres_bench_before</c>), which it migrates to its own schema version.</summary>
-    public static async Task<ZgresTarget> CreateBeforeAsync(BenchDatabase database, BenchOptions options, CancellationToken cancellationToken)
-    {
-        if (!File.Exists(options.BeforeServerDll)) throw new FileNotFoundException($"--before-server-dll: {options.BeforeServerDll} does not exist.");
-        return new(await database.CreateDatabaseAsync("zgres_bench_before", cancellationToken), options.BeforeServerDll, options.ZgresClient,
+    public static async Task<ZgresTarget> CreateBeforeAsync(BenchDatabase database, BenchOptions options, CancellationToken cancellationToken) =>
+        new(await database.CreateDatabaseAsync("zgres_bench_before", cancellationToken),
+            options.BeforeServerDll ?? throw new InvalidOperationException("No --before-server-dll was given."), options.ZgresClient,
             options.ZgresEnvironment, column: BeforeColumn);
-    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {

@@ -9,7 +9,6 @@ namespace Zgres.Bench.Report;
 internal static class Figures
 {
     public const string EventsPerSecond = "events/s";
-    public const string Owed = "owed";
     public const string Faults = "faults";
     public const string P99 = "p99 µs";
     public const string CpuPerEvent = "cpu µs/event";

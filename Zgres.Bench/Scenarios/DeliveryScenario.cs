@@ -183,7 +183,6 @@ internal static class DeliveryScenario
         }
         double MedianOf(Func<DeliveryPhase, double> figure) => Median.Of(runs.Select(figure));
         table.Figure(column, Figures.EventsPerSecond, MedianOf(phase => phase.Window.Delivered / phase.DeliverySeconds));
-        table.Figure(column, Figures.Owed, runs.Sum(phase => phase.Window.Owed));
         table.Figure(column, Figures.Faults, runs.Sum(phase => phase.Faults() is var (lost, duplicates, unexpected) ? lost + duplicates + unexpected : 0));
         table.Figure(column, Figures.P99, MedianOf(phase => phase.Delivery.Latency.Percentile(99)));
         table.Figure(column, Figures.CpuPerEvent, MedianOf(phase => phase.ServerCpuPerEvent));

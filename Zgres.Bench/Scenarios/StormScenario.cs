@@ -50,7 +50,6 @@ internal static partial class StormScenario
     {
         var options = context.Options;
         var token = context.Cancellation;
-        if (options.BeforeServerDll is { } dll && !File.Exists(dll)) throw new FileNotFoundException($"--before-server-dll: {dll} does not exist.");
         var columns = new List<(string Name, string ServerDll)>();
         if (options.BeforeServerDll is not null) columns.Add((Before, options.BeforeServerDll));
         columns.Add((Current, options.ServerDll));

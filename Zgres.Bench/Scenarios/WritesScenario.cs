@@ -58,7 +58,6 @@ internal static class WritesScenario
         var token = context.Cancellation;
         var table = context.Table;
         var runBefore = options.RunZgres && options.BeforeServerDll is not null;
-        if (runBefore && !File.Exists(options.BeforeServerDll)) throw new FileNotFoundException($"--before-server-dll: {options.BeforeServerDll} does not exist.");
 
         var columns = new List<Column> { new(Unwatched, context.Database, BenchDatabase.PlainTable, null) };
         if (baseline is not null) columns.Add(new(Seed, context.Database, baseline.Statements, baseline));
