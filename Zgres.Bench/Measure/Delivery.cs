@@ -18,7 +18,11 @@ internal sealed class Delivery(int inputs, int regions = 0)
     private LatencyHistogram _interval = new();
     private LatencyHistogram _latency = new();
     private LatencyHistogram _afterAcknowledgement = new();
+    // Each transaction's acknowledgement by its rows' stamp, for a minute: receipts come within milliseconds, and an
+    // hour at saturation's rate would otherwise keep a couple of million entries.
+    private const long AcknowledgementsKeptMicroseconds = 60_000_000;
     private readonly ConcurrentDictionary<long, long> _acknowledgedBySent = new();
+    private readonly ConcurrentQueue<(long Sent, long Acknowledged)> _acknowledgements = new();
     private long _received;
     private long _distinct;
 
@@ -52,7 +56,23 @@ internal sealed class Delivery(int inputs, int regions = 0)
     /// <summary>Called by a writer when the transaction whose rows it stamped <paramref name="sentMicroseconds"/> had its
     /// commit acknowledged. A row's stamp names its transaction, since one writer never sends two in one microsecond; in the
     /// rare case that two writers do, the rows of both count from the acknowledgement recorded last.</summary>
-    public void Acknowledged(long sentMicroseconds, long acknowledgedMicroseconds) => _acknowledgedBySent[sentMicroseconds] = acknowledgedMicroseconds;
+    public void Acknowledged(long sentMicroseconds, long acknowledgedMicroseconds)
+    {
+        _acknowledgedBySent[sentMicroseconds] = acknowledgedMicroseconds;
+        _acknowledgements.Enqueue((sentMicroseconds, acknowledgedMicroseconds));
+        while (_acknowledgements.TryPeek(out var oldest) && acknowledgedMicroseconds - oldest.Acknowledged > AcknowledgementsKeptMicroseconds
+            && _acknowledgements.TryDequeue(out oldest))
+        {
+            _acknowledgedBySent.TryRemove(KeyValuePair.Create(oldest.Sent, oldest.Acknowledged));
+        }
+    }
+
+    /// <summary>A receipt's latency from its transaction's acknowledgement: 0 when it came first; for a receipt older than
+    /// the acknowledgements kept, its whole latency (longer only by the writer's commit, against more than a minute).</summary>
+    private long AfterAcknowledgementOf(RowStamp row, long now) =>
+        _acknowledgedBySent.TryGetValue(row.SentMicroseconds, out var acknowledged) ? now - acknowledged
+        : now - row.SentMicroseconds > AcknowledgementsKeptMicroseconds / 2 ? now - row.SentMicroseconds
+        : 0;
 
     /// <summary>Swaps in a fresh histogram for the progress line and returns the one of the past interval.</summary>
     public LatencyHistogram TakeInterval() => Interlocked.Exchange(ref _interval, new LatencyHistogram());
@@ -68,7 +88,7 @@ internal sealed class Delivery(int inputs, int regions = 0)
         var latency = now - row.SentMicroseconds;
         Volatile.Read(ref _latency).Record(latency);
         _interval.Record(latency);
-        Volatile.Read(ref _afterAcknowledgement).Record(_acknowledgedBySent.TryGetValue(row.SentMicroseconds, out var acknowledged) ? now - acknowledged : 0);
+        Volatile.Read(ref _afterAcknowledgement).Record(AfterAcknowledgementOf(row, now));
     }
 
     /// <summary>Rows a client should have by now: its input's, its region's, or every input's for a whole-table subscriber.</summary>
