@@ -18,11 +18,13 @@ internal sealed class Delivery(int inputs, int regions = 0)
     private LatencyHistogram _interval = new();
     private LatencyHistogram _latency = new();
     private LatencyHistogram _afterAcknowledgement = new();
-    // Each transaction's acknowledgement by its rows' stamp, for a minute: receipts come within milliseconds, and an
-    // hour at saturation's rate would otherwise keep a couple of million entries.
+    // Each transaction's acknowledgement by its rows' stamp, for about a minute: receipts come within milliseconds, and
+    // an hour at saturation's rate would otherwise keep a couple of million entries. Every few thousand acknowledgements,
+    // those older than that go.
     private const long AcknowledgementsKeptMicroseconds = 60_000_000;
+    private const int AcknowledgementsBetweenPrunes = 4_096;
     private readonly ConcurrentDictionary<long, long> _acknowledgedBySent = new();
-    private readonly ConcurrentQueue<(long Sent, long Acknowledged)> _acknowledgements = new();
+    private int _acknowledgements;
     private long _received;
     private long _distinct;
 
@@ -59,11 +61,10 @@ internal sealed class Delivery(int inputs, int regions = 0)
     public void Acknowledged(long sentMicroseconds, long acknowledgedMicroseconds)
     {
         _acknowledgedBySent[sentMicroseconds] = acknowledgedMicroseconds;
-        _acknowledgements.Enqueue((sentMicroseconds, acknowledgedMicroseconds));
-        while (_acknowledgements.TryPeek(out var oldest) && acknowledgedMicroseconds - oldest.Acknowledged > AcknowledgementsKeptMicroseconds
-            && _acknowledgements.TryDequeue(out oldest))
+        if (Interlocked.Increment(ref _acknowledgements) % AcknowledgementsBetweenPrunes != 0) return;
+        foreach (var (sent, acknowledged) in _acknowledgedBySent)
         {
-            _acknowledgedBySent.TryRemove(KeyValuePair.Create(oldest.Sent, oldest.Acknowledged));
+            if (acknowledgedMicroseconds - acknowledged > AcknowledgementsKeptMicroseconds) _acknowledgedBySent.TryRemove(KeyValuePair.Create(sent, acknowledged));
         }
     }
 
