@@ -87,6 +87,9 @@ internal sealed class BenchOptions
     /// <summary>Also run a trigger-capture Zgres whose listener takes events from their notifications (the delivery scenarios).</summary>
     public bool Carried { get; private set; }
 
+    /// <summary>Also run the seed's design on a bare SignalR hub, the "SignalR floor" column (the delivery scenarios).</summary>
+    public bool SignalRFloor { get; private set; }
+
     /// <summary>Extra environment for the Zgres server process (experiments such as runtime knobs); empty by default.</summary>
     public Dictionary<string, string> ZgresEnvironment { get; } = [];
 
@@ -168,6 +171,11 @@ internal sealed class BenchOptions
           --carried on|off         delivery scenarios: also run Zgres with a listener that takes events from their
                                    notifications (Zgres:Listener:EventsInNotifications=true), once per --capture mode:
                                    "Zgres (carried)", "Zgres (WAL, carried)" [off]
+          --signalr-floor on|off   saturation, latency, broadcast: also run the seed's design on a bare SignalR hub
+                                   ("SignalR floor": this tool as its own process with the Zgres server's runtime
+                                   settings, LISTEN on the seed's channel, each payload sent to its input's group;
+                                   the seed's table and trigger, wire clients): what SignalR itself costs here.
+                                   Needs the baseline's trigger, so not with --only zgres [off]
           --zgres-env KEY=VALUE    extra environment for the Zgres server (repeatable), for experiments only
           --before-server-dll PATH writes, storms, saturation, latency, broadcast: an earlier Zgres.Server.dll (say,
                                    built from an older commit) for the "Zgres v1 (before)" column (delivery scenarios:
@@ -227,6 +235,11 @@ internal sealed class BenchOptions
         if (options.Scenario is Scenario.Filtered or Scenario.ReplayStorm or Scenario.SlowSnapshots or Scenario.LiveView && !options.RunZgres)
         {
             error = $"{NameOf(options.Scenario)} measures Zgres only (the baseline has no filters, replays or snapshots).";
+            return null;
+        }
+        if (options.SignalRFloor && (!options.RunBaseline || options.Scenario is not (Scenario.Saturation or Scenario.Latency or Scenario.Broadcast)))
+        {
+            error = "--signalr-floor runs in saturation, latency and broadcast, on the baseline's table and trigger (not with --only zgres).";
             return null;
         }
         if (options.Scenario == Scenario.LiveView && options.Rows > DefaultMaxSnapshotRows)
@@ -308,6 +321,7 @@ internal sealed class BenchOptions
             case "--workloads" when ParseWorkloads(value) is { } workloads: Workloads = workloads; break;
             case "--capture" when ParseList<CaptureMode>(value) is { } captures: Captures = captures; break;
             case "--carried" when value is "on" or "off": Carried = value == "on"; break;
+            case "--signalr-floor" when value is "on" or "off": SignalRFloor = value == "on"; break;
             case "--zgres-env" when value.IndexOf('=', StringComparison.Ordinal) > 0:
                 ZgresEnvironment[value[..value.IndexOf('=', StringComparison.Ordinal)]] = value[(value.IndexOf('=', StringComparison.Ordinal) + 1)..];
                 break;
@@ -362,5 +376,5 @@ internal sealed class BenchOptions
     private string DescribeCaptures() => (Captures is [CaptureMode.Trigger] ? "" : $" --capture {string.Join(',', Captures.Select(c => c.ToString().ToLowerInvariant()))}") + (Carried ? " --carried on" : "");
 
     /// <summary>The options of the scenarios that deliver rows to clients.</summary>
-    private string DescribeDelivery() => FormattableString.Invariant($"--clients {Clients}{(TableSubscribers > 0 ? $" --table-subscribers {TableSubscribers}" : "")} --writers {Writers} --batch {Batch}{(Rate is double r ? $" --rate {r:0.#}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --zgres-client {ZgresClient.ToString().ToLowerInvariant()}") + DescribeEnvironment() + DescribeCaptures();
+    private string DescribeDelivery() => FormattableString.Invariant($"--clients {Clients}{(TableSubscribers > 0 ? $" --table-subscribers {TableSubscribers}" : "")} --writers {Writers} --batch {Batch}{(Rate is double r ? $" --rate {r:0.#}" : "")} --duration {Duration.TotalSeconds:0.#} --warmup {Warmup.TotalSeconds:0.#} --zgres-client {ZgresClient.ToString().ToLowerInvariant()}") + DescribeEnvironment() + DescribeCaptures() + (SignalRFloor ? " --signalr-floor on" : "");
 }

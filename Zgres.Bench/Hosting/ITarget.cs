@@ -26,7 +26,7 @@ internal interface ITarget : IAsyncDisposable
 
     Task StartAsync(CancellationToken cancellationToken);
 
-    /// <summary>What the running server reports of its own time so far (Zgres, at <c>/metrics</c>); null for the seed,
+    /// <summary>What the running server reports of its own time so far (Zgres and the SignalR floor, at <c>/metrics</c>); null for the seed,
     /// which reports nothing.</summary>
     Task<ServerReading?> ReadServerAsync(CancellationToken cancellationToken);
 

@@ -28,12 +28,21 @@ internal sealed class SeedTarget(BenchDatabase database, string folder) : ITarge
 
     public Task<ServerReading?> ReadServerAsync(CancellationToken cancellationToken) => Task.FromResult<ServerReading?>(null);
 
-    public WriteStatements Statements { get; } = new(
-        "INSERT INTO public.inputs_seed (input_id, value) VALUES ($1, $2::text || ':' || $3::text)",
-        "INSERT INTO public.inputs_seed (input_id, value) SELECT i, s::text || ':' || t::text FROM unnest($1::int[], $2::bigint[], $3::bigint[]) AS u(i, s, t)",
+    /// <summary>The channel the seed's trigger notifies.</summary>
+    public const string Channel = "seed_notifications";
+
+    /// <summary>The seed's table, which its trigger watches.</summary>
+    public const string Table = "public.inputs_seed";
+
+    /// <summary>How rows are written to <see cref="Table"/> (also by <see cref="SignalRFloorTarget"/>'s writers).</summary>
+    public static WriteStatements TableStatements { get; } = new(
+        $"INSERT INTO {Table} (input_id, value) VALUES ($1, $2::text || ':' || $3::text)",
+        $"INSERT INTO {Table} (input_id, value) SELECT i, s::text || ':' || t::text FROM unnest($1::int[], $2::bigint[], $3::bigint[]) AS u(i, s, t)",
         // The seed's rows carry "seq:sent_us" in value: rewrite it (the trigger publishes it either way).
-        "UPDATE public.inputs_seed SET value = value WHERE id BETWEEN $1 AND $2",
-        WriteStatements.PrefillSql("public.inputs_seed", "input_id, value", "1 + (g % 1000), '0:0'"));
+        $"UPDATE {Table} SET value = value WHERE id BETWEEN $1 AND $2",
+        WriteStatements.PrefillSql(Table, "input_id, value", "1 + (g % 1000), '0:0'"));
+
+    public WriteStatements Statements => TableStatements;
 
     /// <summary>Finds <c>shared/peers/seed-node</c> beside the repository (or above the current folder).</summary>
     public static string? FindSource() =>
@@ -82,7 +91,7 @@ internal sealed class SeedTarget(BenchDatabase database, string folder) : ITarge
         {
             ["PGURL"] = database.Url,
             ["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["CHANNEL"] = "seed_notifications",
+            ["CHANNEL"] = Channel,
         }, folder);
         var server = _server;
         await server.WaitUntilAsync(_ => Task.FromResult(server.SaidLine("seed peer listening")), TimeSpan.FromSeconds(60), cancellationToken);

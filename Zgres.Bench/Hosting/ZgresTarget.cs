@@ -49,11 +49,7 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
     /// <summary>Where the server listens, while it runs.</summary>
     public Uri Address => _address;
 
-    public async Task<ServerReading?> ReadServerAsync(CancellationToken cancellationToken)
-    {
-        using var http = new HttpClient { BaseAddress = _address, Timeout = TimeSpan.FromSeconds(5) };
-        return ServerReading.Of(await ServerMetrics.ReadAsync(http, cancellationToken));
-    }
+    public async Task<ServerReading?> ReadServerAsync(CancellationToken cancellationToken) => await ServerReading.ReadAsync(_address, cancellationToken);
 
     public WriteStatements Statements { get; } = WriteStatements.ForBenchTable(Table);
 

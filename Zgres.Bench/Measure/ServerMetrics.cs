@@ -27,13 +27,20 @@ internal static partial class ServerMetrics
     private static partial Regex Series();
 }
 
-/// <summary>What a Zgres server reports of its own time so far: its garbage collections (by the oldest generation each
+/// <summary>What a Zgres server (or the SignalR floor) reports of its own time so far: its garbage collections (by the oldest generation each
 /// collected), the time they paused it and the bytes it allocated, and the methods its JIT compiled and the time that
 /// took, from the runtime's meter; its listener's reads of the log and the time they took, from Zgres's. Subtracted,
 /// what happened between two readings.</summary>
 internal readonly record struct ServerReading(double Gen0, double Gen1, double Gen2, double PausedSeconds, double AllocatedBytes,
     double JitMethods, double JitSeconds, double Reads, double ReadSeconds)
 {
+    /// <summary>Reads the <c>/metrics</c> of the server at <paramref name="server"/>.</summary>
+    public static async Task<ServerReading> ReadAsync(Uri server, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = server, Timeout = TimeSpan.FromSeconds(5) };
+        return Of(await ServerMetrics.ReadAsync(http, cancellationToken));
+    }
+
     public static ServerReading Of(string metrics) => new(
         Generation(metrics, 0), Generation(metrics, 1), Generation(metrics, 2),
         ServerMetrics.Sum(metrics, "dotnet_gc_pause_time_seconds_total"),

@@ -62,8 +62,9 @@ internal static class BenchRun
                 table.Note($"{ZgresTarget.BeforeColumn}: {options.BeforeServerDll}; the others: {options.ServerDll}.");
             }
         }
+        await using var floor = options.SignalRFloor ? new SignalRFloorTarget(database) : null;
         await using var baseline = seedFolder is not null ? new SeedTarget(database, seedFolder) : null;
-        var targets = zgres.Concat(new ITarget?[] { baseline }.OfType<ITarget>()).ToArray();
+        var targets = zgres.Concat(new ITarget?[] { floor, baseline }.OfType<ITarget>()).ToArray();
         switch (options.Scenario)
         {
             case Scenario.Writes:
@@ -88,7 +89,7 @@ internal static class BenchRun
 
         if (zgres.Count > 0 && options.Scenario != Scenario.LiveView)
         {
-            table.Note($"Zgres clients: {options.ZgresClient.ToString().ToLowerInvariant()} (see --help){(baseline is not null ? "; baseline clients: ClientWebSocket" : "")}.");
+            table.Note($"Zgres clients: {options.ZgresClient.ToString().ToLowerInvariant()} (see --help){(floor is not null ? $"; {SignalRFloorTarget.ColumnName} clients: wire" : "")}{(baseline is not null ? "; baseline clients: ClientWebSocket" : "")}.");
         }
         Console.WriteLine();
         Console.WriteLine(table.ToMarkdown());

@@ -254,7 +254,7 @@ internal readonly record struct Window(Snapshot Before, Snapshot After, long Wri
 
 /// <summary>What one measured phase of a delivery scenario left: its clients' ledgers, the receipts, the writes, the
 /// window, the server's CPU seconds while the clients connected, and what it reports of the connects and of the window
-/// (its reads of the log, its garbage collections and its JIT; Zgres only).</summary>
+/// (its reads of the log, its garbage collections and its JIT; Zgres and the SignalR floor only).</summary>
 internal sealed record DeliveryPhase(ClientFleet Fleet, Delivery Delivery, WriteStats Stats, Window Window, double ConnectCpu, ServerReading? Connects,
     ServerReading? Server)
 {
