@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Zgres.Client;
@@ -44,10 +45,15 @@ public sealed class CommitOrderTests(PostgresFixture database)
         Assert.Equal(1, await database.ScalarAsync<long>("SELECT count(*) FROM zgres.events WHERE table_name = $1 AND snapshot IS NOT NULL", live.Name));
     }
 
-    [Fact]
-    public async Task Each_event_travels_in_a_notification_of_its_own_on_the_secret_channel_with_the_bytes_the_log_holds()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Each_event_travels_in_a_notification_of_its_own_on_the_secret_channel_with_the_bytes_the_log_holds(bool someColumnsPublished)
     {
-        await using var live = await LiveTable.StartAsync(database, settings: Capture.Carried());
+        // The trigger builds each notification from the event it inserts, never from a read of the log: the bytes must
+        // still be those a read of the log gives, for every operation and whichever columns are published.
+        var published = someColumnsPublished ? new Dictionary<string, string?> { ["Zgres:Tables:0:Columns:0"] = "value" } : [];
+        await using var live = await LiveTable.StartAsync(database, settings: new Dictionary<string, string?>(Capture.Carried().Concat(published)));
         var carrier = await database.ScalarAsync<string>("SELECT 'zgres_' || md5(secret || 'db_notifications') FROM zgres.carrier");
         await using var listening = await database.OpenAsync();
         var (announced, carried) = (new List<string>(), new List<string>());
@@ -57,8 +63,9 @@ public sealed class CommitOrderTests(PostgresFixture database)
         await database.ExecuteAsync($"""
             BEGIN;
             INSERT INTO {live.Name} (input_id, value) SELECT i, 'row "' || i || E'" \u00e9\n' FROM generate_series(1, 20) i;
-            UPDATE {live.Name} SET value = 'changed' WHERE input_id <= 5;
-            DELETE FROM {live.Name} WHERE input_id > 18;
+            UPDATE {live.Name} SET value = 'changed', input_id = input_id + 100 WHERE input_id <= 5;
+            DELETE FROM {live.Name} WHERE input_id > 18 AND input_id < 100;
+            TRUNCATE {live.Name};
             COMMIT;
             """);
         await using (var probe = new NpgsqlCommand("SELECT pg_notify('db_notifications', 'end of test')", listening)) await probe.ExecuteNonQueryAsync();
@@ -66,13 +73,16 @@ public sealed class CommitOrderTests(PostgresFixture database)
 
         // Nothing of the events on the channel anyone may listen to: no doorbell either, as no listener waits for one.
         Assert.Equal(["end of test"], announced.Where(p => !p.StartsWith("zgres-ping:", StringComparison.Ordinal)));
-        var logged = await database.ScalarAsync<string[]>("SELECT array_agg(zgres.event_json(e) ORDER BY e.id) FROM zgres.events e WHERE e.table_name = $1", live.Name);
-        Assert.Equal(27, logged.Length);
-        Assert.Equal(logged, carried.Select(payload => payload[(payload.IndexOf('\n', StringComparison.Ordinal) + 1)..]));
+        var logged = await database.ScalarAsync<string[]>("SELECT array_agg(zgres.event_notice(e) ORDER BY e.id) FROM zgres.events e WHERE e.table_name = $1", live.Name);
+        Assert.Equal(28, logged.Length);
+        Assert.Equal(logged, carried);
         var events = carried.Select(Zgres.AspNetCore.Listening.CarriedEvent.Parse).ToList();
         Assert.Single(events.Select(e => e.Xid).Distinct());
         Assert.Equal(events.Select(e => e.Change.Id).Order(), events.Select(e => e.Change.Id));
-        Assert.Equal(["INSERT", "UPDATE", "DELETE"], events.Select(e => e.Change.Operation).Distinct());
+        Assert.Equal(["INSERT", "UPDATE", "DELETE", "TRUNCATE"], events.Select(e => e.Change.Operation).Distinct());
+        using var first = JsonDocument.Parse(events[0].Change.Json);
+        Assert.Equal(someColumnsPublished ? ["value"] : ["id", "input_id", "value"], first.RootElement.GetProperty("data").EnumerateObject().Select(p => p.Name));
+        Assert.All(events.Where(e => e.Change.Operation == "UPDATE"), e => Assert.True(e.Change.MovesInput));
     }
 
     [Theory]

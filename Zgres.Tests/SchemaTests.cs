@@ -26,7 +26,7 @@ public sealed class SchemaTests(PostgresFixture database)
         await connection.OpenAsync();
         await using var versions = new NpgsqlCommand("SELECT array_agg(version ORDER BY version) FROM zgres.schema_version", connection);
         var applied = (long[])(await versions.ExecuteScalarAsync())!;
-        Assert.Equal(new long[] { 202611250001L, 202611250002L, 202611280001L, 202612010001L, 202612030001L, 202612040101L, 202612040102L, 202612040201L, 202612040202L, 202612050101L, 202612050201L, 202612050301L, 202612050401L }, applied);
+        Assert.Equal(new long[] { 202611250001L, 202611250002L, 202611280001L, 202612010001L, 202612030001L, 202612040101L, 202612040102L, 202612040201L, 202612040202L, 202612050101L, 202612050201L, 202612050301L, 202612050401L, 202612070101L }, applied);
     }
 
     [Fact]
