@@ -102,9 +102,13 @@ internal sealed class WirePinger : IAsyncDisposable
 
     public WirePinger() => _loop = LoopAsync();
 
-    public void Add(WireHubClient client)
+    /// <summary>Connects a light client to <paramref name="table"/> on the server at <paramref name="address"/>, and pings it
+    /// from then on.</summary>
+    public async Task<WireHubClient> ConnectAsync(Uri address, string table, Follow follow, ClientLedger ledger, Delivery delivery, CancellationToken cancellationToken)
     {
+        var client = await WireHubClient.ConnectAsync(address, table, follow, ledger, delivery, cancellationToken);
         lock (_due) _due.Enqueue(client, Stopwatch.GetTimestamp() + Ticks(Interval));
+        return client;
     }
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);

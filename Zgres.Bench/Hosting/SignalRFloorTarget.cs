@@ -28,7 +28,7 @@ internal sealed class SignalRFloorTarget(BenchDatabase database) : ITarget
 
     public WriteStatements Statements => SeedTarget.TableStatements;
 
-    /// <summary>Its collections, allocations and JIT, from the runtime (<see cref="RuntimeReadings"/>).</summary>
+    /// <summary>Its collections, allocations and JIT, from the runtime's meter as Zgres exports it.</summary>
     public async Task<ServerReading?> ReadServerAsync(CancellationToken cancellationToken) => await ServerReading.ReadAsync(_address, cancellationToken);
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -45,12 +45,8 @@ internal sealed class SignalRFloorTarget(BenchDatabase database) : ITarget
         _pinger = new WirePinger();
     }
 
-    public async Task<IBenchClient> ConnectAsync(Follow follow, ClientLedger ledger, Delivery delivery, CancellationToken cancellationToken)
-    {
-        var client = await WireHubClient.ConnectAsync(_address, SeedTarget.Table, follow, ledger, delivery, cancellationToken);
-        _pinger!.Add(client);
-        return client;
-    }
+    public async Task<IBenchClient> ConnectAsync(Follow follow, ClientLedger ledger, Delivery delivery, CancellationToken cancellationToken) =>
+        await _pinger!.ConnectAsync(_address, SeedTarget.Table, follow, ledger, delivery, cancellationToken);
 
     public async Task StopAsync()
     {

@@ -111,9 +111,7 @@ internal sealed class ZgresTarget(BenchDatabase database, string serverDll, Zgre
         switch (clientKind)
         {
             case ZgresClientKind.Wire:
-                var wire = await WireHubClient.ConnectAsync(_address, Table, follow, ledger, delivery, cancellationToken);
-                _pinger!.Add(wire);
-                return wire;
+                return await _pinger!.ConnectAsync(_address, Table, follow, ledger, delivery, cancellationToken);
             case ZgresClientKind.Hub:
                 return await HubConnectionClient.ConnectAsync(_address, Table, follow, ledger, delivery, cancellationToken);
             default:
