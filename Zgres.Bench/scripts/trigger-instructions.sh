@@ -20,9 +20,18 @@ CREATE TABLE plain (id bigserial PRIMARY KEY, input_id int NOT NULL, value text)
 CREATE TABLE zgres_row (LIKE plain INCLUDING ALL);
 CREATE TRIGGER zgres_notify AFTER INSERT OR UPDATE OR DELETE ON zgres_row FOR EACH ROW EXECUTE FUNCTION zgres.notify_trigger('db_notifications', 'input_id');
 -- A single-user backend has no listener to hold the lock that makes the trigger carry events, so a copy of the trigger
--- whose probe always finds one (trigger v5 and later).
-DO $$ BEGIN EXECUTE replace(replace(pg_get_functiondef('zgres.notify_trigger'::regproc), 'zgres.notify_trigger()', 'zgres.notify_trigger_carrying()'),
-    'carried := NOT pg_try_advisory_lock(134584719471364);', 'carried := true;'); END $$;
+-- whose probe always finds one (trigger v5 and later). A trigger whose probe reads otherwise stops the script, rather
+-- than filling the column with a copy that carries nothing.
+DO $$
+DECLARE
+    carrying text := replace(replace(pg_get_functiondef('zgres.notify_trigger'::regproc), 'zgres.notify_trigger()', 'zgres.notify_trigger_carrying()'),
+        'carried := NOT pg_try_advisory_lock(134584719471364);', 'carried := true;');
+BEGIN
+    IF position('carried := true;' IN carrying) = 0 THEN
+        RAISE EXCEPTION 'zgres.notify_trigger() has no probe for a listener of carried events to replace';
+    END IF;
+    EXECUTE carrying;
+END $$;
 CREATE TABLE zgres_row_carried (LIKE plain INCLUDING ALL);
 CREATE TRIGGER zgres_notify AFTER INSERT OR UPDATE OR DELETE ON zgres_row_carried FOR EACH ROW EXECUTE FUNCTION zgres.notify_trigger_carrying('db_notifications', 'input_id');
 CREATE TABLE zgres_statement (LIKE plain INCLUDING ALL);

@@ -31,7 +31,8 @@ public sealed class BenchOptionsTests
         static Gen<string> Number(int low, int high) => Gen.Int[low, high].Select(n => n.ToString(CultureInfo.InvariantCulture));
         // Seconds and rates with at most one decimal, as the reports print them.
         static Gen<string> Tenths(int low, int high) => Gen.Int[low, high].Select(n => (n / 10.0).ToString(CultureInfo.InvariantCulture));
-        var lines = Gen.Select(Gen.OneOf(Gen.Const("saturation"), Gen.Const("latency"), Gen.Const("broadcast")), Gen.Bool, Gen.Select(
+        Gen<string[]>[] options =
+        [
             Option("--clients", Number(1, 10_000)),
             Option("--table-subscribers", Number(0, 50)),
             Option("--writers", Number(1, 16)),
@@ -39,14 +40,14 @@ public sealed class BenchOptionsTests
             Option("--rate", Tenths(1, 100_000)),
             Option("--duration", Tenths(1, 36_000)),
             Option("--warmup", Tenths(0, 6_000)),
-            Option("--zgres-client", Gen.OneOf(Gen.Const("wire"), Gen.Const("hub"), Gen.Const("typed")))), Gen.Select(
+            Option("--zgres-client", Gen.OneOf(Gen.Const("wire"), Gen.Const("hub"), Gen.Const("typed"))),
             Option("--capture", Gen.OneOf(Gen.Const("trigger"), Gen.Const("wal"), Gen.Const("wal,trigger"))),
             Option("--carried", Gen.OneOf(Gen.Const("on"), Gen.Const("off"))),
-            Option("--zgres-env", Gen.Select(Gen.Char["ABZ_"].Array[1, 8], Gen.Char["az09=:"].Array[0, 8], (key, value) => $"{new string(key)}={new string(value)}"))),
-            (scenario, floor, first, second) => new[] { scenario }
-                .Concat(first.Item1).Concat(first.Item2).Concat(first.Item3).Concat(first.Item4).Concat(first.Item5).Concat(first.Item6).Concat(first.Item7).Concat(first.Item8)
-                .Concat(second.Item1).Concat(second.Item2).Concat(second.Item3)
-                .Concat(floor ? ["--signalr-floor", "on"] : []).ToArray());
+            Option("--zgres-env", Gen.Select(Gen.Char["ABZ_"].Array[1, 8], Gen.Char["az09=:"].Array[0, 8], (key, value) => $"{new string(key)}={new string(value)}")),
+            Option("--signalr-floor", Gen.Const("on")),
+        ];
+        var scenarios = Gen.OneOf(Gen.Const("saturation"), Gen.Const("latency"), Gen.Const("broadcast")).Select(scenario => new[] { scenario });
+        var lines = options.Aggregate(scenarios, (line, option) => Gen.Select(line, option, (given, more) => (string[])[.. given, .. more]));
         lines.Sample(line =>
         {
             var given = BenchOptions.Parse(line, out var error) ?? throw new InvalidOperationException(error);
